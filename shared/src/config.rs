@@ -1,0 +1,224 @@
+//! Configuration, read once from `POLYAUTH_*` environment variables (Lambda's way) with safe
+//! local defaults. Production refuses the development secret and the development outbox.
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
+/// The development JWT secret. Known to everyone, so `prod` refuses to start with it.
+pub const DEV_SECRET: &str = "polyauth-development-secret-do-not-use-in-production";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    Dev,
+    Prod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderKind {
+    Outbox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub env: Env,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub store: StoreKind,
+    pub sender: SenderKind,
+    pub secret: String,
+    pub issuer: String,
+    pub default_country_code: String,
+    pub public_url: String,
+    pub lang: Lang,
+    pub sms_second_factor: bool,
+    pub cookie_secure: bool,
+    pub access_ttl: i64,
+    pub refresh_ttl: i64,
+    pub refresh_grace: i64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("store", &self.store)
+            .field("sender", &self.sender)
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("default_country_code", &self.default_country_code)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Bad { var: &'static str, reason: String },
+    #[error("POLYAUTH_ENV=prod refuses {0}")]
+    UnsafeForProd(&'static str),
+}
+
+impl Config {
+    /// Reads the process environment. Call once, at start-up.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Safe defaults for tests: development mode, in-memory store, outbox.
+    pub fn for_tests() -> Self {
+        let mut vars = HashMap::new();
+        vars.insert("POLYAUTH_STORE".into(), "memory".into());
+        Self::from_vars(vars).expect("default test config is valid")
+    }
+
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let env = match get("POLYAUTH_ENV").as_deref() {
+            None | Some("dev") => Env::Dev,
+            Some("prod") => Env::Prod,
+            Some(other) => return Err(bad("POLYAUTH_ENV", format!("{other:?} is not dev or prod"))),
+        };
+        let addr = get("POLYAUTH_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|e| bad("POLYAUTH_ADDR", format!("{e}")))?;
+        let store = match get("POLYAUTH_STORE").as_deref() {
+            None | Some("embedded") => StoreKind::Embedded,
+            Some("memory") => StoreKind::Memory,
+            Some(other) => return Err(bad("POLYAUTH_STORE", format!("{other:?} is not embedded or memory"))),
+        };
+        let sender = match get("POLYAUTH_SENDER").as_deref() {
+            None | Some("outbox") => SenderKind::Outbox,
+            Some(other) => return Err(bad("POLYAUTH_SENDER", format!("{other:?} is not outbox"))),
+        };
+        let secret = get("POLYAUTH_JWT_SECRET").unwrap_or_else(|| DEV_SECRET.into());
+        if secret.len() < 32 {
+            return Err(bad("POLYAUTH_JWT_SECRET", "must be at least 32 bytes".into()));
+        }
+        let default_country_code = get("POLYAUTH_DEFAULT_COUNTRY_CODE").unwrap_or_else(|| "86".into());
+        if default_country_code.is_empty()
+            || default_country_code.len() > 3
+            || !default_country_code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad("POLYAUTH_DEFAULT_COUNTRY_CODE", "1 to 3 digits, without +".into()));
+        }
+        let lang = match get("POLYAUTH_LANG").as_deref() {
+            None | Some("zh") => Lang::Zh,
+            Some("en") => Lang::En,
+            Some(other) => return Err(bad("POLYAUTH_LANG", format!("{other:?} is not zh or en"))),
+        };
+        let config = Config {
+            env,
+            addr,
+            data_dir: get("POLYAUTH_DATA_DIR").unwrap_or_else(|| ".polyauth".into()).into(),
+            store,
+            sender,
+            secret,
+            issuer: get("POLYAUTH_JWT_ISSUER").unwrap_or_else(|| "polyauth".into()),
+            default_country_code,
+            public_url: get("POLYAUTH_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            lang,
+            sms_second_factor: flag(get("POLYAUTH_SMS_SECOND_FACTOR"), "POLYAUTH_SMS_SECOND_FACTOR", true)?,
+            cookie_secure: flag(get("POLYAUTH_COOKIE_SECURE"), "POLYAUTH_COOKIE_SECURE", env == Env::Prod)?,
+            access_ttl: seconds(get("POLYAUTH_ACCESS_TTL"), "POLYAUTH_ACCESS_TTL", 3600)?,
+            refresh_ttl: seconds(get("POLYAUTH_REFRESH_TTL"), "POLYAUTH_REFRESH_TTL", 7 * 24 * 3600)?,
+            refresh_grace: seconds(get("POLYAUTH_REFRESH_GRACE"), "POLYAUTH_REFRESH_GRACE", 10)?,
+        };
+        if config.env == Env::Prod {
+            if config.secret == DEV_SECRET {
+                return Err(ConfigError::UnsafeForProd("the development JWT secret"));
+            }
+            if config.sender == SenderKind::Outbox {
+                return Err(ConfigError::UnsafeForProd("the development outbox (set POLYAUTH_SENDER)"));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.env == Env::Dev
+    }
+}
+
+fn bad(var: &'static str, reason: String) -> ConfigError {
+    ConfigError::Bad { var, reason }
+}
+
+fn flag(v: Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match v.as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "on" | "yes") => Ok(true),
+        Some("0" | "false" | "off" | "no") => Ok(false),
+        Some(other) => Err(bad(var, format!("{other:?} is not true or false"))),
+    }
+}
+
+fn seconds(v: Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(var, format!("{s:?} is not a positive number of seconds"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_local_and_safe() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!(c.env, Env::Dev);
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.default_country_code, "86");
+        assert_eq!(c.store, StoreKind::Embedded);
+        assert!(!c.cookie_secure);
+    }
+
+    #[test]
+    fn prod_refuses_dev_secret_and_outbox() {
+        let err = Config::from_vars(vars(&[("POLYAUTH_ENV", "prod")])).unwrap_err();
+        assert_eq!(err, ConfigError::UnsafeForProd("the development JWT secret"));
+        let err = Config::from_vars(vars(&[
+            ("POLYAUTH_ENV", "prod"),
+            ("POLYAUTH_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::UnsafeForProd(_)));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Config::from_vars(vars(&[("POLYAUTH_ADDR", "nope")])).unwrap_err();
+        assert!(err.to_string().starts_with("POLYAUTH_ADDR"));
+        let err = Config::from_vars(vars(&[("POLYAUTH_JWT_SECRET", "short")])).unwrap_err();
+        assert!(err.to_string().starts_with("POLYAUTH_JWT_SECRET"));
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert!(!format!("{c:?}").contains(DEV_SECRET));
+    }
+}

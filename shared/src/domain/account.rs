@@ -1,0 +1,74 @@
+use super::{Email, ParseError, Phone, Username, UsernamePolicy};
+
+/// Whatever a client signs in with. Classified by shape: `@` means email, a phone-like string
+/// means mobile, anything else is a username (which can be neither, by its own rules).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Account {
+    Email(Email),
+    Mobile(Phone),
+    Username(Username),
+}
+
+impl Account {
+    pub fn parse(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(ParseError::new("is required"));
+        }
+        if s.contains('@') {
+            return Email::parse(s).map(Account::Email);
+        }
+        if s.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+            return Phone::parse(s, default_cc).map(Account::Mobile);
+        }
+        Username::parse(s, UsernamePolicy::default()).map(Account::Username)
+    }
+
+    /// An email or a mobile number, nothing else (seed 003's `account`).
+    pub fn parse_contact(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
+        match Self::parse(raw, default_cc)? {
+            Account::Username(_) => Err(ParseError::new("must be a mobile number or an email")),
+            other => Ok(other),
+        }
+    }
+
+    /// The store key of the unique item that maps this identifier to a user.
+    pub fn unique_pk(&self) -> String {
+        match self {
+            Account::Email(e) => format!("EMAIL#{}", e.as_str()),
+            Account::Mobile(p) => format!("MOBILE#{}", p.e164()),
+            Account::Username(u) => format!("USERNAME#{}", u.as_str()),
+        }
+    }
+
+    /// A stable text form for keys of codes and throttles.
+    pub fn key(&self) -> String {
+        match self {
+            Account::Email(e) => e.as_str().to_string(),
+            Account::Mobile(p) => p.e164().to_string(),
+            Account::Username(u) => format!("u:{}", u.as_str()),
+        }
+    }
+
+    pub fn field(&self) -> &'static str {
+        match self {
+            Account::Email(_) => "email",
+            Account::Mobile(_) => "mobile",
+            Account::Username(_) => "username",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_shape() {
+        assert!(matches!(Account::parse("a@b.com", "86"), Ok(Account::Email(_))));
+        assert!(matches!(Account::parse("13312341234", "86"), Ok(Account::Mobile(_))));
+        assert!(matches!(Account::parse("alice", "86"), Ok(Account::Username(_))));
+        assert!(Account::parse_contact("alice", "86").is_err());
+        assert!(Account::parse("", "86").is_err());
+    }
+}

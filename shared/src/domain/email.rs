@@ -1,0 +1,83 @@
+use super::ParseError;
+
+/// An email address, lower-cased so uniqueness does not depend on how a client typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim().to_lowercase();
+        if s.len() > 254 {
+            return Err(ParseError::new("longer than 254 characters"));
+        }
+        let (local, domain) = s
+            .split_once('@')
+            .ok_or_else(|| ParseError::new("not an email address"))?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        if !domain_ok || !local_ok {
+            return Err(ParseError::new("not an email address"));
+        }
+        Ok(Email(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `ab***@example.com`: enough for the owner to recognise, not enough to harvest.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let keep: String = local.chars().take(if local.chars().count() > 2 { 2 } else { 1 }).collect();
+        format!("{keep}***@{domain}")
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Email::parse(&s)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_rejects() {
+        assert_eq!(Email::parse(" Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        for bad in ["", "alice", "alice@", "@x.com", "a@b", "a b@x.com", "a@x..com", "a@.x.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should not parse");
+        }
+    }
+
+    #[test]
+    fn masks_the_local_part() {
+        assert_eq!(Email::parse("alice@x.com").unwrap().masked(), "al***@x.com");
+        assert_eq!(Email::parse("a@x.com").unwrap().masked(), "a***@x.com");
+    }
+}

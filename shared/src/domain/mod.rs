@@ -1,0 +1,36 @@
+//! Value types parsed once at the edge. A service never sees an unchecked string: if it holds
+//! an `Email`, the address is well-formed and normalised.
+
+mod account;
+mod code;
+mod email;
+mod password;
+mod permission;
+mod phone;
+mod user;
+mod username;
+
+pub use account::Account;
+pub use code::Code;
+pub use email::Email;
+pub use password::{Password, PasswordPolicy};
+pub use permission::Permission;
+pub use phone::Phone;
+pub use user::{Gender, Profile, Status, User, UserId};
+pub use username::{Username, UsernamePolicy};
+
+/// Why a value did not parse; the dialect adds the field name it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(reason: impl Into<String>) -> Self {
+        ParseError(reason.into())
+    }
+
+    /// Names the request field, turning this into the core's bad-input error.
+    pub fn field(self, field: &'static str) -> crate::Error {
+        crate::Error::invalid(field, self.0)
+    }
+}

@@ -1,0 +1,59 @@
+use super::{Email, Permission, Phone, Username};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Disabled,
+}
+
+/// 0 unknown, 1 male, 2 female, as seed 003's `gender` integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Gender(pub u8);
+
+/// Descriptive fields a client may set; none of them identifies the user.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub nickname: String,
+    pub gender: Gender,
+    pub avatar: String,
+    pub position_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Option<Email>,
+    pub mobile: Option<Phone>,
+    pub username: Option<Username>,
+    pub profile: Profile,
+    pub status: Status,
+    pub permissions: BTreeSet<Permission>,
+    pub password_hash: String,
+    pub created_at: i64,
+    /// Bumped on every write; writes are conditional on it, so concurrent edits never merge.
+    pub version: u64,
+}
+
+impl User {
+    pub fn has(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p.as_str() == permission)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+}

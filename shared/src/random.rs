@@ -1,0 +1,34 @@
+//! The one source of randomness: the operating system's CSPRNG.
+
+use base64::Engine;
+use rand::{rngs::OsRng, Rng, RngCore};
+
+pub fn bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    OsRng.fill_bytes(&mut b);
+    b
+}
+
+/// 256 bits, URL-safe: for refresh and reset tokens, session and pending ids.
+pub fn token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes::<32>())
+}
+
+/// A short id (128 bits) for things that are not secrets by themselves.
+pub fn id() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes::<16>())
+}
+
+pub fn digits(len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .collect()
+}
+
+pub fn range(lo: u32, hi: u32) -> u32 {
+    OsRng.gen_range(lo..hi)
+}
+
+pub fn u64() -> u64 {
+    OsRng.next_u64()
+}

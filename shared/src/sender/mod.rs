@@ -1,0 +1,35 @@
+//! The `Sender` port: delivers one email, SMS or voice message. What the message says is the
+//! core's business (`services::messages`); how it travels is the adapter's.
+
+mod outbox;
+
+pub use outbox::{Outbox, OutboxEntry};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+    Voice,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub channel: Channel,
+    /// An email address or an E.164 number.
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("sender unavailable: {0}")]
+pub struct SendError(pub String);
+
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync {
+    async fn send(&self, message: &Message) -> Result<(), SendError>;
+
+    /// Whether voice calls are delivered; callers fall back to SMS otherwise.
+    fn supports_voice(&self) -> bool;
+}

@@ -1,0 +1,69 @@
+//! The development outbox: every message is printed to the console and kept, so a developer
+//! (or a test) reads codes and reset links without email or SMS. Never used in production:
+//! the configuration refuses it there.
+
+use super::{Channel, Message, SendError, Sender};
+use crate::clock::{rfc3339, Clock};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutboxEntry {
+    pub channel: Channel,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+/// Keeps at most this many messages; a long-running dev server must not grow without bound.
+const KEEP: usize = 1000;
+
+#[derive(Clone)]
+pub struct Outbox {
+    entries: Arc<Mutex<Vec<OutboxEntry>>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Outbox {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Outbox {
+            entries: Arc::default(),
+            clock,
+        }
+    }
+
+    /// Oldest first, newest last.
+    pub fn entries(&self) -> Vec<OutboxEntry> {
+        self.entries.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl Sender for Outbox {
+    async fn send(&self, m: &Message) -> Result<(), SendError> {
+        let entry = OutboxEntry {
+            channel: m.channel,
+            to: m.to.clone(),
+            subject: m.subject.clone(),
+            body: m.body.clone(),
+            sent_at: rfc3339(self.clock.now()),
+        };
+        println!(
+            "[outbox] {:?} to {}: {} | {}",
+            entry.channel, entry.to, entry.subject, entry.body
+        );
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| SendError("outbox poisoned".into()))?;
+        if entries.len() >= KEEP {
+            entries.remove(0);
+        }
+        entries.push(entry);
+        Ok(())
+    }
+
+    fn supports_voice(&self) -> bool {
+        true
+    }
+}

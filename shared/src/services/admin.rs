@@ -1,0 +1,90 @@
+//! Administration: creating users on someone's behalf, permissions, disabling. Reached from the
+//! local binary's admin commands, and from dialect endpoints for callers holding a permission.
+
+use super::{Auth, LoginRecord, NewUser, Principal};
+use crate::{
+    domain::{Account, Password, Permission, Status, User, UserId},
+    Error, Result,
+};
+
+impl Auth {
+    /// Creates a user; without a password, a random one is set and the user is mailed a reset
+    /// link to choose their own.
+    pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
+        let mail_link = new.password.is_none();
+        let user = self.register(new, None).await?;
+        if mail_link {
+            self.send_reset_link(&user).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn user_by(&self, who: &str) -> Result<User> {
+        let user = match who.parse::<u64>() {
+            Ok(id) if !who.starts_with('+') && who.len() < 11 => self.user(UserId(id)).await?,
+            _ => self.find_user(&self.account(who).map_err(|e| e.field("user"))?).await?,
+        };
+        user.ok_or(Error::NotFound)
+    }
+
+    pub async fn set_permission(&self, user: &User, permission: Permission, granted: bool) -> Result<User> {
+        let mut updated = user.clone();
+        if granted {
+            updated.permissions.insert(permission);
+        } else {
+            updated.permissions.remove(&permission);
+        }
+        self.save_user(user, updated.clone(), vec![]).await?;
+        Ok(updated)
+    }
+
+    /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
+    pub async fn disable(&self, user: &User) -> Result<User> {
+        let mut updated = user.clone();
+        updated.status = Status::Disabled;
+        self.save_user(user, updated.clone(), vec![]).await?;
+        self.logout_all(user.id).await?;
+        Ok(updated)
+    }
+
+    /// A user disabling their own account: the token's owner must be the account whose
+    /// password is given.
+    pub async fn disable_self(&self, principal: &Principal, account: &Account, password: &Password) -> Result<User> {
+        let user = self.check_password(account, password, &super::Gate::Lockout).await?;
+        if user.id != principal.user_id {
+            return Err(Error::Forbidden);
+        }
+        self.disable(&user).await
+    }
+
+    async fn holder(&self, principal: &Principal, permission: &str) -> Result<User> {
+        let user = self.user(principal.user_id).await?.ok_or(Error::Unauthenticated)?;
+        if !user.is_active() {
+            return Err(Error::Unauthenticated);
+        }
+        if !user.has(permission) {
+            return Err(Error::Forbidden);
+        }
+        Ok(user)
+    }
+
+    pub async fn create_user_as(&self, principal: &Principal, new: NewUser) -> Result<User> {
+        self.holder(principal, Permission::USER_CREATE).await?;
+        self.admin_create_user(new).await
+    }
+
+    pub async fn login_records_as(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LoginRecord>> {
+        self.holder(principal, Permission::USER_AUDIT).await?;
+        self.login_records(user, after, limit).await
+    }
+
+    pub fn random_password() -> Password {
+        Password::random()
+    }
+}

@@ -1,0 +1,65 @@
+//! Login records, kept under the user's partition with a ULID sort key, so newest-first order
+//! and cursor pagination are a plain reverse range query.
+
+use super::{Auth, Client, LoginType};
+use crate::{
+    domain::UserId,
+    store::{Item, Key, Query, Write},
+    Result,
+};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LoginRecord {
+    pub record_id: String,
+    pub login_type: LoginType,
+    pub user_id: UserId,
+    /// Epoch seconds.
+    pub time: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub(crate) fn record_key(user: UserId, record_id: &str) -> Key {
+    Key::new(format!("USER#{user}"), format!("LOGIN#{record_id}"))
+}
+
+pub const MAX_PAGE: usize = 100;
+
+impl Auth {
+    pub(crate) fn login_record(&self, user: UserId, kind: LoginType, client: &Client) -> Write {
+        let now = self.now();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64);
+        let record_id = self
+            .0
+            .ulids
+            .lock()
+            .ok()
+            .and_then(|mut g| g.generate_from_datetime(at).ok())
+            .unwrap_or_else(|| ulid::Ulid::from_datetime(at))
+            .to_string();
+        let record = LoginRecord {
+            record_id: record_id.clone(),
+            login_type: kind,
+            user_id: user,
+            time: now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+        };
+        Write::put(Item::of(record_key(user, &record_id), &record, None))
+    }
+
+    /// Newest first; `after` is the `record_id` of the last record of the previous page.
+    pub async fn login_records(&self, user: UserId, after: Option<&str>, limit: usize) -> Result<Vec<LoginRecord>> {
+        let page = self
+            .store()
+            .query(Query {
+                pk: format!("USER#{user}"),
+                sk_prefix: "LOGIN#".into(),
+                after: after.map(|a| format!("LOGIN#{a}")),
+                limit: limit.clamp(1, MAX_PAGE),
+                newest_first: true,
+            })
+            .await?;
+        page.items.iter().map(|i| i.parse().map_err(Into::into)).collect()
+    }
+}

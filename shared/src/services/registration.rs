@@ -1,0 +1,128 @@
+//! Creating users. Uniqueness of every identifier and the spending of the authorising code are
+//! one conditional transaction with the user item: two racing registrations of one email end
+//! with exactly one user, and a failed registration leaves nothing behind.
+
+use super::{codes::CodeCheck, users, Auth};
+use crate::{
+    domain::{Email, Password, Permission, Phone, Profile, Status, User, UserId, Username},
+    store::{Item, Key, StoreError, Write},
+    Error, Result,
+};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: Option<Email>,
+    pub mobile: Option<Phone>,
+    pub username: Option<Username>,
+    /// `None` sets a random password nobody knows (accounts created by an administrator, or by
+    /// a code login, until the user resets it).
+    pub password: Option<Password>,
+    pub profile: Profile,
+    pub permissions: BTreeSet<Permission>,
+}
+
+fn counter_key() -> Key {
+    Key::new("COUNTER#user", "COUNT")
+}
+
+impl Auth {
+    pub async fn register(&self, new: NewUser, code: Option<CodeCheck>) -> Result<User> {
+        let (user, ()) = self.create_user(new, code, |_| Ok((vec![], ()))).await?;
+        Ok(user)
+    }
+
+    /// Registers, spending `code`, together with the writes `then` makes for the new user (its
+    /// first session, say), all in one transaction.
+    pub(crate) async fn create_user<T>(
+        &self,
+        new: NewUser,
+        code: Option<CodeCheck>,
+        then: impl FnOnce(&User) -> Result<(Vec<Write>, T)>,
+    ) -> Result<(User, T)> {
+        if new.email.is_none() && new.mobile.is_none() && new.username.is_none() {
+            return Err(Error::invalid("account", "an email, mobile or username is required"));
+        }
+        let password = new.password.clone().unwrap_or_else(Password::random);
+        let password_hash = self.0.hasher.hash(&password).await?;
+        let id = UserId(self.store().increment(&counter_key(), 1, None, false).await? as u64);
+        let mut profile = new.profile;
+        if profile.nickname.is_empty() {
+            profile.nickname = match (&new.mobile, &new.email, &new.username) {
+                (Some(m), _, _) => m.masked(&self.config().default_country_code),
+                (None, Some(e), _) => e.masked(),
+                (None, None, Some(u)) => u.as_str().to_string(),
+                (None, None, None) => String::new(),
+            };
+        }
+        let user = User {
+            id,
+            email: new.email,
+            mobile: new.mobile,
+            username: new.username,
+            profile,
+            status: Status::Active,
+            permissions: new.permissions,
+            password_hash,
+            created_at: self.now(),
+            version: 1,
+        };
+        let claims = users::accounts(&user);
+        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None))];
+        writes.extend(claims.iter().map(|a| users::claim(a, id)));
+        let code_at = writes.len();
+        if let Some(c) = code {
+            writes.push(c.consume);
+        }
+        let (extra, out) = then(&user)?;
+        writes.extend(extra);
+        match self.store().write(writes).await {
+            Ok(()) => Ok((user, out)),
+            Err(StoreError::ConditionFailed(i)) if i >= 1 && i < code_at => {
+                Err(Error::AlreadyExists { field: claims[i - 1].field() })
+            }
+            Err(StoreError::ConditionFailed(i)) if i == code_at => Err(Error::CodeInvalid),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::testing::*;
+
+    #[tokio::test]
+    async fn registers_with_unique_identifiers_and_default_nickname() {
+        let t = harness();
+        let u = t.auth.register(new_email("a@x.com", "secret1"), None).await.unwrap();
+        assert_eq!(u.profile.nickname, "a***@x.com");
+        let again = t.auth.register(new_email("A@X.com", "secret2"), None).await;
+        assert_eq!(again.unwrap_err(), Error::AlreadyExists { field: "email" });
+        let m = NewUser { mobile: Some(t.auth.phone("13312341234").unwrap()), ..Default::default() };
+        let u2 = t.auth.register(m, None).await.unwrap();
+        assert_eq!(u2.profile.nickname, "133****1234");
+        assert!(u2.id.0 > u.id.0);
+        let found = t.auth.find_user(&t.auth.account("a@x.com").unwrap()).await.unwrap().unwrap();
+        assert_eq!(found.id, u.id);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hundred_concurrent_registrations_make_one_user() {
+        let t = harness();
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let auth = t.auth.clone();
+                tokio::spawn(async move { auth.register(new_email("race@x.com", "secret1"), None).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(e, Error::AlreadyExists { field: "email" }),
+            }
+        }
+        assert_eq!(ok, 1);
+    }
+}

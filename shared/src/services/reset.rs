@@ -1,0 +1,123 @@
+//! Password changes and resets. A reset token is 256 random bits, mailed in a link, stored only
+//! as its SHA-256, so the token alone identifies the user (seed 000 carries nothing else). Every
+//! change of password ends every session of the user.
+
+use super::{codes::Purpose, messages, Auth};
+use crate::{
+    domain::{Account, Code, Email, Password, Phone, User, UserId},
+    store::{Condition, Item, Key, Write},
+    Error, Result,
+};
+
+pub const RESET_TTL: i64 = 3600;
+pub const RESET_CHECKS: i64 = 5;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ResetState {
+    user_id: UserId,
+    checks_left: i64,
+}
+
+fn reset_key(token: &str) -> Key {
+    Key::new(format!("RESET#{}", super::tokens::sha256_hex(token)), "RESET")
+}
+
+impl Auth {
+    /// Mails a reset link if the email belongs to a user; answers the same either way.
+    pub async fn request_reset_link(&self, email: &Email) -> Result<()> {
+        match self.find_user(&Account::Email(email.clone())).await? {
+            Some(user) if user.is_active() => self.send_reset_link(&user).await,
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) async fn send_reset_link(&self, user: &User) -> Result<()> {
+        let Some(email) = &user.email else { return Ok(()) };
+        let token = crate::random::token();
+        let key = reset_key(&token);
+        let state = ResetState { user_id: user.id, checks_left: RESET_CHECKS };
+        let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL));
+        self.store().write(vec![Write::put_new(item)]).await?;
+        let link = format!("{}/reset?code={token}", self.config().public_url.trim_end_matches('/'));
+        let message = messages::reset_link(self.config().lang, email.as_str(), &link, &token);
+        if let Err(e) = self.0.sender.send(&message).await {
+            tracing::error!(error = %e, "sending a reset link failed");
+            self.store().write(vec![Write::delete(key)]).await?;
+            return Err(Error::Unavailable);
+        }
+        Ok(())
+    }
+
+    async fn reset_state(&self, token: &str) -> Result<(Key, ResetState)> {
+        let key = reset_key(token);
+        let item = self.store().get(&key).await?.ok_or(Error::ResetTokenInvalid)?;
+        let state: ResetState = item.parse()?;
+        if state.checks_left <= 0 {
+            return Err(Error::ResetTokenInvalid);
+        }
+        Ok((key, state))
+    }
+
+    /// Tells whether a reset token is good; each check uses up one of five.
+    pub async fn check_reset_token(&self, token: &str) -> Result<()> {
+        let (key, state) = self.reset_state(token).await?;
+        let item = self.store().get(&key).await?.ok_or(Error::ResetTokenInvalid)?;
+        let next = ResetState { checks_left: state.checks_left - 1, ..state.clone() };
+        let write = Write::Put {
+            item: Item::of(key, &next, item.expires_at),
+            cond: Condition::equals("checks_left", state.checks_left),
+        };
+        self.store().write(vec![write]).await.map_err(|_| Error::ResetTokenInvalid)
+    }
+
+    /// Sets a new password and/or mobile with a reset token, and ends every session.
+    pub async fn redeem_reset_token(&self, token: &str, password: Option<Password>, mobile: Option<Phone>) -> Result<User> {
+        if password.is_none() && mobile.is_none() {
+            return Err(Error::invalid("password", "a new password or mobile is required"));
+        }
+        let (key, state) = self.reset_state(token).await?;
+        let user = self.user(state.user_id).await?.ok_or(Error::ResetTokenInvalid)?;
+        let mut updated = user.clone();
+        if let Some(p) = &password {
+            updated.password_hash = self.0.hasher.hash(p).await?;
+        }
+        if let Some(m) = mobile {
+            updated.mobile = Some(m);
+        }
+        let spend = Write::Delete { key, cond: Condition::equals("checks_left", state.checks_left) };
+        self.save_user(&user, updated.clone(), vec![spend]).await.map_err(|e| match e {
+            Error::Unavailable => Error::ResetTokenInvalid,
+            other => other,
+        })?;
+        self.logout_all(user.id).await?;
+        Ok(updated)
+    }
+
+    /// Sets a new password with a reset-password code sent to the account, and ends every
+    /// session.
+    pub async fn reset_password_with_code(&self, account: &Account, code: &Code, password: &Password) -> Result<User> {
+        let check = self.check_code(Purpose::ResetPassword, &account.key(), code).await?;
+        let Some(user) = self.find_user(account).await? else {
+            self.spend_code(check).await?;
+            return Err(Error::CodeInvalid);
+        };
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
+        self.set_password(&user, password, vec![check.consume]).await
+    }
+
+    /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
+    pub async fn change_password(&self, account: &Account, old: &Password, new: &Password) -> Result<User> {
+        let user = self.check_password(account, old, &super::Gate::Lockout).await?;
+        self.set_password(&user, new, vec![]).await
+    }
+
+    async fn set_password(&self, user: &User, password: &Password, extra: Vec<Write>) -> Result<User> {
+        let mut updated = user.clone();
+        updated.password_hash = self.0.hasher.hash(password).await?;
+        self.save_user(user, updated.clone(), extra).await?;
+        self.logout_all(user.id).await?;
+        Ok(updated)
+    }
+}

@@ -1,0 +1,86 @@
+//! The SMS second step after a right password: a pending login valid 20 minutes, identified by
+//! a random id the client keeps (in a cookie), whose code goes to the user's mobile. The code is
+//! bound to the user, so repeating the password step cannot be used to send SMS floods.
+
+use super::{codes::Purpose, Auth, Client, LoginType, SessionSpec, SignedIn};
+use crate::{
+    domain::{Code, User, UserId},
+    sender::Channel,
+    store::{Condition, Item, Key, Write},
+    Error, Result,
+};
+
+pub const PENDING_TTL: i64 = 20 * 60;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingId(pub String);
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Pending {
+    user_id: UserId,
+}
+
+fn pending_key(id: &str) -> Key {
+    Key::new(format!("PENDING#{id}"), "PENDING")
+}
+
+fn code_account(user: UserId) -> String {
+    format!("user:{user}")
+}
+
+impl Auth {
+    pub(crate) async fn start_second_factor(&self, user: &User) -> Result<PendingId> {
+        let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
+        let id = crate::random::token();
+        let item = Item::of(pending_key(&id), &Pending { user_id: user.id }, Some(self.now() + PENDING_TTL));
+        self.store().write(vec![Write::put_new(item)]).await?;
+        match self
+            .issue_code(Purpose::SecondFactor, &code_account(user.id), Channel::Sms, mobile.e164())
+            .await
+        {
+            // A code went out less than a minute ago and is still good for this pending login.
+            Ok(_) | Err(Error::TooManyRequests { .. }) => Ok(PendingId(id)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn pending(&self, id: &PendingId) -> Result<(User, Key)> {
+        let key = pending_key(&id.0);
+        let item = self.store().get(&key).await?.ok_or(Error::NoPendingLogin)?;
+        let pending: Pending = item.parse()?;
+        let user = self.user(pending.user_id).await?.ok_or(Error::NoPendingLogin)?;
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
+        Ok((user, key))
+    }
+
+    /// Sends the code again, by voice when asked and available, else by SMS. Answers the
+    /// channel used.
+    pub async fn resend_second_factor(&self, id: &PendingId, voice: bool) -> Result<Channel> {
+        let (user, _) = self.pending(id).await?;
+        let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
+        let channel = if voice && self.0.sender.supports_voice() { Channel::Voice } else { Channel::Sms };
+        self.issue_code(Purpose::SecondFactor, &code_account(user.id), channel, mobile.e164())
+            .await?;
+        Ok(channel)
+    }
+
+    /// Completes the login. Five wrong codes void the pending login.
+    pub async fn complete_second_factor(&self, id: &PendingId, code: &Code, client: &Client) -> Result<SignedIn> {
+        let (user, key) = self.pending(id).await?;
+        let account = code_account(user.id);
+        let check = match self.check_code(Purpose::SecondFactor, &account, code).await {
+            Ok(c) => c,
+            Err(e) => {
+                if e == Error::CodeInvalid && !self.code_pending(Purpose::SecondFactor, &account).await? {
+                    self.store().write(vec![Write::delete(key)]).await?;
+                }
+                return Err(e);
+            }
+        };
+        let extra = vec![check.consume, Write::Delete { key, cond: Condition::Exists }];
+        let tokens = self.sign_in(&user, &SessionSpec::default(), LoginType::SecondFactor, client, extra).await?;
+        Ok(SignedIn { user, tokens, is_new: false })
+    }
+}

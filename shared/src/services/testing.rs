@@ -1,0 +1,48 @@
+//! A core wired to an in-memory store, the outbox and a clock tests move.
+
+use super::{Auth, NewUser};
+use crate::{
+    clock::ManualClock,
+    config::Config,
+    domain::Password,
+    sender::Outbox,
+    store::Embedded,
+};
+use std::sync::Arc;
+
+pub(crate) use crate::{store::Store, Error};
+
+pub(crate) struct Harness {
+    pub auth: Auth,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<Embedded>,
+    pub outbox: Outbox,
+}
+
+pub(crate) fn harness() -> Harness {
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let store = Arc::new(Embedded::in_memory(clock.clone()));
+    let outbox = Outbox::new(clock.clone());
+    let auth = Auth::new(Config::for_tests(), store.clone(), Arc::new(outbox.clone()), clock.clone());
+    Harness { auth, clock, store, outbox }
+}
+
+pub(crate) fn new_email(email: &str, password: &str) -> NewUser {
+    NewUser {
+        email: Some(crate::domain::Email::parse(email).unwrap()),
+        password: Some(Password::attempt(password).unwrap()),
+        ..Default::default()
+    }
+}
+
+impl Harness {
+    /// The code in the newest message sent to `to`.
+    pub fn last_code(&self, to: &str) -> String {
+        let entries = self.outbox.entries();
+        let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == crate::domain::Code::LEN)
+            .expect("the message carries a code")
+            .to_string()
+    }
+}

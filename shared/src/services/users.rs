@@ -1,0 +1,95 @@
+//! Reading and writing user items and the unique items that map email / mobile / username to
+//! a user id. Every user write is conditional on the version read, so concurrent edits fail
+//! instead of merging.
+
+use super::Auth;
+use crate::{
+    domain::{Account, User, UserId},
+    store::{Condition, Item, Key, StoreError, Write},
+    Error, Result,
+};
+
+pub(crate) fn user_key(id: UserId) -> Key {
+    Key::new(format!("USER#{id}"), "PROFILE")
+}
+
+pub(crate) fn unique_key(account: &Account) -> Key {
+    Key::new(account.unique_pk(), "USER")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claim {
+    user_id: UserId,
+}
+
+pub(crate) fn claim(account: &Account, id: UserId) -> Write {
+    Write::put_new(Item::of(unique_key(account), &Claim { user_id: id }, None))
+}
+
+/// The identifiers a user holds, each with the request field name it is known by.
+pub(crate) fn accounts(user: &User) -> Vec<Account> {
+    let mut out = Vec::new();
+    if let Some(e) = &user.email {
+        out.push(Account::Email(e.clone()));
+    }
+    if let Some(m) = &user.mobile {
+        out.push(Account::Mobile(m.clone()));
+    }
+    if let Some(u) = &user.username {
+        out.push(Account::Username(u.clone()));
+    }
+    out
+}
+
+impl Auth {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
+        match self.store().get(&user_key(id)).await? {
+            Some(item) => Ok(Some(item.parse()?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn find_user(&self, account: &Account) -> Result<Option<User>> {
+        let Some(item) = self.store().get(&unique_key(account)).await? else {
+            return Ok(None);
+        };
+        let claim: Claim = item.parse()?;
+        self.user(claim.user_id).await
+    }
+
+    /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
+    pub(crate) fn user_update(&self, read: &User, mut updated: User) -> Write {
+        updated.version = read.version + 1;
+        Write::Put {
+            item: Item::of(user_key(updated.id), &updated, None),
+            cond: Condition::equals("version", read.version),
+        }
+    }
+
+    /// Saves an edit made to a user read earlier, moving unique claims whose identifier
+    /// changed, together with `extra` writes, all or nothing.
+    pub(crate) async fn save_user(&self, read: &User, updated: User, extra: Vec<Write>) -> Result<()> {
+        let before = accounts(read);
+        let after = accounts(&updated);
+        let mut writes = vec![self.user_update(read, updated.clone())];
+        let mut fields = vec![""];
+        for a in after.iter().filter(|a| !before.contains(a)) {
+            writes.push(claim(a, updated.id));
+            fields.push(a.field());
+        }
+        for a in before.iter().filter(|a| !after.contains(a)) {
+            writes.push(Write::delete(unique_key(a)));
+            fields.push("");
+        }
+        let n = writes.len();
+        writes.extend(extra);
+        match self.store().write(writes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(i)) if i > 0 && i < n && !fields[i].is_empty() => {
+                Err(Error::AlreadyExists { field: fields[i] })
+            }
+            Err(StoreError::ConditionFailed(0)) => Err(Error::Unavailable),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The embedded adapter: redb, in a file (persistent) or in memory (tests). One redb write
+//! transaction per batch gives all-or-nothing writes and serialises conditional checks, which
+//! is what makes uniqueness hold under concurrency.
+
+use super::{Item, Key, Page, Query, Store, StoreError, Write};
+use crate::clock::Clock;
+use redb::{backends::InMemoryBackend, Database, ReadableTable, TableDefinition};
+use serde_json::{Map, Value};
+use std::{path::Path, sync::Arc};
+
+const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
+const SEP: char = '\u{0}';
+const MAX: char = '\u{10FFFF}';
+
+#[derive(Clone)]
+pub struct Embedded {
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    attrs: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn raw_key(key: &Key) -> String {
+    format!("{}{SEP}{}", key.pk, key.sk)
+}
+
+fn decode(raw_key: &str, bytes: &[u8]) -> Result<Item, StoreError> {
+    let (pk, sk) = raw_key.split_once(SEP).unwrap_or((raw_key, ""));
+    let stored: Stored = serde_json::from_slice(bytes).map_err(unavailable)?;
+    Ok(Item::new(Key::new(pk, sk), stored.attrs, stored.expires_at))
+}
+
+fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&Stored {
+        attrs: item.attrs.clone(),
+        expires_at: item.expires_at,
+    })
+    .map_err(unavailable)
+}
+
+impl Embedded {
+    /// Opens (or creates) the database file `polyauth.redb` in `dir`.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
+        let db = Database::create(dir.join("polyauth.redb")).map_err(unavailable)?;
+        Self::init(db, clock)
+    }
+
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .expect("an in-memory database always opens");
+        Self::init(db, clock).expect("an in-memory database always initialises")
+    }
+
+    fn init(db: Database, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let tx = db.begin_write().map_err(unavailable)?;
+        tx.open_table(ITEMS).map_err(unavailable)?;
+        tx.commit().map_err(unavailable)?;
+        Ok(Embedded {
+            db: Arc::new(db),
+            clock,
+        })
+    }
+
+    fn live(&self, item: Item, now: i64) -> Option<Item> {
+        item.is_live(now).then_some(item)
+    }
+
+    fn write_blocking(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let tx = self.db.begin_write().map_err(unavailable)?;
+        {
+            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+            for (i, w) in writes.iter().enumerate() {
+                let k = raw_key(w.key());
+                let current = match table.get(k.as_str()).map_err(unavailable)? {
+                    Some(v) => self.live(decode(&k, v.value())?, now),
+                    None => None,
+                };
+                if !w.condition().holds(current.as_ref()) {
+                    return Err(StoreError::ConditionFailed(i));
+                }
+            }
+            for w in &writes {
+                let k = raw_key(w.key());
+                match w {
+                    Write::Put { item, .. } => {
+                        table.insert(k.as_str(), encode(item)?.as_slice()).map_err(unavailable)?;
+                    }
+                    Write::Delete { .. } => {
+                        table.remove(k.as_str()).map_err(unavailable)?;
+                    }
+                    Write::Check { .. } => {}
+                }
+            }
+        }
+        tx.commit().map_err(unavailable)
+    }
+
+    fn increment_blocking(
+        &self,
+        key: &Key,
+        by: i64,
+        expires_at: Option<i64>,
+        renew: bool,
+    ) -> Result<i64, StoreError> {
+        let now = self.clock.now();
+        let k = raw_key(key);
+        let tx = self.db.begin_write().map_err(unavailable)?;
+        let n = {
+            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+            let current = match table.get(k.as_str()).map_err(unavailable)? {
+                Some(v) => self.live(decode(&k, v.value())?, now),
+                None => None,
+            };
+            let (n, expiry) = match current {
+                Some(item) => {
+                    let n = item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0) + by;
+                    (n, if renew { expires_at } else { item.expires_at })
+                }
+                None => (by, expires_at),
+            };
+            let mut attrs = Map::new();
+            attrs.insert("n".into(), n.into());
+            let item = Item::new(key.clone(), attrs, expiry);
+            table.insert(k.as_str(), encode(&item)?.as_slice()).map_err(unavailable)?;
+            n
+        };
+        tx.commit().map_err(unavailable)?;
+        Ok(n)
+    }
+
+    /// Runs blocking redb work off the async runtime: a file commit waits for fsync.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Embedded) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(this))
+            .await
+            .map_err(unavailable)?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Embedded {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let k = raw_key(key);
+        let tx = self.db.begin_read().map_err(unavailable)?;
+        let table = tx.open_table(ITEMS).map_err(unavailable)?;
+        match table.get(k.as_str()).map_err(unavailable)? {
+            Some(v) => Ok(self.live(decode(&k, v.value())?, self.clock.now())),
+            None => Ok(None),
+        }
+    }
+
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        let now = self.clock.now();
+        let lo = format!("{}{SEP}{}", q.pk, q.sk_prefix);
+        let hi = format!("{}{SEP}{}{MAX}", q.pk, q.sk_prefix);
+        let (lo, hi) = match (&q.after, q.newest_first) {
+            (Some(after), false) => (format!("{}{SEP}{after}{SEP}", q.pk).max(lo), hi),
+            (Some(after), true) => (lo, format!("{}{SEP}{after}", q.pk).min(hi)),
+            (None, _) => (lo, hi),
+        };
+        let tx = self.db.begin_read().map_err(unavailable)?;
+        let table = tx.open_table(ITEMS).map_err(unavailable)?;
+        let range = table.range(lo.as_str()..hi.as_str()).map_err(unavailable)?;
+        let iter: Box<dyn Iterator<Item = _>> = if q.newest_first {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        for entry in iter {
+            let (k, v) = entry.map_err(unavailable)?;
+            let Some(item) = self.live(decode(k.value(), v.value())?, now) else {
+                continue;
+            };
+            if items.len() == q.limit {
+                more = true;
+                break;
+            }
+            items.push(item);
+        }
+        let next = if more {
+            items.last().map(|i| i.key.sk.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |s| s.write_blocking(writes)).await
+    }
+
+    async fn increment(
+        &self,
+        key: &Key,
+        by: i64,
+        expires_at: Option<i64>,
+        renew: bool,
+    ) -> Result<i64, StoreError> {
+        let key = key.clone();
+        self.blocking(move |s| s.increment_blocking(&key, by, expires_at, renew))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(1_700_000_000))
+    }
+
+    #[tokio::test]
+    async fn contract_in_memory() {
+        let c = clock();
+        super::super::contract::run(&Embedded::in_memory(c.clone()), c).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn contract_on_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock();
+        super::super::contract::run(&Embedded::open(dir.path(), c.clone()).unwrap(), c).await;
+    }
+
+    #[tokio::test]
+    async fn file_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock();
+        let key = Key::new("P", "S");
+        {
+            let s = Embedded::open(dir.path(), c.clone()).unwrap();
+            s.write(vec![Write::put(Item::new(key.clone(), Map::new(), None))])
+                .await
+                .unwrap();
+        }
+        let s = Embedded::open(dir.path(), c).unwrap();
+        assert!(s.get(&key).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,177 @@
+//! The `Store` port: narrow and DynamoDB-shaped, so the embedded adapter and DynamoDB behave
+//! alike. Items live under a partition key and a sort key, carry JSON attributes and an
+//! optional expiry; expired items are absent on every read, whatever the backend has swept.
+
+mod embedded;
+pub mod contract;
+
+pub use embedded::Embedded;
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub key: Key,
+    pub attrs: Map<String, Value>,
+    /// Epoch seconds (DynamoDB's TTL attribute `expires_at`).
+    pub expires_at: Option<i64>,
+}
+
+impl Item {
+    pub fn new(key: Key, attrs: Map<String, Value>, expires_at: Option<i64>) -> Self {
+        Item {
+            key,
+            attrs,
+            expires_at,
+        }
+    }
+
+    /// An item whose attributes are a serialised value.
+    pub fn of<T: serde::Serialize>(key: Key, value: &T, expires_at: Option<i64>) -> Self {
+        let attrs = match serde_json::to_value(value) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        Item::new(key, attrs, expires_at)
+    }
+
+    /// The attributes read back as a value; a shape mismatch means a corrupt or foreign item.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(Value::Object(self.attrs.clone())).map_err(|e| {
+            StoreError::Unavailable(format!("item {}/{} unreadable: {e}", self.key.pk, self.key.sk))
+        })
+    }
+
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// A precondition on one item of a write, checked against its live (unexpired) state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    None,
+    NotExists,
+    Exists,
+    /// The item exists and this attribute equals the value.
+    Equals(String, Value),
+}
+
+impl Condition {
+    pub fn equals(attr: &str, value: impl Into<Value>) -> Self {
+        Condition::Equals(attr.to_string(), value.into())
+    }
+
+    pub fn holds(&self, current: Option<&Item>) -> bool {
+        match self {
+            Condition::None => true,
+            Condition::NotExists => current.is_none(),
+            Condition::Exists => current.is_some(),
+            Condition::Equals(attr, v) => current.and_then(|i| i.attrs.get(attr)) == Some(v),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put { item: Item, cond: Condition },
+    Delete { key: Key, cond: Condition },
+    Check { key: Key, cond: Condition },
+}
+
+impl Write {
+    pub fn put(item: Item) -> Self {
+        Write::Put {
+            item,
+            cond: Condition::None,
+        }
+    }
+
+    pub fn put_new(item: Item) -> Self {
+        Write::Put {
+            item,
+            cond: Condition::NotExists,
+        }
+    }
+
+    pub fn delete(key: Key) -> Self {
+        Write::Delete {
+            key,
+            cond: Condition::None,
+        }
+    }
+
+    pub fn key(&self) -> &Key {
+        match self {
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+        }
+    }
+
+    pub fn condition(&self) -> &Condition {
+        match self {
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => cond,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub pk: String,
+    pub sk_prefix: String,
+    /// Opaque cursor from the previous page's `next`.
+    pub after: Option<String>,
+    pub limit: usize,
+    pub newest_first: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The condition of the write at this index of the batch did not hold; nothing was written.
+    #[error("condition failed on write {0}")]
+    ConditionFailed(usize),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError>;
+
+    /// Applies every write or none. At most 100 writes (DynamoDB's transaction limit) and each
+    /// key at most once.
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Adds `by` to the counter item's `n` and answers the new value. A missing or expired
+    /// counter starts from zero with `expires_at`; `renew` moves the expiry on every increment.
+    async fn increment(
+        &self,
+        key: &Key,
+        by: i64,
+        expires_at: Option<i64>,
+        renew: bool,
+    ) -> Result<i64, StoreError>;
+}
