@@ -15,7 +15,7 @@ pub enum CredentialFault {
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum Error {
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: String, reason: String },
     #[error("wrong account or password")]
     InvalidCredentials(CredentialFault),
     #[error("captcha required")]
@@ -47,9 +47,9 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid {
-            field,
+            field: field.into(),
             reason: reason.into(),
         }
     }

@@ -1,10 +1,14 @@
 //! polyauth's shared core: domain types, use cases, the store and sender ports with their
 //! adapters, and the five HTTP dialects. Functions and the local binary are thin wiring on top.
 
+pub mod app;
 pub mod clock;
+pub mod dialects;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod http;
+pub mod local;
 pub mod random;
 pub mod sender;
 pub mod services;

@@ -19,9 +19,11 @@ pub fn id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes::<16>())
 }
 
+/// Decimal digits without a leading zero, so a code survives being sent as an integer
+/// (seed 003's development answer does).
 pub fn digits(len: usize) -> String {
     (0..len)
-        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .map(|i| char::from(b'0' + OsRng.gen_range(u8::from(i == 0)..10u8)))
         .collect()
 }
 

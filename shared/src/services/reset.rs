@@ -121,3 +121,15 @@ impl Auth {
         Ok(updated)
     }
 }
+
+impl Auth {
+    /// Mails a reset-password code to a known account once a solved captcha is presented;
+    /// answers the same for unknown accounts.
+    pub async fn request_reset_code(&self, account: &Account, captcha: Option<&str>) -> Result<()> {
+        self.require_captcha(captcha).await?;
+        match self.find_user(account).await? {
+            Some(user) if user.is_active() => self.send_code(Purpose::ResetPassword, account).await.map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Wiring: configuration in, a ready `Auth` and the HTTP router out. The local binary and every
+//! Lambda function build their app here, so they cannot drift apart.
+
+use crate::{
+    clock::{Clock, SystemClock},
+    config::{Config, SenderKind, StoreKind},
+    dialects, http,
+    sender::{Outbox, Sender},
+    store::{Embedded, Store, StoreError},
+    Auth,
+};
+use axum::{http::StatusCode, response::IntoResponse, Router};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct App {
+    pub auth: Auth,
+    /// The development outbox, when that is the sender.
+    pub outbox: Option<Outbox>,
+}
+
+impl App {
+    pub fn build(config: Config) -> Result<App, StoreError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store: Arc<dyn Store> = match config.store {
+            StoreKind::Embedded => Arc::new(Embedded::open(&config.data_dir, clock.clone())?),
+            StoreKind::Memory => Arc::new(Embedded::in_memory(clock.clone())),
+        };
+        Ok(Self::assemble(config, store, clock))
+    }
+
+    pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> App {
+        let (sender, outbox): (Arc<dyn Sender>, _) = match config.sender {
+            SenderKind::Outbox => {
+                let outbox = Outbox::new(clock.clone());
+                (Arc::new(outbox.clone()), Some(outbox))
+            }
+        };
+        App {
+            auth: Auth::new(config, store, sender, clock),
+            outbox,
+        }
+    }
+
+    /// Every dialect on one router, plus health, plus the outbox in development mode.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .merge(dialects::api_v1::router(self.auth.clone()))
+            .merge(http::dev::health());
+        if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
+            router = router.merge(http::dev::outbox(outbox.clone()));
+        }
+        harden(router)
+    }
+}
+
+/// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
+/// connection; unknown paths get a JSON 404.
+pub fn harden(router: Router) -> Router {
+    router
+        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found"}))) })
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"error": "internal error"})))
+                .into_response()
+        }))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::App;
+    use crate::{clock::ManualClock, config::Config, store::Embedded};
+    use axum::{body::Body, http::Request, Router};
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    pub struct TestApp {
+        pub app: App,
+        pub router: Router,
+        pub clock: Arc<ManualClock>,
+    }
+
+    pub fn test_app() -> TestApp {
+        test_app_with(Config::for_tests())
+    }
+
+    pub fn test_app_with(config: Config) -> TestApp {
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let store = Arc::new(Embedded::in_memory(clock.clone()));
+        let app = App::assemble(config, store, clock.clone());
+        TestApp { router: app.router(), app, clock }
+    }
+
+    pub struct Reply {
+        pub status: u16,
+        pub headers: axum::http::HeaderMap,
+        pub json: serde_json::Value,
+    }
+
+    impl TestApp {
+        pub async fn send(&self, req: Request<Body>) -> Reply {
+            let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+            let status = res.status().as_u16();
+            let headers = res.headers().clone();
+            let bytes = res.into_body().collect().await.expect("body reads").to_bytes();
+            let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            Reply { status, headers, json }
+        }
+
+        /// A JSON request; `headers` are extra (name, value) pairs.
+        pub async fn json(&self, method: &str, uri: &str, body: serde_json::Value, headers: &[(&str, &str)]) -> Reply {
+            let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            self.send(req.body(Body::from(body.to_string())).unwrap()).await
+        }
+
+        /// A request with a raw body and content type.
+        pub async fn raw(&self, method: &str, uri: &str, content_type: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+            let mut req = Request::builder().method(method).uri(uri);
+            if !content_type.is_empty() {
+                req = req.header("content-type", content_type);
+            }
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            self.send(req.body(Body::from(body.to_string())).unwrap()).await
+        }
+
+        /// The code in the newest outbox message to `to`.
+        pub fn last_code(&self, to: &str) -> String {
+            let entries = self.app.outbox.as_ref().expect("outbox").entries();
+            let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == crate::domain::Code::LEN)
+                .expect("the message carries a code")
+                .to_string()
+        }
+
+        /// The reset token in the newest outbox message to `to`.
+        pub fn last_reset_token(&self, to: &str) -> String {
+            let entries = self.app.outbox.as_ref().expect("outbox").entries();
+            let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
+            body.split("code=").nth(1).expect("a reset link").split_whitespace().next().unwrap().to_string()
+        }
+
+        /// Registers a user directly through the core.
+        pub async fn user(&self, new: crate::services::NewUser) -> crate::domain::User {
+            self.app.auth.register(new, None).await.expect("registers")
+        }
+    }
+
+    /// The value of a `Set-Cookie` named `name`, if set.
+    pub fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
+        reply
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+    }
+}

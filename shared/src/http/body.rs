@@ -1,0 +1,176 @@
+//! Body extractors whose failures are the core's bad-input error naming the field, so each
+//! dialect answers malformed input in its own envelope instead of axum's plain-text rejection.
+
+use crate::Error;
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Multipart, Request},
+    http::header,
+};
+use axum::response::IntoResponse;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::marker::PhantomData;
+
+/// A JSON body. An empty body reads as `{}`, so a missing field is named as missing. `R` is the
+/// dialect's error reply, so a bad body is answered in the dialect's own envelope.
+pub struct Json<T, R>(pub T, pub PhantomData<R>);
+
+/// A form body, URL-encoded or multipart.
+pub struct Form<T, R>(pub T, pub PhantomData<R>);
+
+fn content_type(req: &Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// The field a deserialisation error is about: the path where it failed, or the name serde
+/// gives for a missing field.
+fn field_of(path: &str, message: &str) -> String {
+    if let Some(name) = message.split('`').nth(1).filter(|_| message.starts_with("missing field")) {
+        return name.to_string();
+    }
+    if path.is_empty() || path == "." { "body".into() } else { path.to_string() }
+}
+
+fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        Error::invalid(field_of(&e.path().to_string(), &message), message)
+    })
+}
+
+impl<T, R, S> FromRequest<S> for Json<T, R>
+where
+    T: DeserializeOwned,
+    R: From<Error> + IntoResponse,
+    S: Send + Sync,
+{
+    type Rejection = R;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
+        Self::read(req, state).await.map_err(R::from)
+    }
+}
+
+impl<T: DeserializeOwned, R> Json<T, R> {
+    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Error::invalid("body", e.to_string()))?;
+        let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| Error::invalid("body", format!("not valid JSON: {e}")))?
+        };
+        if !value.is_object() {
+            return Err(Error::invalid("body", "must be a JSON object"));
+        }
+        from_value(value).map(|v| Json(v, PhantomData))
+    }
+}
+
+impl<T, R, S> FromRequest<S> for Form<T, R>
+where
+    T: DeserializeOwned,
+    R: From<Error> + IntoResponse,
+    S: Send + Sync,
+{
+    type Rejection = R;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
+        Self::read(req, state).await.map_err(R::from)
+    }
+}
+
+impl<T: DeserializeOwned, R> Form<T, R> {
+    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
+        let mut fields = Map::new();
+        if content_type(&req).starts_with("multipart/form-data") {
+            let mut multipart = Multipart::from_request(req, state)
+                .await
+                .map_err(|e| Error::invalid("body", e.body_text()))?;
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|e| Error::invalid("body", format!("malformed multipart body: {}", e.body_text())))?
+            {
+                let name = field.name().unwrap_or_default().to_string();
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| Error::invalid(name.clone(), format!("unreadable: {}", e.body_text())))?;
+                fields.insert(name, Value::String(text));
+            }
+        } else {
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(|e| Error::invalid("body", e.to_string()))?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|e| Error::invalid("body", format!("not a form body: {e}")))?;
+            for (k, v) in pairs {
+                fields.insert(k, Value::String(v));
+            }
+        }
+        from_value(Value::Object(fields)).map(|v| Form(v, PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Login {
+        #[allow(dead_code)]
+        email: String,
+        #[allow(dead_code)]
+        password: String,
+    }
+
+    async fn json(body: &str) -> Result<Json<Login, ()>, Error> {
+        let req = Request::builder().body(Body::from(body.to_string())).unwrap();
+        Json::<Login, ()>::read(req, &()).await
+    }
+
+    fn field(r: Result<Json<Login, ()>, Error>) -> String {
+        match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected invalid, got {:?}", other.map(|j| j.0)),
+        }
+    }
+
+    #[tokio::test]
+    async fn names_the_bad_field() {
+        assert_eq!(field(json(r#"{"email":"a"}"#).await), "password");
+        assert_eq!(field(json("").await), "email");
+        assert_eq!(field(json(r#"{"email":1,"password":"x"}"#).await), "email");
+        assert_eq!(field(json("{not json").await), "body");
+        assert_eq!(field(json("[1]").await), "body");
+        assert!(json(r#"{"email":"a","password":"b"}"#).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn reads_both_form_encodings() {
+        let req = Request::builder()
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("email=a%40b.c&password=x"))
+            .unwrap();
+        assert!(Form::<Login, ()>::read(req, &()).await.is_ok());
+        let body = "--X\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.c\r\n--X\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npw\r\n--X--\r\n";
+        let req = Request::builder()
+            .header("content-type", "multipart/form-data; boundary=X")
+            .body(Body::from(body))
+            .unwrap();
+        assert!(Form::<Login, ()>::read(req, &()).await.is_ok());
+        let req = Request::builder()
+            .header("content-type", "multipart/form-data; boundary=X")
+            .body(Body::from("--X\r\ngarbage"))
+            .unwrap();
+        assert!(matches!(Form::<Login, ()>::read(req, &()).await, Err(Error::Invalid { .. })));
+    }
+}

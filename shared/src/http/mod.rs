@@ -1,0 +1,102 @@
+//! What every dialect needs from HTTP and nothing decides: reading bodies into request types
+//! with errors that name the field, credentials from headers and cookies, the caller's address.
+
+mod body;
+pub mod dev;
+
+pub use body::{Form, Json};
+
+use crate::services::Client;
+use axum::http::{header, HeaderMap, HeaderValue};
+
+/// The token of `Authorization: Bearer <t>`, or of a bare `Authorization: <t>` (seed 002).
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match v.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => v,
+    };
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// An HttpOnly, SameSite=Lax cookie; `Secure` per configuration (on in production).
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let c = cookie::Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .secure(secure)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
+    set_cookie(name, "", path, 0, secure)
+}
+
+/// The caller for the login audit: the first `X-Forwarded-For` hop (API Gateway and proxies
+/// set it), and the user agent.
+pub fn client(headers: &HeaderMap) -> Client {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+    let forwarded = text("x-forwarded-for");
+    let ip = match forwarded.split(',').next().map(str::trim) {
+        Some(first) if !first.is_empty() => first.to_string(),
+        _ => text("x-real-ip"),
+    };
+    Client {
+        ip,
+        user_agent: text("user-agent").chars().take(256).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_and_bare_tokens() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer(&h).as_deref(), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("abc"));
+        assert_eq!(bearer(&h).as_deref(), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn reads_and_sets_cookies() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; sid=xyz"));
+        assert_eq!(cookie(&h, "sid").as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "none"), None);
+        let c = set_cookie("sid", "v", "/pauli", 60, true);
+        let c = c.to_str().unwrap();
+        for part in ["sid=v", "HttpOnly", "Secure", "SameSite=Lax", "Path=/pauli", "Max-Age=60"] {
+            assert!(c.contains(part), "{c} lacks {part}");
+        }
+    }
+
+    #[test]
+    fn client_takes_first_forwarded_hop() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 10.0.0.1"));
+        h.insert("user-agent", HeaderValue::from_static("curl/8"));
+        assert_eq!(client(&h), Client { ip: "1.2.3.4".into(), user_agent: "curl/8".into() });
+    }
+}

@@ -1,0 +1,174 @@
+//! The local binary's command line: `serve` (the default) and admin commands over the same
+//! configuration and store. The embedded store is a single-writer file, so admin commands run
+//! while the server is stopped, and say so when it is not.
+
+use crate::{
+    app::App,
+    config::Config,
+    domain::{Email, Password, PasswordPolicy, Permission, Profile, Username, UsernamePolicy},
+    services::NewUser,
+    Auth, Error,
+};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "polyauth", version, about = "polyauth: five auth APIs over one identity store")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every dialect on POLYAUTH_ADDR (the default command).
+    Serve,
+    /// Administer users in the configured store.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a user. Without --password a random one is set and a reset link is mailed.
+    CreateUser {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        mobile: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Grant a permission (e.g. pauli:user:audit) to a user (id, email, mobile or username).
+    Grant { user: String, permission: String },
+    /// Revoke a permission from a user.
+    Revoke { user: String, permission: String },
+    /// Disable a user and end all their sessions.
+    Disable { user: String },
+    /// Show a user.
+    Show { user: String },
+    /// List a user's login records, newest first.
+    Records {
+        user: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(format!("configuration: {e}")),
+    };
+    let app = match App::build(config.clone()) {
+        Ok(app) => app,
+        Err(e) => {
+            return fail(format!(
+                "cannot open the store in {} ({e}); if the server is running, stop it first",
+                config.data_dir.display()
+            ))
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(app, &config).await,
+        Command::Admin(cmd) => match admin(&app.auth, cmd).await {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.to_string()),
+        },
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("polyauth: {message}");
+    ExitCode::FAILURE
+}
+
+async fn serve(app: App, config: &Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on {}: {e}", config.addr)),
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(%addr, env = ?config.env, data_dir = %config.data_dir.display(), "polyauth listening");
+    println!("polyauth listening on http://{addr}");
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        ctrl_c.await.unwrap_or(());
+    };
+    match axum::serve(listener, app.router()).with_graceful_shutdown(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("server error: {e}")),
+    }
+}
+
+async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
+    let show = |u: &crate::domain::User| {
+        json!({
+            "id": u.id.0,
+            "email": u.email.as_ref().map(|e| e.as_str()),
+            "mobile": u.mobile.as_ref().map(|m| m.e164()),
+            "username": u.username.as_ref().map(|n| n.as_str()),
+            "name": u.profile.name,
+            "status": u.status,
+            "permissions": u.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        })
+    };
+    match cmd {
+        Admin::CreateUser { email, username, mobile, name, password } => {
+            let new = NewUser {
+                email: email.map(|e| Email::parse(&e).map_err(|e| e.field("email"))).transpose()?,
+                username: username
+                    .map(|u| Username::parse(&u, UsernamePolicy::default()).map_err(|e| e.field("username")))
+                    .transpose()?,
+                mobile: mobile.map(|m| auth.phone(&m).map_err(|e| e.field("mobile"))).transpose()?,
+                password: password
+                    .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
+                    .transpose()?,
+                profile: Profile { name, ..Default::default() },
+                ..Default::default()
+            };
+            Ok(show(&auth.admin_create_user(new).await?))
+        }
+        Admin::Grant { user, permission } => {
+            let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
+            Ok(show(&auth.set_permission(&auth.user_by(&user).await?, p, true).await?))
+        }
+        Admin::Revoke { user, permission } => {
+            let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
+            Ok(show(&auth.set_permission(&auth.user_by(&user).await?, p, false).await?))
+        }
+        Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
+        Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
+        Admin::Records { user, limit, cursor } => {
+            let u = auth.user_by(&user).await?;
+            let records = auth.login_records(u.id, cursor.as_deref(), limit).await?;
+            serde_json::to_value(records).map_err(|_| Error::Unavailable)
+        }
+    }
+}
