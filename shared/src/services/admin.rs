@@ -34,17 +34,16 @@ impl Auth {
         } else {
             updated.permissions.remove(&permission);
         }
-        self.save_user(user, updated.clone(), vec![]).await?;
-        Ok(updated)
+        self.save_user(user, updated, vec![], Error::Unavailable).await
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
     pub async fn disable(&self, user: &User) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
-        self.save_user(user, updated.clone(), vec![]).await?;
+        let saved = self.save_user(user, updated, vec![], Error::Unavailable).await?;
         self.logout_all(user.id).await?;
-        Ok(updated)
+        Ok(saved)
     }
 
     /// A user disabling their own account: the token's owner must be the account whose

@@ -23,7 +23,7 @@ pub use login::{LoginStep, SignedIn};
 pub use throttle::Gate;
 pub use passwords::Hasher;
 pub use registration::NewUser;
-pub use second_factor::PendingId;
+pub use second_factor::{PendingId, PENDING_TTL};
 pub use sessions::{Principal, SessionSpec, Tokens};
 pub use tokens::AccessClaims;
 
@@ -124,6 +124,10 @@ impl Auth {
         phone.display(&self.0.config.default_country_code)
     }
 
+    pub fn hasher(&self) -> &Hasher {
+        &self.0.hasher
+    }
+
     fn store(&self) -> &dyn Store {
         self.0.store.as_ref()
     }
@@ -131,3 +135,5 @@ impl Auth {
 
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod tests;

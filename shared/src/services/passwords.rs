@@ -4,7 +4,10 @@
 
 use crate::{domain::Password, Error, Result};
 use argon2::{password_hash::SaltString, Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
 use tokio::sync::{OnceCell, Semaphore};
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
@@ -18,6 +21,8 @@ pub struct Hasher {
     /// A real hash of a random password: unknown accounts are verified against it so they cost
     /// the same time as known ones.
     dummy: Arc<OnceCell<String>>,
+    /// Verifications run, so tests can see unknown accounts cost the same work as known ones.
+    verified: Arc<AtomicU64>,
 }
 
 fn argon() -> Argon2<'static> {
@@ -37,6 +42,7 @@ impl Hasher {
         Hasher {
             permits: Arc::new(Semaphore::new(cores)),
             dummy: Arc::default(),
+            verified: Arc::default(),
         }
     }
 
@@ -59,11 +65,16 @@ impl Hasher {
     /// Constant-time in the password (argon2's own comparison).
     pub async fn verify(&self, hash: &str, password: &Password) -> Result<bool> {
         let (hash, pw) = (hash.to_string(), password.clone());
+        self.verified.fetch_add(1, Ordering::Relaxed);
         self.run(move || match PasswordHash::new(&hash) {
             Ok(parsed) => argon().verify_password(pw.expose(), &parsed).is_ok(),
             Err(_) => false,
         })
         .await
+    }
+
+    pub fn verifications(&self) -> u64 {
+        self.verified.load(Ordering::Relaxed)
     }
 
     /// Spends a verify's worth of work for an account that does not exist.

@@ -87,6 +87,23 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Registers, spending `code`, and opens the new user's first session in the same
+    /// transaction (seed 003 answers a token on registration).
+    pub async fn register_and_sign_in(
+        &self,
+        new: NewUser,
+        code: Option<CodeCheck>,
+        spec: &super::SessionSpec,
+        client: &super::Client,
+    ) -> Result<super::SignedIn> {
+        let (user, tokens) = self
+            .create_user(new, code, |user| self.open_session(user, spec, super::LoginType::Register, client))
+            .await?;
+        Ok(super::SignedIn { user, tokens, is_new: true })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

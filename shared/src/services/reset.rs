@@ -85,12 +85,9 @@ impl Auth {
             updated.mobile = Some(m);
         }
         let spend = Write::Delete { key, cond: Condition::equals("checks_left", state.checks_left) };
-        self.save_user(&user, updated.clone(), vec![spend]).await.map_err(|e| match e {
-            Error::Unavailable => Error::ResetTokenInvalid,
-            other => other,
-        })?;
+        let saved = self.save_user(&user, updated, vec![spend], Error::ResetTokenInvalid).await?;
         self.logout_all(user.id).await?;
-        Ok(updated)
+        Ok(saved)
     }
 
     /// Sets a new password with a reset-password code sent to the account, and ends every
@@ -116,9 +113,9 @@ impl Auth {
     async fn set_password(&self, user: &User, password: &Password, extra: Vec<Write>) -> Result<User> {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
-        self.save_user(user, updated.clone(), extra).await?;
+        let saved = self.save_user(user, updated, extra, Error::CodeInvalid).await?;
         self.logout_all(user.id).await?;
-        Ok(updated)
+        Ok(saved)
     }
 }
 
@@ -131,5 +128,23 @@ impl Auth {
             Some(user) if user.is_active() => self.send_code(Purpose::ResetPassword, account).await.map(|_| ()),
             _ => Ok(()),
         }
+    }
+}
+
+impl Auth {
+    /// Resets the password with a code (ending every older session), then opens a new session,
+    /// which also clears the account's login failures (seed 003 answers a token on reset).
+    pub async fn reset_password_and_sign_in(
+        &self,
+        account: &Account,
+        code: &Code,
+        password: &Password,
+        spec: &super::SessionSpec,
+        client: &super::Client,
+    ) -> Result<super::SignedIn> {
+        let user = self.reset_password_with_code(account, code, password).await?;
+        let clear = self.clear_failures(account);
+        let tokens = self.sign_in(&user, spec, super::LoginType::ResetPassword, client, vec![clear]).await?;
+        Ok(super::SignedIn { user, tokens, is_new: false })
     }
 }

@@ -66,8 +66,14 @@ impl Auth {
         Ok(channel)
     }
 
-    /// Completes the login. Five wrong codes void the pending login.
-    pub async fn complete_second_factor(&self, id: &PendingId, code: &Code, client: &Client) -> Result<SignedIn> {
+    /// Completes the login with a session of `spec`. Five wrong codes void the pending login.
+    pub async fn complete_second_factor(
+        &self,
+        id: &PendingId,
+        code: &Code,
+        spec: &SessionSpec,
+        client: &Client,
+    ) -> Result<SignedIn> {
         let (user, key) = self.pending(id).await?;
         let account = code_account(user.id);
         let check = match self.check_code(Purpose::SecondFactor, &account, code).await {
@@ -80,7 +86,7 @@ impl Auth {
             }
         };
         let extra = vec![check.consume, Write::Delete { key, cond: Condition::Exists }];
-        let tokens = self.sign_in(&user, &SessionSpec::default(), LoginType::SecondFactor, client, extra).await?;
+        let tokens = self.sign_in(&user, spec, LoginType::SecondFactor, client, extra).await?;
         Ok(SignedIn { user, tokens, is_new: false })
     }
 }

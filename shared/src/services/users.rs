@@ -58,8 +58,7 @@ impl Auth {
     }
 
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
-    pub(crate) fn user_update(&self, read: &User, mut updated: User) -> Write {
-        updated.version = read.version + 1;
+    fn user_update(&self, read: &User, updated: User) -> Write {
         Write::Put {
             item: Item::of(user_key(updated.id), &updated, None),
             cond: Condition::equals("version", read.version),
@@ -67,8 +66,10 @@ impl Auth {
     }
 
     /// Saves an edit made to a user read earlier, moving unique claims whose identifier
-    /// changed, together with `extra` writes, all or nothing.
-    pub(crate) async fn save_user(&self, read: &User, updated: User, extra: Vec<Write>) -> Result<()> {
+    /// changed, together with `extra` writes, all or nothing. Answers the user as saved; a
+    /// failed condition among `extra` (a code or token already spent) answers `spent`.
+    pub(crate) async fn save_user(&self, read: &User, mut updated: User, extra: Vec<Write>, spent: Error) -> Result<User> {
+        updated.version = read.version + 1;
         let before = accounts(read);
         let after = accounts(&updated);
         let mut writes = vec![self.user_update(read, updated.clone())];
@@ -84,11 +85,12 @@ impl Auth {
         let n = writes.len();
         writes.extend(extra);
         match self.store().write(writes).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(updated),
             Err(StoreError::ConditionFailed(i)) if i > 0 && i < n && !fields[i].is_empty() => {
                 Err(Error::AlreadyExists { field: fields[i] })
             }
-            Err(StoreError::ConditionFailed(0)) => Err(Error::Unavailable),
+            Err(StoreError::ConditionFailed(i)) if i >= n => Err(spent),
+            Err(StoreError::ConditionFailed(_)) => Err(Error::Unavailable),
             Err(e) => Err(e.into()),
         }
     }
