@@ -37,13 +37,21 @@ fn command(data_dir: &Path) -> Command {
 
 /// Runs an admin subcommand against a data directory (with the server stopped).
 pub fn admin(data_dir: &Path, args: &[&str]) -> Output {
-    command(data_dir).arg("admin").args(args).output().expect("admin command runs")
+    command(data_dir)
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("admin command runs")
 }
 
 /// The JSON an admin command printed.
 pub fn admin_json(data_dir: &Path, args: &[&str]) -> Value {
     let out = admin(data_dir, args);
-    assert!(out.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("admin prints JSON")
 }
 
@@ -94,7 +102,10 @@ impl Server {
 
     /// A client with a cookie jar, as a browser would have.
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).build().expect("client builds")
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client builds")
     }
 
     pub async fn outbox(&self) -> Vec<Value> {
@@ -138,7 +149,10 @@ impl Server {
 
     /// Stops the server gracefully (SIGTERM), so the store closes cleanly.
     pub fn stop(mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..100 {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;

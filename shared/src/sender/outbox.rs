@@ -48,7 +48,8 @@ impl Sender for Outbox {
             body: m.body.clone(),
             sent_at: rfc3339(self.clock.now()),
         };
-        println!(
+        // On stderr, with the logs, so a command's stdout stays machine-readable.
+        eprintln!(
             "[outbox] {:?} to {}: {} | {}",
             entry.channel, entry.to, entry.subject, entry.body
         );
