@@ -5,8 +5,8 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{Config, SenderKind, StoreKind},
     dialects, http,
-    sender::{Outbox, Sender},
-    store::{Embedded, Store, StoreError},
+    sender::{AwsSender, AwsSenderSettings, Outbox, Sender},
+    store::{Dynamo, Embedded, Store, StoreError},
     Auth,
 };
 use axum::{http::StatusCode, response::IntoResponse, Router};
@@ -20,18 +20,49 @@ pub struct App {
 }
 
 impl App {
-    pub fn build(config: Config) -> Result<App, StoreError> {
+    /// Builds the adapters the configuration names. The AWS SDK configuration is loaded once,
+    /// and only when an AWS adapter is chosen; its clients live as long as the app.
+    pub async fn build(config: Config) -> Result<App, StoreError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let sdk = match config.uses_aws() {
+            true => Some(crate::aws::sdk_config().await),
+            false => None,
+        };
+        let no_sdk = || StoreError::Unavailable("the AWS SDK configuration is not loaded".into());
         let store: Arc<dyn Store> = match config.store {
             StoreKind::Embedded => Arc::new(Embedded::open(&config.data_dir, clock.clone())?),
             StoreKind::Memory => Arc::new(Embedded::in_memory(clock.clone())),
+            StoreKind::DynamoDb => Arc::new(Dynamo::new(sdk.as_ref().ok_or_else(no_sdk)?, &config.table, clock.clone())),
         };
-        Ok(Self::assemble(config, store, clock))
+        let sender: Option<Arc<dyn Sender>> = match config.sender {
+            SenderKind::Outbox => None,
+            SenderKind::Aws => {
+                let settings = AwsSenderSettings {
+                    email_from: config.email_from.clone(),
+                    sms_sender_id: config.sms_sender_id.clone(),
+                    voice_origination: config.voice_origination.clone(),
+                };
+                Some(Arc::new(AwsSender::new(sdk.as_ref().ok_or_else(no_sdk)?, settings)))
+            }
+        };
+        Ok(Self::assemble_with(config, store, sender, clock))
     }
 
+    /// An app over `store` with the development outbox as its sender (tests, benchmarks).
     pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> App {
-        let (sender, outbox): (Arc<dyn Sender>, _) = match config.sender {
-            SenderKind::Outbox => {
+        Self::assemble_with(config, store, None, clock)
+    }
+
+    /// An app over `store` and `sender`; without a sender, the development outbox.
+    pub fn assemble_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        sender: Option<Arc<dyn Sender>>,
+        clock: Arc<dyn Clock>,
+    ) -> App {
+        let (sender, outbox): (Arc<dyn Sender>, _) = match sender {
+            Some(sender) => (sender, None),
+            None => {
                 let outbox = Outbox::new(clock.clone());
                 (Arc::new(outbox.clone()), Some(outbox))
             }
@@ -46,6 +77,9 @@ impl App {
     pub fn router(&self) -> Router {
         let mut router = Router::new()
             .merge(dialects::api_v1::router(self.auth.clone()))
+            .merge(dialects::auth::router(self.auth.clone()))
+            .merge(dialects::pauli::router(self.auth.clone()))
+            .merge(dialects::v1::router(self.auth.clone()))
             .merge(http::dev::health());
         if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
             router = router.merge(http::dev::outbox(outbox.clone()));

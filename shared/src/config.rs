@@ -16,12 +16,18 @@ pub enum Env {
 pub enum StoreKind {
     Embedded,
     Memory,
+    DynamoDb,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SenderKind {
     Outbox,
+    /// SES v2 for email, SNS for SMS, SMS-voice v2 for voice (when an origination is set).
+    Aws,
 }
+
+/// The sender address used when none is configured; refused in production.
+pub const DEFAULT_EMAIL_FROM: &str = "no-reply@example.com";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -35,7 +41,14 @@ pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub store: StoreKind,
+    /// The DynamoDB table, when the store is `dynamodb`.
+    pub table: String,
     pub sender: SenderKind,
+    /// The SES identity mail is sent from, when the sender is `aws`.
+    pub email_from: String,
+    pub sms_sender_id: Option<String>,
+    /// The origination identity of voice calls; without one, voice falls back to SMS.
+    pub voice_origination: Option<String>,
     pub secret: String,
     pub issuer: String,
     pub default_country_code: String,
@@ -55,7 +68,9 @@ impl std::fmt::Debug for Config {
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
             .field("store", &self.store)
+            .field("table", &self.table)
             .field("sender", &self.sender)
+            .field("email_from", &self.email_from)
             .field("secret", &"<redacted>")
             .field("issuer", &self.issuer)
             .field("default_country_code", &self.default_country_code)
@@ -99,12 +114,24 @@ impl Config {
         let store = match get("POLYAUTH_STORE").as_deref() {
             None | Some("embedded") => StoreKind::Embedded,
             Some("memory") => StoreKind::Memory,
-            Some(other) => return Err(bad("POLYAUTH_STORE", format!("{other:?} is not embedded or memory"))),
+            Some("dynamodb") => StoreKind::DynamoDb,
+            Some(other) => return Err(bad("POLYAUTH_STORE", format!("{other:?} is not embedded, memory or dynamodb"))),
         };
         let sender = match get("POLYAUTH_SENDER").as_deref() {
             None | Some("outbox") => SenderKind::Outbox,
-            Some(other) => return Err(bad("POLYAUTH_SENDER", format!("{other:?} is not outbox"))),
+            Some("aws") => SenderKind::Aws,
+            Some(other) => return Err(bad("POLYAUTH_SENDER", format!("{other:?} is not outbox or aws"))),
         };
+        let table = get("POLYAUTH_TABLE").unwrap_or_else(|| "polyauth".into());
+        let table_ok = (3..=255).contains(&table.len())
+            && table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !table_ok {
+            return Err(bad("POLYAUTH_TABLE", "3 to 255 of a-z, A-Z, 0-9, _ - .".into()));
+        }
+        let email_from = get("POLYAUTH_EMAIL_FROM").unwrap_or_else(|| DEFAULT_EMAIL_FROM.into());
+        if !email_from.contains('@') || email_from.chars().any(char::is_control) {
+            return Err(bad("POLYAUTH_EMAIL_FROM", "must be an email address".into()));
+        }
         let secret = get("POLYAUTH_JWT_SECRET").unwrap_or_else(|| DEV_SECRET.into());
         if secret.len() < 32 {
             return Err(bad("POLYAUTH_JWT_SECRET", "must be at least 32 bytes".into()));
@@ -126,7 +153,11 @@ impl Config {
             addr,
             data_dir: get("POLYAUTH_DATA_DIR").unwrap_or_else(|| ".polyauth".into()).into(),
             store,
+            table,
             sender,
+            email_from,
+            sms_sender_id: get("POLYAUTH_SMS_SENDER_ID"),
+            voice_origination: get("POLYAUTH_VOICE_ORIGINATION"),
             secret,
             issuer: get("POLYAUTH_JWT_ISSUER").unwrap_or_else(|| "polyauth".into()),
             default_country_code,
@@ -145,12 +176,20 @@ impl Config {
             if config.sender == SenderKind::Outbox {
                 return Err(ConfigError::UnsafeForProd("the development outbox (set POLYAUTH_SENDER)"));
             }
+            if config.email_from == DEFAULT_EMAIL_FROM {
+                return Err(ConfigError::UnsafeForProd("the placeholder sender address (set POLYAUTH_EMAIL_FROM)"));
+            }
         }
         Ok(config)
     }
 
     pub fn is_dev(&self) -> bool {
         self.env == Env::Dev
+    }
+
+    /// Whether any adapter talks to AWS (so the SDK configuration is loaded).
+    pub fn uses_aws(&self) -> bool {
+        self.store == StoreKind::DynamoDb || self.sender == SenderKind::Aws
     }
 }
 
@@ -214,6 +253,43 @@ mod tests {
         assert!(err.to_string().starts_with("POLYAUTH_ADDR"));
         let err = Config::from_vars(vars(&[("POLYAUTH_JWT_SECRET", "short")])).unwrap_err();
         assert!(err.to_string().starts_with("POLYAUTH_JWT_SECRET"));
+    }
+
+    #[test]
+    fn aws_adapters_are_chosen_by_name() {
+        let c = Config::from_vars(vars(&[
+            ("POLYAUTH_STORE", "dynamodb"),
+            ("POLYAUTH_TABLE", "auth-prod"),
+            ("POLYAUTH_SENDER", "aws"),
+            ("POLYAUTH_EMAIL_FROM", "auth@corp.example"),
+            ("POLYAUTH_SMS_SENDER_ID", "CORP"),
+        ]))
+        .unwrap();
+        assert_eq!((c.store, c.sender), (StoreKind::DynamoDb, SenderKind::Aws));
+        assert_eq!((c.table.as_str(), c.email_from.as_str()), ("auth-prod", "auth@corp.example"));
+        assert_eq!((c.sms_sender_id.as_deref(), c.voice_origination.as_deref()), (Some("CORP"), None));
+        assert!(c.uses_aws());
+        let d = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!((d.table.as_str(), d.email_from.as_str()), ("polyauth", DEFAULT_EMAIL_FROM));
+        assert!(!d.uses_aws());
+        let err = Config::from_vars(vars(&[("POLYAUTH_TABLE", "no spaces")])).unwrap_err();
+        assert!(err.to_string().starts_with("POLYAUTH_TABLE"));
+        let err = Config::from_vars(vars(&[("POLYAUTH_EMAIL_FROM", "nobody")])).unwrap_err();
+        assert!(err.to_string().starts_with("POLYAUTH_EMAIL_FROM"));
+    }
+
+    #[test]
+    fn prod_refuses_the_placeholder_sender_address() {
+        let prod = [
+            ("POLYAUTH_ENV", "prod"),
+            ("POLYAUTH_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256"),
+            ("POLYAUTH_SENDER", "aws"),
+        ];
+        let err = Config::from_vars(vars(&prod)).unwrap_err();
+        assert!(err.to_string().contains("POLYAUTH_EMAIL_FROM"), "{err}");
+        let mut set = prod.to_vec();
+        set.push(("POLYAUTH_EMAIL_FROM", "auth@corp.example"));
+        assert_eq!(Config::from_vars(vars(&set)).unwrap().sender, SenderKind::Aws);
     }
 
     #[test]

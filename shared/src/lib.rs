@@ -2,6 +2,7 @@
 //! adapters, and the five HTTP dialects. Functions and the local binary are thin wiring on top.
 
 pub mod app;
+pub mod aws;
 pub mod clock;
 pub mod dialects;
 pub mod config;

@@ -4,7 +4,7 @@
 
 use crate::{
     app::App,
-    config::Config,
+    config::{Config, StoreKind},
     domain::{Email, Password, PasswordPolicy, Permission, Profile, Username, UsernamePolicy},
     services::NewUser,
     Auth, Error,
@@ -52,6 +52,9 @@ enum Admin {
     Disable { user: String },
     /// Show a user.
     Show { user: String },
+    /// Create the DynamoDB table POLYAUTH_TABLE (keys pk/sk, on demand, TTL on expires_at), for
+    /// local or emulated use (on AWS the SAM template creates it). Idempotent.
+    CreateTable,
     /// List a user's login records, newest first.
     Records {
         user: String,
@@ -74,16 +77,21 @@ pub async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(format!("configuration: {e}")),
     };
-    let app = match App::build(config.clone()) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Admin(Admin::CreateTable) = command {
+        return create_table(&config).await;
+    }
+    let app = match App::build(config.clone()).await {
         Ok(app) => app,
-        Err(e) => {
+        Err(e) if config.store == StoreKind::Embedded => {
             return fail(format!(
                 "cannot open the store in {} ({e}); if the server is running, stop it first",
                 config.data_dir.display()
             ))
         }
+        Err(e) => return fail(format!("cannot set up the store ({e})")),
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve(app, &config).await,
         Command::Admin(cmd) => match admin(&app.auth, cmd).await {
             Ok(out) => {
@@ -92,6 +100,20 @@ pub async fn main() -> ExitCode {
             }
             Err(e) => fail(e.to_string()),
         },
+    }
+}
+
+async fn create_table(config: &Config) -> ExitCode {
+    if config.store != StoreKind::DynamoDb {
+        return fail("create-table is for POLYAUTH_STORE=dynamodb; the embedded store needs no table".into());
+    }
+    let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
+    match crate::store::dynamodb::create_table(&client, &config.table).await {
+        Ok(created) => {
+            println!("{}", json!({"table": config.table, "created": created, "ttl": "expires_at"}));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot create the table {}: {e}", config.table)),
     }
 }
 
@@ -165,6 +187,8 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
         }
         Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
         Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
+        // Handled before the app is built: it needs no store, only the table's client.
+        Admin::CreateTable => Err(Error::Unavailable),
         Admin::Records { user, limit, cursor } => {
             let u = auth.user_by(&user).await?;
             let records = auth.login_records(u.id, cursor.as_deref(), limit).await?;

@@ -1,6 +1,10 @@
 //! Drives the real local binary: each `Server` runs `polyauth` on a free loopback port with its
-//! own data directory, and reads the development outbox over HTTP.
+//! own data directory, and reads the development outbox over HTTP. `Server::start_aws` runs it
+//! on the AWS adapters instead (DynamoDB, SES v2, SNS) against moto, and reads what was sent
+//! back from moto.
 #![allow(dead_code)]
+
+pub mod moto;
 
 use serde_json::Value;
 use std::{
@@ -17,6 +21,117 @@ pub struct Server {
     pub base: String,
     pub data_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
+    /// Set when the server runs on the AWS adapters against moto.
+    pub aws: Option<Aws>,
+}
+
+/// One deployment on moto: its own DynamoDB table and its own verified sender address (so
+/// servers of parallel tests never read each other's mail).
+#[derive(Clone)]
+pub struct Aws {
+    pub table: String,
+    pub from: String,
+    env: Vec<(String, String)>,
+    /// SMS sent before this deployment existed are not its own.
+    sms_before: usize,
+    data_dir: PathBuf,
+}
+
+impl Aws {
+    /// A fresh table (made by the binary's `admin create-table`) and a verified sender.
+    pub async fn new() -> Aws {
+        let moto = moto::moto();
+        let table = moto::fresh_name("polyauth");
+        let from = format!("{table}@example.com");
+        moto.verify_email(&from).await;
+        let mut env = moto.env();
+        env.extend(
+            [
+                ("POLYAUTH_STORE", "dynamodb"),
+                ("POLYAUTH_TABLE", table.as_str()),
+                ("POLYAUTH_SENDER", "aws"),
+                ("POLYAUTH_EMAIL_FROM", from.as_str()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let aws = Aws {
+            table,
+            from,
+            env,
+            sms_before: moto.sms().await.len(),
+            data_dir: std::env::temp_dir(),
+        };
+        let created = aws.admin_json(&["create-table"]);
+        assert_eq!(created["created"], true, "{created}");
+        aws
+    }
+
+    /// Runs an admin subcommand against this deployment (the server may be running).
+    pub fn admin(&self, args: &[&str]) -> Output {
+        let mut c = command(&self.data_dir);
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        c.arg("admin")
+            .args(args)
+            .output()
+            .expect("admin command runs")
+    }
+
+    /// The JSON an admin command printed.
+    pub fn admin_json(&self, args: &[&str]) -> Value {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("admin prints JSON")
+    }
+
+    /// What this deployment sent, in the development outbox's shape. Email is told apart by
+    /// its sender address; SMS only by time (sent since the deployment was made), so tests
+    /// running at once should text different numbers.
+    pub async fn sent(&self) -> Vec<Value> {
+        let moto = moto::moto();
+        let mails = moto
+            .emails()
+            .await
+            .into_iter()
+            .filter(|m| m.from == self.from);
+        let mut out: Vec<Value> = mails
+            .flat_map(|m| {
+                let body = m.text();
+                m.to.iter()
+                    .map(|to| serde_json::json!({"channel": "email", "to": to, "subject": m.subject, "body": body}))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let sms = moto.sms().await.into_iter().skip(self.sms_before);
+        out.extend(sms.map(
+            |m| serde_json::json!({"channel": "sms", "to": m.to, "subject": "", "body": m.body}),
+        ));
+        out
+    }
+
+    /// The body of the newest message to `to` (an email address or an E.164 number).
+    async fn last_body(&self, to: &str) -> Option<String> {
+        let moto = moto::moto();
+        if to.contains('@') {
+            let mails = moto.emails().await;
+            mails
+                .iter()
+                .rev()
+                .find(|m| m.from == self.from && m.to.iter().any(|t| t == to))
+                .map(|m| m.text())
+        } else {
+            let sms = moto.sms().await;
+            sms.iter()
+                .skip(self.sms_before)
+                .rev()
+                .find(|m| m.to == to)
+                .map(|m| m.body.clone())
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -85,6 +200,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             data_dir: data_dir.to_path_buf(),
             _dir: None,
+            aws: None,
         };
         let client = reqwest::Client::new();
         for _ in 0..200 {
@@ -94,6 +210,25 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("polyauth did not answer /health within 5 s");
+    }
+
+    /// A server on DynamoDB + SES v2 + SNS, all on moto, with a fresh table.
+    pub async fn start_aws() -> Server {
+        Self::start_on(&Aws::new().await).await
+    }
+
+    /// A server on an existing moto deployment (to restart, or after admin commands).
+    pub async fn start_on(aws: &Aws) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env: Vec<(&str, &str)> = aws
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut s = Self::start_with(dir.path(), &env).await;
+        s._dir = Some(dir);
+        s.aws = Some(aws.clone());
+        s
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -108,7 +243,12 @@ impl Server {
             .expect("client builds")
     }
 
+    /// The development outbox; on moto, what this server sent through SES and SNS, in the
+    /// outbox's shape (`channel`, `to`, `subject`, `body`), oldest first, emails before SMS.
     pub async fn outbox(&self) -> Vec<Value> {
+        if let Some(aws) = &self.aws {
+            return aws.sent().await;
+        }
         reqwest::get(self.url("/_dev/outbox"))
             .await
             .expect("outbox answers")
@@ -118,6 +258,12 @@ impl Server {
     }
 
     async fn last_body(&self, to: &str) -> String {
+        if let Some(aws) = &self.aws {
+            return aws
+                .last_body(to)
+                .await
+                .unwrap_or_else(|| panic!("moto holds no message to {to} from this server"));
+        }
         let entries = self.outbox().await;
         entries
             .iter()

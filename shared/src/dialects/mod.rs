@@ -2,6 +2,9 @@
 //! status and cookies. Each maps the core `Error` to its own codes in exactly one place.
 
 pub mod api_v1;
+pub mod auth;
+pub mod pauli;
+pub mod v1;
 
 use crate::Error;
 use axum::http::StatusCode;

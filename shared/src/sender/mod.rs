@@ -1,8 +1,10 @@
 //! The `Sender` port: delivers one email, SMS or voice message. What the message says is the
 //! core's business (`services::messages`); how it travels is the adapter's.
 
+mod aws;
 mod outbox;
 
+pub use aws::{AwsSender, AwsSenderSettings};
 pub use outbox::{Outbox, OutboxEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -38,7 +38,6 @@ struct State {
     seed: u64,
     solved: bool,
     tries_left: i64,
-    expires_at: i64,
 }
 
 fn captcha_key(id: &str) -> Key {
@@ -49,16 +48,17 @@ impl Auth {
     /// Starts a challenge and answers its id.
     pub(crate) async fn new_captcha_id(&self) -> Result<String> {
         let id = crate::random::id();
+        // The expiry is the item's own (`expires_at`), not an attribute of the state.
+        let expires_at = self.now() + TTL;
         let state = State {
             x: crate::random::range(PIECE + 10, WIDTH - PIECE - 10) as i64,
             y: crate::random::range(10, HEIGHT - PIECE - 10),
             seed: crate::random::u64(),
             solved: false,
             tries_left: TRIES,
-            expires_at: self.now() + TTL,
         };
         self.store()
-            .write(vec![Write::put_new(Item::of(captcha_key(&id), &state, Some(state.expires_at)))])
+            .write(vec![Write::put_new(Item::of(captcha_key(&id), &state, Some(expires_at)))])
             .await?;
         Ok(id)
     }

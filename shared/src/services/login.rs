@@ -19,7 +19,7 @@ pub struct SignedIn {
 
 #[derive(Debug, Clone)]
 pub enum LoginStep {
-    SignedIn(SignedIn),
+    SignedIn(Box<SignedIn>),
     /// The password was right; a code went to the user's mobile and must be entered next.
     SecondFactor(PendingId),
 }
@@ -61,7 +61,7 @@ impl Auth {
             return Ok(LoginStep::SecondFactor(self.start_second_factor(&user).await?));
         }
         let tokens = self.sign_in(&user, spec, LoginType::Password, client, vec![clear]).await?;
-        Ok(LoginStep::SignedIn(SignedIn { user, tokens, is_new: false }))
+        Ok(LoginStep::SignedIn(Box::new(SignedIn { user, tokens, is_new: false })))
     }
 
     /// Sends a code for `purpose` to an email (mail) or mobile (SMS).

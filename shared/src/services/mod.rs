@@ -13,7 +13,7 @@ mod reset;
 mod second_factor;
 mod sessions;
 mod throttle;
-mod tokens;
+pub mod tokens;
 mod users;
 
 pub use audit::LoginRecord;

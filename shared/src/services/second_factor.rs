@@ -34,13 +34,19 @@ impl Auth {
         let id = crate::random::token();
         let item = Item::of(pending_key(&id), &Pending { user_id: user.id }, Some(self.now() + PENDING_TTL));
         self.store().write(vec![Write::put_new(item)]).await?;
-        match self
-            .issue_code(Purpose::SecondFactor, &code_account(user.id), Channel::Sms, mobile.e164())
-            .await
-        {
-            // A code went out less than a minute ago and is still good for this pending login.
-            Ok(_) | Err(Error::TooManyRequests { .. }) => Ok(PendingId(id)),
-            Err(e) => Err(e),
+        let account = code_account(user.id);
+        match self.issue_code(Purpose::SecondFactor, &account, Channel::Sms, mobile.e164()).await {
+            Ok(_) => Ok(PendingId(id)),
+            // A code went out less than a minute ago and, unless it was already used, is still
+            // good for this pending login.
+            Err(Error::TooManyRequests { .. }) if self.code_pending(Purpose::SecondFactor, &account).await? => {
+                Ok(PendingId(id))
+            }
+            // No code reaches the user: no pending login either (the caller is told to wait).
+            Err(e) => {
+                self.store().write(vec![Write::delete(pending_key(&id))]).await?;
+                Err(e)
+            }
         }
     }
 

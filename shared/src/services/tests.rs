@@ -24,7 +24,7 @@ async fn signed_in(t: &Harness, email: &str) -> SignedIn {
         .await
         .unwrap()
     {
-        LoginStep::SignedIn(s) => s,
+        LoginStep::SignedIn(s) => *s,
         LoginStep::SecondFactor(_) => panic!("no second factor expected"),
     }
 }
@@ -86,7 +86,7 @@ async fn logout_one_or_all_and_expiry() {
         .await
         .unwrap()
     {
-        LoginStep::SignedIn(s) => s,
+        LoginStep::SignedIn(s) => *s,
         _ => unreachable!(),
     };
     let p = t.auth.authenticate(&s.tokens.access).await.unwrap();
@@ -305,7 +305,7 @@ async fn password_change_disable_and_permissions() {
 async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
     let account = t.auth.account(email).unwrap();
     match t.auth.password_login(&account, &pw(password), &Gate::Lockout, &SessionSpec::default(), &client(), false).await.unwrap() {
-        LoginStep::SignedIn(s) => s,
+        LoginStep::SignedIn(s) => *s,
         _ => unreachable!(),
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
-pub(crate) struct Keys {
+pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     codes: [u8; 32],
@@ -34,7 +34,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Equal-time comparison of two hex digests.
-pub(crate) fn same_digest(a: &str, b: &str) -> bool {
+pub fn same_digest(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
@@ -61,7 +61,7 @@ pub struct ClaimData {
 const ACCESS: &str = "access_token";
 
 impl Keys {
-    pub(crate) fn derive(secret: &str) -> Self {
+    pub fn derive(secret: &str) -> Self {
         let jwt = hmac(secret.as_bytes(), &[b"polyauth/jwt"]);
         Keys {
             encoding: EncodingKey::from_secret(&jwt),
@@ -73,7 +73,7 @@ impl Keys {
 
     /// Deterministic in its inputs: the same session, user and issue time give the same token,
     /// which is what lets two concurrent refreshes answer the same pair.
-    pub(crate) fn sign_access(&self, issuer: &str, user: UserId, sid: &str, iat: i64, ttl: i64) -> Result<String> {
+    pub fn sign_access(&self, issuer: &str, user: UserId, sid: &str, iat: i64, ttl: i64) -> Result<String> {
         let claims = AccessClaims {
             iss: issuer.to_string(),
             sub: user.to_string(),
@@ -91,7 +91,7 @@ impl Keys {
     }
 
     /// Pins HS256 and checks signature, `exp` (against `now`, no leeway), `iss` and `type`.
-    pub(crate) fn verify_access(&self, issuer: &str, token: &str, now: i64) -> Result<AccessClaims> {
+    pub fn verify_access(&self, issuer: &str, token: &str, now: i64) -> Result<AccessClaims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[issuer]);
         v.validate_exp = false;
@@ -112,13 +112,13 @@ impl Keys {
     }
 
     /// Verification codes are stored as a keyed hash bound to their purpose and account.
-    pub(crate) fn code_hash(&self, purpose: &str, account: &str, code: &str) -> String {
+    pub fn code_hash(&self, purpose: &str, account: &str, code: &str) -> String {
         hex(&hmac(&self.codes, &[purpose.as_bytes(), account.as_bytes(), code.as_bytes()]))
     }
 
     /// The successor of a refresh token: unguessable without the server key, yet the same for
     /// everyone presenting the same token.
-    pub(crate) fn next_refresh(&self, sid: &str, token: &str) -> String {
+    pub fn next_refresh(&self, sid: &str, token: &str) -> String {
         format!("{sid}.{}", URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()])))
     }
 }

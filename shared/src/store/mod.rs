@@ -4,7 +4,10 @@
 
 mod embedded;
 pub mod contract;
+pub mod dynamodb;
+pub mod failing;
 
+pub use dynamodb::Dynamo;
 pub use embedded::Embedded;
 
 use serde_json::{Map, Value};

@@ -1,0 +1,44 @@
+//! The AWS SDK configuration shared by every AWS adapter (DynamoDB, SES v2, SNS, SMS-voice v2),
+//! loaded once per process. Region, credentials and endpoint come from the environment the SDK
+//! way (`AWS_REGION`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or the Lambda role,
+//! `AWS_ENDPOINT_URL` for an emulator), so the same binary runs against AWS or moto.
+
+pub use aws_config::SdkConfig;
+
+use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_smithy_http_client::{
+    tls::{self, rustls_provider::CryptoMode},
+    Builder,
+};
+
+/// The SDK defaults with one HTTPS client: rustls on ring (the crypto the rest of the binary
+/// already links), shared by every client built from the configuration.
+fn loader() -> ConfigLoader {
+    let http = Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http)
+}
+
+/// Loads the SDK configuration from the environment.
+pub async fn sdk_config() -> SdkConfig {
+    loader().load().await
+}
+
+/// The SDK configuration for an explicit endpoint (an emulator such as moto) with fixed dummy
+/// credentials and the given region: for tests and local tooling, never for AWS itself.
+pub async fn endpoint_config(endpoint: &str, region: &str) -> SdkConfig {
+    loader()
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "polyauth-static",
+        ))
+        .load()
+        .await
+}

@@ -1,0 +1,916 @@
+//! Seeds 001 and 004 driven in-process through the whole app router.
+
+use super::form::{DEFAULT_EXPIRATION, MAX_EXPIRATION};
+use crate::{
+    app::testing::{test_app, Reply, TestApp},
+    domain::Email,
+    services::NewUser,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde_json::{json, Value};
+
+const URLENCODED: &str = "application/x-www-form-urlencoded";
+const BOUNDARY: &str = "polyauthBoundary7MA4YWxk";
+
+/// The claims of a JWT, without verifying it.
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
+        .expect("JSON claims")
+}
+
+fn multipart_body(fields: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{BOUNDARY}--\r\n"));
+    body
+}
+
+async fn form(t: &TestApp, uri: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(fields).unwrap();
+    t.raw("POST", uri, URLENCODED, &body, headers).await
+}
+
+async fn multipart(
+    t: &TestApp,
+    uri: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Reply {
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    t.raw("POST", uri, &content_type, &multipart_body(fields), headers)
+        .await
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+// ---------------------------------------------------------------- seed 001
+
+async fn create(t: &TestApp, username: &str, password: &str, email: &str) -> Reply {
+    t.json(
+        "POST",
+        "/auth/create",
+        json!({"username": username, "password": password, "email": email}),
+        &[],
+    )
+    .await
+}
+
+async fn login_001(t: &TestApp, username: &str, password: &str) -> Reply {
+    t.json(
+        "POST",
+        "/auth/",
+        json!({"username": username, "password": password}),
+        &[],
+    )
+    .await
+}
+
+async fn token_001(t: &TestApp, username: &str, password: &str) -> String {
+    let r = login_001(t, username, password).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+async fn disable(t: &TestApp, token: &str, username: &str, password: &str) -> Reply {
+    let auth = bearer(token);
+    t.json(
+        "POST",
+        "/auth/disable",
+        json!({"username": username, "password": password}),
+        &[("authorization", &auth)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
+    let t = test_app();
+    let r = create(&t, "test", "test", "test@example.com").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let id = r.json["id"].as_u64().expect("integer id");
+    assert_eq!(r.json.as_object().unwrap().len(), 1, "{}", r.json);
+
+    let r = login_001(&t, "test", "test").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json.as_object().unwrap().len(), 1, "{}", r.json);
+    let token = r.json["access_token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3);
+    let c = claims(token);
+    assert_eq!(c["user_id"], id);
+    assert_eq!(c["type"], "access_token");
+    assert_eq!(c["iat"], 1_700_000_000);
+    let ttl = t.app.auth.config().access_ttl;
+    assert_eq!(c["exp"].as_i64().unwrap(), 1_700_000_000 + ttl);
+
+    // `/auth` without the slash, and by another identifier of the account.
+    let r = t
+        .json(
+            "POST",
+            "/auth",
+            json!({"username": "TEST@example.com", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        claims(r.json["access_token"].as_str().unwrap())["user_id"],
+        id
+    );
+}
+
+#[tokio::test]
+async fn login_failures_are_one_answer_and_bad_bodies_name_the_field() {
+    let t = test_app();
+    create(&t, "alice", "secret", "alice@example.com").await;
+    let wrong = login_001(&t, "alice", "nope").await;
+    let unknown = login_001(&t, "nobody", "secret").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    assert_eq!(wrong.json, json!({"msg": "wrong username or password"}));
+    assert_eq!(unknown.json, wrong.json);
+
+    let r = t
+        .json("POST", "/auth/", json!({"username": "alice"}), &[])
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("password"),
+        "{}",
+        r.json
+    );
+    let r = t
+        .json(
+            "POST",
+            "/auth/",
+            json!({"username": 5, "password": "secret"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("username"),
+        "{}",
+        r.json
+    );
+    let r = t
+        .raw("POST", "/auth/", "application/json", "{not json", &[])
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("body"),
+        "{}",
+        r.json
+    );
+    let r = t
+        .json(
+            "POST",
+            "/auth/",
+            json!({"username": "", "password": "x"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("username"),
+        "{}",
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn create_refuses_duplicates_and_bad_input() {
+    let t = test_app();
+    assert_eq!(
+        create(&t, "bob", "test", "bob@example.com").await.status,
+        200
+    );
+
+    let r = create(&t, "bob", "another", "other@example.com").await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("username"),
+        "{}",
+        r.json
+    );
+    let r = create(&t, "bobby", "another", "BOB@example.com").await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("email"),
+        "{}",
+        r.json
+    );
+    // Nothing half-written: the refused username is still free.
+    assert_eq!(
+        create(&t, "bobby", "another", "bobby@example.com")
+            .await
+            .status,
+        200
+    );
+
+    for (username, password, email, field) in [
+        ("carol", "abc", "carol@example.com", "password"),
+        ("carol", "test", "not-an-email", "email"),
+        ("carol@x", "test", "carol@example.com", "username"),
+        ("12345", "test", "carol@example.com", "username"),
+    ] {
+        let r = create(&t, username, password, email).await;
+        assert_eq!(r.status, 400, "{username} {password} {email}: {}", r.json);
+        assert!(
+            r.json["msg"].as_str().unwrap().contains(field),
+            "{}",
+            r.json
+        );
+    }
+    let r = t
+        .json(
+            "POST",
+            "/auth/create",
+            json!({"username": "carol", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("email"),
+        "{}",
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn disable_by_the_same_user_locks_the_account_everywhere() {
+    let t = test_app();
+    create(&t, "dave", "test", "dave@example.com").await;
+    let token = token_001(&t, "dave", "test").await;
+    let other_session = token_001(&t, "dave", "test").await;
+
+    let r = disable(&t, &token, "dave", "test").await;
+    assert_eq!((r.status, &r.json), (200, &json!({})));
+
+    // Every session ended.
+    let r = t
+        .raw(
+            "GET",
+            "/auth/",
+            "",
+            "",
+            &[("authorization", &other_session)],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.json);
+    // No dialect signs the account in any more.
+    let r = login_001(&t, "dave", "test").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (403, &json!({"msg": "account disabled"}))
+    );
+    let r = form(
+        &t,
+        "/auth/login",
+        &[("username", "dave"), ("password", "test")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    assert_eq!(
+        (r.json["code"].as_i64(), r.json["message"].as_str()),
+        (Some(401), Some("Login Failed"))
+    );
+    let r = t
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"email": "dave@example.com", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["code"].as_i64()),
+        (403, Some(1006)),
+        "{}",
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn disable_refuses_other_users_wrong_passwords_and_bad_tokens() {
+    let t = test_app();
+    create(&t, "erin", "test", "erin@example.com").await;
+    create(&t, "frank", "test", "frank@example.com").await;
+    let erin = token_001(&t, "erin", "test").await;
+
+    let r = disable(&t, &erin, "frank", "test").await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    assert!(r.json["msg"].is_string());
+    let r = disable(&t, &erin, "erin", "wrong").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"msg": "wrong username or password"}))
+    );
+
+    let r = t
+        .json(
+            "POST",
+            "/auth/disable",
+            json!({"username": "erin", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"msg": "access_token missing or invalid"}))
+    );
+    let r = disable(&t, "not.a.token", "erin", "test").await;
+    assert_eq!(r.status, 401, "{}", r.json);
+    // The token is checked before the body.
+    let r = t
+        .raw("POST", "/auth/disable", "application/json", "{broken", &[])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.json);
+    let auth = bearer(&erin);
+    let r = t
+        .raw(
+            "POST",
+            "/auth/disable",
+            "application/json",
+            "{broken",
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+
+    // Both accounts still work.
+    token_001(&t, "erin", "test").await;
+    token_001(&t, "frank", "test").await;
+}
+
+#[tokio::test]
+async fn expired_tokens_are_told_apart() {
+    let t = test_app();
+    create(&t, "gina", "test", "gina@example.com").await;
+    let token = token_001(&t, "gina", "test").await;
+    let exp = claims(&token)["exp"].as_i64().unwrap();
+    t.clock.advance(exp - 1_700_000_000);
+    let r = disable(&t, &token, "gina", "test").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"msg": "access_token expired"}))
+    );
+    // A fresh login works and the account was not disabled.
+    let fresh = token_001(&t, "gina", "test").await;
+    assert_eq!(disable(&t, &fresh, "gina", "test").await.status, 200);
+}
+
+#[tokio::test]
+async fn reset_changes_the_password_and_ends_sessions() {
+    let t = test_app();
+    create(&t, "hank", "test", "hank@example.com").await;
+    let token = token_001(&t, "hank", "test").await;
+
+    let reset = |password: &'static str, new: &'static str| {
+        let t = &t;
+        async move {
+            t.json(
+                "POST",
+                "/auth/reset",
+                json!({"username": "hank", "password": password, "new_password": new}),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = reset("wrong", "new_password").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"msg": "wrong username or password"}))
+    );
+    let r = reset("test", "abc").await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("new_password"),
+        "{}",
+        r.json
+    );
+    let r = t
+        .json(
+            "POST",
+            "/auth/reset",
+            json!({"username": "hank", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("new_password"),
+        "{}",
+        r.json
+    );
+
+    let r = reset("test", "new_password").await;
+    assert_eq!((r.status, &r.json), (200, &json!({})));
+    assert_eq!(login_001(&t, "hank", "test").await.status, 401);
+    let fresh = token_001(&t, "hank", "new_password").await;
+    // The token from before the change no longer works (not expired: revoked).
+    let r = disable(&t, &token, "hank", "new_password").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"msg": "access_token missing or invalid"}))
+    );
+    assert_eq!(
+        disable(&t, &fresh, "hank", "new_password").await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_with_retry_after() {
+    let t = test_app();
+    create(&t, "ivan", "test", "ivan@example.com").await;
+    for _ in 0..10 {
+        assert_eq!(login_001(&t, "ivan", "wrong").await.status, 401);
+    }
+    let r = login_001(&t, "ivan", "test").await;
+    assert_eq!(r.status, 429, "{}", r.json);
+    assert!(r.headers.get("retry-after").is_some());
+    let r = form(
+        &t,
+        "/auth/login",
+        &[("username", "ivan"), ("password", "test")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.json);
+    assert_eq!(r.json["message"], "Login Failed");
+    assert!(r.headers.get("retry-after").is_some());
+}
+
+// ---------------------------------------------------------------- seed 004
+
+fn assert_fail(r: &Reply, status: u16, code: i64, message: &str) {
+    assert_eq!(r.status, status, "{}", r.json);
+    assert_eq!(r.json["code"].as_i64(), Some(code), "{}", r.json);
+    assert_eq!(r.json["message"], message, "{}", r.json);
+    assert_eq!(r.json["data"], Value::Null, "{}", r.json);
+}
+
+fn assert_bad_param(r: &Reply, field: &str) {
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert_eq!(r.json["code"], 400, "{}", r.json);
+    let message = r.json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Request Form Data Param Error"),
+        "{}",
+        r.json
+    );
+    assert!(message.contains(field), "{field}: {}", r.json);
+}
+
+async fn register(t: &TestApp, username: &str, password: &str) -> Reply {
+    form(
+        t,
+        "/auth/register",
+        &[("username", username), ("password", password)],
+        &[],
+    )
+    .await
+}
+
+async fn login_004(t: &TestApp, fields: &[(&str, &str)]) -> Reply {
+    form(t, "/auth/login", fields, &[]).await
+}
+
+/// The token of a successful seed-004 login.
+fn header_token(r: &Reply) -> String {
+    assert_eq!(
+        (r.status, r.json["code"].as_i64()),
+        (200, Some(200)),
+        "{}",
+        r.json
+    );
+    r.headers
+        .get("authorization")
+        .expect("Authorization header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn whoami(t: &TestApp, authorization: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|a| ("authorization", a))
+        .into_iter()
+        .collect();
+    t.raw("GET", "/auth/", "", "", &headers).await
+}
+
+#[tokio::test]
+async fn register_answers_the_user_in_both_encodings() {
+    let t = test_app();
+    let r = register(&t, "aoihosizora", "password1").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["code"], 200);
+    assert_eq!(r.json["message"], "Success");
+    let id = r.json["data"]["id"].as_u64().expect("integer id");
+    assert_eq!(r.json["data"], json!({"id": id, "username": "aoihosizora"}));
+
+    let r = multipart(
+        &t,
+        "/auth/register",
+        &[("username", "multipart_user"), ("password", "password2")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"]["username"], "multipart_user");
+    assert!(r.json["data"]["id"].as_u64().unwrap() > id);
+    // Registering does not sign in.
+    assert!(r.headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn register_enforces_the_seed_lengths() {
+    let t = test_app();
+    let ok_password = "password";
+    assert_bad_param(&register(&t, "abcd", ok_password).await, "username");
+    assert_bad_param(
+        &register(&t, &"a".repeat(31), ok_password).await,
+        "username",
+    );
+    assert_bad_param(&register(&t, "bad name", ok_password).await, "username");
+    assert_bad_param(&register(&t, "valid_name", "1234567").await, "password");
+    assert_bad_param(
+        &register(&t, "valid_name", &"p".repeat(21)).await,
+        "password",
+    );
+    assert_eq!(register(&t, "abcde", "12345678").await.json["code"], 200);
+    assert_eq!(
+        register(&t, &"b".repeat(30), &"p".repeat(20)).await.json["code"],
+        200
+    );
+}
+
+#[tokio::test]
+async fn register_refuses_a_taken_username() {
+    let t = test_app();
+    assert_eq!(register(&t, "existing", "password").await.json["code"], 200);
+    let r = register(&t, "existing", "password2").await;
+    assert_fail(&r, 409, 401, "User Existed");
+    // Taken through another dialect too.
+    create(&t, "seed001user", "test", "s1@example.com").await;
+    assert_fail(
+        &register(&t, "seed001user", "password").await,
+        409,
+        401,
+        "User Existed",
+    );
+}
+
+#[tokio::test]
+async fn bad_form_bodies_name_the_field_and_never_fail_inside() {
+    let t = test_app();
+    assert_bad_param(
+        &form(&t, "/auth/register", &[("username", "someone")], &[]).await,
+        "password",
+    );
+    assert_bad_param(
+        &form(&t, "/auth/login", &[("password", "password")], &[]).await,
+        "username",
+    );
+    assert_bad_param(
+        &multipart(&t, "/auth/login", &[("username", "someone")], &[]).await,
+        "password",
+    );
+    assert_bad_param(
+        &t.raw("POST", "/auth/register", "", "", &[]).await,
+        "username",
+    );
+
+    // Malformed multipart bodies: a 400 in the envelope, never a 500.
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    for (content_type, body) in [
+        (ct.as_str(), format!("--{BOUNDARY}\r\ngarbage")),
+        (ct.as_str(), "no boundary anywhere".to_string()),
+        (
+            "multipart/form-data",
+            multipart_body(&[("username", "someone"), ("password", "password")]),
+        ),
+        (
+            ct.as_str(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nabc"),
+        ),
+    ] {
+        for uri in ["/auth/login", "/auth/register"] {
+            let r = t.raw("POST", uri, content_type, &body, &[]).await;
+            assert_eq!(r.status, 400, "{uri} {content_type} {body:?}: {}", r.json);
+            assert_eq!(r.json["code"], 400, "{}", r.json);
+            assert!(r.json["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Request Form Data Param Error"));
+        }
+    }
+    // Not form data at all.
+    let r = t
+        .raw("POST", "/auth/login", URLENCODED, "%%%=&&=%", &[])
+        .await;
+    assert!(r.status == 400, "{}", r.json);
+}
+
+#[tokio::test]
+async fn login_puts_a_bare_token_in_the_authorization_header() {
+    let t = test_app();
+    let id = register(&t, "loginuser", "password").await.json["data"]["id"]
+        .as_u64()
+        .unwrap();
+
+    let r = login_004(&t, &[("username", "loginuser"), ("password", "password")]).await;
+    assert_eq!(r.json["data"], json!({"id": id, "username": "loginuser"}));
+    assert_eq!(r.json["message"], "Success");
+    let token = header_token(&r);
+    assert!(!token.to_ascii_lowercase().starts_with("bearer"), "{token}");
+    let c = claims(&token);
+    assert_eq!(
+        (c["user_id"].as_u64(), c["type"].as_str()),
+        (Some(id), Some("access_token"))
+    );
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        DEFAULT_EXPIRATION
+    );
+
+    let r = multipart(
+        &t,
+        "/auth/login",
+        &[("username", "loginuser"), ("password", "password")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.json["data"]["id"], id);
+    header_token(&r);
+}
+
+#[tokio::test]
+async fn login_expiration_defaults_customises_and_caps() {
+    let t = test_app();
+    register(&t, "expiring", "password").await;
+    let lifetime = |r: &Reply| {
+        let c = claims(&header_token(r));
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
+    };
+    let with = |exp: &'static str| {
+        let t = &t;
+        async move {
+            login_004(
+                t,
+                &[
+                    ("username", "expiring"),
+                    ("password", "password"),
+                    ("expiration", exp),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(lifetime(&with("600").await), 600);
+    assert_eq!(lifetime(&with("").await), DEFAULT_EXPIRATION);
+    assert_eq!(lifetime(&with(" 7200 ").await), 7200);
+    assert_eq!(lifetime(&with("10000000").await), MAX_EXPIRATION);
+    assert_eq!(
+        lifetime(&with("99999999999999999999999").await),
+        MAX_EXPIRATION
+    );
+    for bad in ["abc", "0", "-5", "1.5"] {
+        assert_bad_param(&with(bad).await, "expiration");
+    }
+    let r = multipart(
+        &t,
+        "/auth/login",
+        &[
+            ("username", "expiring"),
+            ("password", "password"),
+            ("expiration", "900"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(lifetime(&r), 900);
+
+    // A short token really ends when it says.
+    let token = header_token(&with("600").await);
+    assert_eq!(whoami(&t, Some(&token)).await.status, 200);
+    t.clock.advance(600);
+    assert_fail(&whoami(&t, Some(&token)).await, 401, 401, "Token Expired");
+}
+
+#[tokio::test]
+async fn login_tells_wrong_password_from_unknown_user() {
+    let t = test_app();
+    register(&t, "knownuser", "password").await;
+    let r = login_004(
+        &t,
+        &[("username", "knownuser"), ("password", "wrong-password")],
+    )
+    .await;
+    assert_fail(&r, 401, 401, "Password Error");
+    assert!(r.headers.get("authorization").is_none());
+    assert_fail(
+        &login_004(&t, &[("username", "nobodyhere"), ("password", "password")]).await,
+        401,
+        401,
+        "User Not Found",
+    );
+}
+
+#[tokio::test]
+async fn whoami_needs_a_valid_token() {
+    let t = test_app();
+    let id = register(&t, "whoisit", "password").await.json["data"]["id"]
+        .as_u64()
+        .unwrap();
+    let token =
+        header_token(&login_004(&t, &[("username", "whoisit"), ("password", "password")]).await);
+
+    for authorization in [token.clone(), bearer(&token)] {
+        let r = whoami(&t, Some(&authorization)).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(
+            r.json,
+            json!({"code": 200, "message": "Success", "data": {"id": id, "username": "whoisit"}})
+        );
+    }
+    let r = t
+        .raw("GET", "/auth", "", "", &[("authorization", &token)])
+        .await;
+    assert_eq!(r.json["data"]["id"], id);
+
+    assert_fail(&whoami(&t, None).await, 401, 401, "Token Bad Signature");
+    assert_fail(
+        &whoami(&t, Some("garbage")).await,
+        401,
+        401,
+        "Token Bad Signature",
+    );
+    // Another signature: flip one character in the middle of it.
+    let at = token.rfind('.').unwrap() + 10;
+    let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{flipped}{}", &token[..at], &token[at + 1..]);
+    assert_fail(
+        &whoami(&t, Some(&tampered)).await,
+        401,
+        401,
+        "Token Bad Signature",
+    );
+    t.clock.advance(DEFAULT_EXPIRATION);
+    assert_fail(&whoami(&t, Some(&token)).await, 401, 401, "Token Expired");
+}
+
+#[tokio::test]
+async fn users_without_a_username_are_shown_by_email_or_mobile() {
+    let t = test_app();
+    let by_email = NewUser {
+        email: Some(Email::parse("mail@example.com").unwrap()),
+        password: Some(crate::domain::Password::attempt("password").unwrap()),
+        ..Default::default()
+    };
+    let user = t.user(by_email).await;
+    let r = login_004(
+        &t,
+        &[("username", "mail@example.com"), ("password", "password")],
+    )
+    .await;
+    assert_eq!(
+        r.json["data"],
+        json!({"id": user.id.0, "username": "mail@example.com"})
+    );
+    let token = header_token(&r);
+    assert_eq!(
+        whoami(&t, Some(&token)).await.json["data"]["username"],
+        "mail@example.com"
+    );
+
+    let by_mobile = NewUser {
+        mobile: Some(t.app.auth.phone("13312341234").unwrap()),
+        password: Some(crate::domain::Password::attempt("password").unwrap()),
+        ..Default::default()
+    };
+    let user = t.user(by_mobile).await;
+    let r = login_004(&t, &[("username", "13312341234"), ("password", "password")]).await;
+    assert_eq!(
+        r.json["data"],
+        json!({"id": user.id.0, "username": "13312341234"})
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_counts_it() {
+    let t = test_app();
+    register(&t, "leaving", "password").await;
+    let login = || {
+        let t = &t;
+        async move {
+            header_token(&login_004(t, &[("username", "leaving"), ("password", "password")]).await)
+        }
+    };
+    let token = login().await;
+    let other = login().await;
+
+    let r = t
+        .raw("POST", "/auth/logout", "", "", &[("authorization", &token)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({"code": 200, "message": "Success", "data": {"count": 1}})
+    );
+    assert_fail(
+        &whoami(&t, Some(&token)).await,
+        401,
+        401,
+        "Token Bad Signature",
+    );
+    assert_fail(
+        &t.raw("POST", "/auth/logout", "", "", &[("authorization", &token)])
+            .await,
+        401,
+        401,
+        "Token Bad Signature",
+    );
+    assert_fail(
+        &t.raw("POST", "/auth/logout", "", "", &[]).await,
+        401,
+        401,
+        "Token Bad Signature",
+    );
+    // Only that session ended.
+    assert_eq!(whoami(&t, Some(&other)).await.status, 200);
+    // A body, if sent, is not read.
+    let r = form(
+        &t,
+        "/auth/logout",
+        &[("anything", "x")],
+        &[("authorization", &bearer(&other))],
+    )
+    .await;
+    assert_eq!(r.json["data"]["count"], 1, "{}", r.json);
+    assert_eq!(whoami(&t, Some(&other)).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_seed_001_user_signs_in_through_004_and_002() {
+    let t = test_app();
+    let id = create(&t, "test", "test", "shared@example.com").await.json["id"]
+        .as_u64()
+        .unwrap();
+    // Seed 004 by username, although "test" is shorter than its register rule.
+    let r = login_004(&t, &[("username", "test"), ("password", "test")]).await;
+    assert_eq!(r.json["data"], json!({"id": id, "username": "test"}));
+    let token = header_token(&r);
+    assert_eq!(whoami(&t, Some(&token)).await.json["data"]["id"], id);
+    // A seed-001 token is good for seed 004's who-am-I too: one session store.
+    let token_001 = token_001(&t, "test", "test").await;
+    assert_eq!(whoami(&t, Some(&token_001)).await.json["data"]["id"], id);
+    // Seed 002 by email.
+    let r = t
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"email": "shared@example.com", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.json["code"], 200, "{}", r.json);
+    assert_eq!(r.json["data"]["userId"], id);
+}
+
+#[tokio::test]
+async fn both_seeds_share_the_auth_prefix_by_method() {
+    let t = test_app();
+    // POST /auth/ is seed 001 (JSON envelope), GET /auth/ is seed 004 (code/message/data).
+    let post = t.json("POST", "/auth/", json!({}), &[]).await;
+    assert_eq!(post.status, 400);
+    assert!(
+        post.json.get("msg").is_some() && post.json.get("code").is_none(),
+        "{}",
+        post.json
+    );
+    let get = whoami(&t, None).await;
+    assert!(
+        get.json.get("code").is_some() && get.json.get("msg").is_none(),
+        "{}",
+        get.json
+    );
+    // Other methods are refused, not routed to a dialect.
+    let r = t.raw("DELETE", "/auth/", "", "", &[]).await;
+    assert_eq!(r.status, 405);
+    let r = t.raw("GET", "/auth/login", "", "", &[]).await;
+    assert_eq!(r.status, 405);
+}

@@ -1,0 +1,1045 @@
+use crate::{
+    app::testing::{set_cookie, test_app, Reply, TestApp},
+    clock::ManualClock,
+    config::Config,
+    domain::{Email, Password, Permission, Profile, User},
+    sender::{Channel, Message, OutboxEntry, SendError, Sender},
+    services::NewUser,
+    store::Embedded,
+    Auth,
+};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const P: &str = "/pauli/auth/api";
+const MOBILE: &str = "13312341234";
+const E164: &str = "+8613312341234";
+
+fn url(path: &str) -> String {
+    format!("{P}{path}")
+}
+
+fn new_user(email: &str, mobile: Option<&str>, password: &str, t: &TestApp) -> NewUser {
+    NewUser {
+        email: Some(Email::parse(email).unwrap()),
+        mobile: mobile.map(|m| t.app.auth.phone(m).unwrap()),
+        password: Some(Password::attempt(password).unwrap()),
+        profile: Profile {
+            name: "Alice".into(),
+            position_id: "team-7".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn grant(t: &TestApp, user: &User, permission: &str) -> User {
+    t.app
+        .auth
+        .set_permission(user, Permission::parse(permission).unwrap(), true)
+        .await
+        .unwrap()
+}
+
+fn session(value: &str) -> String {
+    format!("pauli_session={value}")
+}
+
+fn pending(value: &str) -> String {
+    format!("pauli_pending={value}")
+}
+
+async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", *c)).collect();
+    t.raw("GET", &url(path), "", "", &headers).await
+}
+
+async fn send(t: &TestApp, method: &str, path: &str, body: Value, cookie: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", *c)).collect();
+    t.json(method, &url(path), body, &headers).await
+}
+
+async fn login(t: &TestApp, username: &str, password: &str) -> Reply {
+    send(
+        t,
+        "PUT",
+        "/pass/login",
+        json!({"username": username, "password": password}),
+        None,
+    )
+    .await
+}
+
+/// Logs in a user without a mobile; answers the session cookie value.
+async fn login_direct(t: &TestApp, username: &str, password: &str) -> String {
+    let r = login(t, username, password).await;
+    assert_eq!(r.json["code"], 0, "{}", r.json);
+    set_cookie(&r, "pauli_session").expect("session cookie")
+}
+
+/// The password step of a user with a mobile; answers the pending cookie value.
+async fn login_pending(t: &TestApp, username: &str, password: &str) -> String {
+    let r = login(t, username, password).await;
+    assert_eq!(r.json["code"], 1032, "{}", r.json);
+    set_cookie(&r, "pauli_pending").expect("pending cookie")
+}
+
+fn code(r: &Reply) -> i64 {
+    r.json["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no code in {}", r.json))
+}
+
+/// Every answer has the envelope: an integer code, a text msg and an object result.
+fn assert_envelope(r: &Reply) {
+    assert!(r.json["code"].is_i64(), "{}", r.json);
+    assert!(r.json["msg"].is_string(), "{}", r.json);
+    assert!(r.json["result"].is_object(), "{}", r.json);
+}
+
+fn raw_cookie(r: &Reply, name: &str) -> String {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_string()
+}
+
+fn outbox(t: &TestApp) -> Vec<OutboxEntry> {
+    t.app.outbox.as_ref().unwrap().entries()
+}
+
+async fn logined(t: &TestApp, cookie: &str) -> Value {
+    let r = get(t, "/logined", Some(cookie)).await;
+    assert_eq!(code(&r), 0);
+    r.json["result"].clone()
+}
+
+#[tokio::test]
+async fn logined_is_false_without_a_session_and_true_with_cookie_or_bearer() {
+    let t = test_app();
+    let r = get(&t, "/logined", None).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(r.json["result"], json!({"logined": false}));
+    assert_eq!(
+        logined(&t, &session("garbage")).await,
+        json!({"logined": false})
+    );
+
+    let user = t
+        .user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let r = login(&t, "alice@example.com", "secret1").await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(r.json["result"]["user_id"], user.id.0.to_string());
+    let raw = raw_cookie(&r, "pauli_session");
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/pauli", "Max-Age=86400"] {
+        assert!(raw.contains(part), "{raw} lacks {part}");
+    }
+    assert!(!raw.contains("Secure"), "dev config sets no Secure: {raw}");
+    let token = set_cookie(&r, "pauli_session").unwrap();
+
+    let me = logined(&t, &session(&token)).await;
+    assert_eq!(
+        me,
+        json!({
+            "logined": true,
+            "user_id": user.id.0.to_string(),
+            "name": "Alice",
+            "email": "alice@example.com",
+            "mobile": "",
+            "position_id": "team-7",
+        })
+    );
+    let bearer = format!("Bearer {token}");
+    let r = t
+        .raw(
+            "GET",
+            &url("/logined"),
+            "",
+            "",
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(r.json["result"]["logined"], true);
+    assert_eq!(r.json["result"]["user_id"], user.id.0.to_string());
+
+    // The session lasts a day.
+    t.clock.advance(86_401);
+    assert_eq!(
+        logined(&t, &session(&token)).await,
+        json!({"logined": false})
+    );
+}
+
+#[tokio::test]
+async fn logined_shows_mobile_and_falls_back_to_nickname() {
+    let t = test_app();
+    let mut new = new_user("m@example.com", Some(MOBILE), "secret1", &t);
+    new.profile = Profile::default();
+    let user = t.user(new).await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    let token = set_cookie(&r, "pauli_session").unwrap();
+    let me = logined(&t, &session(&token)).await;
+    assert_eq!(me["mobile"], MOBILE);
+    assert_eq!(me["name"], user.profile.nickname);
+    assert_eq!(me["name"], "133****1234");
+    assert_eq!(me["position_id"], "");
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_code_for_unknown_user_and_wrong_password() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let wrong = login(&t, "alice@example.com", "nope-nope").await;
+    let unknown = login(&t, "bob@example.com", "secret1").await;
+    for r in [&wrong, &unknown] {
+        assert_envelope(r);
+        assert_eq!((r.status, code(r)), (401, 1020));
+        assert!(set_cookie(r, "pauli_session").is_none());
+        assert!(set_cookie(r, "pauli_pending").is_none());
+    }
+    assert_eq!(wrong.json, unknown.json);
+}
+
+#[tokio::test]
+async fn username_accepts_any_identifier_and_disabled_accounts_are_refused() {
+    let t = test_app();
+    let user = t
+        .user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let r = login(&t, " ALICE@example.com ", "secret1").await;
+    assert_eq!(code(&r), 0);
+    let bad = login(&t, "", "secret1").await;
+    assert_eq!((bad.status, code(&bad)), (400, 1001));
+    assert!(bad.json["msg"].as_str().unwrap().contains("username"));
+    t.app.auth.disable(&user).await.unwrap();
+    let r = login(&t, "alice@example.com", "secret1").await;
+    assert_eq!((r.status, code(&r)), (403, 1050));
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_lock_the_account() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    for _ in 0..10 {
+        assert_eq!(
+            code(&login(&t, "alice@example.com", "wrong-pw").await),
+            1020
+        );
+    }
+    let r = login(&t, "alice@example.com", "secret1").await;
+    assert_eq!((r.status, code(&r)), (429, 1033));
+    assert!(r.headers.get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn user_with_mobile_gets_1032_a_pending_cookie_and_an_sms_and_is_not_logged_in() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let r = login(&t, "m@example.com", "secret1").await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 1032));
+    assert!(set_cookie(&r, "pauli_session").is_none());
+    let raw = raw_cookie(&r, "pauli_pending");
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/pauli", "Max-Age=1200"] {
+        assert!(raw.contains(part), "{raw} lacks {part}");
+    }
+    let sent = outbox(&t);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].channel, sent[0].to.as_str()), (Channel::Sms, E164));
+    // The pending cookie is no session.
+    let pid = set_cookie(&r, "pauli_pending").unwrap();
+    let r = get(&t, "/logined", Some(&pending(&pid))).await;
+    assert_eq!(r.json["result"], json!({"logined": false}));
+    // The mobile number works as the username too.
+    assert_eq!(code(&login(&t, MOBILE, "secret1").await), 1032);
+}
+
+#[tokio::test]
+async fn right_code_logs_in_and_clears_the_pending_cookie() {
+    let t = test_app();
+    let user = t
+        .user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(r.json["result"]["user_id"], user.id.0.to_string());
+    assert_eq!(set_cookie(&r, "pauli_pending").as_deref(), Some(""));
+    assert!(raw_cookie(&r, "pauli_session").contains("Max-Age=86400"));
+    let token = set_cookie(&r, "pauli_session").unwrap();
+    assert_eq!(
+        logined(&t, &session(&token)).await["user_id"],
+        user.id.0.to_string()
+    );
+    // The pending login is spent.
+    let again = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!((again.status, code(&again)), (401, 1031));
+}
+
+#[tokio::test]
+async fn code_is_also_read_from_the_query_string_or_a_form_body() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let uri = url(&format!("/pass/code?code={}", t.last_code(E164)));
+    let r = t
+        .raw("POST", &uri, "", "", &[("cookie", &pending(&pid))])
+        .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+
+    // A new password step after the minute texts a fresh code; this time a form body.
+    t.clock.advance(61);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let body = format!("code={}", t.last_code(E164));
+    let form = "application/x-www-form-urlencoded";
+    let r = t
+        .raw(
+            "POST",
+            &url("/pass/code"),
+            form,
+            &body,
+            &[("cookie", &pending(&pid))],
+        )
+        .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+}
+
+#[tokio::test]
+async fn get_code_resends_by_voice_or_sms_once_a_minute() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let cookie = pending(&pid);
+    // The password step sent the first SMS just now.
+    let r = get(&t, "/pass/code", Some(&cookie)).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (429, 1033));
+    t.clock.advance(61);
+    let r = get(&t, "/pass/code", Some(&cookie)).await;
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(r.json["result"]["method"], "voice");
+    assert_eq!(
+        outbox(&t).last().map(|e| (e.channel, e.to.clone())),
+        Some((Channel::Voice, E164.to_string()))
+    );
+    assert_eq!(
+        code(&get(&t, "/pass/code?method=sms", Some(&cookie)).await),
+        1033
+    );
+    t.clock.advance(61);
+    let r = get(&t, "/pass/code?method=sms", Some(&cookie)).await;
+    assert_eq!(code(&r), 0);
+    assert_eq!(r.json["result"]["method"], "sms");
+    assert_eq!(outbox(&t).last().map(|e| e.channel), Some(Channel::Sms));
+    assert_eq!(outbox(&t).len(), 3);
+    // The newest code is the one that counts.
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(code(&r), 0);
+
+    let bad = get(&t, "/pass/code?method=fax", Some(&cookie)).await;
+    assert_eq!((bad.status, code(&bad)), (400, 1001));
+    assert!(bad.json["msg"].as_str().unwrap().contains("method"));
+    let none = get(&t, "/pass/code", None).await;
+    assert_eq!((none.status, code(&none)), (401, 1031));
+    let unknown = get(&t, "/pass/code", Some(&pending("no-such-login"))).await;
+    assert_eq!(code(&unknown), 1031);
+}
+
+/// The outbox, minus voice.
+#[derive(Clone)]
+struct NoVoice(crate::sender::Outbox);
+
+#[async_trait::async_trait]
+impl Sender for NoVoice {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        self.0.send(message).await
+    }
+
+    fn supports_voice(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn voice_falls_back_to_sms_and_says_so() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let store = Arc::new(Embedded::in_memory(clock.clone()));
+    let outbox = crate::sender::Outbox::new(clock.clone());
+    let auth = Auth::new(
+        Config::for_tests(),
+        store,
+        Arc::new(NoVoice(outbox.clone())),
+        clock.clone(),
+    );
+    let new = NewUser {
+        mobile: Some(auth.phone(MOBILE).unwrap()),
+        password: Some(Password::attempt("secret1").unwrap()),
+        ..Default::default()
+    };
+    auth.register(new, None).await.unwrap();
+    let router = super::router(auth);
+    let call = |method: &str, uri: &str, cookie: Option<String>, body: Value| {
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(format!("{P}{uri}"))
+            .header("content-type", "application/json");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let req = req.body(axum::body::Body::from(body.to_string())).unwrap();
+        let router = router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let res = router.oneshot(req).await.unwrap();
+            let headers = res.headers().clone();
+            let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            (headers, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let (headers, body) = call(
+        "PUT",
+        "/pass/login",
+        None,
+        json!({"username": MOBILE, "password": "secret1"}),
+    )
+    .await;
+    assert_eq!(body["code"], 1032);
+    let pid = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pauli_pending="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    clock.advance(61);
+    let (_, body) = call(
+        "GET",
+        "/pass/code?method=voice",
+        Some(pending(&pid)),
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(body["result"]["method"], "sms");
+    assert!(body["msg"].as_str().unwrap().contains("SMS"), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("voice"), "{body}");
+    let sent = outbox.entries();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|e| e.channel == Channel::Sms));
+}
+
+#[tokio::test]
+async fn pending_login_expires_after_twenty_minutes() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let cookie = pending(&pid);
+    t.clock.advance(15 * 60);
+    // Still within 20 minutes: a new code can be asked for and used...
+    assert_eq!(
+        code(&get(&t, "/pass/code?method=sms", Some(&cookie)).await),
+        0
+    );
+    let fresh = t.last_code(E164);
+    // ...but not after.
+    t.clock.advance(5 * 60 + 1);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": fresh}),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!((r.status, code(&r)), (401, 1031));
+    assert_eq!(code(&get(&t, "/pass/code", Some(&cookie)).await), 1031);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_void_the_pending_login() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let cookie = pending(&pid);
+    let right = t.last_code(E164);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        let r = send(
+            &t,
+            "POST",
+            "/pass/code",
+            json!({"code": wrong}),
+            Some(&cookie),
+        )
+        .await;
+        assert_envelope(&r);
+        assert_eq!((r.status, code(&r)), (400, 1030));
+    }
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": right}),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(code(&r), 1031);
+    assert!(set_cookie(&r, "pauli_session").is_none());
+    // A malformed code is bad input, not a try.
+    t.clock.advance(61);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": "abc"}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!((r.status, code(&r)), (400, 1001));
+    assert!(r.json["msg"].as_str().unwrap().contains("code"));
+}
+
+#[tokio::test]
+async fn record_needs_a_session_and_the_audit_permission() {
+    let t = test_app();
+    let admin = t
+        .user(new_user("admin@example.com", None, "secret1", &t))
+        .await;
+    let target = t.user(new_user("u@example.com", None, "secret1", &t)).await;
+    let path = format!("/record?user_id={}", target.id.0);
+    let r = get(&t, &path, None).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (401, 1002));
+    let token = login_direct(&t, "admin@example.com", "secret1").await;
+    let r = get(&t, &path, Some(&session(&token))).await;
+    assert_eq!((r.status, code(&r)), (403, 1003));
+    grant(&t, &admin, Permission::USER_AUDIT).await;
+    let r = get(&t, &path, Some(&session(&token))).await;
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(r.json["result"]["logs"], json!([]));
+    // Without user_id, the caller's own records.
+    let r = get(&t, "/record", Some(&session(&token))).await;
+    let logs = r.json["result"]["logs"].as_array().unwrap().clone();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0]["user_id"], admin.id.0.to_string());
+    assert_eq!(logs[0]["login_type"], "password");
+    assert_eq!(logs[0]["time"], "2023-11-14T22:13:20.000Z");
+    // Bad parameters name the field.
+    for (query, field) in [
+        ("user_id=abc", "user_id"),
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("cursor_id=nope", "cursor_id"),
+    ] {
+        let r = get(&t, &format!("/record?{query}"), Some(&session(&token))).await;
+        assert_eq!((r.status, code(&r)), (400, 1001), "{query}");
+        assert!(
+            r.json["msg"].as_str().unwrap().contains(field),
+            "{query}: {}",
+            r.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn record_pages_newest_first_without_gaps_or_repeats() {
+    let t = test_app();
+    let admin = t
+        .user(new_user("admin@example.com", None, "secret1", &t))
+        .await;
+    grant(&t, &admin, Permission::USER_AUDIT).await;
+    let target = t
+        .user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    // Seven logins of the target, each writing one record: two kinds through this dialect.
+    for i in 0..7 {
+        t.clock.advance(61);
+        let pid = login_pending(&t, "m@example.com", "secret1").await;
+        let r = send(
+            &t,
+            "POST",
+            "/pass/code",
+            json!({"code": t.last_code(E164)}),
+            Some(&pending(&pid)),
+        )
+        .await;
+        assert_eq!(code(&r), 0, "login {i}");
+    }
+    let no_mobile = t
+        .user(new_user("plain@example.com", None, "secret1", &t))
+        .await;
+    login_direct(&t, "plain@example.com", "secret1").await;
+    let token = login_direct(&t, "admin@example.com", "secret1").await;
+    let cookie = session(&token);
+
+    let mut seen: Vec<Value> = vec![];
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let path = format!("/record?user_id={}&limit=3&cursor_id={cursor}", target.id.0);
+        let r = get(&t, &path, Some(&cookie)).await;
+        assert_eq!(code(&r), 0, "{}", r.json);
+        let logs = r.json["result"]["logs"].as_array().unwrap().clone();
+        assert!(logs.len() <= 3);
+        pages += 1;
+        let Some(last) = logs.last() else { break };
+        cursor = last["record_id"].as_str().unwrap().to_string();
+        seen.extend(logs);
+    }
+    assert_eq!(pages, 4, "3 + 3 + 1, then an empty page");
+    assert_eq!(seen.len(), 7);
+    let ids: Vec<&str> = seen
+        .iter()
+        .map(|l| l["record_id"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(ids, sorted, "newest first, no repeats");
+    let times: Vec<&str> = seen.iter().map(|l| l["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
+    for l in &seen {
+        assert_eq!(l["user_id"], target.id.0.to_string());
+        assert_eq!(l["login_type"], "second_factor");
+        assert!(l["time"].as_str().unwrap().ends_with('Z'));
+    }
+    // A whole page at once, default limit 10, and a limit above 100 is capped, not refused.
+    let r = get(
+        &t,
+        &format!("/record?user_id={}&limit=1000", target.id.0),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(r.json["result"]["logs"].as_array().unwrap().len(), 7);
+    let r = get(
+        &t,
+        &format!("/record?user_id={}", no_mobile.id.0),
+        Some(&cookie),
+    )
+    .await;
+    let logs = r.json["result"]["logs"].as_array().unwrap().clone();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0]["login_type"], "password");
+}
+
+#[tokio::test]
+async fn record_default_limit_is_ten() {
+    let t = test_app();
+    let admin = t
+        .user(new_user("admin@example.com", None, "secret1", &t))
+        .await;
+    grant(&t, &admin, Permission::USER_AUDIT).await;
+    let mut token = String::new();
+    for _ in 0..12 {
+        token = login_direct(&t, "admin@example.com", "secret1").await;
+    }
+    let r = get(&t, "/record", Some(&session(&token))).await;
+    assert_eq!(r.json["result"]["logs"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn create_needs_the_permission_and_never_returns_the_random_password() {
+    let t = test_app();
+    let admin = t
+        .user(new_user("admin@example.com", None, "secret1", &t))
+        .await;
+    let body = json!({"username": "new@example.com", "name": "New", "mobile": "13900001111"});
+    let r = send(&t, "POST", "/pass/create", body.clone(), None).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (401, 1002));
+    let cookie = session(&login_direct(&t, "admin@example.com", "secret1").await);
+    let r = send(&t, "POST", "/pass/create", body.clone(), Some(&cookie)).await;
+    assert_eq!((r.status, code(&r)), (403, 1003));
+    assert!(outbox(&t).is_empty());
+
+    grant(&t, &admin, Permission::USER_CREATE).await;
+    let r = send(&t, "POST", "/pass/create", body.clone(), Some(&cookie)).await;
+    assert_eq!((r.status, code(&r)), (200, 0), "{}", r.json);
+    let id = r.json["result"]["user_id"]
+        .as_str()
+        .expect("user_id is a string")
+        .to_string();
+    assert_eq!(
+        r.json["result"].as_object().unwrap().len(),
+        1,
+        "only the id: {}",
+        r.json
+    );
+    let created = t.app.auth.user_by(&id).await.unwrap();
+    assert_eq!(created.profile.name, "New");
+    assert_eq!(
+        created.mobile.as_ref().map(|m| m.e164()),
+        Some("+8613900001111")
+    );
+    let mail = outbox(&t);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].channel, mail[0].to.as_str()),
+        (Channel::Email, "new@example.com")
+    );
+    assert!(mail[0].body.contains("code="));
+
+    let again = send(&t, "POST", "/pass/create", body, Some(&cookie)).await;
+    assert_eq!((again.status, code(&again)), (409, 1010));
+    assert!(again.json["msg"].as_str().unwrap().contains("username"));
+
+    // With a password: no mail, and the user signs in with it.
+    let with_pw = json!({"username": "pw@example.com", "name": "Pw", "password": "chosen1"});
+    let r = send(&t, "POST", "/pass/create", with_pw, Some(&cookie)).await;
+    assert_eq!(code(&r), 0);
+    assert_eq!(outbox(&t).len(), 1);
+    let r = login(&t, "pw@example.com", "chosen1").await;
+    assert_eq!(code(&r), 0);
+    assert!(r.json["result"]["user_id"].is_string());
+
+    for (body, field) in [
+        (json!({"username": "not-an-email", "name": "X"}), "username"),
+        (json!({"username": "x@example.com"}), "name"),
+        (json!({"username": "x@example.com", "name": "   "}), "name"),
+        (
+            json!({"username": "x@example.com", "name": "X", "password": "123"}),
+            "password",
+        ),
+        (
+            json!({"username": "x@example.com", "name": "X", "mobile": "12ab"}),
+            "mobile",
+        ),
+        (json!({"name": "X"}), "username"),
+        (json!({"username": 5, "name": "X"}), "username"),
+    ] {
+        let r = send(&t, "POST", "/pass/create", body.clone(), Some(&cookie)).await;
+        assert_eq!((r.status, code(&r)), (400, 1001), "{body}");
+        assert!(
+            r.json["msg"].as_str().unwrap().contains(field),
+            "{body}: {}",
+            r.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn reset_request_answers_zero_for_known_and_unknown_and_mails_only_the_known() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let r = get(&t, "/pass/reset?email=alice@example.com", None).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0));
+    let r2 = get(&t, "/pass/reset?email=ghost@example.com", None).await;
+    assert_eq!((r2.status, code(&r2)), (200, 0));
+    assert_eq!(r.json, r2.json);
+    let mail = outbox(&t);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "alice@example.com");
+    for path in ["/pass/reset", "/pass/reset?email=nope"] {
+        let r = get(&t, path, None).await;
+        assert_eq!((r.status, code(&r)), (400, 1001), "{path}");
+        assert!(r.json["msg"].as_str().unwrap().contains("email"));
+    }
+}
+
+#[tokio::test]
+async fn reset_check_counts_five_checks_then_the_code_is_void() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    get(&t, "/pass/reset?email=alice@example.com", None).await;
+    let token = t.last_reset_token("alice@example.com");
+    for _ in 0..5 {
+        let r = send(&t, "PUT", "/pass/reset", json!({"code": token}), None).await;
+        assert_eq!((r.status, code(&r)), (200, 0));
+    }
+    let r = send(&t, "PUT", "/pass/reset", json!({"code": token}), None).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (400, 1040));
+    // A void code cannot reset either.
+    let r = send(
+        &t,
+        "POST",
+        "/pass/reset",
+        json!({"code": token, "password": "newpass1"}),
+        None,
+    )
+    .await;
+    assert_eq!(code(&r), 1040);
+    let r = send(&t, "PUT", "/pass/reset", json!({"code": "made-up"}), None).await;
+    assert_eq!(code(&r), 1040);
+    let r = send(&t, "PUT", "/pass/reset", json!({}), None).await;
+    assert_eq!((r.status, code(&r)), (400, 1001));
+    assert!(r.json["msg"].as_str().unwrap().contains("code"));
+    let r = send(&t, "PUT", "/pass/reset", json!({"code": ""}), None).await;
+    assert_eq!(code(&r), 1001);
+}
+
+#[tokio::test]
+async fn reset_sets_the_password_and_revokes_every_session() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let old = session(&login_direct(&t, "alice@example.com", "secret1").await);
+    get(&t, "/pass/reset?email=alice@example.com", None).await;
+    let token = t.last_reset_token("alice@example.com");
+    assert_eq!(
+        code(&send(&t, "PUT", "/pass/reset", json!({"code": token}), None).await),
+        0
+    );
+    let r = send(
+        &t,
+        "POST",
+        "/pass/reset",
+        json!({"code": token, "password": "newpass1"}),
+        None,
+    )
+    .await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0), "{}", r.json);
+    assert_eq!(logined(&t, &old).await, json!({"logined": false}));
+    assert_eq!(code(&login(&t, "alice@example.com", "secret1").await), 1020);
+    assert_eq!(code(&login(&t, "alice@example.com", "newpass1").await), 0);
+    // Spent.
+    let r = send(
+        &t,
+        "POST",
+        "/pass/reset",
+        json!({"code": token, "password": "other12"}),
+        None,
+    )
+    .await;
+    assert_eq!((r.status, code(&r)), (400, 1040));
+}
+
+#[tokio::test]
+async fn reset_can_set_only_the_mobile_and_reads_the_query_string() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    t.user(new_user(
+        "other@example.com",
+        Some("13900002222"),
+        "secret1",
+        &t,
+    ))
+    .await;
+    get(&t, "/pass/reset?email=alice@example.com", None).await;
+    let token = t.last_reset_token("alice@example.com");
+    let r = send(&t, "POST", "/pass/reset", json!({"code": token}), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (400, 1001),
+        "neither password nor mobile"
+    );
+    let r = send(
+        &t,
+        "POST",
+        "/pass/reset",
+        json!({"code": token, "password": "x"}),
+        None,
+    )
+    .await;
+    assert_eq!(code(&r), 1001);
+    assert!(r.json["msg"].as_str().unwrap().contains("password"));
+    let r = send(
+        &t,
+        "POST",
+        "/pass/reset",
+        json!({"code": token, "mobile": "13900002222"}),
+        None,
+    )
+    .await;
+    assert_eq!((r.status, code(&r)), (409, 1010), "{}", r.json);
+    assert!(r.json["msg"].as_str().unwrap().contains("mobile"));
+    let uri = url(&format!("/pass/reset?code={token}&mobile={MOBILE}"));
+    let r = t.raw("POST", &uri, "", "", &[]).await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+    // The old password still works, and now asks for the SMS code on the new mobile.
+    assert_eq!(code(&login(&t, "alice@example.com", "secret1").await), 1032);
+    assert_eq!(
+        outbox(&t).last().map(|e| e.to.clone()),
+        Some(E164.to_string())
+    );
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookie_and_ends_the_session() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let token = login_direct(&t, "alice@example.com", "secret1").await;
+    let other = login_direct(&t, "alice@example.com", "secret1").await;
+    let r = get(&t, "/logout", Some(&session(&token))).await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 0));
+    assert_eq!(set_cookie(&r, "pauli_session").as_deref(), Some(""));
+    let raw = raw_cookie(&r, "pauli_session");
+    assert!(
+        raw.contains("Max-Age=0") && raw.contains("Path=/pauli"),
+        "{raw}"
+    );
+    assert_eq!(
+        logined(&t, &session(&token)).await,
+        json!({"logined": false})
+    );
+    // Only that session ended.
+    assert_eq!(logined(&t, &session(&other)).await["logined"], true);
+    // The token no longer authorises anything.
+    let r = get(&t, "/record", Some(&session(&token))).await;
+    assert_eq!(code(&r), 1002);
+    // Logging out again, or without any session, is fine.
+    assert_eq!(code(&get(&t, "/logout", Some(&session(&token))).await), 0);
+    assert_eq!(code(&get(&t, "/logout", None).await), 0);
+    // Bearer works too.
+    let bearer = format!("Bearer {other}");
+    let r = t
+        .raw(
+            "GET",
+            &url("/logout"),
+            "",
+            "",
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(code(&r), 0);
+    assert_eq!(
+        logined(&t, &session(&other)).await,
+        json!({"logined": false})
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_1001_naming_the_field() {
+    let t = test_app();
+    let json_ct = "application/json";
+    let cases = [
+        ("PUT", "/pass/login", "{not json", "body"),
+        ("PUT", "/pass/login", "[1, 2]", "body"),
+        (
+            "PUT",
+            "/pass/login",
+            r#"{"username": "a@b.co"}"#,
+            "password",
+        ),
+        (
+            "PUT",
+            "/pass/login",
+            r#"{"username": 1, "password": "x"}"#,
+            "username",
+        ),
+        ("PUT", "/pass/login", "", "username"),
+        ("POST", "/pass/create", "{", "body"),
+        ("POST", "/pass/code", r#"{"code": 123456}"#, "code"),
+        ("POST", "/pass/code", "{}", "code"),
+        ("PUT", "/pass/reset", r#"{"code": true}"#, "code"),
+        (
+            "POST",
+            "/pass/reset",
+            r#"{"code": "x", "password": 5}"#,
+            "password",
+        ),
+        ("POST", "/pass/reset", "nope", "body"),
+    ];
+    for (method, path, body, field) in cases {
+        let r = t.raw(method, &url(path), json_ct, body, &[]).await;
+        assert_envelope(&r);
+        assert_eq!(
+            (r.status, code(&r)),
+            (400, 1001),
+            "{method} {path} {body}: {}",
+            r.json
+        );
+        let msg = r.json["msg"].as_str().unwrap();
+        assert!(msg.contains(field), "{method} {path} {body}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_second_password_step_within_the_minute_reuses_an_unused_code_or_asks_to_wait() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    // Repeating the password step while the first code is unused: no new SMS, same code works.
+    login_pending(&t, "m@example.com", "secret1").await;
+    let first = t.last_code(E164);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    assert_eq!(outbox(&t).len(), 1);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": first}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+    // The code is spent: a new password step within the minute cannot text a fresh one, so it
+    // is refused with the wait instead of claiming a code was sent.
+    t.clock.advance(30);
+    let r = login(&t, "m@example.com", "secret1").await;
+    assert_eq!((r.status, code(&r)), (429, 1033), "{}", r.json);
+    assert!(set_cookie(&r, "pauli_pending").is_none());
+    assert_eq!(
+        r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("30")
+    );
+    t.clock.advance(31);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    assert_eq!(outbox(&t).len(), 2);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+}

@@ -1,0 +1,159 @@
+//! The AWS sender: email through SES v2 (`SendEmail`, simple content with a text and an HTML
+//! body), SMS through SNS (`Publish` to the number, transactional), and voice through AWS End
+//! User Messaging SMS and voice v2 (`SendVoiceMessage`) when an origination identity is
+//! configured; without one, `supports_voice` is false and the core sends an SMS instead.
+//! Errors name the service and AWS's reason, never credentials.
+
+use super::{Channel, Message, SendError, Sender};
+use aws_config::SdkConfig;
+use aws_sdk_pinpointsmsvoicev2::types::VoiceMessageBodyTextType;
+use aws_sdk_sesv2::error::DisplayErrorContext;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+/// Where messages come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSenderSettings {
+    /// The SES identity mail is sent from (a verified address or an address of a verified domain).
+    pub email_from: String,
+    /// SNS `AWS.SNS.SMS.SenderID`, where the destination country supports sender ids.
+    pub sms_sender_id: Option<String>,
+    /// The origination identity (phone number, pool or their ARN) voice calls are made from.
+    pub voice_origination: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AwsSender {
+    ses: aws_sdk_sesv2::Client,
+    sns: aws_sdk_sns::Client,
+    voice: aws_sdk_pinpointsmsvoicev2::Client,
+    settings: AwsSenderSettings,
+}
+
+impl AwsSender {
+    /// Clients for the three services, built once from the shared SDK configuration.
+    pub fn new(sdk: &SdkConfig, settings: AwsSenderSettings) -> Self {
+        AwsSender {
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            voice: aws_sdk_pinpointsmsvoicev2::Client::new(sdk),
+            settings,
+        }
+    }
+
+    async fn email(&self, m: &Message) -> Result<(), SendError> {
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| SendError(format!("SES message: {e}")))
+        };
+        let message = aws_sdk_sesv2::types::Message::builder()
+            .subject(content(&m.subject)?)
+            .body(
+                Body::builder()
+                    .text(content(&m.body)?)
+                    .html(content(&html(&m.body))?)
+                    .build(),
+            )
+            .build();
+        self.ses
+            .send_email()
+            .from_email_address(&self.settings.email_from)
+            .destination(Destination::builder().to_addresses(&m.to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| SendError(format!("SES SendEmail: {}", DisplayErrorContext(&e))))?;
+        Ok(())
+    }
+
+    async fn sms(&self, m: &Message) -> Result<(), SendError> {
+        let string = |value: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| SendError(format!("SNS message attribute: {e}")))
+        };
+        let mut publish = self
+            .sns
+            .publish()
+            .phone_number(&m.to)
+            .message(&m.body)
+            .message_attributes("AWS.SNS.SMS.SMSType", string("Transactional")?);
+        if let Some(id) = &self.settings.sms_sender_id {
+            publish = publish.message_attributes("AWS.SNS.SMS.SenderID", string(id)?);
+        }
+        publish
+            .send()
+            .await
+            .map_err(|e| SendError(format!("SNS Publish: {}", DisplayErrorContext(&e))))?;
+        Ok(())
+    }
+
+    async fn call(&self, origination: &str, m: &Message) -> Result<(), SendError> {
+        self.voice
+            .send_voice_message()
+            .destination_phone_number(&m.to)
+            .origination_identity(origination)
+            .message_body(&m.body)
+            .message_body_text_type(VoiceMessageBodyTextType::Text)
+            .send()
+            .await
+            .map_err(|e| {
+                SendError(format!(
+                    "SMS-voice SendVoiceMessage: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+/// The HTML body: the text, escaped, with its line breaks kept.
+pub(crate) fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("<br>\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Sender for AwsSender {
+    async fn send(&self, m: &Message) -> Result<(), SendError> {
+        match (m.channel, &self.settings.voice_origination) {
+            (Channel::Email, _) => self.email(m).await,
+            (Channel::Sms, _) | (Channel::Voice, None) => self.sms(m).await,
+            (Channel::Voice, Some(origination)) => self.call(origination, m).await,
+        }
+    }
+
+    fn supports_voice(&self) -> bool {
+        self.settings.voice_origination.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_and_keeps_line_breaks() {
+        assert_eq!(
+            html("a <b> & \"c\"\nd's\r\n"),
+            "a &lt;b&gt; &amp; &quot;c&quot;<br>\nd&#39;s<br>\n"
+        );
+    }
+}

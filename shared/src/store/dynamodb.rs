@@ -1,0 +1,726 @@
+//! The DynamoDB adapter: every item in one table, keyed by the strings `pk` / `sk`, with the
+//! TTL attribute `expires_at` (epoch seconds). An item's attributes are top-level DynamoDB
+//! attributes (so a condition names them directly); `pk`, `sk` and `expires_at` are reserved.
+//!
+//! DynamoDB's TTL sweeper deletes late, so every read and every condition treats
+//! `expires_at <= now` as absent, with `now` from the injected clock (tests move it).
+//!
+//! One write is one request: a single put or delete is a conditional `PutItem` / `DeleteItem`,
+//! anything else (several writes, or a bare check) one `TransactWriteItems`.
+
+use super::{Condition, Item, Key, Page, Query, Store, StoreError, Write};
+use crate::clock::Clock;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::{
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+        KeyType, Put, ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+        TransactWriteItem,
+    },
+    Client,
+};
+use aws_smithy_runtime_api::{
+    box_error::BoxError,
+    client::{
+        interceptors::{context::BeforeTransmitInterceptorContextRef, Intercept},
+        runtime_components::RuntimeComponents,
+    },
+};
+use serde_json::{Map, Number, Value};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// The TTL attribute, configured on the table by [`create_table`].
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+const RESERVED: [&str; 3] = ["pk", "sk", TTL_ATTRIBUTE];
+/// An item is live when it has no expiry or its expiry is after `:now`.
+const LIVE: &str = "(attribute_not_exists(expires_at) OR expires_at > :now)";
+/// Retries of a write that lost to a concurrent transaction on one of its items.
+const CONFLICT_RETRIES: u32 = 3;
+/// DynamoDB's limit on the items of one transaction.
+const MAX_TRANSACTION: usize = 100;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct Dynamo {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+    requests: Arc<AtomicU64>,
+}
+
+/// Counts every HTTP request the DynamoDB client sends (retries included).
+#[derive(Debug)]
+struct RequestCounter(Arc<AtomicU64>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "polyauth::RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Dynamo {
+    /// An adapter on `table`, with its own client built from the shared SDK configuration.
+    pub fn new(sdk: &SdkConfig, table: &str, clock: Arc<dyn Clock>) -> Self {
+        let requests = Arc::new(AtomicU64::new(0));
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(RequestCounter(requests.clone()))
+            .build();
+        Dynamo {
+            client: Client::from_conf(config),
+            table: table.to_string(),
+            clock,
+            requests,
+        }
+    }
+
+    /// How many HTTP requests this adapter (and its clones) has sent to DynamoDB.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn key(&self, key: &Key) -> Attrs {
+        HashMap::from([
+            ("pk".to_string(), AttributeValue::S(key.pk.clone())),
+            ("sk".to_string(), AttributeValue::S(key.sk.clone())),
+        ])
+    }
+
+    fn live(&self, item: Item, now: i64) -> Option<Item> {
+        item.is_live(now).then_some(item)
+    }
+
+    /// One write of a batch as a transaction item.
+    fn transact_item(&self, write: &Write, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let expr = condition(write.condition(), now);
+        let item = match write {
+            Write::Put { item, .. } => TransactWriteItem::builder().put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(encode(item)?))
+                    .set_condition_expression(expr.text)
+                    .set_expression_attribute_names(expr.names)
+                    .set_expression_attribute_values(expr.values)
+                    .build()
+                    .map_err(unavailable("put"))?,
+            ),
+            Write::Delete { key, .. } => TransactWriteItem::builder().delete(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key(key)))
+                    .set_condition_expression(expr.text)
+                    .set_expression_attribute_names(expr.names)
+                    .set_expression_attribute_values(expr.values)
+                    .build()
+                    .map_err(unavailable("delete"))?,
+            ),
+            Write::Check { key, .. } => TransactWriteItem::builder().condition_check(
+                ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key(key)))
+                    // A check without a condition always holds; DynamoDB insists on one.
+                    .condition_expression(expr.text.unwrap_or_else(|| {
+                        "attribute_exists(pk) OR attribute_not_exists(pk)".into()
+                    }))
+                    .set_expression_attribute_names(expr.names)
+                    .set_expression_attribute_values(expr.values)
+                    .build()
+                    .map_err(unavailable("check"))?,
+            ),
+        };
+        Ok(item.build())
+    }
+
+    /// One attempt at a batch: a single put or delete on its own, else one transaction.
+    async fn write_once(&self, writes: &[Write]) -> Result<(), Fault> {
+        let now = self.clock.now();
+        match writes {
+            [Write::Put { item, cond }] => {
+                let expr = condition(cond, now);
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(encode(item)?))
+                    .set_condition_expression(expr.text)
+                    .set_expression_attribute_names(expr.names)
+                    .set_expression_attribute_values(expr.values)
+                    .send()
+                    .await;
+                result.map(|_| ()).map_err(|e| single_fault("PutItem", e))
+            }
+            [Write::Delete { key, cond }] => {
+                let expr = condition(cond, now);
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(self.key(key)))
+                    .set_condition_expression(expr.text)
+                    .set_expression_attribute_names(expr.names)
+                    .set_expression_attribute_values(expr.values)
+                    .send()
+                    .await;
+                result
+                    .map(|_| ())
+                    .map_err(|e| single_fault("DeleteItem", e))
+            }
+            _ => {
+                let items = writes
+                    .iter()
+                    .map(|w| self.transact_item(w, now))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let result = self
+                    .client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await;
+                result.map(|_| ()).map_err(transaction_fault)
+            }
+        }
+    }
+
+    /// One attempt at an increment: an atomic update of a live or absent counter, or, when the
+    /// counter has expired, its replacement by a fresh one (conditional on it still being
+    /// expired, so a concurrent replacement wins once and the loser updates the new counter).
+    async fn increment_once(
+        &self,
+        key: &Key,
+        by: i64,
+        expires_at: Option<i64>,
+        renew: bool,
+    ) -> Result<i64, Fault> {
+        let now = self.clock.now();
+        let mut values = HashMap::from([
+            (":zero".to_string(), AttributeValue::N("0".into())),
+            (":by".to_string(), AttributeValue::N(by.to_string())),
+            (":now".to_string(), AttributeValue::N(now.to_string())),
+        ]);
+        let mut update = "SET n = if_not_exists(n, :zero) + :by".to_string();
+        match (expires_at, renew) {
+            (Some(t), true) => {
+                update.push_str(", expires_at = :exp");
+                values.insert(":exp".into(), AttributeValue::N(t.to_string()));
+            }
+            (Some(t), false) => {
+                update.push_str(", expires_at = if_not_exists(expires_at, :exp)");
+                values.insert(":exp".into(), AttributeValue::N(t.to_string()));
+            }
+            (None, true) => update.push_str(" REMOVE expires_at"),
+            (None, false) => {}
+        }
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key)))
+            .update_expression(update)
+            .condition_expression(format!("attribute_not_exists(pk) OR {LIVE}"))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match updated.map_err(|e| single_fault("UpdateItem", e)) {
+            Ok(out) => {
+                let n = out.attributes().and_then(|a| a.get("n"));
+                return match n {
+                    Some(AttributeValue::N(n)) => {
+                        n.parse().map_err(|_| Fault::Other(corrupt(key, "n")))
+                    }
+                    _ => Err(Fault::Other(corrupt(key, "n"))),
+                };
+            }
+            Err(Fault::Condition(_)) => {}
+            Err(other) => return Err(other),
+        }
+        let mut fresh = Map::new();
+        fresh.insert("n".into(), by.into());
+        let replaced = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(&Item::new(key.clone(), fresh, expires_at))?))
+            .condition_expression("expires_at <= :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match replaced.map_err(|e| single_fault("PutItem", e)) {
+            Ok(_) => Ok(by),
+            // Someone else replaced or renewed it first: go round again on the live counter.
+            Err(Fault::Condition(_)) => Err(Fault::Conflict),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Why one attempt failed.
+enum Fault {
+    /// The condition of the write at this index did not hold.
+    Condition(usize),
+    /// A concurrent transaction held one of the items: worth retrying.
+    Conflict,
+    Other(StoreError),
+}
+
+impl From<StoreError> for Fault {
+    fn from(e: StoreError) -> Self {
+        Fault::Other(e)
+    }
+}
+
+fn unavailable<E: std::error::Error>(what: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Unavailable(format!("dynamodb {what}: {e}"))
+}
+
+fn corrupt(key: &Key, attr: &str) -> StoreError {
+    StoreError::Unavailable(format!("item {}/{} has no readable {attr}", key.pk, key.sk))
+}
+
+/// The message of an SDK error with its causes (no request data, so no secrets).
+fn sdk_message<E, R>(op: &str, e: &SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(format!("dynamodb {op}: {}", DisplayErrorContext(e)))
+}
+
+fn single_fault<E, R>(op: &str, e: SdkError<E, R>) -> Fault
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    match e.code() {
+        Some("ConditionalCheckFailedException") => Fault::Condition(0),
+        Some("TransactionConflictException") => Fault::Conflict,
+        _ => Fault::Other(sdk_message(op, &e)),
+    }
+}
+
+fn transaction_fault<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>) -> Fault {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        e.as_service_error()
+    {
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect();
+        if let Some(i) = codes.iter().position(|c| *c == "ConditionalCheckFailed") {
+            return Fault::Condition(i);
+        }
+        if codes.contains(&"TransactionConflict") {
+            return Fault::Conflict;
+        }
+    }
+    match e.code() {
+        Some("TransactionConflictException") => Fault::Conflict,
+        _ => Fault::Other(sdk_message("TransactWriteItems", &e)),
+    }
+}
+
+/// A condition expression with its placeholders; `text` is `None` for an unconditional write.
+#[derive(Default)]
+struct Expr {
+    text: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Attrs>,
+}
+
+fn condition(cond: &Condition, now: i64) -> Expr {
+    let now_value = || HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
+    match cond {
+        Condition::None => Expr::default(),
+        Condition::NotExists => Expr {
+            text: Some("attribute_not_exists(pk) OR expires_at <= :now".into()),
+            names: None,
+            values: Some(now_value()),
+        },
+        Condition::Exists => Expr {
+            text: Some(format!("attribute_exists(pk) AND {LIVE}")),
+            names: None,
+            values: Some(now_value()),
+        },
+        Condition::Equals(attr, v) => {
+            let mut values = now_value();
+            values.insert(":v".into(), to_attr(v));
+            Expr {
+                text: Some(format!("#a = :v AND {LIVE}")),
+                names: Some(HashMap::from([("#a".to_string(), attr.clone())])),
+                values: Some(values),
+            }
+        }
+    }
+}
+
+fn to_attr(v: &Value) -> AttributeValue {
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
+        Value::Object(m) => {
+            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect())
+        }
+    }
+}
+
+fn number(n: &str) -> Option<Value> {
+    if let Ok(i) = n.parse::<i64>() {
+        return Some(i.into());
+    }
+    if let Ok(u) = n.parse::<u64>() {
+        return Some(u.into());
+    }
+    n.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+}
+
+fn from_attr(a: &AttributeValue) -> Option<Value> {
+    Some(match a {
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(n) => number(n)?,
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect::<Option<_>>()?),
+        AttributeValue::M(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| Some((k.clone(), from_attr(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        AttributeValue::Ss(ss) => Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(ns) => {
+            Value::Array(ns.iter().map(|n| number(n)).collect::<Option<_>>()?)
+        }
+        // Binary attributes and types newer than this adapter are never written by polyauth.
+        _ => return None,
+    })
+}
+
+fn encode(item: &Item) -> Result<Attrs, StoreError> {
+    let mut out = HashMap::with_capacity(item.attrs.len() + 3);
+    for (k, v) in &item.attrs {
+        if RESERVED.contains(&k.as_str()) {
+            return Err(StoreError::Unavailable(format!(
+                "item {}/{}: attribute {k:?} is reserved by the table layout",
+                item.key.pk, item.key.sk
+            )));
+        }
+        out.insert(k.clone(), to_attr(v));
+    }
+    out.insert("pk".into(), AttributeValue::S(item.key.pk.clone()));
+    out.insert("sk".into(), AttributeValue::S(item.key.sk.clone()));
+    if let Some(t) = item.expires_at {
+        out.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(t.to_string()));
+    }
+    Ok(out)
+}
+
+fn decode(raw: &Attrs) -> Result<Item, StoreError> {
+    let text = |name: &str| match raw.get(name) {
+        Some(AttributeValue::S(s)) => Ok(s.clone()),
+        _ => Err(StoreError::Unavailable(format!(
+            "an item without a string {name}"
+        ))),
+    };
+    let key = Key::new(text("pk")?, text("sk")?);
+    let expires_at = match raw.get(TTL_ATTRIBUTE) {
+        None => None,
+        Some(AttributeValue::N(n)) => Some(
+            n.parse::<i64>()
+                .or_else(|_| n.parse::<f64>().map(|f| f as i64))
+                .map_err(|_| corrupt(&key, TTL_ATTRIBUTE))?,
+        ),
+        Some(_) => return Err(corrupt(&key, TTL_ATTRIBUTE)),
+    };
+    let mut attrs = Map::new();
+    for (k, v) in raw.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())) {
+        attrs.insert(k.clone(), from_attr(v).ok_or_else(|| corrupt(&key, k))?);
+    }
+    Ok(Item::new(key, attrs, expires_at))
+}
+
+/// Waits a little before retrying a conflicted write: 10-40 ms, growing with the attempt.
+async fn back_off(attempt: u32) {
+    let ms = 10 * u64::from(attempt + 1) + crate::random::u64() % 10;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+#[async_trait::async_trait]
+impl Store for Dynamo {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_message("GetItem", &e))?;
+        match out.item() {
+            Some(raw) => Ok(self.live(decode(raw)?, self.clock.now())),
+            None => Ok(None),
+        }
+    }
+
+    async fn query(&self, q: Query) -> Result<Page, StoreError> {
+        let now = self.clock.now();
+        let mut start = match &q.after {
+            None => None,
+            Some(after) if after.starts_with(&q.sk_prefix) => {
+                Some(self.key(&Key::new(q.pk.clone(), after.clone())))
+            }
+            // A cursor outside the prefix range: before it (in the reading direction) means
+            // the whole range is still ahead, past it means nothing is.
+            Some(after) => {
+                if (after.as_str() < q.sk_prefix.as_str()) != q.newest_first {
+                    None
+                } else {
+                    return Ok(Page {
+                        items: vec![],
+                        next: None,
+                    });
+                }
+            }
+        };
+        let mut values = HashMap::from([
+            (":pk".to_string(), AttributeValue::S(q.pk.clone())),
+            (":now".to_string(), AttributeValue::N(now.to_string())),
+        ]);
+        let key_condition = if q.sk_prefix.is_empty() {
+            "pk = :pk"
+        } else {
+            values.insert(":prefix".into(), AttributeValue::S(q.sk_prefix.clone()));
+            "pk = :pk AND begins_with(sk, :prefix)"
+        };
+        // One live item more than asked tells whether another page follows.
+        let want = q.limit.saturating_add(1);
+        let mut items = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(key_condition)
+                .filter_expression(LIVE)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(!q.newest_first)
+                .consistent_read(true)
+                .limit(i32::try_from(want - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_message("Query", &e))?;
+            for raw in out.items() {
+                if let Some(item) = self.live(decode(raw)?, now) {
+                    items.push(item);
+                }
+            }
+            match out.last_evaluated_key() {
+                // Expired items filtered out of a full page leave it short: read on.
+                Some(last) if items.len() < want => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+        let more = items.len() > q.limit;
+        items.truncate(q.limit);
+        let next = if more {
+            items.last().map(|i| i.key.sk.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if writes.len() > MAX_TRANSACTION {
+            return Err(StoreError::Unavailable(format!(
+                "{} writes in one batch; DynamoDB takes at most {MAX_TRANSACTION}",
+                writes.len()
+            )));
+        }
+        for attempt in 0..=CONFLICT_RETRIES {
+            match self.write_once(&writes).await {
+                Ok(()) => return Ok(()),
+                Err(Fault::Condition(i)) => return Err(StoreError::ConditionFailed(i)),
+                Err(Fault::Other(e)) => return Err(e),
+                Err(Fault::Conflict) if attempt < CONFLICT_RETRIES => back_off(attempt).await,
+                Err(Fault::Conflict) => {}
+            }
+        }
+        Err(StoreError::Unavailable(
+            "dynamodb: transaction conflict persisted after retries".into(),
+        ))
+    }
+
+    async fn increment(
+        &self,
+        key: &Key,
+        by: i64,
+        expires_at: Option<i64>,
+        renew: bool,
+    ) -> Result<i64, StoreError> {
+        for attempt in 0..=CONFLICT_RETRIES {
+            match self.increment_once(key, by, expires_at, renew).await {
+                Ok(n) => return Ok(n),
+                Err(Fault::Other(e)) => return Err(e),
+                Err(Fault::Condition(_) | Fault::Conflict) if attempt < CONFLICT_RETRIES => {
+                    back_off(attempt).await
+                }
+                Err(Fault::Condition(_) | Fault::Conflict) => {}
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "dynamodb: counter {}/{} stayed contended",
+            key.pk, key.sk
+        )))
+    }
+}
+
+/// Creates the table polyauth expects (for local or emulated use; on AWS the SAM template
+/// creates it): `pk`/`sk` string keys, on-demand billing, TTL on `expires_at`. Answers whether
+/// it was created (`false`: it already existed, and its TTL is made sure of).
+pub async fn create_table(client: &Client, name: &str) -> Result<bool, StoreError> {
+    let key = |attr: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(attr)
+            .key_type(kind)
+            .build()
+            .map_err(unavailable("key schema"))
+    };
+    let string = |attr: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attr)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(unavailable("attribute definition"))
+    };
+    let created = client
+        .create_table()
+        .table_name(name)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .attribute_definitions(string("pk")?)
+        .attribute_definitions(string("sk")?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await;
+    let created = match created {
+        Ok(_) => true,
+        Err(e) if e.code() == Some("ResourceInUseException") => false,
+        Err(e) => return Err(sdk_message("CreateTable", &e)),
+    };
+    // A new table takes a moment to become active on AWS (at once on an emulator).
+    for _ in 0..120 {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_message("DescribeTable", &e))?;
+        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| sdk_message("DescribeTimeToLive", &e))?;
+    let enabled = ttl
+        .time_to_live_description()
+        .and_then(|d| d.attribute_name())
+        .is_some_and(|a| a == TTL_ATTRIBUTE);
+    if !enabled {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(TTL_ATTRIBUTE)
+            .enabled(true)
+            .build()
+            .map_err(unavailable("TTL specification"))?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| sdk_message("UpdateTimeToLive", &e))?;
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attributes_round_trip() {
+        let v = json!({"s": "x", "n": 42, "neg": -7, "big": u64::MAX, "f": 0.5, "b": true, "z": null,
+            "l": [1, "a", []], "m": {"k": {"deep": "v"}}, "empty": ""});
+        let Value::Object(attrs) = v else {
+            unreachable!()
+        };
+        let item = Item::new(Key::new("P", "S"), attrs, Some(1_700_000_000));
+        let raw = encode(&item).unwrap();
+        assert_eq!(raw["pk"], AttributeValue::S("P".into()));
+        assert_eq!(raw[TTL_ATTRIBUTE], AttributeValue::N("1700000000".into()));
+        assert_eq!(decode(&raw).unwrap(), item);
+    }
+
+    #[test]
+    fn reserved_attribute_names_are_refused() {
+        let mut attrs = Map::new();
+        attrs.insert(TTL_ATTRIBUTE.into(), json!(1));
+        assert!(encode(&Item::new(Key::new("P", "S"), attrs, None)).is_err());
+    }
+
+    #[test]
+    fn conditions_treat_expired_items_as_absent() {
+        let e = condition(&Condition::NotExists, 5);
+        assert_eq!(
+            e.text.as_deref(),
+            Some("attribute_not_exists(pk) OR expires_at <= :now")
+        );
+        let e = condition(&Condition::equals("version", 3), 5);
+        assert_eq!(e.names.unwrap()["#a"], "version");
+        assert_eq!(e.values.unwrap()[":v"], AttributeValue::N("3".into()));
+        assert!(condition(&Condition::None, 5).text.is_none());
+    }
+}
