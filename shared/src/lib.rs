@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod lambda;
 pub mod local;
 pub mod random;
 pub mod sender;

@@ -27,6 +27,12 @@ enum Command {
     /// Administer users in the configured store.
     #[command(subcommand)]
     Admin(Admin),
+    /// Measure argon2id verifications per second through the bounded hasher: the ceiling of
+    /// password-login throughput on this machine (the load test compares against it).
+    HashRate {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,6 +87,9 @@ pub async fn main() -> ExitCode {
     if let Command::Admin(Admin::CreateTable) = command {
         return create_table(&config).await;
     }
+    if let Command::HashRate { seconds } = command {
+        return hash_rate(seconds).await;
+    }
     let app = match App::build(config.clone()).await {
         Ok(app) => app,
         Err(e) if config.store == StoreKind::Embedded => {
@@ -92,7 +101,7 @@ pub async fn main() -> ExitCode {
         Err(e) => return fail(format!("cannot set up the store ({e})")),
     };
     match command {
-        Command::Serve => serve(app, &config).await,
+        Command::Serve | Command::HashRate { .. } => serve(app, &config).await,
         Command::Admin(cmd) => match admin(&app.auth, cmd).await {
             Ok(out) => {
                 println!("{out}");
@@ -195,4 +204,35 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             serde_json::to_value(records).map_err(|_| Error::Unavailable)
         }
     }
+}
+
+async fn hash_rate(seconds: u64) -> ExitCode {
+    let hasher = crate::services::Hasher::new();
+    let password = Password::random();
+    let Ok(hash) = hasher.hash(&password).await else {
+        return fail("hashing failed".into());
+    };
+    let start = std::time::Instant::now();
+    let deadline = start + std::time::Duration::from_secs(seconds.max(1));
+    let workers = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let (hasher, hash, password) = (hasher.clone(), hash.clone(), password.clone());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while std::time::Instant::now() < deadline {
+                    if hasher.verify(&hash, &password).await.is_ok() {
+                        n += 1;
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap_or(0);
+    }
+    println!("{:.1} verifications/s", total as f64 / start.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
 }

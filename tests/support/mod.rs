@@ -170,6 +170,46 @@ pub fn admin_json(data_dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("admin prints JSON")
 }
 
+/// Where a test's servers keep their users: a local data directory (embedded store, dev
+/// outbox) or a moto deployment (DynamoDB, SES v2, SNS). A journey written against this runs
+/// on either; `start` may be called again after a `stop` (a restart on the same data).
+pub enum Deployment {
+    Local(tempfile::TempDir),
+    Aws(Aws),
+}
+
+impl Deployment {
+    pub fn local() -> Deployment {
+        Deployment::Local(tempfile::tempdir().expect("temp dir"))
+    }
+
+    pub async fn aws() -> Deployment {
+        Deployment::Aws(Aws::new().await)
+    }
+
+    pub async fn start(&self) -> Server {
+        match self {
+            Deployment::Local(dir) => Server::start_in(dir.path()).await,
+            Deployment::Aws(aws) => Server::start_on(aws).await,
+        }
+    }
+
+    /// An admin subcommand (locally, with the server stopped).
+    pub fn admin(&self, args: &[&str]) -> Output {
+        match self {
+            Deployment::Local(dir) => admin(dir.path(), args),
+            Deployment::Aws(aws) => aws.admin(args),
+        }
+    }
+
+    pub fn admin_json(&self, args: &[&str]) -> Value {
+        match self {
+            Deployment::Local(dir) => admin_json(dir.path(), args),
+            Deployment::Aws(aws) => aws.admin_json(args),
+        }
+    }
+}
+
 impl Server {
     /// A server on a fresh data directory.
     pub async fn start() -> Server {

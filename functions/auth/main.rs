@@ -1,0 +1,6 @@
+//! Lambda function: the auth endpoint group behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    polyauth::lambda::run(polyauth::lambda::Function::Auth).await
+}
