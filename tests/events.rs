@@ -17,14 +17,18 @@ struct Expected {
 }
 
 fn function(name: &str) -> Function {
-    Function::ALL.into_iter().find(|f| f.name() == name).unwrap_or_else(|| panic!("no function {name}"))
+    Function::ALL
+        .into_iter()
+        .find(|f| f.name() == name)
+        .unwrap_or_else(|| panic!("no function {name}"))
 }
 
 #[tokio::test]
 async fn every_event_answers_as_expected() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
     let manifest: BTreeMap<String, Expected> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/expected.json")).unwrap())
+            .unwrap();
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -32,17 +36,33 @@ async fn every_event_answers_as_expected() {
         .collect();
     files.sort();
     assert!(files.len() >= 30, "an event per endpoint");
-    assert_eq!(files.len(), manifest.len(), "every event has an expected answer and vice versa");
+    assert_eq!(
+        files.len(),
+        manifest.len(),
+        "every event has an expected answer and vice versa"
+    );
     for file in files {
-        let expected = manifest.get(&file).unwrap_or_else(|| panic!("{file} missing from expected.json"));
+        let expected = manifest
+            .get(&file)
+            .unwrap_or_else(|| panic!("{file} missing from expected.json"));
         let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
-        let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let request =
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let clock = Arc::new(SystemClock);
-        let app = App::assemble(Config::for_tests(), Arc::new(Embedded::in_memory(clock.clone())), clock);
-        let response = function(&expected.function).router(app.auth).oneshot(request).await.unwrap();
+        let app = App::assemble(
+            Config::for_tests(),
+            Arc::new(Embedded::in_memory(clock.clone())),
+            clock,
+        );
+        let response = function(&expected.function)
+            .router(app.auth)
+            .oneshot(request)
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{file}: body is not JSON"));
+        let body: Value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{file}: body is not JSON"));
         assert_eq!(status, expected.status, "{file}: status, body {body}");
         for (k, v) in &expected.body {
             assert_eq!(&body[k], v, "{file}: field {k} of {body}");

@@ -29,13 +29,20 @@ async fn solve_captcha(c: &reqwest::Client, s: &Server, id: &str) {
     let ch = post(c, s, "/captcha", json!({"captchaId": id})).await;
     let d = &ch["data"];
     assert_eq!(d["captchaId"], id);
-    let (bg, piece) = (png_rgb(d["background"].as_str().unwrap()), png_rgb(d["piece"].as_str().unwrap()));
+    let (bg, piece) = (
+        png_rgb(d["background"].as_str().unwrap()),
+        png_rgb(d["piece"].as_str().unwrap()),
+    );
     let w = d["width"].as_u64().unwrap() as usize;
     let size = d["pieceSize"].as_u64().unwrap() as usize;
     let row = d["y"].as_u64().unwrap() as usize + size / 2;
     let x = (0..=w - size)
         .find(|&x| {
-            (1..size - 1).all(|i| (0..3).all(|k| bg[(row * w + x + i) * 3 + k] == piece[((size / 2) * size + i) * 3 + k] / 3))
+            (1..size - 1).all(|i| {
+                (0..3).all(|k| {
+                    bg[(row * w + x + i) * 3 + k] == piece[((size / 2) * size + i) * 3 + k] / 3
+                })
+            })
         })
         .expect("the gap is visible");
     let r = post(c, s, "/captcha/verify", json!({"captchaId": id, "x": x})).await;
@@ -43,20 +50,54 @@ async fn solve_captcha(c: &reqwest::Client, s: &Server, id: &str) {
 }
 
 #[tokio::test]
-async fn the_whole_journey() {
-    let s = Server::start().await;
+async fn the_whole_journey_embedded() {
+    the_whole_journey(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn the_whole_journey_on_moto() {
+    the_whole_journey(Server::start_aws().await).await;
+}
+
+async fn the_whole_journey(s: Server) {
     let c = s.client();
     let email = "journey@example.com";
 
-    let r = post(&c, &s, "/sendEmailCode", json!({"email": email, "type": "register"})).await;
+    let r = post(
+        &c,
+        &s,
+        "/sendEmailCode",
+        json!({"email": email, "type": "register"}),
+    )
+    .await;
     assert_eq!(r, json!({"code": 200, "data": null, "msg": "ok"}));
     let code = s.last_code(email).await;
-    let r = post(&c, &s, "/register", json!({"email": email, "password": "secret1", "code": code})).await;
+    let r = post(
+        &c,
+        &s,
+        "/register",
+        json!({"email": email, "password": "secret1", "code": code}),
+    )
+    .await;
     assert_eq!(r["code"], 200, "{r}");
 
-    let res = c.post(s.url("/api/v1/auth/login")).json(&json!({"email": email, "password": "secret1"})).send().await.unwrap();
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.starts_with("refreshToken=") && cookie.contains("HttpOnly"), "{cookie}");
+    let res = c
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": "secret1"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.starts_with("refreshToken=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     let r: Value = res.json().await.unwrap();
     assert_eq!(r["code"], 200);
     let user_id = r["data"]["userId"].clone();
@@ -76,7 +117,13 @@ async fn the_whole_journey() {
     let r = post(&plain, &s, "/updateToken", json!({"refreshToken": second})).await;
     assert_eq!(r["code"], 2000, "its family is revoked");
 
-    let r = post(&plain, &s, "/login", json!({"email": email, "password": "secret1"})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/login",
+        json!({"email": email, "password": "secret1"}),
+    )
+    .await;
     let access2 = r["data"]["token"].as_str().unwrap().to_string();
     let refresh2 = r["data"]["refreshToken"].as_str().unwrap().to_string();
     let r: Value = plain
@@ -90,34 +137,82 @@ async fn the_whole_journey() {
         .await
         .unwrap();
     assert_eq!(r["code"], 200);
-    let r = post(&plain, &s, "/updateToken", json!({"refreshToken": refresh2})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/updateToken",
+        json!({"refreshToken": refresh2}),
+    )
+    .await;
     assert_eq!(r["code"], 2000);
     let _ = access;
 
     for _ in 0..3 {
-        let r = post(&plain, &s, "/login", json!({"email": email, "password": "wrong-one"})).await;
+        let r = post(
+            &plain,
+            &s,
+            "/login",
+            json!({"email": email, "password": "wrong-one"}),
+        )
+        .await;
         assert_eq!(r["code"], 1002);
     }
-    let r = post(&plain, &s, "/login", json!({"email": email, "password": "secret1"})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/login",
+        json!({"email": email, "password": "secret1"}),
+    )
+    .await;
     assert_eq!(r["code"], -1);
     assert_eq!(r["msg"], "需要人机验证");
     let id = r["data"]["captchaId"].as_str().unwrap().to_string();
     solve_captcha(&plain, &s, &id).await;
-    let r = post(&plain, &s, "/login", json!({"email": email, "password": "secret1", "captchaId": id})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/login",
+        json!({"email": email, "password": "secret1", "captchaId": id}),
+    )
+    .await;
     assert_eq!(r["code"], 200, "{r}");
 
     let r = post(&plain, &s, "/resetpwdCheck", json!({"email": email})).await;
     assert_eq!(r["code"], -1);
     let id = r["data"]["captchaId"].as_str().unwrap().to_string();
     solve_captcha(&plain, &s, &id).await;
-    let r = post(&plain, &s, "/resetpwdCheck", json!({"email": email, "captchaId": id})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/resetpwdCheck",
+        json!({"email": email, "captchaId": id}),
+    )
+    .await;
     assert_eq!(r["code"], 200, "{r}");
     let code = s.last_code(email).await;
-    let r = post(&plain, &s, "/modifyPwd", json!({"email": email, "password": "brand-new-1", "code": code})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/modifyPwd",
+        json!({"email": email, "password": "brand-new-1", "code": code}),
+    )
+    .await;
     assert_eq!(r["code"], 200, "{r}");
-    let r = post(&plain, &s, "/login", json!({"email": email, "password": "secret1"})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/login",
+        json!({"email": email, "password": "secret1"}),
+    )
+    .await;
     assert_eq!(r["code"], 1002);
-    let r = post(&plain, &s, "/login", json!({"email": email, "password": "brand-new-1"})).await;
+    let r = post(
+        &plain,
+        &s,
+        "/login",
+        json!({"email": email, "password": "brand-new-1"}),
+    )
+    .await;
     assert_eq!(r["code"], 200);
     assert_eq!(r["data"]["userId"], user_id);
 }
@@ -130,7 +225,12 @@ async fn hashing_leaves_other_requests_served() {
         .map(|i| {
             let (c, url) = (c.clone(), s.url("/api/v1/auth/login"));
             tokio::spawn(async move {
-                c.post(url).json(&json!({"email": format!("u{i}@example.com"), "password": "whatever1"})).send().await.unwrap().status()
+                c.post(url)
+                    .json(&json!({"email": format!("u{i}@example.com"), "password": "whatever1"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
             })
         })
         .collect();
@@ -138,7 +238,10 @@ async fn hashing_leaves_other_requests_served() {
     let health = c.get(s.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let still_hashing = logins.iter().filter(|l| !l.is_finished()).count();
-    assert!(still_hashing > 0, "health was answered while logins were still hashing");
+    assert!(
+        still_hashing > 0,
+        "health was answered while logins were still hashing"
+    );
     for l in logins {
         assert_eq!(l.await.unwrap(), 401);
     }

@@ -40,8 +40,16 @@ async fn answer(res: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Val
 }
 
 #[tokio::test]
-async fn seed_001_create_login_reset_disable() {
-    let server = Server::start().await;
+async fn seed_001_create_login_reset_disable_embedded() {
+    seed_001_create_login_reset_disable(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn seed_001_create_login_reset_disable_on_moto() {
+    seed_001_create_login_reset_disable(Server::start_aws().await).await;
+}
+
+async fn seed_001_create_login_reset_disable(server: Server) {
     let c = reqwest::Client::new();
 
     let (status, body) = post_json(
@@ -116,8 +124,16 @@ async fn seed_001_create_login_reset_disable() {
 }
 
 #[tokio::test]
-async fn seed_004_register_login_whoami_logout() {
-    let server = Server::start().await;
+async fn seed_004_register_login_whoami_logout_embedded() {
+    seed_004_register_login_whoami_logout(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn seed_004_register_login_whoami_logout_on_moto() {
+    seed_004_register_login_whoami_logout(Server::start_aws().await).await;
+}
+
+async fn seed_004_register_login_whoami_logout(server: Server) {
     let c = reqwest::Client::new();
 
     let res = c
@@ -202,8 +218,16 @@ async fn seed_004_register_login_whoami_logout() {
 }
 
 #[tokio::test]
-async fn a_seed_001_user_signs_in_through_004_and_002() {
-    let server = Server::start().await;
+async fn a_seed_001_user_signs_in_through_004_and_002_embedded() {
+    a_seed_001_user_signs_in_through_004_and_002(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn a_seed_001_user_signs_in_through_004_and_002_on_moto() {
+    a_seed_001_user_signs_in_through_004_and_002(Server::start_aws().await).await;
+}
+
+async fn a_seed_001_user_signs_in_through_004_and_002(server: Server) {
     let c = reqwest::Client::new();
     let (status, body) = post_json(
         &c,

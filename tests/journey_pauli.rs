@@ -34,34 +34,37 @@ async fn call(
 }
 
 #[tokio::test]
-async fn seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let admin_user = admin_json(
-        dir.path(),
-        &[
-            "create-user",
-            "--email",
-            "admin@example.com",
-            "--password",
-            "adminpass1",
-            "--name",
-            "Admin",
-        ],
-    );
-    admin_json(
-        dir.path(),
-        &["grant", "admin@example.com", "pauli:user:create"],
-    );
-    let granted = admin_json(
-        dir.path(),
-        &["grant", "admin@example.com", "pauli:user:audit"],
-    );
+async fn seed_000_journey_embedded() {
+    seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited(Deployment::local())
+        .await;
+}
+
+#[tokio::test]
+async fn seed_000_journey_on_moto() {
+    seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited(
+        Deployment::aws().await,
+    )
+    .await;
+}
+
+async fn seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited(d: Deployment) {
+    let admin_user = d.admin_json(&[
+        "create-user",
+        "--email",
+        "admin@example.com",
+        "--password",
+        "adminpass1",
+        "--name",
+        "Admin",
+    ]);
+    d.admin_json(&["grant", "admin@example.com", "pauli:user:create"]);
+    let granted = d.admin_json(&["grant", "admin@example.com", "pauli:user:audit"]);
     assert_eq!(
         granted["permissions"],
         json!(["pauli:user:audit", "pauli:user:create"])
     );
 
-    let server = Server::start_in(dir.path()).await;
+    let server = d.start().await;
     let admin = server.client();
     let user = server.client();
 
@@ -260,6 +263,6 @@ async fn seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited
     assert_eq!(body["result"]["logined"], true);
 
     server.stop();
-    let records = admin_json(dir.path(), &["records", &user_id]);
+    let records = d.admin_json(&["records", &user_id]);
     assert_eq!(records.as_array().map(Vec::len), Some(2), "{records}");
 }

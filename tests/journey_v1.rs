@@ -34,9 +34,16 @@ async fn send_code(server: &Server, account: &str, to: &str, flag: &str) -> Stri
 }
 
 #[tokio::test]
-async fn mobile_journey_send_check_register_login_reset() {
-    let server = Server::start().await;
+async fn mobile_journey_send_check_register_login_reset_embedded() {
+    mobile_journey_send_check_register_login_reset(Server::start().await).await;
+}
 
+#[tokio::test]
+async fn mobile_journey_send_check_register_login_reset_on_moto() {
+    mobile_journey_send_check_register_login_reset(Server::start_aws().await).await;
+}
+
+async fn mobile_journey_send_check_register_login_reset(server: Server) {
     let code = send_code(&server, MOBILE, E164, "register").await;
     let (status, body) = post(
         &server,
@@ -144,8 +151,16 @@ async fn mobile_journey_send_check_register_login_reset() {
 }
 
 #[tokio::test]
-async fn registered_here_by_email_signs_in_through_api_v1() {
-    let server = Server::start().await;
+async fn registered_here_by_email_signs_in_through_api_v1_embedded() {
+    registered_here_by_email_signs_in_through_api_v1(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn registered_here_by_email_signs_in_through_api_v1_on_moto() {
+    registered_here_by_email_signs_in_through_api_v1(Server::start_aws().await).await;
+}
+
+async fn registered_here_by_email_signs_in_through_api_v1(server: Server) {
     let email = "journey@example.com";
     let code = send_code(&server, email, email, "register").await;
     let register = json!({"account": email, "password": "secret1", "code": code});

@@ -28,10 +28,25 @@ async fn next(State(rt): State<Runtime>) -> (HeaderMap, String) {
         Some(body) => {
             let mut h = HeaderMap::new();
             h.insert("lambda-runtime-aws-request-id", "req-1".parse().unwrap());
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
-            h.insert("lambda-runtime-deadline-ms", deadline.to_string().parse().unwrap());
-            h.insert("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:polyauth".parse().unwrap());
-            h.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".parse().unwrap());
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            h.insert(
+                "lambda-runtime-deadline-ms",
+                deadline.to_string().parse().unwrap(),
+            );
+            h.insert(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:polyauth"
+                    .parse()
+                    .unwrap(),
+            );
+            h.insert(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000".parse().unwrap(),
+            );
             (h, body)
         }
         // One invocation only: later polls wait forever, as an idle sandbox would.
@@ -42,7 +57,11 @@ async fn next(State(rt): State<Runtime>) -> (HeaderMap, String) {
     }
 }
 
-async fn respond(State(rt): State<Runtime>, Path((id, kind)): Path<(String, String)>, body: String) -> &'static str {
+async fn respond(
+    State(rt): State<Runtime>,
+    Path((id, kind)): Path<(String, String)>,
+    body: String,
+) -> &'static str {
     let _ = rt.answers.send((format!("{id}/{kind}"), body));
     "{}"
 }
@@ -53,9 +72,17 @@ async fn init_error(State(rt): State<Runtime>, body: String) -> &'static str {
 }
 
 async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
-    let event = std::fs::read_to_string(format!("{}/events/{event_file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let event = std::fs::read_to_string(format!(
+        "{}/events/{event_file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let rt = Runtime { event: Arc::new(Mutex::new(Some(event))), answers: tx, parked: Arc::new(Notify::new()) };
+    let rt = Runtime {
+        event: Arc::new(Mutex::new(Some(event))),
+        answers: tx,
+        parked: Arc::new(Notify::new()),
+    };
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(respond))
@@ -78,7 +105,10 @@ async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let (what, body) = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("an answer within 20 s").unwrap();
+    let (what, body) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("an answer within 20 s")
+        .unwrap();
     let elapsed = started.elapsed();
     let _ = child.kill().await;
     assert_eq!(what, "req-1/response", "{body}");
@@ -88,10 +118,22 @@ async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
 #[tokio::test]
 async fn every_function_starts_and_answers_its_first_invocation() {
     let cases = [
-        (env!("CARGO_BIN_EXE_polyauth-api-v1"), "api-v1-captcha.json", 200),
+        (
+            env!("CARGO_BIN_EXE_polyauth-api-v1"),
+            "api-v1-captcha.json",
+            200,
+        ),
         (env!("CARGO_BIN_EXE_polyauth-v1"), "v1-send-code.json", 200),
-        (env!("CARGO_BIN_EXE_polyauth-pauli"), "pauli-logined-get.json", 200),
-        (env!("CARGO_BIN_EXE_polyauth-auth"), "auth-json-create.json", 200),
+        (
+            env!("CARGO_BIN_EXE_polyauth-pauli"),
+            "pauli-logined-get.json",
+            200,
+        ),
+        (
+            env!("CARGO_BIN_EXE_polyauth-auth"),
+            "auth-json-create.json",
+            200,
+        ),
     ];
     for (binary, event, status) in cases {
         let (elapsed, answer) = cold_start(binary, event).await;
@@ -99,6 +141,9 @@ async fn every_function_starts_and_answers_its_first_invocation() {
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         assert!(body.is_object(), "{body}");
         let name = binary.rsplit('/').next().unwrap();
-        eprintln!("cold start {name}: {:.1} ms to the first answered invocation", elapsed.as_secs_f64() * 1000.0);
+        eprintln!(
+            "cold start {name}: {:.1} ms to the first answered invocation",
+            elapsed.as_secs_f64() * 1000.0
+        );
     }
 }

@@ -8,7 +8,16 @@ async fn users_created_by_admin_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path()).await;
     server.stop();
-    let created = admin_json(dir.path(), &["create-user", "--email", "keep@example.com", "--password", "secret123"]);
+    let created = admin_json(
+        dir.path(),
+        &[
+            "create-user",
+            "--email",
+            "keep@example.com",
+            "--password",
+            "secret123",
+        ],
+    );
     assert_eq!(created["email"], "keep@example.com");
     let server = Server::start_in(dir.path()).await;
     let res = reqwest::Client::new()
@@ -30,10 +39,22 @@ async fn users_created_by_admin_survive_a_restart() {
 #[tokio::test]
 async fn admin_commands_grant_revoke_disable_and_refuse_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    admin_json(dir.path(), &["create-user", "--email", "adm@example.com", "--name", "Adm"]);
-    let granted = admin_json(dir.path(), &["grant", "adm@example.com", "pauli:user:audit"]);
-    assert_eq!(granted["permissions"], serde_json::json!(["pauli:user:audit"]));
-    let revoked = admin_json(dir.path(), &["revoke", "adm@example.com", "pauli:user:audit"]);
+    admin_json(
+        dir.path(),
+        &["create-user", "--email", "adm@example.com", "--name", "Adm"],
+    );
+    let granted = admin_json(
+        dir.path(),
+        &["grant", "adm@example.com", "pauli:user:audit"],
+    );
+    assert_eq!(
+        granted["permissions"],
+        serde_json::json!(["pauli:user:audit"])
+    );
+    let revoked = admin_json(
+        dir.path(),
+        &["revoke", "adm@example.com", "pauli:user:audit"],
+    );
     assert_eq!(revoked["permissions"], serde_json::json!([]));
     let disabled = admin_json(dir.path(), &["disable", "adm@example.com"]);
     assert_eq!(disabled["status"], "disabled");
@@ -55,7 +76,10 @@ async fn admin_refuses_clearly_while_the_server_holds_the_store() {
 #[tokio::test]
 async fn outbox_only_in_dev_and_health_always() {
     let server = Server::start().await;
-    assert_eq!(reqwest::get(server.url("/health")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(server.url("/health")).await.unwrap().status(),
+        200
+    );
     assert_eq!(server.outbox().await, Vec::<serde_json::Value>::new());
     server.stop();
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +87,10 @@ async fn outbox_only_in_dev_and_health_always() {
     let out = std::process::Command::new(BIN)
         .env("POLYAUTH_ENV", "prod")
         .env("POLYAUTH_DATA_DIR", dir.path())
-        .env("POLYAUTH_JWT_SECRET", "a-production-secret-of-sufficient-length-123")
+        .env(
+            "POLYAUTH_JWT_SECRET",
+            "a-production-secret-of-sufficient-length-123",
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -3,19 +3,22 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use polyauth::{
+    app::App,
     clock::SystemClock,
     config::Config,
     domain::{Email, Password, UserId},
     services::{tokens::Keys, Client, Gate, Hasher, LoginStep, NewUser, SessionSpec},
     store::{Condition, Embedded, Item, Key, Store, Write},
-    app::App,
 };
 use serde_json::{json, Map};
 use std::sync::Arc;
 use tokio::runtime::Runtime;
 
 fn rt() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn passwords(c: &mut Criterion) {
@@ -26,37 +29,66 @@ fn passwords(c: &mut Criterion) {
     let mut g = c.benchmark_group("argon2id");
     g.sample_size(20);
     g.bench_function("hash", |b| b.to_async(&rt).iter(|| hasher.hash(&pw)));
-    g.bench_function("verify", |b| b.to_async(&rt).iter(|| hasher.verify(&hash, &pw)));
+    g.bench_function("verify", |b| {
+        b.to_async(&rt).iter(|| hasher.verify(&hash, &pw))
+    });
     g.finish();
 }
 
 fn tokens(c: &mut Criterion) {
     let keys = Keys::derive(polyauth::config::DEV_SECRET);
-    let token = keys.sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600).expect("sign");
-    c.bench_function("jwt/sign", |b| b.iter(|| keys.sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600)));
-    c.bench_function("jwt/verify", |b| b.iter(|| keys.verify_access("polyauth", &token, 1_700_000_100)));
+    let token = keys
+        .sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600)
+        .expect("sign");
+    c.bench_function("jwt/sign", |b| {
+        b.iter(|| keys.sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600))
+    });
+    c.bench_function("jwt/verify", |b| {
+        b.iter(|| keys.verify_access("polyauth", &token, 1_700_000_100))
+    });
     let hash = keys.code_hash("login", "a@x.com", "123456");
-    c.bench_function("code/hash", |b| b.iter(|| keys.code_hash("login", "a@x.com", "123456")));
+    c.bench_function("code/hash", |b| {
+        b.iter(|| keys.code_hash("login", "a@x.com", "123456"))
+    });
     c.bench_function("code/check", |b| {
-        b.iter(|| polyauth::services::tokens::same_digest(&keys.code_hash("login", "a@x.com", "123456"), &hash))
+        b.iter(|| {
+            polyauth::services::tokens::same_digest(
+                &keys.code_hash("login", "a@x.com", "123456"),
+                &hash,
+            )
+        })
     });
 }
 
 fn sessions(c: &mut Criterion) {
     let rt = rt();
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config { data_dir: dir.path().to_path_buf(), ..Config::for_tests() };
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::for_tests()
+    };
     let store = Arc::new(Embedded::open(dir.path(), Arc::new(SystemClock)).expect("store"));
     let app = App::assemble(config, store, Arc::new(SystemClock));
     let auth = app.auth.clone();
     let email = Email::parse("bench@x.com").expect("email");
     let pw = Password::attempt("secret1").expect("password");
-    let new = NewUser { email: Some(email.clone()), password: Some(pw.clone()), ..Default::default() };
+    let new = NewUser {
+        email: Some(email.clone()),
+        password: Some(pw.clone()),
+        ..Default::default()
+    };
     rt.block_on(auth.register(new, None)).expect("register");
     let account = auth.account("bench@x.com").expect("account");
     let login = || async {
         match auth
-            .password_login(&account, &pw, &Gate::Lockout, &SessionSpec::default(), &Client::default(), false)
+            .password_login(
+                &account,
+                &pw,
+                &Gate::Lockout,
+                &SessionSpec::default(),
+                &Client::default(),
+                false,
+            )
             .await
             .expect("login")
         {
@@ -71,7 +103,10 @@ fn sessions(c: &mut Criterion) {
     let mut current = rt.block_on(login()).refresh;
     c.bench_function("session/refresh rotation (file store)", |b| {
         b.iter(|| {
-            current = rt.block_on(auth.refresh(&current)).expect("refresh").refresh;
+            current = rt
+                .block_on(auth.refresh(&current))
+                .expect("refresh")
+                .refresh;
         })
     });
 }
@@ -87,12 +122,22 @@ fn store(c: &mut Criterion) {
     };
     for (name, s) in [("file", &file), ("memory", &memory)] {
         let key = Key::new("BENCH#1", "X");
-        rt.block_on(s.write(vec![Write::put(Item::new(key.clone(), attrs(json!({"v": 1})), None))])).expect("seed");
-        c.bench_function(&format!("store/{name}/get"), |b| b.to_async(&rt).iter(|| s.get(&key)));
+        rt.block_on(s.write(vec![Write::put(Item::new(
+            key.clone(),
+            attrs(json!({"v": 1})),
+            None,
+        ))]))
+        .expect("seed");
+        c.bench_function(&format!("store/{name}/get"), |b| {
+            b.to_async(&rt).iter(|| s.get(&key))
+        });
         c.bench_function(&format!("store/{name}/conditional put"), |b| {
             b.iter_batched(
                 || Item::new(Key::new("BENCH#N", ulid_like()), Map::new(), None),
-                |item| rt.block_on(s.write(vec![Write::put_new(item)])).expect("put"),
+                |item| {
+                    rt.block_on(s.write(vec![Write::put_new(item)]))
+                        .expect("put")
+                },
                 BatchSize::SmallInput,
             )
         });
@@ -101,9 +146,20 @@ fn store(c: &mut Criterion) {
                 || {
                     let id = ulid_like();
                     vec![
-                        Write::put_new(Item::new(Key::new(format!("T#{id}"), "A"), Map::new(), None)),
-                        Write::put_new(Item::new(Key::new(format!("T#{id}"), "B"), Map::new(), None)),
-                        Write::Check { key: key.clone(), cond: Condition::Exists },
+                        Write::put_new(Item::new(
+                            Key::new(format!("T#{id}"), "A"),
+                            Map::new(),
+                            None,
+                        )),
+                        Write::put_new(Item::new(
+                            Key::new(format!("T#{id}"), "B"),
+                            Map::new(),
+                            None,
+                        )),
+                        Write::Check {
+                            key: key.clone(),
+                            cond: Condition::Exists,
+                        },
                     ]
                 },
                 |writes| rt.block_on(s.write(writes)).expect("transaction"),

@@ -32,7 +32,11 @@ impl App {
         let store: Arc<dyn Store> = match config.store {
             StoreKind::Embedded => Arc::new(Embedded::open(&config.data_dir, clock.clone())?),
             StoreKind::Memory => Arc::new(Embedded::in_memory(clock.clone())),
-            StoreKind::DynamoDb => Arc::new(Dynamo::new(sdk.as_ref().ok_or_else(no_sdk)?, &config.table, clock.clone())),
+            StoreKind::DynamoDb => Arc::new(Dynamo::new(
+                sdk.as_ref().ok_or_else(no_sdk)?,
+                &config.table,
+                clock.clone(),
+            )),
         };
         let sender: Option<Arc<dyn Sender>> = match config.sender {
             SenderKind::Outbox => None,
@@ -42,7 +46,10 @@ impl App {
                     sms_sender_id: config.sms_sender_id.clone(),
                     voice_origination: config.voice_origination.clone(),
                 };
-                Some(Arc::new(AwsSender::new(sdk.as_ref().ok_or_else(no_sdk)?, settings)))
+                Some(Arc::new(AwsSender::new(
+                    sdk.as_ref().ok_or_else(no_sdk)?,
+                    settings,
+                )))
             }
         };
         Ok(Self::assemble_with(config, store, sender, clock))
@@ -92,10 +99,18 @@ impl App {
 /// connection; unknown paths get a JSON 404.
 pub fn harden(router: Router) -> Router {
     router
-        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found"}))) })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"error": "not found"})),
+            )
+        })
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"error": "internal error"})))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({"error": "internal error"})),
+            )
                 .into_response()
         }))
 }
@@ -123,7 +138,11 @@ pub(crate) mod testing {
         let clock = Arc::new(ManualClock::new(1_700_000_000));
         let store = Arc::new(Embedded::in_memory(clock.clone()));
         let app = App::assemble(config, store, clock.clone());
-        TestApp { router: app.router(), app, clock }
+        TestApp {
+            router: app.router(),
+            app,
+            clock,
+        }
     }
 
     pub struct Reply {
@@ -134,25 +153,56 @@ pub(crate) mod testing {
 
     impl TestApp {
         pub async fn send(&self, req: Request<Body>) -> Reply {
-            let res = self.router.clone().oneshot(req).await.expect("router is infallible");
+            let res = self
+                .router
+                .clone()
+                .oneshot(req)
+                .await
+                .expect("router is infallible");
             let status = res.status().as_u16();
             let headers = res.headers().clone();
-            let bytes = res.into_body().collect().await.expect("body reads").to_bytes();
+            let bytes = res
+                .into_body()
+                .collect()
+                .await
+                .expect("body reads")
+                .to_bytes();
             let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-            Reply { status, headers, json }
+            Reply {
+                status,
+                headers,
+                json,
+            }
         }
 
         /// A JSON request; `headers` are extra (name, value) pairs.
-        pub async fn json(&self, method: &str, uri: &str, body: serde_json::Value, headers: &[(&str, &str)]) -> Reply {
-            let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        pub async fn json(
+            &self,
+            method: &str,
+            uri: &str,
+            body: serde_json::Value,
+            headers: &[(&str, &str)],
+        ) -> Reply {
+            let mut req = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json");
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
-            self.send(req.body(Body::from(body.to_string())).unwrap()).await
+            self.send(req.body(Body::from(body.to_string())).unwrap())
+                .await
         }
 
         /// A request with a raw body and content type.
-        pub async fn raw(&self, method: &str, uri: &str, content_type: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        pub async fn raw(
+            &self,
+            method: &str,
+            uri: &str,
+            content_type: &str,
+            body: &str,
+            headers: &[(&str, &str)],
+        ) -> Reply {
             let mut req = Request::builder().method(method).uri(uri);
             if !content_type.is_empty() {
                 req = req.header("content-type", content_type);
@@ -160,13 +210,19 @@ pub(crate) mod testing {
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
-            self.send(req.body(Body::from(body.to_string())).unwrap()).await
+            self.send(req.body(Body::from(body.to_string())).unwrap())
+                .await
         }
 
         /// The code in the newest outbox message to `to`.
         pub fn last_code(&self, to: &str) -> String {
             let entries = self.app.outbox.as_ref().expect("outbox").entries();
-            let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
+            let body = &entries
+                .iter()
+                .rev()
+                .find(|e| e.to == to)
+                .expect("a message was sent")
+                .body;
             body.split(|c: char| !c.is_ascii_digit())
                 .find(|w| w.len() == crate::domain::Code::LEN)
                 .expect("the message carries a code")
@@ -176,8 +232,19 @@ pub(crate) mod testing {
         /// The reset token in the newest outbox message to `to`.
         pub fn last_reset_token(&self, to: &str) -> String {
             let entries = self.app.outbox.as_ref().expect("outbox").entries();
-            let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
-            body.split("code=").nth(1).expect("a reset link").split_whitespace().next().unwrap().to_string()
+            let body = &entries
+                .iter()
+                .rev()
+                .find(|e| e.to == to)
+                .expect("a message was sent")
+                .body;
+            body.split("code=")
+                .nth(1)
+                .expect("a reset link")
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
         }
 
         /// Registers a user directly through the core.
@@ -193,6 +260,9 @@ pub(crate) mod testing {
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+            .find_map(|v| {
+                v.strip_prefix(&format!("{name}="))
+                    .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+            })
     }
 }

@@ -101,11 +101,17 @@ impl Config {
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let env = match get("POLYAUTH_ENV").as_deref() {
             None | Some("dev") => Env::Dev,
             Some("prod") => Env::Prod,
-            Some(other) => return Err(bad("POLYAUTH_ENV", format!("{other:?} is not dev or prod"))),
+            Some(other) => {
+                return Err(bad("POLYAUTH_ENV", format!("{other:?} is not dev or prod")))
+            }
         };
         let addr = get("POLYAUTH_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".into())
@@ -115,33 +121,58 @@ impl Config {
             None | Some("embedded") => StoreKind::Embedded,
             Some("memory") => StoreKind::Memory,
             Some("dynamodb") => StoreKind::DynamoDb,
-            Some(other) => return Err(bad("POLYAUTH_STORE", format!("{other:?} is not embedded, memory or dynamodb"))),
+            Some(other) => {
+                return Err(bad(
+                    "POLYAUTH_STORE",
+                    format!("{other:?} is not embedded, memory or dynamodb"),
+                ))
+            }
         };
         let sender = match get("POLYAUTH_SENDER").as_deref() {
             None | Some("outbox") => SenderKind::Outbox,
             Some("aws") => SenderKind::Aws,
-            Some(other) => return Err(bad("POLYAUTH_SENDER", format!("{other:?} is not outbox or aws"))),
+            Some(other) => {
+                return Err(bad(
+                    "POLYAUTH_SENDER",
+                    format!("{other:?} is not outbox or aws"),
+                ))
+            }
         };
         let table = get("POLYAUTH_TABLE").unwrap_or_else(|| "polyauth".into());
         let table_ok = (3..=255).contains(&table.len())
-            && table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            && table
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !table_ok {
-            return Err(bad("POLYAUTH_TABLE", "3 to 255 of a-z, A-Z, 0-9, _ - .".into()));
+            return Err(bad(
+                "POLYAUTH_TABLE",
+                "3 to 255 of a-z, A-Z, 0-9, _ - .".into(),
+            ));
         }
         let email_from = get("POLYAUTH_EMAIL_FROM").unwrap_or_else(|| DEFAULT_EMAIL_FROM.into());
         if !email_from.contains('@') || email_from.chars().any(char::is_control) {
-            return Err(bad("POLYAUTH_EMAIL_FROM", "must be an email address".into()));
+            return Err(bad(
+                "POLYAUTH_EMAIL_FROM",
+                "must be an email address".into(),
+            ));
         }
         let secret = get("POLYAUTH_JWT_SECRET").unwrap_or_else(|| DEV_SECRET.into());
         if secret.len() < 32 {
-            return Err(bad("POLYAUTH_JWT_SECRET", "must be at least 32 bytes".into()));
+            return Err(bad(
+                "POLYAUTH_JWT_SECRET",
+                "must be at least 32 bytes".into(),
+            ));
         }
-        let default_country_code = get("POLYAUTH_DEFAULT_COUNTRY_CODE").unwrap_or_else(|| "86".into());
+        let default_country_code =
+            get("POLYAUTH_DEFAULT_COUNTRY_CODE").unwrap_or_else(|| "86".into());
         if default_country_code.is_empty()
             || default_country_code.len() > 3
             || !default_country_code.bytes().all(|b| b.is_ascii_digit())
         {
-            return Err(bad("POLYAUTH_DEFAULT_COUNTRY_CODE", "1 to 3 digits, without +".into()));
+            return Err(bad(
+                "POLYAUTH_DEFAULT_COUNTRY_CODE",
+                "1 to 3 digits, without +".into(),
+            ));
         }
         let lang = match get("POLYAUTH_LANG").as_deref() {
             None | Some("zh") => Lang::Zh,
@@ -151,7 +182,9 @@ impl Config {
         let config = Config {
             env,
             addr,
-            data_dir: get("POLYAUTH_DATA_DIR").unwrap_or_else(|| ".polyauth".into()).into(),
+            data_dir: get("POLYAUTH_DATA_DIR")
+                .unwrap_or_else(|| ".polyauth".into())
+                .into(),
             store,
             table,
             sender,
@@ -163,10 +196,22 @@ impl Config {
             default_country_code,
             public_url: get("POLYAUTH_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
             lang,
-            sms_second_factor: flag(get("POLYAUTH_SMS_SECOND_FACTOR"), "POLYAUTH_SMS_SECOND_FACTOR", true)?,
-            cookie_secure: flag(get("POLYAUTH_COOKIE_SECURE"), "POLYAUTH_COOKIE_SECURE", env == Env::Prod)?,
+            sms_second_factor: flag(
+                get("POLYAUTH_SMS_SECOND_FACTOR"),
+                "POLYAUTH_SMS_SECOND_FACTOR",
+                true,
+            )?,
+            cookie_secure: flag(
+                get("POLYAUTH_COOKIE_SECURE"),
+                "POLYAUTH_COOKIE_SECURE",
+                env == Env::Prod,
+            )?,
             access_ttl: seconds(get("POLYAUTH_ACCESS_TTL"), "POLYAUTH_ACCESS_TTL", 3600)?,
-            refresh_ttl: seconds(get("POLYAUTH_REFRESH_TTL"), "POLYAUTH_REFRESH_TTL", 7 * 24 * 3600)?,
+            refresh_ttl: seconds(
+                get("POLYAUTH_REFRESH_TTL"),
+                "POLYAUTH_REFRESH_TTL",
+                7 * 24 * 3600,
+            )?,
             refresh_grace: seconds(get("POLYAUTH_REFRESH_GRACE"), "POLYAUTH_REFRESH_GRACE", 10)?,
         };
         if config.env == Env::Prod {
@@ -174,10 +219,14 @@ impl Config {
                 return Err(ConfigError::UnsafeForProd("the development JWT secret"));
             }
             if config.sender == SenderKind::Outbox {
-                return Err(ConfigError::UnsafeForProd("the development outbox (set POLYAUTH_SENDER)"));
+                return Err(ConfigError::UnsafeForProd(
+                    "the development outbox (set POLYAUTH_SENDER)",
+                ));
             }
             if config.email_from == DEFAULT_EMAIL_FROM {
-                return Err(ConfigError::UnsafeForProd("the placeholder sender address (set POLYAUTH_EMAIL_FROM)"));
+                return Err(ConfigError::UnsafeForProd(
+                    "the placeholder sender address (set POLYAUTH_EMAIL_FROM)",
+                ));
             }
         }
         Ok(config)
@@ -222,7 +271,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -238,10 +290,16 @@ mod tests {
     #[test]
     fn prod_refuses_dev_secret_and_outbox() {
         let err = Config::from_vars(vars(&[("POLYAUTH_ENV", "prod")])).unwrap_err();
-        assert_eq!(err, ConfigError::UnsafeForProd("the development JWT secret"));
+        assert_eq!(
+            err,
+            ConfigError::UnsafeForProd("the development JWT secret")
+        );
         let err = Config::from_vars(vars(&[
             ("POLYAUTH_ENV", "prod"),
-            ("POLYAUTH_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256"),
+            (
+                "POLYAUTH_JWT_SECRET",
+                "a-real-secret-that-is-long-enough-for-hs256",
+            ),
         ]))
         .unwrap_err();
         assert!(matches!(err, ConfigError::UnsafeForProd(_)));
@@ -266,11 +324,20 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!((c.store, c.sender), (StoreKind::DynamoDb, SenderKind::Aws));
-        assert_eq!((c.table.as_str(), c.email_from.as_str()), ("auth-prod", "auth@corp.example"));
-        assert_eq!((c.sms_sender_id.as_deref(), c.voice_origination.as_deref()), (Some("CORP"), None));
+        assert_eq!(
+            (c.table.as_str(), c.email_from.as_str()),
+            ("auth-prod", "auth@corp.example")
+        );
+        assert_eq!(
+            (c.sms_sender_id.as_deref(), c.voice_origination.as_deref()),
+            (Some("CORP"), None)
+        );
         assert!(c.uses_aws());
         let d = Config::from_vars(HashMap::new()).unwrap();
-        assert_eq!((d.table.as_str(), d.email_from.as_str()), ("polyauth", DEFAULT_EMAIL_FROM));
+        assert_eq!(
+            (d.table.as_str(), d.email_from.as_str()),
+            ("polyauth", DEFAULT_EMAIL_FROM)
+        );
         assert!(!d.uses_aws());
         let err = Config::from_vars(vars(&[("POLYAUTH_TABLE", "no spaces")])).unwrap_err();
         assert!(err.to_string().starts_with("POLYAUTH_TABLE"));
@@ -282,14 +349,20 @@ mod tests {
     fn prod_refuses_the_placeholder_sender_address() {
         let prod = [
             ("POLYAUTH_ENV", "prod"),
-            ("POLYAUTH_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256"),
+            (
+                "POLYAUTH_JWT_SECRET",
+                "a-real-secret-that-is-long-enough-for-hs256",
+            ),
             ("POLYAUTH_SENDER", "aws"),
         ];
         let err = Config::from_vars(vars(&prod)).unwrap_err();
         assert!(err.to_string().contains("POLYAUTH_EMAIL_FROM"), "{err}");
         let mut set = prod.to_vec();
         set.push(("POLYAUTH_EMAIL_FROM", "auth@corp.example"));
-        assert_eq!(Config::from_vars(vars(&set)).unwrap().sender, SenderKind::Aws);
+        assert_eq!(
+            Config::from_vars(vars(&set)).unwrap().sender,
+            SenderKind::Aws
+        );
     }
 
     #[test]

@@ -16,7 +16,12 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [Function::ApiV1, Function::V1, Function::Pauli, Function::Auth];
+    pub const ALL: [Function; 4] = [
+        Function::ApiV1,
+        Function::V1,
+        Function::Pauli,
+        Function::Auth,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -42,14 +47,23 @@ impl Function {
 pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
-    if let Some(arn) = vars.get("POLYAUTH_JWT_SECRET_ARN").filter(|a| !a.is_empty()).cloned() {
+    if let Some(arn) = vars
+        .get("POLYAUTH_JWT_SECRET_ARN")
+        .filter(|a| !a.is_empty())
+        .cloned()
+    {
         let sdk = crate::aws::sdk_config().await;
         let secret = aws_sdk_secretsmanager::Client::new(&sdk)
             .get_secret_value()
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| format!("reading the JWT secret failed: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
+            .map_err(|e| {
+                format!(
+                    "reading the JWT secret failed: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })?
             .secret_string
             .ok_or("the JWT secret has no string value")?;
         vars.insert("POLYAUTH_JWT_SECRET".into(), secret);

@@ -4,8 +4,8 @@
 pub mod app;
 pub mod aws;
 pub mod clock;
-pub mod dialects;
 pub mod config;
+pub mod dialects;
 pub mod domain;
 pub mod error;
 pub mod http;

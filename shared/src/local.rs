@@ -14,7 +14,11 @@ use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "polyauth", version, about = "polyauth: five auth APIs over one identity store")]
+#[command(
+    name = "polyauth",
+    version,
+    about = "polyauth: five auth APIs over one identity store"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -114,12 +118,17 @@ pub async fn main() -> ExitCode {
 
 async fn create_table(config: &Config) -> ExitCode {
     if config.store != StoreKind::DynamoDb {
-        return fail("create-table is for POLYAUTH_STORE=dynamodb; the embedded store needs no table".into());
+        return fail(
+            "create-table is for POLYAUTH_STORE=dynamodb; the embedded store needs no table".into(),
+        );
     }
     let client = aws_sdk_dynamodb::Client::new(&crate::aws::sdk_config().await);
     match crate::store::dynamodb::create_table(&client, &config.table).await {
         Ok(created) => {
-            println!("{}", json!({"table": config.table, "created": created, "ttl": "expires_at"}));
+            println!(
+                "{}",
+                json!({"table": config.table, "created": created, "ttl": "expires_at"})
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("cannot create the table {}: {e}", config.table)),
@@ -136,23 +145,30 @@ async fn serve(app: App, config: &Config) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format!("cannot listen on {}: {e}", config.addr)),
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(%addr, env = ?config.env, data_dir = %config.data_dir.display(), "polyauth listening");
     println!("polyauth listening on http://{addr}");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return ctrl_c.await.unwrap_or(()),
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
         ctrl_c.await.unwrap_or(());
     };
-    match axum::serve(listener, app.router()).with_graceful_shutdown(shutdown).await {
+    match axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),
     }
@@ -171,34 +187,65 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
         })
     };
     match cmd {
-        Admin::CreateUser { email, username, mobile, name, password } => {
+        Admin::CreateUser {
+            email,
+            username,
+            mobile,
+            name,
+            password,
+        } => {
             let new = NewUser {
-                email: email.map(|e| Email::parse(&e).map_err(|e| e.field("email"))).transpose()?,
+                email: email
+                    .map(|e| Email::parse(&e).map_err(|e| e.field("email")))
+                    .transpose()?,
                 username: username
-                    .map(|u| Username::parse(&u, UsernamePolicy::default()).map_err(|e| e.field("username")))
+                    .map(|u| {
+                        Username::parse(&u, UsernamePolicy::default())
+                            .map_err(|e| e.field("username"))
+                    })
                     .transpose()?,
-                mobile: mobile.map(|m| auth.phone(&m).map_err(|e| e.field("mobile"))).transpose()?,
+                mobile: mobile
+                    .map(|m| auth.phone(&m).map_err(|e| e.field("mobile")))
+                    .transpose()?,
                 password: password
-                    .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
+                    .map(|p| {
+                        Password::new(&p, PasswordPolicy::default())
+                            .map_err(|e| e.field("password"))
+                    })
                     .transpose()?,
-                profile: Profile { name, ..Default::default() },
+                profile: Profile {
+                    name,
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             Ok(show(&auth.admin_create_user(new).await?))
         }
         Admin::Grant { user, permission } => {
             let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
-            Ok(show(&auth.set_permission(&auth.user_by(&user).await?, p, true).await?))
+            Ok(show(
+                &auth
+                    .set_permission(&auth.user_by(&user).await?, p, true)
+                    .await?,
+            ))
         }
         Admin::Revoke { user, permission } => {
             let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
-            Ok(show(&auth.set_permission(&auth.user_by(&user).await?, p, false).await?))
+            Ok(show(
+                &auth
+                    .set_permission(&auth.user_by(&user).await?, p, false)
+                    .await?,
+            ))
         }
         Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
         Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
         // Handled before the app is built: it needs no store, only the table's client.
         Admin::CreateTable => Err(Error::Unavailable),
-        Admin::Records { user, limit, cursor } => {
+        Admin::Records {
+            user,
+            limit,
+            cursor,
+        } => {
             let u = auth.user_by(&user).await?;
             let records = auth.login_records(u.id, cursor.as_deref(), limit).await?;
             serde_json::to_value(records).map_err(|_| Error::Unavailable)
@@ -233,6 +280,9 @@ async fn hash_rate(seconds: u64) -> ExitCode {
     for t in tasks {
         total += t.await.unwrap_or(0);
     }
-    println!("{:.1} verifications/s", total as f64 / start.elapsed().as_secs_f64());
+    println!(
+        "{:.1} verifications/s",
+        total as f64 / start.elapsed().as_secs_f64()
+    );
     ExitCode::SUCCESS
 }

@@ -1,3 +1,10 @@
+-- Each thread seeds its own generator; identical sequences would collide on the same account.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args) math.randomseed(os.time() * 1000 + id) end
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 function request()

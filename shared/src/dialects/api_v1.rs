@@ -40,7 +40,10 @@ pub fn router(auth: Auth) -> Router {
         .route(&format!("{PREFIX}/login/email"), post(login_email))
         .route(&format!("{PREFIX}/updateToken"), post(update_token))
         .route(&format!("{PREFIX}/logout"), post(logout))
-        .route(&format!("{PREFIX}/resetpwdCheck"), post(resetpwd_check).get(resetpwd_check_legacy))
+        .route(
+            &format!("{PREFIX}/resetpwdCheck"),
+            post(resetpwd_check).get(resetpwd_check_legacy),
+        )
         .route(&format!("{PREFIX}/modifyPwd"), post(modify_pwd))
         .route(&format!("{PREFIX}/sendEmailCode"), post(send_email_code))
         .route(&format!("{PREFIX}/captcha"), post(captcha))
@@ -61,19 +64,32 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let e = self.0;
         let (code, data, msg) = match &e {
-            Error::CaptchaRequired { captcha_id } => (-1, json!({ "captchaId": captcha_id }), "需要人机验证".to_string()),
+            Error::CaptchaRequired { captcha_id } => (
+                -1,
+                json!({ "captchaId": captcha_id }),
+                "需要人机验证".to_string(),
+            ),
             Error::Invalid { .. } => (1001, Value::Null, describe(&e)),
-            Error::InvalidCredentials(_) | Error::NotFound => (1002, Value::Null, "wrong email or password".into()),
-            Error::CodeInvalid | Error::CaptchaInvalid | Error::ResetTokenInvalid => (1003, Value::Null, describe(&e)),
+            Error::InvalidCredentials(_) | Error::NotFound => {
+                (1002, Value::Null, "wrong email or password".into())
+            }
+            Error::CodeInvalid | Error::CaptchaInvalid | Error::ResetTokenInvalid => {
+                (1003, Value::Null, describe(&e))
+            }
             Error::AlreadyExists { .. } => (1004, Value::Null, "email already registered".into()),
             Error::TooManyRequests { .. } => (1005, Value::Null, describe(&e)),
             Error::Disabled => (1006, Value::Null, "account disabled".into()),
-            Error::Unauthenticated | Error::TokenExpired | Error::NoPendingLogin | Error::Forbidden => {
-                (2000, Value::Null, "error".into())
-            }
+            Error::Unauthenticated
+            | Error::TokenExpired
+            | Error::NoPendingLogin
+            | Error::Forbidden => (2000, Value::Null, "error".into()),
             Error::Unavailable => (500, Value::Null, "internal error".into()),
         };
-        (status_of(&e), axum::Json(json!({ "code": code, "data": data, "msg": msg }))).into_response()
+        (
+            status_of(&e),
+            axum::Json(json!({ "code": code, "data": data, "msg": msg })),
+        )
+            .into_response()
     }
 }
 
@@ -89,9 +105,16 @@ fn email(raw: &str) -> Result<Email, Failure> {
 }
 
 fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
-    let mut res = ok(json!({ "token": tokens.access, "refreshToken": tokens.refresh, "userId": user_id }));
+    let mut res =
+        ok(json!({ "token": tokens.access, "refreshToken": tokens.refresh, "userId": user_id }));
     let max_age = tokens.refresh_expires_at - auth.now();
-    let cookie = http::set_cookie(COOKIE, &tokens.refresh, PREFIX, max_age, auth.config().cookie_secure);
+    let cookie = http::set_cookie(
+        COOKIE,
+        &tokens.refresh,
+        PREFIX,
+        max_age,
+        auth.config().cookie_secure,
+    );
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
 }
@@ -109,10 +132,17 @@ struct RegisterReq {
 
 async fn register(State(auth): State<Auth>, http::Json(req, _): Body<RegisterReq>) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let password = Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    let password =
+        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
-    let check = auth.check_code_for(Purpose::Register, &account, &code).await?;
-    let new = NewUser { email: Some(email(&req.email)?), password: Some(password), ..Default::default() };
+    let check = auth
+        .check_code_for(Purpose::Register, &account, &code)
+        .await?;
+    let new = NewUser {
+        email: Some(email(&req.email)?),
+        password: Some(password),
+        ..Default::default()
+    };
     auth.register(new, Some(check)).await?;
     Ok(ok(Value::Null))
 }
@@ -125,12 +155,23 @@ struct LoginReq {
     captcha_id: Option<String>,
 }
 
-async fn login(State(auth): State<Auth>, headers: HeaderMap, http::Json(req, _): Body<LoginReq>) -> Answer {
+async fn login(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    http::Json(req, _): Body<LoginReq>,
+) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let step = auth
-        .password_login(&account, &password, &gate, &SessionSpec::default(), &http::client(&headers), false)
+        .password_login(
+            &account,
+            &password,
+            &gate,
+            &SessionSpec::default(),
+            &http::client(&headers),
+            false,
+        )
         .await?;
     match step {
         LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, s.user.id.0)),
@@ -146,12 +187,23 @@ struct LoginEmailReq {
     captcha_id: Option<String>,
 }
 
-async fn login_email(State(auth): State<Auth>, headers: HeaderMap, http::Json(req, _): Body<LoginEmailReq>) -> Answer {
+async fn login_email(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    http::Json(req, _): Body<LoginEmailReq>,
+) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
-        .code_login(&account, &code, false, &gate, &SessionSpec::default(), &http::client(&headers))
+        .code_login(
+            &account,
+            &code,
+            false,
+            &gate,
+            &SessionSpec::default(),
+            &http::client(&headers),
+        )
         .await?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
@@ -163,17 +215,28 @@ struct RefreshReq {
 }
 
 fn refresh_token(req: &RefreshReq, headers: &HeaderMap) -> Option<String> {
-    req.refresh_token.clone().filter(|t| !t.is_empty()).or_else(|| http::cookie(headers, COOKIE))
+    req.refresh_token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| http::cookie(headers, COOKIE))
 }
 
-async fn update_token(State(auth): State<Auth>, headers: HeaderMap, http::Json(req, _): Body<RefreshReq>) -> Answer {
-    let token = refresh_token(&req, &headers).ok_or_else(|| Error::invalid("refreshToken", "is required"))?;
+async fn update_token(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    http::Json(req, _): Body<RefreshReq>,
+) -> Answer {
+    let token = refresh_token(&req, &headers)
+        .ok_or_else(|| Error::invalid("refreshToken", "is required"))?;
     let tokens = auth.refresh(&token).await?;
-    let principal = auth.authenticate(&tokens.access).await?;
-    Ok(signed_in(&auth, &tokens, principal.user_id.0))
+    Ok(signed_in(&auth, &tokens, tokens.user_id.0))
 }
 
-async fn logout(State(auth): State<Auth>, headers: HeaderMap, http::Json(req, _): Body<RefreshReq>) -> Answer {
+async fn logout(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    http::Json(req, _): Body<RefreshReq>,
+) -> Answer {
     let mut ended = 0;
     let mut authenticated = false;
     if let Some(access) = bearer(&headers) {
@@ -200,7 +263,10 @@ struct ResetCheckReq {
     captcha_id: Option<String>,
 }
 
-async fn resetpwd_check(State(auth): State<Auth>, http::Json(req, _): Body<ResetCheckReq>) -> Answer {
+async fn resetpwd_check(
+    State(auth): State<Auth>,
+    http::Json(req, _): Body<ResetCheckReq>,
+) -> Answer {
     reset_check(&auth, &req.email, captcha_id(&req.captcha_id)).await
 }
 
@@ -213,15 +279,22 @@ struct ResetCheckQuery {
     captcha_id: Option<String>,
 }
 
-async fn resetpwd_check_legacy(State(auth): State<Auth>, query: Result<Query<ResetCheckQuery>, axum::extract::rejection::QueryRejection>) -> Answer {
+async fn resetpwd_check_legacy(
+    State(auth): State<Auth>,
+    query: Result<Query<ResetCheckQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
     let Query(q) = query.map_err(|e| Error::invalid("query", e.body_text()))?;
-    let raw = q.email.or(q.eamil).ok_or_else(|| Error::invalid("email", "is required"))?;
+    let raw = q
+        .email
+        .or(q.eamil)
+        .ok_or_else(|| Error::invalid("email", "is required"))?;
     reset_check(&auth, &raw, captcha_id(&q.captcha_id)).await
 }
 
 async fn reset_check(auth: &Auth, raw_email: &str, captcha: Option<String>) -> Answer {
     let account = Account::Email(email(raw_email)?);
-    auth.request_reset_code(&account, captcha.as_deref()).await?;
+    auth.request_reset_code(&account, captcha.as_deref())
+        .await?;
     Ok(ok(Value::Null))
 }
 
@@ -234,9 +307,11 @@ struct ModifyPwdReq {
 
 async fn modify_pwd(State(auth): State<Auth>, http::Json(req, _): Body<ModifyPwdReq>) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let password = Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    let password =
+        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
-    auth.reset_password_with_code(&account, &code, &password).await?;
+    auth.reset_password_with_code(&account, &code, &password)
+        .await?;
     Ok(ok(Value::Null))
 }
 
@@ -247,7 +322,10 @@ struct SendCodeReq {
     kind: String,
 }
 
-async fn send_email_code(State(auth): State<Auth>, http::Json(req, _): Body<SendCodeReq>) -> Answer {
+async fn send_email_code(
+    State(auth): State<Auth>,
+    http::Json(req, _): Body<SendCodeReq>,
+) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let purpose = match req.kind.as_str() {
         "register" => Purpose::Register,
@@ -286,7 +364,8 @@ struct VerifyReq {
 }
 
 async fn captcha_verify(State(auth): State<Auth>, http::Json(req, _): Body<VerifyReq>) -> Answer {
-    auth.verify_captcha(&req.captcha_id, req.x.round() as i64).await?;
+    auth.verify_captcha(&req.captcha_id, req.x.round() as i64)
+        .await?;
     Ok(ok(Value::Null))
 }
 

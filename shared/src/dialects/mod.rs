@@ -12,12 +12,14 @@ use axum::http::StatusCode;
 /// The HTTP status for the class of an error; bodies carry each dialect's own code.
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::Invalid { .. } | Error::CaptchaInvalid | Error::CodeInvalid | Error::ResetTokenInvalid => {
-            StatusCode::BAD_REQUEST
-        }
-        Error::InvalidCredentials(_) | Error::Unauthenticated | Error::TokenExpired | Error::NoPendingLogin => {
-            StatusCode::UNAUTHORIZED
-        }
+        Error::Invalid { .. }
+        | Error::CaptchaInvalid
+        | Error::CodeInvalid
+        | Error::ResetTokenInvalid => StatusCode::BAD_REQUEST,
+        Error::InvalidCredentials(_)
+        | Error::Unauthenticated
+        | Error::TokenExpired
+        | Error::NoPendingLogin => StatusCode::UNAUTHORIZED,
         Error::CaptchaRequired { .. } | Error::Forbidden | Error::Disabled => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::AlreadyExists { .. } => StatusCode::CONFLICT,
@@ -30,7 +32,9 @@ pub fn status_of(e: &Error) -> StatusCode {
 pub fn describe(e: &Error) -> String {
     match e {
         Error::Invalid { field, reason } => format!("invalid {field}: {reason}"),
-        Error::TooManyRequests { retry_after } => format!("too many requests, retry after {retry_after}s"),
+        Error::TooManyRequests { retry_after } => {
+            format!("too many requests, retry after {retry_after}s")
+        }
         other => other.to_string(),
     }
 }

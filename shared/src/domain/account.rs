@@ -65,9 +65,18 @@ mod tests {
 
     #[test]
     fn classifies_by_shape() {
-        assert!(matches!(Account::parse("a@b.com", "86"), Ok(Account::Email(_))));
-        assert!(matches!(Account::parse("13312341234", "86"), Ok(Account::Mobile(_))));
-        assert!(matches!(Account::parse("alice", "86"), Ok(Account::Username(_))));
+        assert!(matches!(
+            Account::parse("a@b.com", "86"),
+            Ok(Account::Email(_))
+        ));
+        assert!(matches!(
+            Account::parse("13312341234", "86"),
+            Ok(Account::Mobile(_))
+        ));
+        assert!(matches!(
+            Account::parse("alice", "86"),
+            Ok(Account::Username(_))
+        ));
         assert!(Account::parse_contact("alice", "86").is_err());
         assert!(Account::parse("", "86").is_err());
     }

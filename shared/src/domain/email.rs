@@ -39,7 +39,10 @@ impl Email {
     /// `ab***@example.com`: enough for the owner to recognise, not enough to harvest.
     pub fn masked(&self) -> String {
         let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
-        let keep: String = local.chars().take(if local.chars().count() > 2 { 2 } else { 1 }).collect();
+        let keep: String = local
+            .chars()
+            .take(if local.chars().count() > 2 { 2 } else { 1 })
+            .collect();
         format!("{keep}***@{domain}")
     }
 }
@@ -69,8 +72,20 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Email::parse(" Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
-        for bad in ["", "alice", "alice@", "@x.com", "a@b", "a b@x.com", "a@x..com", "a@.x.com"] {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@x.com",
+            "a@b",
+            "a b@x.com",
+            "a@x..com",
+            "a@.x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should not parse");
         }
     }

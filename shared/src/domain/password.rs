@@ -71,7 +71,10 @@ mod tests {
         assert!(Password::new("      ", PasswordPolicy::default()).is_err());
         let p = PasswordPolicy { min: 8, max: 20 };
         assert!(Password::new(&"x".repeat(21), p).is_err());
-        assert_eq!(format!("{:?}", Password::attempt("secret").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::attempt("secret").unwrap()),
+            "Password(***)"
+        );
         assert!(Password::attempt("").is_err());
     }
 }

@@ -1,7 +1,9 @@
 use super::ParseError;
 
 /// A permission name such as `pauli:user:audit`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Permission(String);
 
 impl Permission {

@@ -29,7 +29,9 @@ impl Username {
             )));
         }
         if !s.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c)) {
-            return Err(ParseError::new("only letters, digits, '_', '.' and '-' are allowed"));
+            return Err(ParseError::new(
+                "only letters, digits, '_', '.' and '-' are allowed",
+            ));
         }
         if s.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
             return Err(ParseError::new("must not be only digits"));

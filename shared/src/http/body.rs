@@ -2,12 +2,12 @@
 //! dialect answers malformed input in its own envelope instead of axum's plain-text rejection.
 
 use crate::Error;
+use axum::response::IntoResponse;
 use axum::{
     body::Bytes,
     extract::{FromRequest, Multipart, Request},
     http::header,
 };
-use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::marker::PhantomData;
@@ -30,10 +30,18 @@ fn content_type(req: &Request) -> String {
 /// The field a deserialisation error is about: the path where it failed, or the name serde
 /// gives for a missing field.
 fn field_of(path: &str, message: &str) -> String {
-    if let Some(name) = message.split('`').nth(1).filter(|_| message.starts_with("missing field")) {
+    if let Some(name) = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field"))
+    {
         return name.to_string();
     }
-    if path.is_empty() || path == "." { "body".into() } else { path.to_string() }
+    if path.is_empty() || path == "." {
+        "body".into()
+    } else {
+        path.to_string()
+    }
 }
 
 fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
@@ -64,7 +72,8 @@ impl<T: DeserializeOwned, R> Json<T, R> {
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| Error::invalid("body", format!("not valid JSON: {e}")))?
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Error::invalid("body", format!("not valid JSON: {e}")))?
         };
         if !value.is_object() {
             return Err(Error::invalid("body", "must be a JSON object"));
@@ -93,16 +102,16 @@ impl<T: DeserializeOwned, R> Form<T, R> {
             let mut multipart = Multipart::from_request(req, state)
                 .await
                 .map_err(|e| Error::invalid("body", e.body_text()))?;
-            while let Some(field) = multipart
-                .next_field()
-                .await
-                .map_err(|e| Error::invalid("body", format!("malformed multipart body: {}", e.body_text())))?
-            {
+            while let Some(field) = multipart.next_field().await.map_err(|e| {
+                Error::invalid(
+                    "body",
+                    format!("malformed multipart body: {}", e.body_text()),
+                )
+            })? {
                 let name = field.name().unwrap_or_default().to_string();
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| Error::invalid(name.clone(), format!("unreadable: {}", e.body_text())))?;
+                let text = field.text().await.map_err(|e| {
+                    Error::invalid(name.clone(), format!("unreadable: {}", e.body_text()))
+                })?;
                 fields.insert(name, Value::String(text));
             }
         } else {
@@ -133,7 +142,9 @@ mod tests {
     }
 
     async fn json(body: &str) -> Result<Json<Login, ()>, Error> {
-        let req = Request::builder().body(Body::from(body.to_string())).unwrap();
+        let req = Request::builder()
+            .body(Body::from(body.to_string()))
+            .unwrap();
         Json::<Login, ()>::read(req, &()).await
     }
 
@@ -171,6 +182,9 @@ mod tests {
             .header("content-type", "multipart/form-data; boundary=X")
             .body(Body::from("--X\r\ngarbage"))
             .unwrap();
-        assert!(matches!(Form::<Login, ()>::read(req, &()).await, Err(Error::Invalid { .. })));
+        assert!(matches!(
+            Form::<Login, ()>::read(req, &()).await,
+            Err(Error::Invalid { .. })
+        ));
     }
 }

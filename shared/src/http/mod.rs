@@ -51,7 +51,14 @@ pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
 /// The caller for the login audit: the first `X-Forwarded-For` hop (API Gateway and proxies
 /// set it), and the user agent.
 pub fn client(headers: &HeaderMap) -> Client {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
     let forwarded = text("x-forwarded-for");
     let ip = match forwarded.split(',').next().map(str::trim) {
         Some(first) if !first.is_empty() => first.to_string(),
@@ -71,7 +78,10 @@ mod tests {
     fn reads_bearer_and_bare_tokens() {
         let mut h = HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(bearer(&h).as_deref(), Some("abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("abc"));
         assert_eq!(bearer(&h).as_deref(), Some("abc"));
@@ -87,7 +97,14 @@ mod tests {
         assert_eq!(cookie(&h, "none"), None);
         let c = set_cookie("sid", "v", "/pauli", 60, true);
         let c = c.to_str().unwrap();
-        for part in ["sid=v", "HttpOnly", "Secure", "SameSite=Lax", "Path=/pauli", "Max-Age=60"] {
+        for part in [
+            "sid=v",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/pauli",
+            "Max-Age=60",
+        ] {
             assert!(c.contains(part), "{c} lacks {part}");
         }
     }
@@ -95,8 +112,17 @@ mod tests {
     #[test]
     fn client_takes_first_forwarded_hop() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 10.0.0.1"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, 10.0.0.1"),
+        );
         h.insert("user-agent", HeaderValue::from_static("curl/8"));
-        assert_eq!(client(&h), Client { ip: "1.2.3.4".into(), user_agent: "curl/8".into() });
+        assert_eq!(
+            client(&h),
+            Client {
+                ip: "1.2.3.4".into(),
+                user_agent: "curl/8".into()
+            }
+        );
     }
 }

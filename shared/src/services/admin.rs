@@ -22,34 +22,52 @@ impl Auth {
     pub async fn user_by(&self, who: &str) -> Result<User> {
         let user = match who.parse::<u64>() {
             Ok(id) if !who.starts_with('+') && who.len() < 11 => self.user(UserId(id)).await?,
-            _ => self.find_user(&self.account(who).map_err(|e| e.field("user"))?).await?,
+            _ => {
+                self.find_user(&self.account(who).map_err(|e| e.field("user"))?)
+                    .await?
+            }
         };
         user.ok_or(Error::NotFound)
     }
 
-    pub async fn set_permission(&self, user: &User, permission: Permission, granted: bool) -> Result<User> {
+    pub async fn set_permission(
+        &self,
+        user: &User,
+        permission: Permission,
+        granted: bool,
+    ) -> Result<User> {
         let mut updated = user.clone();
         if granted {
             updated.permissions.insert(permission);
         } else {
             updated.permissions.remove(&permission);
         }
-        self.save_user(user, updated, vec![], Error::Unavailable).await
+        self.save_user(user, updated, vec![], Error::Unavailable)
+            .await
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
     pub async fn disable(&self, user: &User) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
-        let saved = self.save_user(user, updated, vec![], Error::Unavailable).await?;
+        let saved = self
+            .save_user(user, updated, vec![], Error::Unavailable)
+            .await?;
         self.logout_all(user.id).await?;
         Ok(saved)
     }
 
     /// A user disabling their own account: the token's owner must be the account whose
     /// password is given.
-    pub async fn disable_self(&self, principal: &Principal, account: &Account, password: &Password) -> Result<User> {
-        let user = self.check_password(account, password, &super::Gate::Lockout).await?;
+    pub async fn disable_self(
+        &self,
+        principal: &Principal,
+        account: &Account,
+        password: &Password,
+    ) -> Result<User> {
+        let user = self
+            .check_password(account, password, &super::Gate::Lockout)
+            .await?;
         if user.id != principal.user_id {
             return Err(Error::Forbidden);
         }
@@ -57,7 +75,10 @@ impl Auth {
     }
 
     async fn holder(&self, principal: &Principal, permission: &str) -> Result<User> {
-        let user = self.user(principal.user_id).await?.ok_or(Error::Unauthenticated)?;
+        let user = self
+            .user(principal.user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         if !user.is_active() {
             return Err(Error::Unauthenticated);
         }

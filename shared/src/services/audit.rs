@@ -49,7 +49,12 @@ impl Auth {
     }
 
     /// Newest first; `after` is the `record_id` of the last record of the previous page.
-    pub async fn login_records(&self, user: UserId, after: Option<&str>, limit: usize) -> Result<Vec<LoginRecord>> {
+    pub async fn login_records(
+        &self,
+        user: UserId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LoginRecord>> {
         let page = self
             .store()
             .query(Query {
@@ -60,6 +65,9 @@ impl Auth {
                 newest_first: true,
             })
             .await?;
-        page.items.iter().map(|i| i.parse().map_err(Into::into)).collect()
+        page.items
+            .iter()
+            .map(|i| i.parse().map_err(Into::into))
+            .collect()
     }
 }

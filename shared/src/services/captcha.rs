@@ -58,7 +58,11 @@ impl Auth {
             tries_left: TRIES,
         };
         self.store()
-            .write(vec![Write::put_new(Item::of(captcha_key(&id), &state, Some(expires_at)))])
+            .write(vec![Write::put_new(Item::of(
+                captcha_key(&id),
+                &state,
+                Some(expires_at),
+            ))])
             .await?;
         Ok(id)
     }
@@ -66,14 +70,22 @@ impl Auth {
     /// The images of a challenge: the one named, if it is still open, else a new one.
     pub async fn captcha(&self, id: Option<&str>) -> Result<Challenge> {
         let existing = match id {
-            Some(id) => self.store().get(&captcha_key(id)).await?.map(|i| (id.to_string(), i)),
+            Some(id) => self
+                .store()
+                .get(&captcha_key(id))
+                .await?
+                .map(|i| (id.to_string(), i)),
             None => None,
         };
         let (id, item) = match existing {
             Some(found) => found,
             None => {
                 let id = self.new_captcha_id().await?;
-                let item = self.store().get(&captcha_key(&id)).await?.ok_or(Error::Unavailable)?;
+                let item = self
+                    .store()
+                    .get(&captcha_key(&id))
+                    .await?
+                    .ok_or(Error::Unavailable)?;
                 (id, item)
             }
         };
@@ -101,12 +113,28 @@ impl Auth {
         let guard = Condition::equals("tries_left", state.tries_left);
         let right = (x - state.x).abs() <= TOLERANCE;
         let write = if right {
-            Write::Put { item: Item::of(key, &State { solved: true, ..state.clone() }, item.expires_at), cond: guard }
+            Write::Put {
+                item: Item::of(
+                    key,
+                    &State {
+                        solved: true,
+                        ..state.clone()
+                    },
+                    item.expires_at,
+                ),
+                cond: guard,
+            }
         } else if state.tries_left <= 1 {
             Write::Delete { key, cond: guard }
         } else {
-            let next = State { tries_left: state.tries_left - 1, ..state.clone() };
-            Write::Put { item: Item::of(key, &next, item.expires_at), cond: guard }
+            let next = State {
+                tries_left: state.tries_left - 1,
+                ..state.clone()
+            };
+            Write::Put {
+                item: Item::of(key, &next, item.expires_at),
+                cond: guard,
+            }
         };
         match self.store().write(vec![write]).await {
             Ok(()) if right => Ok(()),
@@ -118,14 +146,19 @@ impl Auth {
     /// Lets a request through on a solved captcha (spending it), or asks for a new one.
     pub(crate) async fn require_captcha(&self, solved: Option<&str>) -> Result<()> {
         if let Some(id) = solved.filter(|id| !id.is_empty()) {
-            let spend = Write::Delete { key: captcha_key(id), cond: Condition::equals("solved", true) };
+            let spend = Write::Delete {
+                key: captcha_key(id),
+                cond: Condition::equals("solved", true),
+            };
             match self.store().write(vec![spend]).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::ConditionFailed(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::CaptchaRequired { captcha_id: self.new_captcha_id().await? })
+        Err(Error::CaptchaRequired {
+            captcha_id: self.new_captcha_id().await?,
+        })
     }
 }
 
@@ -143,11 +176,20 @@ impl XorShift {
 
 fn render(seed: u64, gap_x: u32, gap_y: u32) -> (Vec<u8>, Vec<u8>) {
     let mut rng = XorShift(seed | 1);
-    let base = [(rng.next() % 200) as u8, (rng.next() % 200) as u8, (rng.next() % 200) as u8];
+    let base = [
+        (rng.next() % 200) as u8,
+        (rng.next() % 200) as u8,
+        (rng.next() % 200) as u8,
+    ];
     let blobs: Vec<(i64, i64, i64, [u8; 3])> = (0..12)
         .map(|_| {
             let c = [rng.next() as u8, rng.next() as u8, rng.next() as u8];
-            ((rng.next() % WIDTH as u64) as i64, (rng.next() % HEIGHT as u64) as i64, 10 + (rng.next() % 30) as i64, c)
+            (
+                (rng.next() % WIDTH as u64) as i64,
+                (rng.next() % HEIGHT as u64) as i64,
+                10 + (rng.next() % 30) as i64,
+                c,
+            )
         })
         .collect();
     let mut img = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
@@ -188,7 +230,9 @@ fn png(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let written = enc.write_header().and_then(|mut wr| wr.write_image_data(rgb));
+    let written = enc
+        .write_header()
+        .and_then(|mut wr| wr.write_image_data(rgb));
     if let Err(e) = written {
         tracing::error!(error = %e, "captcha PNG encoding failed");
     }
@@ -224,9 +268,15 @@ mod tests {
         let c = t.auth.captcha(None).await.unwrap();
         let x = answer(&t, &c.id).await;
         t.auth.verify_captcha(&c.id, x + TOLERANCE).await.unwrap();
-        assert_eq!(t.auth.verify_captcha(&c.id, x).await, Err(Error::CaptchaInvalid));
+        assert_eq!(
+            t.auth.verify_captcha(&c.id, x).await,
+            Err(Error::CaptchaInvalid)
+        );
         t.auth.require_captcha(Some(&c.id)).await.unwrap();
-        assert!(matches!(t.auth.require_captcha(Some(&c.id)).await, Err(Error::CaptchaRequired { .. })));
+        assert!(matches!(
+            t.auth.require_captcha(Some(&c.id)).await,
+            Err(Error::CaptchaRequired { .. })
+        ));
     }
 
     #[tokio::test]
@@ -235,10 +285,19 @@ mod tests {
         let c = t.auth.captcha(None).await.unwrap();
         let x = answer(&t, &c.id).await;
         for _ in 0..TRIES {
-            assert_eq!(t.auth.verify_captcha(&c.id, x + 20).await, Err(Error::CaptchaInvalid));
+            assert_eq!(
+                t.auth.verify_captcha(&c.id, x + 20).await,
+                Err(Error::CaptchaInvalid)
+            );
         }
-        assert_eq!(t.auth.verify_captcha(&c.id, x).await, Err(Error::CaptchaInvalid));
-        assert!(matches!(t.auth.require_captcha(Some(&c.id)).await, Err(Error::CaptchaRequired { .. })));
+        assert_eq!(
+            t.auth.verify_captcha(&c.id, x).await,
+            Err(Error::CaptchaInvalid)
+        );
+        assert!(matches!(
+            t.auth.require_captcha(Some(&c.id)).await,
+            Err(Error::CaptchaRequired { .. })
+        ));
     }
 
     #[tokio::test]
@@ -247,6 +306,9 @@ mod tests {
         let c = t.auth.captcha(None).await.unwrap();
         let x = answer(&t, &c.id).await;
         t.clock.advance(TTL);
-        assert_eq!(t.auth.verify_captcha(&c.id, x).await, Err(Error::CaptchaInvalid));
+        assert_eq!(
+            t.auth.verify_captcha(&c.id, x).await,
+            Err(Error::CaptchaInvalid)
+        );
     }
 }

@@ -90,11 +90,15 @@ impl Auth {
         let (window_start, window_count) = match &previous {
             Some(p) => {
                 if now < p.sent_at + RESEND_AFTER {
-                    return Err(Error::TooManyRequests { retry_after: p.sent_at + RESEND_AFTER - now });
+                    return Err(Error::TooManyRequests {
+                        retry_after: p.sent_at + RESEND_AFTER - now,
+                    });
                 }
                 if now < p.window_start + HOUR {
                     if p.window_count >= HOURLY_CAP {
-                        return Err(Error::TooManyRequests { retry_after: p.window_start + HOUR - now });
+                        return Err(Error::TooManyRequests {
+                            retry_after: p.window_start + HOUR - now,
+                        });
                     }
                     (p.window_start, p.window_count + 1)
                 } else {
@@ -105,7 +109,11 @@ impl Auth {
         };
         let code = Code::generate();
         let state = CodeState {
-            hash: Some(self.0.keys.code_hash(purpose.as_str(), account, code.as_str())),
+            hash: Some(
+                self.0
+                    .keys
+                    .code_hash(purpose.as_str(), account, code.as_str()),
+            ),
             attempts_left: MAX_ATTEMPTS,
             sent_at: now,
             code_expires_at: now + CODE_TTL,
@@ -116,10 +124,19 @@ impl Auth {
             Some(p) => Condition::equals("sent_at", p.sent_at),
             None => Condition::NotExists,
         };
-        match self.store().write(vec![Write::Put { item: state.item(key.clone()), cond }]).await {
+        match self
+            .store()
+            .write(vec![Write::Put {
+                item: state.item(key.clone()),
+                cond,
+            }])
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::ConditionFailed(_)) => {
-                return Err(Error::TooManyRequests { retry_after: RESEND_AFTER })
+                return Err(Error::TooManyRequests {
+                    retry_after: RESEND_AFTER,
+                })
             }
             Err(e) => return Err(e.into()),
         }
@@ -136,12 +153,20 @@ impl Auth {
             }
             return Err(Error::Unavailable);
         }
-        Ok(IssuedCode { code, expires_at: now + CODE_TTL })
+        Ok(IssuedCode {
+            code,
+            expires_at: now + CODE_TTL,
+        })
     }
 
     /// Checks a code without using it up. A wrong code costs one of the five attempts; the last
     /// wrong one voids the code.
-    pub(crate) async fn check_code(&self, purpose: Purpose, account: &str, code: &Code) -> Result<CodeCheck> {
+    pub(crate) async fn check_code(
+        &self,
+        purpose: Purpose,
+        account: &str,
+        code: &Code,
+    ) -> Result<CodeCheck> {
         let now = self.now();
         let key = code_key(purpose, account);
         let item = self.store().get(&key).await?.ok_or(Error::CodeInvalid)?;
@@ -150,12 +175,21 @@ impl Auth {
             return Err(Error::CodeInvalid);
         };
         let guard = Condition::equals("hash", hash.clone());
-        let presented = self.0.keys.code_hash(purpose.as_str(), account, code.as_str());
+        let presented = self
+            .0
+            .keys
+            .code_hash(purpose.as_str(), account, code.as_str());
         if super::tokens::same_digest(&presented, &hash) {
-            let spent = CodeState { hash: None, ..state.clone() };
+            let spent = CodeState {
+                hash: None,
+                ..state.clone()
+            };
             return Ok(CodeCheck {
                 expires_at: state.code_expires_at,
-                consume: Write::Put { item: spent.item(key), cond: guard },
+                consume: Write::Put {
+                    item: spent.item(key),
+                    cond: guard,
+                },
             });
         }
         let attempts_left = state.attempts_left - 1;
@@ -164,7 +198,14 @@ impl Auth {
             attempts_left,
             ..state
         };
-        match self.store().write(vec![Write::Put { item: next.item(key), cond: guard }]).await {
+        match self
+            .store()
+            .write(vec![Write::Put {
+                item: next.item(key),
+                cond: guard,
+            }])
+            .await
+        {
             Ok(()) | Err(StoreError::ConditionFailed(_)) => Err(Error::CodeInvalid),
             Err(e) => Err(e.into()),
         }
@@ -209,7 +250,11 @@ impl Auth {
     /// Checks a code sent to `account` for whichever purpose it was sent (seed 003's
     /// `check-code` names none), without using it up. A code matching none of the outstanding
     /// codes costs one attempt of each of them.
-    pub async fn check_code_any(&self, account: &crate::domain::Account, code: &Code) -> Result<CodeCheck> {
+    pub async fn check_code_any(
+        &self,
+        account: &crate::domain::Account,
+        code: &Code,
+    ) -> Result<CodeCheck> {
         let key = account.key();
         let mut pending = Vec::new();
         for purpose in ACCOUNT_PURPOSES {

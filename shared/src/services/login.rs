@@ -26,7 +26,12 @@ pub enum LoginStep {
 
 impl Auth {
     /// Checks a password without signing in: for endpoints that re-confirm it.
-    pub async fn check_password(&self, account: &Account, password: &Password, gate: &Gate) -> Result<User> {
+    pub async fn check_password(
+        &self,
+        account: &Account,
+        password: &Password,
+        gate: &Gate,
+    ) -> Result<User> {
         self.pass_gate(account, gate).await?;
         let Some(user) = self.find_user(account).await? else {
             self.0.hasher.verify_nobody(password).await?;
@@ -58,24 +63,46 @@ impl Auth {
         let clear = self.clear_failures(account);
         if second_factor && self.config().sms_second_factor && user.mobile.is_some() {
             self.store().write(vec![clear]).await?;
-            return Ok(LoginStep::SecondFactor(self.start_second_factor(&user).await?));
+            return Ok(LoginStep::SecondFactor(
+                self.start_second_factor(&user).await?,
+            ));
         }
-        let tokens = self.sign_in(&user, spec, LoginType::Password, client, vec![clear]).await?;
-        Ok(LoginStep::SignedIn(Box::new(SignedIn { user, tokens, is_new: false })))
+        let tokens = self
+            .sign_in(&user, spec, LoginType::Password, client, vec![clear])
+            .await?;
+        Ok(LoginStep::SignedIn(Box::new(SignedIn {
+            user,
+            tokens,
+            is_new: false,
+        })))
     }
 
     /// Sends a code for `purpose` to an email (mail) or mobile (SMS).
-    pub async fn send_code(&self, purpose: Purpose, account: &Account) -> Result<super::IssuedCode> {
+    pub async fn send_code(
+        &self,
+        purpose: Purpose,
+        account: &Account,
+    ) -> Result<super::IssuedCode> {
         let (channel, to) = match account {
             Account::Email(e) => (Channel::Email, e.as_str().to_string()),
             Account::Mobile(m) => (Channel::Sms, m.e164().to_string()),
-            Account::Username(_) => return Err(Error::invalid("account", "must be a mobile number or an email")),
+            Account::Username(_) => {
+                return Err(Error::invalid(
+                    "account",
+                    "must be a mobile number or an email",
+                ))
+            }
         };
         self.issue_code(purpose, &account.key(), channel, &to).await
     }
 
     /// Checks a code for `purpose` without spending it.
-    pub async fn check_code_for(&self, purpose: Purpose, account: &Account, code: &Code) -> Result<super::CodeCheck> {
+    pub async fn check_code_for(
+        &self,
+        purpose: Purpose,
+        account: &Account,
+        code: &Code,
+    ) -> Result<super::CodeCheck> {
         self.check_code(purpose, &account.key(), code).await
     }
 
@@ -103,8 +130,20 @@ impl Auth {
         match self.find_user(account).await? {
             Some(user) if !user.is_active() => Err(Error::Disabled),
             Some(user) => {
-                let tokens = self.sign_in(&user, spec, LoginType::Code, client, vec![check.consume, clear]).await?;
-                Ok(SignedIn { user, tokens, is_new: false })
+                let tokens = self
+                    .sign_in(
+                        &user,
+                        spec,
+                        LoginType::Code,
+                        client,
+                        vec![check.consume, clear],
+                    )
+                    .await?;
+                Ok(SignedIn {
+                    user,
+                    tokens,
+                    is_new: false,
+                })
             }
             None if create => {
                 let new = super::NewUser {
@@ -120,12 +159,17 @@ impl Auth {
                 };
                 let (user, tokens) = self
                     .create_user(new, Some(check), |user| {
-                        let (mut writes, tokens) = self.open_session(user, spec, LoginType::Code, client)?;
+                        let (mut writes, tokens) =
+                            self.open_session(user, spec, LoginType::Code, client)?;
                         writes.push(clear);
                         Ok((writes, tokens))
                     })
                     .await?;
-                Ok(SignedIn { user, tokens, is_new: true })
+                Ok(SignedIn {
+                    user,
+                    tokens,
+                    is_new: true,
+                })
             }
             None => Err(Error::InvalidCredentials(CredentialFault::UnknownAccount)),
         }

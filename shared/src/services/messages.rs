@@ -7,7 +7,13 @@ use crate::{
     sender::{Channel, Message},
 };
 
-pub(crate) fn code(lang: Lang, purpose: Purpose, channel: Channel, to: &str, code: &Code) -> Message {
+pub(crate) fn code(
+    lang: Lang,
+    purpose: Purpose,
+    channel: Channel,
+    to: &str,
+    code: &Code,
+) -> Message {
     let minutes = CODE_TTL / 60;
     let c = code.as_str();
     let (subject, body) = match lang {

@@ -20,11 +20,11 @@ pub use audit::LoginRecord;
 pub use captcha::Challenge;
 pub use codes::{CodeCheck, IssuedCode, Purpose};
 pub use login::{LoginStep, SignedIn};
-pub use throttle::Gate;
 pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use second_factor::{PendingId, PENDING_TTL};
 pub use sessions::{Principal, SessionSpec, Tokens};
+pub use throttle::Gate;
 pub use tokens::AccessClaims;
 
 use crate::{

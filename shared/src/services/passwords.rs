@@ -1,23 +1,30 @@
-//! argon2id off the async runtime, at most one hash per core at a time (queued fairly by the
-//! semaphore), so a burst of logins neither stalls other requests nor allocates a 19 MiB block
-//! per connection.
+//! argon2id on a fixed pool of hashing threads, one per core, each reusing one 19 MiB memory
+//! block. Hashes queue fairly (FIFO) for the pool, so a burst of logins neither stalls the async
+//! runtime nor allocates a block per request: the memory for hashing is cores × 19 MiB, once.
 
 use crate::{domain::Password, Error, Result};
-use argon2::{password_hash::SaltString, Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
+use argon2::{
+    password_hash::{Output, ParamsString, PasswordHash, SaltString},
+    Algorithm, Argon2, Block, Params, Version,
+};
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc,
+    mpsc, Arc, Mutex,
 };
-use tokio::sync::{OnceCell, Semaphore};
+use subtle::ConstantTimeEq;
+use tokio::sync::{oneshot, OnceCell};
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const LANES: u32 = 1;
+const OUTPUT_LEN: usize = 32;
+
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A real hash of a random password: unknown accounts are verified against it so they cost
     /// the same time as known ones.
     dummy: Arc<OnceCell<String>>,
@@ -25,9 +32,50 @@ pub struct Hasher {
     verified: Arc<AtomicU64>,
 }
 
-fn argon() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("constant params are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn params() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, Some(OUTPUT_LEN)).expect("constant params are valid")
+}
+
+/// The raw argon2id output for `password` and `salt` under `params`, in the thread's block.
+fn compute(params: Params, password: &[u8], salt: &[u8], memory: &mut Vec<Block>) -> Option<Vec<u8>> {
+    let len = params.output_len().unwrap_or(OUTPUT_LEN);
+    memory.resize(params.block_count(), Block::default());
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = vec![0u8; len];
+    argon
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..])
+        .ok()?;
+    Some(out)
+}
+
+fn phc(password: &[u8], memory: &mut Vec<Block>) -> Option<String> {
+    let salt_bytes = crate::random::bytes::<16>();
+    let salt = SaltString::encode_b64(&salt_bytes).ok()?;
+    let out = compute(params(), password, &salt_bytes, memory)?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).ok()?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).ok()?),
+    };
+    Some(hash.to_string())
+}
+
+fn matches(phc: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    if parsed.algorithm != argon2::ARGON2ID_IDENT {
+        return false;
+    }
+    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&parsed), parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    match compute(params, password, salt, memory) {
+        Some(out) => out.ct_eq(expected.as_bytes()).into(),
+        None => false,
+    }
 }
 
 impl Default for Hasher {
@@ -38,39 +86,56 @@ impl Default for Hasher {
 
 impl Hasher {
     pub fn new() -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..cores {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                // Allocated on first use, then reused for every hash this thread runs.
+                let mut memory = Vec::new();
+                loop {
+                    let job = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut memory),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a hashing thread");
+            }
+        }
         Hasher {
-            permits: Arc::new(Semaphore::new(cores)),
+            jobs,
             dummy: Arc::default(),
             verified: Arc::default(),
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit = self.permits.acquire().await.map_err(|_| Error::Unavailable)?;
-        tokio::task::spawn_blocking(f).await.map_err(|_| Error::Unavailable)
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |memory| {
+                let _ = tx.send(f(memory));
+            }))
+            .map_err(|_| Error::Unavailable)?;
+        rx.await.map_err(|_| Error::Unavailable)
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let pw = password.clone();
-        self.run(move || {
-            let salt = SaltString::encode_b64(&crate::random::bytes::<16>()).map_err(|_| Error::Unavailable)?;
-            argon2::PasswordHasher::hash_password(&argon(), pw.expose(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|_| Error::Unavailable)
-        })
-        .await?
+        self.run(move |memory| phc(pw.expose(), memory)).await?.ok_or(Error::Unavailable)
     }
 
-    /// Constant-time in the password (argon2's own comparison).
+    /// Constant-time in the comparison of the outputs.
     pub async fn verify(&self, hash: &str, password: &Password) -> Result<bool> {
         let (hash, pw) = (hash.to_string(), password.clone());
         self.verified.fetch_add(1, Ordering::Relaxed);
-        self.run(move || match PasswordHash::new(&hash) {
-            Ok(parsed) => argon().verify_password(pw.expose(), &parsed).is_ok(),
-            Err(_) => false,
-        })
-        .await
+        self.run(move |memory| matches(&hash, pw.expose(), memory)).await
     }
 
     pub fn verifications(&self) -> u64 {
@@ -91,16 +156,35 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordVerifier;
 
     #[tokio::test]
     async fn hashes_with_argon2id_and_verifies() {
         let h = Hasher::new();
         let pw = Password::attempt("correct horse").unwrap();
         let hash = h.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(h.verify(&hash, &pw).await.unwrap());
         assert!(!h.verify(&hash, &Password::attempt("wrong").unwrap()).await.unwrap());
         assert!(!h.verify("not a hash", &pw).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn interoperates_with_the_argon2_crates_own_format() {
+        let h = Hasher::new();
+        let pw = Password::attempt("interop").unwrap();
+        let ours = h.hash(&pw).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(pw.expose(), &parsed).is_ok());
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let theirs = argon2::PasswordHasher::hash_password(
+            &Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap()),
+            pw.expose(),
+            &salt,
+        )
+        .unwrap()
+        .to_string();
+        assert!(h.verify(&theirs, &pw).await.unwrap(), "hashes with other parameters still verify");
     }
 
     #[tokio::test(flavor = "current_thread")]

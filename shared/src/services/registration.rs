@@ -41,11 +41,18 @@ impl Auth {
         then: impl FnOnce(&User) -> Result<(Vec<Write>, T)>,
     ) -> Result<(User, T)> {
         if new.email.is_none() && new.mobile.is_none() && new.username.is_none() {
-            return Err(Error::invalid("account", "an email, mobile or username is required"));
+            return Err(Error::invalid(
+                "account",
+                "an email, mobile or username is required",
+            ));
         }
         let password = new.password.clone().unwrap_or_else(Password::random);
         let password_hash = self.0.hasher.hash(&password).await?;
-        let id = UserId(self.store().increment(&counter_key(), 1, None, false).await? as u64);
+        let id = UserId(
+            self.store()
+                .increment(&counter_key(), 1, None, false)
+                .await? as u64,
+        );
         let mut profile = new.profile;
         if profile.nickname.is_empty() {
             profile.nickname = match (&new.mobile, &new.email, &new.username) {
@@ -79,7 +86,9 @@ impl Auth {
         match self.store().write(writes).await {
             Ok(()) => Ok((user, out)),
             Err(StoreError::ConditionFailed(i)) if i >= 1 && i < code_at => {
-                Err(Error::AlreadyExists { field: claims[i - 1].field() })
+                Err(Error::AlreadyExists {
+                    field: claims[i - 1].field(),
+                })
             }
             Err(StoreError::ConditionFailed(i)) if i == code_at => Err(Error::CodeInvalid),
             Err(e) => Err(e.into()),
@@ -98,9 +107,15 @@ impl Auth {
         client: &super::Client,
     ) -> Result<super::SignedIn> {
         let (user, tokens) = self
-            .create_user(new, code, |user| self.open_session(user, spec, super::LoginType::Register, client))
+            .create_user(new, code, |user| {
+                self.open_session(user, spec, super::LoginType::Register, client)
+            })
             .await?;
-        Ok(super::SignedIn { user, tokens, is_new: true })
+        Ok(super::SignedIn {
+            user,
+            tokens,
+            is_new: true,
+        })
     }
 }
 
@@ -112,15 +127,27 @@ mod tests {
     #[tokio::test]
     async fn registers_with_unique_identifiers_and_default_nickname() {
         let t = harness();
-        let u = t.auth.register(new_email("a@x.com", "secret1"), None).await.unwrap();
+        let u = t
+            .auth
+            .register(new_email("a@x.com", "secret1"), None)
+            .await
+            .unwrap();
         assert_eq!(u.profile.nickname, "a***@x.com");
         let again = t.auth.register(new_email("A@X.com", "secret2"), None).await;
         assert_eq!(again.unwrap_err(), Error::AlreadyExists { field: "email" });
-        let m = NewUser { mobile: Some(t.auth.phone("13312341234").unwrap()), ..Default::default() };
+        let m = NewUser {
+            mobile: Some(t.auth.phone("13312341234").unwrap()),
+            ..Default::default()
+        };
         let u2 = t.auth.register(m, None).await.unwrap();
         assert_eq!(u2.profile.nickname, "133****1234");
         assert!(u2.id.0 > u.id.0);
-        let found = t.auth.find_user(&t.auth.account("a@x.com").unwrap()).await.unwrap().unwrap();
+        let found = t
+            .auth
+            .find_user(&t.auth.account("a@x.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.id, u.id);
     }
 
@@ -130,7 +157,10 @@ mod tests {
         let tasks: Vec<_> = (0..100)
             .map(|_| {
                 let auth = t.auth.clone();
-                tokio::spawn(async move { auth.register(new_email("race@x.com", "secret1"), None).await })
+                tokio::spawn(async move {
+                    auth.register(new_email("race@x.com", "secret1"), None)
+                        .await
+                })
             })
             .collect();
         let mut ok = 0;

@@ -19,7 +19,10 @@ struct ResetState {
 }
 
 fn reset_key(token: &str) -> Key {
-    Key::new(format!("RESET#{}", super::tokens::sha256_hex(token)), "RESET")
+    Key::new(
+        format!("RESET#{}", super::tokens::sha256_hex(token)),
+        "RESET",
+    )
 }
 
 impl Auth {
@@ -32,13 +35,21 @@ impl Auth {
     }
 
     pub(crate) async fn send_reset_link(&self, user: &User) -> Result<()> {
-        let Some(email) = &user.email else { return Ok(()) };
+        let Some(email) = &user.email else {
+            return Ok(());
+        };
         let token = crate::random::token();
         let key = reset_key(&token);
-        let state = ResetState { user_id: user.id, checks_left: RESET_CHECKS };
+        let state = ResetState {
+            user_id: user.id,
+            checks_left: RESET_CHECKS,
+        };
         let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL));
         self.store().write(vec![Write::put_new(item)]).await?;
-        let link = format!("{}/reset?code={token}", self.config().public_url.trim_end_matches('/'));
+        let link = format!(
+            "{}/reset?code={token}",
+            self.config().public_url.trim_end_matches('/')
+        );
         let message = messages::reset_link(self.config().lang, email.as_str(), &link, &token);
         if let Err(e) = self.0.sender.send(&message).await {
             tracing::error!(error = %e, "sending a reset link failed");
@@ -50,7 +61,11 @@ impl Auth {
 
     async fn reset_state(&self, token: &str) -> Result<(Key, ResetState)> {
         let key = reset_key(token);
-        let item = self.store().get(&key).await?.ok_or(Error::ResetTokenInvalid)?;
+        let item = self
+            .store()
+            .get(&key)
+            .await?
+            .ok_or(Error::ResetTokenInvalid)?;
         let state: ResetState = item.parse()?;
         if state.checks_left <= 0 {
             return Err(Error::ResetTokenInvalid);
@@ -61,22 +76,43 @@ impl Auth {
     /// Tells whether a reset token is good; each check uses up one of five.
     pub async fn check_reset_token(&self, token: &str) -> Result<()> {
         let (key, state) = self.reset_state(token).await?;
-        let item = self.store().get(&key).await?.ok_or(Error::ResetTokenInvalid)?;
-        let next = ResetState { checks_left: state.checks_left - 1, ..state.clone() };
+        let item = self
+            .store()
+            .get(&key)
+            .await?
+            .ok_or(Error::ResetTokenInvalid)?;
+        let next = ResetState {
+            checks_left: state.checks_left - 1,
+            ..state.clone()
+        };
         let write = Write::Put {
             item: Item::of(key, &next, item.expires_at),
             cond: Condition::equals("checks_left", state.checks_left),
         };
-        self.store().write(vec![write]).await.map_err(|_| Error::ResetTokenInvalid)
+        self.store()
+            .write(vec![write])
+            .await
+            .map_err(|_| Error::ResetTokenInvalid)
     }
 
     /// Sets a new password and/or mobile with a reset token, and ends every session.
-    pub async fn redeem_reset_token(&self, token: &str, password: Option<Password>, mobile: Option<Phone>) -> Result<User> {
+    pub async fn redeem_reset_token(
+        &self,
+        token: &str,
+        password: Option<Password>,
+        mobile: Option<Phone>,
+    ) -> Result<User> {
         if password.is_none() && mobile.is_none() {
-            return Err(Error::invalid("password", "a new password or mobile is required"));
+            return Err(Error::invalid(
+                "password",
+                "a new password or mobile is required",
+            ));
         }
         let (key, state) = self.reset_state(token).await?;
-        let user = self.user(state.user_id).await?.ok_or(Error::ResetTokenInvalid)?;
+        let user = self
+            .user(state.user_id)
+            .await?
+            .ok_or(Error::ResetTokenInvalid)?;
         let mut updated = user.clone();
         if let Some(p) = &password {
             updated.password_hash = self.0.hasher.hash(p).await?;
@@ -84,16 +120,28 @@ impl Auth {
         if let Some(m) = mobile {
             updated.mobile = Some(m);
         }
-        let spend = Write::Delete { key, cond: Condition::equals("checks_left", state.checks_left) };
-        let saved = self.save_user(&user, updated, vec![spend], Error::ResetTokenInvalid).await?;
+        let spend = Write::Delete {
+            key,
+            cond: Condition::equals("checks_left", state.checks_left),
+        };
+        let saved = self
+            .save_user(&user, updated, vec![spend], Error::ResetTokenInvalid)
+            .await?;
         self.logout_all(user.id).await?;
         Ok(saved)
     }
 
     /// Sets a new password with a reset-password code sent to the account, and ends every
     /// session.
-    pub async fn reset_password_with_code(&self, account: &Account, code: &Code, password: &Password) -> Result<User> {
-        let check = self.check_code(Purpose::ResetPassword, &account.key(), code).await?;
+    pub async fn reset_password_with_code(
+        &self,
+        account: &Account,
+        code: &Code,
+        password: &Password,
+    ) -> Result<User> {
+        let check = self
+            .check_code(Purpose::ResetPassword, &account.key(), code)
+            .await?;
         let Some(user) = self.find_user(account).await? else {
             self.spend_code(check).await?;
             return Err(Error::CodeInvalid);
@@ -101,19 +149,34 @@ impl Auth {
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        self.set_password(&user, password, vec![check.consume]).await
+        self.set_password(&user, password, vec![check.consume])
+            .await
     }
 
     /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
-    pub async fn change_password(&self, account: &Account, old: &Password, new: &Password) -> Result<User> {
-        let user = self.check_password(account, old, &super::Gate::Lockout).await?;
+    pub async fn change_password(
+        &self,
+        account: &Account,
+        old: &Password,
+        new: &Password,
+    ) -> Result<User> {
+        let user = self
+            .check_password(account, old, &super::Gate::Lockout)
+            .await?;
         self.set_password(&user, new, vec![]).await
     }
 
-    async fn set_password(&self, user: &User, password: &Password, extra: Vec<Write>) -> Result<User> {
+    async fn set_password(
+        &self,
+        user: &User,
+        password: &Password,
+        extra: Vec<Write>,
+    ) -> Result<User> {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
-        let saved = self.save_user(user, updated, extra, Error::CodeInvalid).await?;
+        let saved = self
+            .save_user(user, updated, extra, Error::CodeInvalid)
+            .await?;
         self.logout_all(user.id).await?;
         Ok(saved)
     }
@@ -125,7 +188,10 @@ impl Auth {
     pub async fn request_reset_code(&self, account: &Account, captcha: Option<&str>) -> Result<()> {
         self.require_captcha(captcha).await?;
         match self.find_user(account).await? {
-            Some(user) if user.is_active() => self.send_code(Purpose::ResetPassword, account).await.map(|_| ()),
+            Some(user) if user.is_active() => self
+                .send_code(Purpose::ResetPassword, account)
+                .await
+                .map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -142,9 +208,23 @@ impl Auth {
         spec: &super::SessionSpec,
         client: &super::Client,
     ) -> Result<super::SignedIn> {
-        let user = self.reset_password_with_code(account, code, password).await?;
+        let user = self
+            .reset_password_with_code(account, code, password)
+            .await?;
         let clear = self.clear_failures(account);
-        let tokens = self.sign_in(&user, spec, super::LoginType::ResetPassword, client, vec![clear]).await?;
-        Ok(super::SignedIn { user, tokens, is_new: false })
+        let tokens = self
+            .sign_in(
+                &user,
+                spec,
+                super::LoginType::ResetPassword,
+                client,
+                vec![clear],
+            )
+            .await?;
+        Ok(super::SignedIn {
+            user,
+            tokens,
+            is_new: false,
+        })
     }
 }

@@ -32,19 +32,30 @@ impl Auth {
     pub(crate) async fn start_second_factor(&self, user: &User) -> Result<PendingId> {
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
         let id = crate::random::token();
-        let item = Item::of(pending_key(&id), &Pending { user_id: user.id }, Some(self.now() + PENDING_TTL));
+        let item = Item::of(
+            pending_key(&id),
+            &Pending { user_id: user.id },
+            Some(self.now() + PENDING_TTL),
+        );
         self.store().write(vec![Write::put_new(item)]).await?;
         let account = code_account(user.id);
-        match self.issue_code(Purpose::SecondFactor, &account, Channel::Sms, mobile.e164()).await {
+        match self
+            .issue_code(Purpose::SecondFactor, &account, Channel::Sms, mobile.e164())
+            .await
+        {
             Ok(_) => Ok(PendingId(id)),
             // A code went out less than a minute ago and, unless it was already used, is still
             // good for this pending login.
-            Err(Error::TooManyRequests { .. }) if self.code_pending(Purpose::SecondFactor, &account).await? => {
+            Err(Error::TooManyRequests { .. })
+                if self.code_pending(Purpose::SecondFactor, &account).await? =>
+            {
                 Ok(PendingId(id))
             }
             // No code reaches the user: no pending login either (the caller is told to wait).
             Err(e) => {
-                self.store().write(vec![Write::delete(pending_key(&id))]).await?;
+                self.store()
+                    .write(vec![Write::delete(pending_key(&id))])
+                    .await?;
                 Err(e)
             }
         }
@@ -54,7 +65,10 @@ impl Auth {
         let key = pending_key(&id.0);
         let item = self.store().get(&key).await?.ok_or(Error::NoPendingLogin)?;
         let pending: Pending = item.parse()?;
-        let user = self.user(pending.user_id).await?.ok_or(Error::NoPendingLogin)?;
+        let user = self
+            .user(pending.user_id)
+            .await?
+            .ok_or(Error::NoPendingLogin)?;
         if !user.is_active() {
             return Err(Error::Disabled);
         }
@@ -66,9 +80,18 @@ impl Auth {
     pub async fn resend_second_factor(&self, id: &PendingId, voice: bool) -> Result<Channel> {
         let (user, _) = self.pending(id).await?;
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
-        let channel = if voice && self.0.sender.supports_voice() { Channel::Voice } else { Channel::Sms };
-        self.issue_code(Purpose::SecondFactor, &code_account(user.id), channel, mobile.e164())
-            .await?;
+        let channel = if voice && self.0.sender.supports_voice() {
+            Channel::Voice
+        } else {
+            Channel::Sms
+        };
+        self.issue_code(
+            Purpose::SecondFactor,
+            &code_account(user.id),
+            channel,
+            mobile.e164(),
+        )
+        .await?;
         Ok(channel)
     }
 
@@ -85,14 +108,28 @@ impl Auth {
         let check = match self.check_code(Purpose::SecondFactor, &account, code).await {
             Ok(c) => c,
             Err(e) => {
-                if e == Error::CodeInvalid && !self.code_pending(Purpose::SecondFactor, &account).await? {
+                if e == Error::CodeInvalid
+                    && !self.code_pending(Purpose::SecondFactor, &account).await?
+                {
                     self.store().write(vec![Write::delete(key)]).await?;
                 }
                 return Err(e);
             }
         };
-        let extra = vec![check.consume, Write::Delete { key, cond: Condition::Exists }];
-        let tokens = self.sign_in(&user, spec, LoginType::SecondFactor, client, extra).await?;
-        Ok(SignedIn { user, tokens, is_new: false })
+        let extra = vec![
+            check.consume,
+            Write::Delete {
+                key,
+                cond: Condition::Exists,
+            },
+        ];
+        let tokens = self
+            .sign_in(&user, spec, LoginType::SecondFactor, client, extra)
+            .await?;
+        Ok(SignedIn {
+            user,
+            tokens,
+            is_new: false,
+        })
     }
 }

@@ -22,6 +22,7 @@ pub struct SessionSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tokens {
+    pub user_id: UserId,
     pub sid: String,
     pub access: String,
     pub refresh: String,
@@ -69,14 +70,28 @@ impl Auth {
     fn session_writes(&self, sid: &str, s: &SessionState, cond: Condition) -> Vec<Write> {
         let until = Some(self.session_expiry(s));
         vec![
-            Write::Put { item: Item::of(session_key(sid), s, until), cond },
-            Write::put(Item::of(index_key(s.user_id, sid), &IndexEntry { sid: sid.into() }, until)),
+            Write::Put {
+                item: Item::of(session_key(sid), s, until),
+                cond,
+            },
+            Write::put(Item::of(
+                index_key(s.user_id, sid),
+                &IndexEntry { sid: sid.into() },
+                until,
+            )),
         ]
     }
 
     fn tokens(&self, sid: &str, s: &SessionState, refresh: String) -> Result<Tokens> {
-        let access = self.0.keys.sign_access(&self.config().issuer, s.user_id, sid, s.rotated_at, s.access_ttl)?;
+        let access = self.0.keys.sign_access(
+            &self.config().issuer,
+            s.user_id,
+            sid,
+            s.rotated_at,
+            s.access_ttl,
+        )?;
         Ok(Tokens {
+            user_id: s.user_id,
             sid: sid.to_string(),
             access,
             refresh,
@@ -133,23 +148,40 @@ impl Auth {
     /// Verifies an access token and that its session is still open (logout and password
     /// changes end sessions, and with them their access tokens, at once).
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
-        let claims = self.0.keys.verify_access(&self.config().issuer, access_token, self.now())?;
-        let item = self.store().get(&session_key(&claims.sid)).await?.ok_or(Error::Unauthenticated)?;
+        let claims = self
+            .0
+            .keys
+            .verify_access(&self.config().issuer, access_token, self.now())?;
+        let item = self
+            .store()
+            .get(&session_key(&claims.sid))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         let state: SessionState = item.parse()?;
         if state.user_id.0 != claims.user_id {
             return Err(Error::Unauthenticated);
         }
-        Ok(Principal { user_id: state.user_id, sid: claims.sid })
+        Ok(Principal {
+            user_id: state.user_id,
+            sid: claims.sid,
+        })
     }
 
     /// Exchanges a refresh token for a new pair.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens> {
-        let sid = refresh_token.split_once('.').map(|(s, _)| s).ok_or(Error::Unauthenticated)?;
+        let sid = refresh_token
+            .split_once('.')
+            .map(|(s, _)| s)
+            .ok_or(Error::Unauthenticated)?;
         let presented = super::tokens::sha256_hex(refresh_token);
         let next = self.0.keys.next_refresh(sid, refresh_token);
         // Two passes at most: a lost race re-reads the winner's state and takes the grace path.
         for _ in 0..2 {
-            let item = self.store().get(&session_key(sid)).await?.ok_or(Error::Unauthenticated)?;
+            let item = self
+                .store()
+                .get(&session_key(sid))
+                .await?
+                .ok_or(Error::Unauthenticated)?;
             let state: SessionState = item.parse()?;
             let now = self.now();
             if super::tokens::same_digest(&presented, &state.refresh_hash) {
@@ -165,20 +197,34 @@ impl Auth {
                     ..state
                 };
                 let cond = Condition::equals("refresh_hash", presented.clone());
-                match self.store().write(self.session_writes(sid, &rotated, cond)).await {
+                match self
+                    .store()
+                    .write(self.session_writes(sid, &rotated, cond))
+                    .await
+                {
                     Ok(()) => return self.tokens(sid, &rotated, next),
                     Err(StoreError::ConditionFailed(_)) => continue,
                     Err(e) => return Err(e.into()),
                 }
             }
-            let was_previous = state.replaced.last().is_some_and(|h| super::tokens::same_digest(h, &presented));
+            let was_previous = state
+                .replaced
+                .last()
+                .is_some_and(|h| super::tokens::same_digest(h, &presented));
             if was_previous
                 && now <= state.rotated_at + self.config().refresh_grace
-                && super::tokens::same_digest(&super::tokens::sha256_hex(&next), &state.refresh_hash)
+                && super::tokens::same_digest(
+                    &super::tokens::sha256_hex(&next),
+                    &state.refresh_hash,
+                )
             {
                 return self.tokens(sid, &state, next);
             }
-            if state.replaced.iter().any(|h| super::tokens::same_digest(h, &presented)) {
+            if state
+                .replaced
+                .iter()
+                .any(|h| super::tokens::same_digest(h, &presented))
+            {
                 tracing::warn!(user = %state.user_id, "refresh token reuse: revoking the session");
                 self.end_session(state.user_id, sid).await?;
             }
@@ -214,7 +260,10 @@ impl Auth {
 
     async fn end_session(&self, user: UserId, sid: &str) -> Result<u64> {
         let writes = vec![
-            Write::Delete { key: session_key(sid), cond: Condition::Exists },
+            Write::Delete {
+                key: session_key(sid),
+                cond: Condition::Exists,
+            },
             Write::delete(index_key(user, sid)),
         ];
         match self.store().write(writes).await {
@@ -242,7 +291,12 @@ impl Auth {
                 .items
                 .iter()
                 .filter_map(|i| i.key.sk.strip_prefix("SESSION#"))
-                .flat_map(|sid| [Write::delete(session_key(sid)), Write::delete(index_key(user, sid))])
+                .flat_map(|sid| {
+                    [
+                        Write::delete(session_key(sid)),
+                        Write::delete(index_key(user, sid)),
+                    ]
+                })
                 .collect();
             ended += writes.len() as u64 / 2;
             self.store().write(writes).await?;
@@ -255,7 +309,10 @@ impl Auth {
     /// The user behind an access token, for who-am-I endpoints.
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
         let principal = self.authenticate(access_token).await?;
-        let user = self.user(principal.user_id).await?.ok_or(Error::Unauthenticated)?;
+        let user = self
+            .user(principal.user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         if !user.is_active() {
             return Err(Error::Unauthenticated);
         }

@@ -2,11 +2,7 @@
 
 use super::{Auth, NewUser};
 use crate::{
-    clock::ManualClock,
-    config::Config,
-    domain::Password,
-    sender::Outbox,
-    store::Embedded,
+    clock::ManualClock, config::Config, domain::Password, sender::Outbox, store::Embedded,
 };
 use std::sync::Arc;
 
@@ -23,8 +19,18 @@ pub(crate) fn harness() -> Harness {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
     let store = Arc::new(Embedded::in_memory(clock.clone()));
     let outbox = Outbox::new(clock.clone());
-    let auth = Auth::new(Config::for_tests(), store.clone(), Arc::new(outbox.clone()), clock.clone());
-    Harness { auth, clock, store, outbox }
+    let auth = Auth::new(
+        Config::for_tests(),
+        store.clone(),
+        Arc::new(outbox.clone()),
+        clock.clone(),
+    );
+    Harness {
+        auth,
+        clock,
+        store,
+        outbox,
+    }
 }
 
 pub(crate) fn new_email(email: &str, password: &str) -> NewUser {
@@ -39,7 +45,12 @@ impl Harness {
     /// The code in the newest message sent to `to`.
     pub fn last_code(&self, to: &str) -> String {
         let entries = self.outbox.entries();
-        let body = &entries.iter().rev().find(|e| e.to == to).expect("a message was sent").body;
+        let body = &entries
+            .iter()
+            .rev()
+            .find(|e| e.to == to)
+            .expect("a message was sent")
+            .body;
         body.split(|c: char| !c.is_ascii_digit())
             .find(|w| w.len() == crate::domain::Code::LEN)
             .expect("the message carries a code")

@@ -8,7 +8,10 @@ use crate::{
 };
 
 fn client() -> Client {
-    Client { ip: "127.0.0.1".into(), user_agent: "test".into() }
+    Client {
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    }
 }
 
 fn pw(s: &str) -> Password {
@@ -16,11 +19,21 @@ fn pw(s: &str) -> Password {
 }
 
 async fn signed_in(t: &Harness, email: &str) -> SignedIn {
-    t.auth.register(new_email(email, "secret1"), None).await.unwrap();
+    t.auth
+        .register(new_email(email, "secret1"), None)
+        .await
+        .unwrap();
     let account = t.auth.account(email).unwrap();
     match t
         .auth
-        .password_login(&account, &pw("secret1"), &Gate::Lockout, &SessionSpec::default(), &client(), false)
+        .password_login(
+            &account,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            false,
+        )
         .await
         .unwrap()
     {
@@ -38,9 +51,18 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let third = t.auth.refresh(&second.refresh).await.unwrap();
     t.clock.advance(60);
     // The first token, long replaced: reuse. The whole session goes, newest tokens included.
-    assert_eq!(t.auth.refresh(&s.tokens.refresh).await, Err(Error::Unauthenticated));
-    assert_eq!(t.auth.refresh(&third.refresh).await, Err(Error::Unauthenticated));
-    assert_eq!(t.auth.authenticate(&third.access).await, Err(Error::Unauthenticated));
+    assert_eq!(
+        t.auth.refresh(&s.tokens.refresh).await,
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth.refresh(&third.refresh).await,
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth.authenticate(&third.access).await,
+        Err(Error::Unauthenticated)
+    );
 }
 
 #[tokio::test]
@@ -49,8 +71,14 @@ async fn previous_token_outside_grace_is_reuse() {
     let s = signed_in(&t, "a@x.com").await;
     let next = t.auth.refresh(&s.tokens.refresh).await.unwrap();
     t.clock.advance(t.auth.config().refresh_grace + 1);
-    assert_eq!(t.auth.refresh(&s.tokens.refresh).await, Err(Error::Unauthenticated));
-    assert_eq!(t.auth.refresh(&next.refresh).await, Err(Error::Unauthenticated));
+    assert_eq!(
+        t.auth.refresh(&s.tokens.refresh).await,
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth.refresh(&next.refresh).await,
+        Err(Error::Unauthenticated)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,7 +110,16 @@ async fn logout_one_or_all_and_expiry() {
     let account = t.auth.account("a@x.com").unwrap();
     let other = match t
         .auth
-        .password_login(&account, &pw("secret1"), &Gate::Lockout, &SessionSpec { access_ttl: Some(60) }, &client(), false)
+        .password_login(
+            &account,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec {
+                access_ttl: Some(60),
+            },
+            &client(),
+            false,
+        )
         .await
         .unwrap()
     {
@@ -91,11 +128,17 @@ async fn logout_one_or_all_and_expiry() {
     };
     let p = t.auth.authenticate(&s.tokens.access).await.unwrap();
     assert_eq!(t.auth.logout(&p).await.unwrap(), 1);
-    assert_eq!(t.auth.authenticate(&s.tokens.access).await, Err(Error::Unauthenticated));
+    assert_eq!(
+        t.auth.authenticate(&s.tokens.access).await,
+        Err(Error::Unauthenticated)
+    );
     assert_eq!(t.auth.logout(&p).await.unwrap(), 0);
     assert!(t.auth.authenticate(&other.tokens.access).await.is_ok());
     t.clock.advance(60);
-    assert_eq!(t.auth.authenticate(&other.tokens.access).await, Err(Error::TokenExpired));
+    assert_eq!(
+        t.auth.authenticate(&other.tokens.access).await,
+        Err(Error::TokenExpired)
+    );
     signed_in_again(&t).await;
     assert_eq!(t.auth.logout_all(s.user.id).await.unwrap(), 2);
     assert!(t.auth.refresh(&other.tokens.refresh).await.is_err());
@@ -104,7 +147,14 @@ async fn logout_one_or_all_and_expiry() {
 async fn signed_in_again(t: &Harness) {
     let account = t.auth.account("a@x.com").unwrap();
     t.auth
-        .password_login(&account, &pw("secret1"), &Gate::Lockout, &SessionSpec::default(), &client(), false)
+        .password_login(
+            &account,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            false,
+        )
         .await
         .unwrap();
 }
@@ -115,28 +165,69 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     let a = t.auth.account("c@x.com").unwrap();
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
     assert_eq!(issued.code.as_str(), t.last_code("c@x.com"));
-    assert!(matches!(t.auth.send_code(Purpose::Login, &a).await, Err(Error::TooManyRequests { .. })));
+    assert!(matches!(
+        t.auth.send_code(Purpose::Login, &a).await,
+        Err(Error::TooManyRequests { .. })
+    ));
     // Checking does not consume; a code for one purpose is not good for another.
-    t.auth.check_code_for(Purpose::Login, &a, &issued.code).await.unwrap();
-    t.auth.check_code_for(Purpose::Login, &a, &issued.code).await.unwrap();
-    assert_eq!(t.auth.check_code_for(Purpose::Register, &a, &issued.code).await.unwrap_err(), Error::CodeInvalid);
+    t.auth
+        .check_code_for(Purpose::Login, &a, &issued.code)
+        .await
+        .unwrap();
+    t.auth
+        .check_code_for(Purpose::Login, &a, &issued.code)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth
+            .check_code_for(Purpose::Register, &a, &issued.code)
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid
+    );
     // Expiry by the clock.
     t.clock.advance(600);
-    assert_eq!(t.auth.check_code_for(Purpose::Login, &a, &issued.code).await.unwrap_err(), Error::CodeInvalid);
+    assert_eq!(
+        t.auth
+            .check_code_for(Purpose::Login, &a, &issued.code)
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid
+    );
     // Five wrong tries void the code.
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
-    let wrong = Code::parse(if issued.code.as_str() == "123456" { "654321" } else { "123456" }).unwrap();
+    let wrong = Code::parse(if issued.code.as_str() == "123456" {
+        "654321"
+    } else {
+        "123456"
+    })
+    .unwrap();
     for _ in 0..5 {
-        assert_eq!(t.auth.check_code_for(Purpose::Login, &a, &wrong).await.unwrap_err(), Error::CodeInvalid);
+        assert_eq!(
+            t.auth
+                .check_code_for(Purpose::Login, &a, &wrong)
+                .await
+                .unwrap_err(),
+            Error::CodeInvalid
+        );
     }
-    assert_eq!(t.auth.check_code_for(Purpose::Login, &a, &issued.code).await.unwrap_err(), Error::CodeInvalid);
+    assert_eq!(
+        t.auth
+            .check_code_for(Purpose::Login, &a, &issued.code)
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid
+    );
     // Hourly cap: ten sends an hour per account and purpose.
     let b = t.auth.account("d@x.com").unwrap();
     for _ in 0..10 {
         t.auth.send_code(Purpose::Login, &b).await.unwrap();
         t.clock.advance(60);
     }
-    assert!(matches!(t.auth.send_code(Purpose::Login, &b).await, Err(Error::TooManyRequests { .. })));
+    assert!(matches!(
+        t.auth.send_code(Purpose::Login, &b).await,
+        Err(Error::TooManyRequests { .. })
+    ));
     t.clock.advance(3600);
     t.auth.send_code(Purpose::Login, &b).await.unwrap();
 }
@@ -147,17 +238,62 @@ async fn code_login_creates_the_account_when_asked() {
     let a = t.auth.account("13312341234").unwrap();
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
     assert_eq!(t.last_code("+8613312341234"), issued.code.as_str());
-    let refused = t.auth.code_login(&a, &issued.code, false, &Gate::Lockout, &SessionSpec::default(), &client()).await;
-    assert_eq!(refused.unwrap_err(), Error::InvalidCredentials(CredentialFault::UnknownAccount));
-    let s = t.auth.code_login(&a, &issued.code, true, &Gate::Lockout, &SessionSpec::default(), &client()).await.unwrap();
+    let refused = t
+        .auth
+        .code_login(
+            &a,
+            &issued.code,
+            false,
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await;
+    assert_eq!(
+        refused.unwrap_err(),
+        Error::InvalidCredentials(CredentialFault::UnknownAccount)
+    );
+    let s = t
+        .auth
+        .code_login(
+            &a,
+            &issued.code,
+            true,
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await
+        .unwrap();
     assert!(s.is_new);
     assert_eq!(s.user.profile.nickname, "133****1234");
     // The code is spent by that login.
-    let again = t.auth.code_login(&a, &issued.code, true, &Gate::Lockout, &SessionSpec::default(), &client()).await;
+    let again = t
+        .auth
+        .code_login(
+            &a,
+            &issued.code,
+            true,
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await;
     assert_eq!(again.unwrap_err(), Error::CodeInvalid);
     t.clock.advance(60);
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
-    let s2 = t.auth.code_login(&a, &issued.code, true, &Gate::Lockout, &SessionSpec::default(), &client()).await.unwrap();
+    let s2 = t
+        .auth
+        .code_login(
+            &a,
+            &issued.code,
+            true,
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await
+        .unwrap();
     assert!(!s2.is_new);
     assert_eq!(s2.user.id, s.user.id);
 }
@@ -165,36 +301,72 @@ async fn code_login_creates_the_account_when_asked() {
 #[tokio::test]
 async fn unknown_accounts_cost_the_same_hashing_work() {
     let t = harness();
-    t.auth.register(new_email("a@x.com", "secret1"), None).await.unwrap();
+    t.auth
+        .register(new_email("a@x.com", "secret1"), None)
+        .await
+        .unwrap();
     let known = t.auth.account("a@x.com").unwrap();
     let unknown = t.auth.account("nobody@x.com").unwrap();
     let before = t.auth.hasher().verifications();
-    let r = t.auth.check_password(&known, &pw("wrong"), &Gate::Lockout).await;
-    assert_eq!(r.unwrap_err(), Error::InvalidCredentials(CredentialFault::WrongPassword));
+    let r = t
+        .auth
+        .check_password(&known, &pw("wrong"), &Gate::Lockout)
+        .await;
+    assert_eq!(
+        r.unwrap_err(),
+        Error::InvalidCredentials(CredentialFault::WrongPassword)
+    );
     let after_known = t.auth.hasher().verifications();
-    let r = t.auth.check_password(&unknown, &pw("wrong"), &Gate::Lockout).await;
-    assert_eq!(r.unwrap_err(), Error::InvalidCredentials(CredentialFault::UnknownAccount));
+    let r = t
+        .auth
+        .check_password(&unknown, &pw("wrong"), &Gate::Lockout)
+        .await;
+    assert_eq!(
+        r.unwrap_err(),
+        Error::InvalidCredentials(CredentialFault::UnknownAccount)
+    );
     let after_unknown = t.auth.hasher().verifications();
     assert_eq!(after_known - before, 1);
-    assert_eq!(after_unknown - after_known, 1, "one argon2id verify for an unknown account too");
+    assert_eq!(
+        after_unknown - after_known,
+        1,
+        "one argon2id verify for an unknown account too"
+    );
 }
 
 #[tokio::test]
 async fn lockout_after_ten_failures_lapses_after_thirty_minutes() {
     let t = harness();
-    t.auth.register(new_email("a@x.com", "secret1"), None).await.unwrap();
+    t.auth
+        .register(new_email("a@x.com", "secret1"), None)
+        .await
+        .unwrap();
     let a = t.auth.account("a@x.com").unwrap();
     for _ in 0..10 {
-        assert!(matches!(t.auth.check_password(&a, &pw("bad"), &Gate::Lockout).await, Err(Error::InvalidCredentials(_))));
+        assert!(matches!(
+            t.auth.check_password(&a, &pw("bad"), &Gate::Lockout).await,
+            Err(Error::InvalidCredentials(_))
+        ));
     }
-    assert!(matches!(t.auth.check_password(&a, &pw("secret1"), &Gate::Lockout).await, Err(Error::TooManyRequests { .. })));
+    assert!(matches!(
+        t.auth
+            .check_password(&a, &pw("secret1"), &Gate::Lockout)
+            .await,
+        Err(Error::TooManyRequests { .. })
+    ));
     // A captcha dialect asks for a captcha instead of locking.
     assert!(matches!(
-        t.auth.check_password(&a, &pw("secret1"), &Gate::Captcha(None)).await,
+        t.auth
+            .check_password(&a, &pw("secret1"), &Gate::Captcha(None))
+            .await,
         Err(Error::CaptchaRequired { .. })
     ));
     t.clock.advance(30 * 60);
-    assert!(t.auth.check_password(&a, &pw("secret1"), &Gate::Lockout).await.is_ok());
+    assert!(t
+        .auth
+        .check_password(&a, &pw("secret1"), &Gate::Lockout)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -204,71 +376,228 @@ async fn second_factor_pending_resend_complete_and_void() {
     new.mobile = Some(t.auth.phone("13312341234").unwrap());
     t.auth.register(new, None).await.unwrap();
     let a = t.auth.account("m@x.com").unwrap();
-    let step = t.auth.password_login(&a, &pw("secret1"), &Gate::Lockout, &SessionSpec::default(), &client(), true).await.unwrap();
-    let LoginStep::SecondFactor(pending) = step else { panic!("second factor expected") };
+    let step = t
+        .auth
+        .password_login(
+            &a,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            true,
+        )
+        .await
+        .unwrap();
+    let LoginStep::SecondFactor(pending) = step else {
+        panic!("second factor expected")
+    };
     let code = Code::parse(&t.last_code("+8613312341234")).unwrap();
-    assert!(matches!(t.auth.resend_second_factor(&pending, true).await, Err(Error::TooManyRequests { .. })));
+    assert!(matches!(
+        t.auth.resend_second_factor(&pending, true).await,
+        Err(Error::TooManyRequests { .. })
+    ));
     t.clock.advance(60);
-    assert_eq!(t.auth.resend_second_factor(&pending, true).await.unwrap(), crate::sender::Channel::Voice);
-    assert_eq!(t.outbox.entries().last().unwrap().channel, crate::sender::Channel::Voice);
+    assert_eq!(
+        t.auth.resend_second_factor(&pending, true).await.unwrap(),
+        crate::sender::Channel::Voice
+    );
+    assert_eq!(
+        t.outbox.entries().last().unwrap().channel,
+        crate::sender::Channel::Voice
+    );
     let code2 = Code::parse(&t.last_code("+8613312341234")).unwrap();
-    assert_eq!(t.auth.complete_second_factor(&pending, &code, &SessionSpec::default(), &client()).await.unwrap_err(), Error::CodeInvalid, "the resent code replaced the first");
-    let s = t.auth.complete_second_factor(&pending, &code2, &SessionSpec::default(), &client()).await.unwrap();
+    assert_eq!(
+        t.auth
+            .complete_second_factor(&pending, &code, &SessionSpec::default(), &client())
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid,
+        "the resent code replaced the first"
+    );
+    let s = t
+        .auth
+        .complete_second_factor(&pending, &code2, &SessionSpec::default(), &client())
+        .await
+        .unwrap();
     assert!(t.auth.authenticate(&s.tokens.access).await.is_ok());
-    assert_eq!(t.auth.complete_second_factor(&pending, &code2, &SessionSpec::default(), &client()).await.unwrap_err(), Error::NoPendingLogin);
+    assert_eq!(
+        t.auth
+            .complete_second_factor(&pending, &code2, &SessionSpec::default(), &client())
+            .await
+            .unwrap_err(),
+        Error::NoPendingLogin
+    );
 
     // Five wrong codes void the pending login.
     t.clock.advance(60);
-    let LoginStep::SecondFactor(pending) = t.auth.password_login(&a, &pw("secret1"), &Gate::Lockout, &SessionSpec::default(), &client(), true).await.unwrap() else { panic!() };
+    let LoginStep::SecondFactor(pending) = t
+        .auth
+        .password_login(
+            &a,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            true,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
     let right = t.last_code("+8613312341234");
-    let wrong = Code::parse(if right == "123456" { "654321" } else { "123456" }).unwrap();
+    let wrong = Code::parse(if right == "123456" {
+        "654321"
+    } else {
+        "123456"
+    })
+    .unwrap();
     for _ in 0..5 {
-        assert_eq!(t.auth.complete_second_factor(&pending, &wrong, &SessionSpec::default(), &client()).await.unwrap_err(), Error::CodeInvalid);
+        assert_eq!(
+            t.auth
+                .complete_second_factor(&pending, &wrong, &SessionSpec::default(), &client())
+                .await
+                .unwrap_err(),
+            Error::CodeInvalid
+        );
     }
     let right = Code::parse(&right).unwrap();
-    assert_eq!(t.auth.complete_second_factor(&pending, &right, &SessionSpec::default(), &client()).await.unwrap_err(), Error::NoPendingLogin);
+    assert_eq!(
+        t.auth
+            .complete_second_factor(&pending, &right, &SessionSpec::default(), &client())
+            .await
+            .unwrap_err(),
+        Error::NoPendingLogin
+    );
 
     // After twenty minutes the pending state is gone.
     t.clock.advance(60);
-    let LoginStep::SecondFactor(pending) = t.auth.password_login(&a, &pw("secret1"), &Gate::Lockout, &SessionSpec::default(), &client(), true).await.unwrap() else { panic!() };
+    let LoginStep::SecondFactor(pending) = t
+        .auth
+        .password_login(
+            &a,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            true,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
     t.clock.advance(20 * 60);
-    assert_eq!(t.auth.resend_second_factor(&pending, false).await.unwrap_err(), Error::NoPendingLogin);
+    assert_eq!(
+        t.auth
+            .resend_second_factor(&pending, false)
+            .await
+            .unwrap_err(),
+        Error::NoPendingLogin
+    );
 }
 
 #[tokio::test]
 async fn reset_tokens_check_five_times_then_void_and_redeem_ends_sessions() {
     let t = harness();
     let s = signed_in(&t, "r@x.com").await;
-    t.auth.request_reset_link(&Email::parse("r@x.com").unwrap()).await.unwrap();
-    t.auth.request_reset_link(&Email::parse("nobody@x.com").unwrap()).await.unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .await
+        .unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("nobody@x.com").unwrap())
+        .await
+        .unwrap();
     assert!(t.outbox.entries().iter().all(|e| e.to != "nobody@x.com"));
     let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body.split("code=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let token = body
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     for _ in 0..5 {
         t.auth.check_reset_token(&token).await.unwrap();
     }
-    assert_eq!(t.auth.check_reset_token(&token).await, Err(Error::ResetTokenInvalid));
-    assert_eq!(t.auth.redeem_reset_token(&token, Some(pw("newsecret")), None).await.unwrap_err(), Error::ResetTokenInvalid);
+    assert_eq!(
+        t.auth.check_reset_token(&token).await,
+        Err(Error::ResetTokenInvalid)
+    );
+    assert_eq!(
+        t.auth
+            .redeem_reset_token(&token, Some(pw("newsecret")), None)
+            .await
+            .unwrap_err(),
+        Error::ResetTokenInvalid
+    );
 
-    t.auth.request_reset_link(&Email::parse("r@x.com").unwrap()).await.unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .await
+        .unwrap();
     let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body.split("code=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let token = body
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let mobile = t.auth.phone("13312341234").unwrap();
-    let u = t.auth.redeem_reset_token(&token, Some(pw("newsecret")), Some(mobile.clone())).await.unwrap();
+    let u = t
+        .auth
+        .redeem_reset_token(&token, Some(pw("newsecret")), Some(mobile.clone()))
+        .await
+        .unwrap();
     assert_eq!(u.mobile, Some(mobile));
-    assert_eq!(t.auth.authenticate(&s.tokens.access).await, Err(Error::Unauthenticated));
+    assert_eq!(
+        t.auth.authenticate(&s.tokens.access).await,
+        Err(Error::Unauthenticated)
+    );
     let a = t.auth.account("r@x.com").unwrap();
-    assert!(t.auth.check_password(&a, &pw("newsecret"), &Gate::Lockout).await.is_ok());
+    assert!(t
+        .auth
+        .check_password(&a, &pw("newsecret"), &Gate::Lockout)
+        .await
+        .is_ok());
     // The new mobile is a claimed identifier now.
-    let by_mobile = t.auth.find_user(&t.auth.account("13312341234").unwrap()).await.unwrap().unwrap();
+    let by_mobile = t
+        .auth
+        .find_user(&t.auth.account("13312341234").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_mobile.id, u.id);
-    assert_eq!(t.auth.redeem_reset_token(&token, Some(pw("other1")), None).await.unwrap_err(), Error::ResetTokenInvalid);
+    assert_eq!(
+        t.auth
+            .redeem_reset_token(&token, Some(pw("other1")), None)
+            .await
+            .unwrap_err(),
+        Error::ResetTokenInvalid
+    );
     // Tokens expire after an hour.
-    t.auth.request_reset_link(&Email::parse("r@x.com").unwrap()).await.unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .await
+        .unwrap();
     let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body.split("code=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let token = body
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     t.clock.advance(3600);
-    assert_eq!(t.auth.check_reset_token(&token).await, Err(Error::ResetTokenInvalid));
+    assert_eq!(
+        t.auth.check_reset_token(&token).await,
+        Err(Error::ResetTokenInvalid)
+    );
 }
 
 #[tokio::test]
@@ -276,35 +605,115 @@ async fn password_change_disable_and_permissions() {
     let t = harness();
     let s = signed_in(&t, "p@x.com").await;
     let a = t.auth.account("p@x.com").unwrap();
-    t.auth.change_password(&a, &pw("secret1"), &pw("changed1")).await.unwrap();
-    assert_eq!(t.auth.authenticate(&s.tokens.access).await, Err(Error::Unauthenticated));
-    assert!(t.auth.check_password(&a, &pw("secret1"), &Gate::Lockout).await.is_err());
-    let user = t.auth.check_password(&a, &pw("changed1"), &Gate::Lockout).await.unwrap();
+    t.auth
+        .change_password(&a, &pw("secret1"), &pw("changed1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth.authenticate(&s.tokens.access).await,
+        Err(Error::Unauthenticated)
+    );
+    assert!(t
+        .auth
+        .check_password(&a, &pw("secret1"), &Gate::Lockout)
+        .await
+        .is_err());
+    let user = t
+        .auth
+        .check_password(&a, &pw("changed1"), &Gate::Lockout)
+        .await
+        .unwrap();
 
     let admin = signed_in(&t, "admin@x.com").await;
     let principal = t.auth.authenticate(&admin.tokens.access).await.unwrap();
-    assert_eq!(t.auth.login_records_as(&principal, user.id, None, 10).await.unwrap_err(), Error::Forbidden);
-    assert_eq!(t.auth.create_user_as(&principal, new_email("n@x.com", "secret1")).await.unwrap_err(), Error::Forbidden);
+    assert_eq!(
+        t.auth
+            .login_records_as(&principal, user.id, None, 10)
+            .await
+            .unwrap_err(),
+        Error::Forbidden
+    );
+    assert_eq!(
+        t.auth
+            .create_user_as(&principal, new_email("n@x.com", "secret1"))
+            .await
+            .unwrap_err(),
+        Error::Forbidden
+    );
     let admin_user = t.auth.user(admin.user.id).await.unwrap().unwrap();
-    let admin_user = t.auth.set_permission(&admin_user, Permission::parse(Permission::USER_AUDIT).unwrap(), true).await.unwrap();
-    t.auth.set_permission(&admin_user, Permission::parse(Permission::USER_CREATE).unwrap(), true).await.unwrap();
-    let records = t.auth.login_records_as(&principal, user.id, None, 10).await.unwrap();
+    let admin_user = t
+        .auth
+        .set_permission(
+            &admin_user,
+            Permission::parse(Permission::USER_AUDIT).unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+    t.auth
+        .set_permission(
+            &admin_user,
+            Permission::parse(Permission::USER_CREATE).unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+    let records = t
+        .auth
+        .login_records_as(&principal, user.id, None, 10)
+        .await
+        .unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].login_type, LoginType::Password);
-    let created = t.auth.create_user_as(&principal, NewUser { email: Some(Email::parse("n@x.com").unwrap()), ..Default::default() }).await.unwrap();
-    assert_eq!(t.outbox.entries().last().unwrap().to, "n@x.com", "a reset link went to the new user");
+    let created = t
+        .auth
+        .create_user_as(
+            &principal,
+            NewUser {
+                email: Some(Email::parse("n@x.com").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.outbox.entries().last().unwrap().to,
+        "n@x.com",
+        "a reset link went to the new user"
+    );
     assert!(created.is_active());
 
     let s = signed_in_as(&t, "p@x.com", "changed1").await;
     let user = t.auth.user(user.id).await.unwrap().unwrap();
     t.auth.disable(&user).await.unwrap();
-    assert_eq!(t.auth.authenticate(&s.tokens.access).await, Err(Error::Unauthenticated));
-    assert_eq!(t.auth.check_password(&a, &pw("changed1"), &Gate::Lockout).await.unwrap_err(), Error::Disabled);
+    assert_eq!(
+        t.auth.authenticate(&s.tokens.access).await,
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth
+            .check_password(&a, &pw("changed1"), &Gate::Lockout)
+            .await
+            .unwrap_err(),
+        Error::Disabled
+    );
 }
 
 async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
     let account = t.auth.account(email).unwrap();
-    match t.auth.password_login(&account, &pw(password), &Gate::Lockout, &SessionSpec::default(), &client(), false).await.unwrap() {
+    match t
+        .auth
+        .password_login(
+            &account,
+            &pw(password),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+            false,
+        )
+        .await
+        .unwrap()
+    {
         LoginStep::SignedIn(s) => *s,
         _ => unreachable!(),
     }
@@ -320,7 +729,11 @@ async fn login_records_page_newest_first_without_gaps() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = t.auth.login_records(s.user.id, cursor.as_deref(), 10).await.unwrap();
+        let page = t
+            .auth
+            .login_records(s.user.id, cursor.as_deref(), 10)
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }

@@ -34,7 +34,9 @@ impl Auth {
         };
         let failures = item.attrs.get("n").and_then(|v| v.as_i64()).unwrap_or(0);
         match gate {
-            Gate::Captcha(solved) if failures >= CAPTCHA_AFTER => self.require_captcha(solved.as_deref()).await,
+            Gate::Captcha(solved) if failures >= CAPTCHA_AFTER => {
+                self.require_captcha(solved.as_deref()).await
+            }
             Gate::Lockout if failures >= LOCK_AFTER => Err(Error::TooManyRequests {
                 retry_after: item.expires_at.map_or(WINDOW, |t| t - self.now()),
             }),
@@ -44,7 +46,9 @@ impl Auth {
 
     pub(crate) async fn record_failure(&self, account: &Account) -> Result<()> {
         let until = self.now() + WINDOW;
-        self.store().increment(&throttle_key(account), 1, Some(until), true).await?;
+        self.store()
+            .increment(&throttle_key(account), 1, Some(until), true)
+            .await?;
         Ok(())
     }
 

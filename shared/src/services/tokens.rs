@@ -73,7 +73,14 @@ impl Keys {
 
     /// Deterministic in its inputs: the same session, user and issue time give the same token,
     /// which is what lets two concurrent refreshes answer the same pair.
-    pub fn sign_access(&self, issuer: &str, user: UserId, sid: &str, iat: i64, ttl: i64) -> Result<String> {
+    pub fn sign_access(
+        &self,
+        issuer: &str,
+        user: UserId,
+        sid: &str,
+        iat: i64,
+        ttl: i64,
+    ) -> Result<String> {
         let claims = AccessClaims {
             iss: issuer.to_string(),
             sub: user.to_string(),
@@ -97,10 +104,13 @@ impl Keys {
         v.validate_exp = false;
         v.leeway = 0;
         v.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => Error::TokenExpired,
-            _ => Error::Unauthenticated,
-        })?;
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|e| match e
+                .kind()
+            {
+                ErrorKind::ExpiredSignature => Error::TokenExpired,
+                _ => Error::Unauthenticated,
+            })?;
         let claims = data.claims;
         if claims.kind != ACCESS {
             return Err(Error::Unauthenticated);
@@ -113,13 +123,19 @@ impl Keys {
 
     /// Verification codes are stored as a keyed hash bound to their purpose and account.
     pub fn code_hash(&self, purpose: &str, account: &str, code: &str) -> String {
-        hex(&hmac(&self.codes, &[purpose.as_bytes(), account.as_bytes(), code.as_bytes()]))
+        hex(&hmac(
+            &self.codes,
+            &[purpose.as_bytes(), account.as_bytes(), code.as_bytes()],
+        ))
     }
 
     /// The successor of a refresh token: unguessable without the server key, yet the same for
     /// everyone presenting the same token.
     pub fn next_refresh(&self, sid: &str, token: &str) -> String {
-        format!("{sid}.{}", URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()])))
+        format!(
+            "{sid}.{}",
+            URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()]))
+        )
     }
 }
 
@@ -130,18 +146,43 @@ mod tests {
     #[test]
     fn access_tokens_round_trip_and_pin_the_algorithm() {
         let k = Keys::derive(crate::config::DEV_SECRET);
-        let t = k.sign_access("polyauth", UserId(7), "sid", 1000, 60).unwrap();
+        let t = k
+            .sign_access("polyauth", UserId(7), "sid", 1000, 60)
+            .unwrap();
         let c = k.verify_access("polyauth", &t, 1001).unwrap();
-        assert_eq!((c.user_id, c.sid.as_str(), c.kind.as_str(), c.exp), (7, "sid", "access_token", 1060));
-        assert_eq!(k.verify_access("polyauth", &t, 1060), Err(Error::TokenExpired));
-        assert_eq!(k.verify_access("other", &t, 1001), Err(Error::Unauthenticated));
+        assert_eq!(
+            (c.user_id, c.sid.as_str(), c.kind.as_str(), c.exp),
+            (7, "sid", "access_token", 1060)
+        );
+        assert_eq!(
+            k.verify_access("polyauth", &t, 1060),
+            Err(Error::TokenExpired)
+        );
+        assert_eq!(
+            k.verify_access("other", &t, 1001),
+            Err(Error::Unauthenticated)
+        );
         let other = Keys::derive("another-secret-another-secret-another-secret");
-        assert_eq!(other.verify_access("polyauth", &t, 1001), Err(Error::Unauthenticated));
+        assert_eq!(
+            other.verify_access("polyauth", &t, 1001),
+            Err(Error::Unauthenticated)
+        );
         // alg=none with the same claims must be refused.
         let parts: Vec<&str> = t.split('.').collect();
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-        assert_eq!(k.verify_access("polyauth", &none, 1001), Err(Error::Unauthenticated));
-        assert_eq!(k.sign_access("polyauth", UserId(7), "sid", 1000, 60).unwrap(), t);
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        assert_eq!(
+            k.verify_access("polyauth", &none, 1001),
+            Err(Error::Unauthenticated)
+        );
+        assert_eq!(
+            k.sign_access("polyauth", UserId(7), "sid", 1000, 60)
+                .unwrap(),
+            t
+        );
     }
 
     #[test]
@@ -150,6 +191,9 @@ mod tests {
         let h = k.code_hash("register", "a@b.com", "123456");
         assert_ne!(h, k.code_hash("login", "a@b.com", "123456"));
         assert_ne!(h, k.code_hash("register", "c@b.com", "123456"));
-        assert!(same_digest(&h, &k.code_hash("register", "a@b.com", "123456")));
+        assert!(same_digest(
+            &h,
+            &k.code_hash("register", "a@b.com", "123456")
+        ));
     }
 }

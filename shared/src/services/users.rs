@@ -68,7 +68,13 @@ impl Auth {
     /// Saves an edit made to a user read earlier, moving unique claims whose identifier
     /// changed, together with `extra` writes, all or nothing. Answers the user as saved; a
     /// failed condition among `extra` (a code or token already spent) answers `spent`.
-    pub(crate) async fn save_user(&self, read: &User, mut updated: User, extra: Vec<Write>, spent: Error) -> Result<User> {
+    pub(crate) async fn save_user(
+        &self,
+        read: &User,
+        mut updated: User,
+        extra: Vec<Write>,
+        spent: Error,
+    ) -> Result<User> {
         updated.version = read.version + 1;
         let before = accounts(read);
         let after = accounts(&updated);

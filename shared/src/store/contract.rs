@@ -4,8 +4,8 @@
 
 use super::{Condition, Item, Key, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};
-use serde_json::{json, Map, Value};
 use futures::future::join_all;
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 fn attrs(v: Value) -> Map<String, Value> {
@@ -29,7 +29,9 @@ pub async fn run<S: Store>(store: &S, clock: Arc<ManualClock>) {
 async fn conditional_writes<S: Store>(s: &S, ns: &str) {
     let k = Key::new(format!("{ns}#C"), "X");
     let item = Item::new(k.clone(), attrs(json!({"v": 1})), None);
-    s.write(vec![Write::put_new(item.clone())]).await.expect("first put");
+    s.write(vec![Write::put_new(item.clone())])
+        .await
+        .expect("first put");
     assert_eq!(
         s.write(vec![Write::put_new(item.clone())]).await,
         Err(StoreError::ConditionFailed(0)),
@@ -37,17 +39,33 @@ async fn conditional_writes<S: Store>(s: &S, ns: &str) {
     );
     let newer = Item::new(k.clone(), attrs(json!({"v": 2})), None);
     assert_eq!(
-        s.write(vec![Write::Put { item: newer.clone(), cond: Condition::equals("v", 5) }]).await,
+        s.write(vec![Write::Put {
+            item: newer.clone(),
+            cond: Condition::equals("v", 5)
+        }])
+        .await,
         Err(StoreError::ConditionFailed(0))
     );
-    s.write(vec![Write::Put { item: newer.clone(), cond: Condition::equals("v", 1) }])
-        .await
-        .expect("put with a holding condition");
+    s.write(vec![Write::Put {
+        item: newer.clone(),
+        cond: Condition::equals("v", 1),
+    }])
+    .await
+    .expect("put with a holding condition");
     assert_eq!(s.get(&k).await.unwrap().unwrap().attrs["v"], json!(2));
-    s.write(vec![Write::Delete { key: k.clone(), cond: Condition::Exists }]).await.unwrap();
+    s.write(vec![Write::Delete {
+        key: k.clone(),
+        cond: Condition::Exists,
+    }])
+    .await
+    .unwrap();
     assert_eq!(s.get(&k).await.unwrap(), None);
     assert_eq!(
-        s.write(vec![Write::Delete { key: k.clone(), cond: Condition::Exists }]).await,
+        s.write(vec![Write::Delete {
+            key: k.clone(),
+            cond: Condition::Exists
+        }])
+        .await,
         Err(StoreError::ConditionFailed(0))
     );
 }
@@ -55,23 +73,42 @@ async fn conditional_writes<S: Store>(s: &S, ns: &str) {
 async fn atomic_batches<S: Store>(s: &S, ns: &str) {
     let a = Key::new(format!("{ns}#A"), "1");
     let b = Key::new(format!("{ns}#B"), "1");
-    s.write(vec![Write::put(Item::new(b.clone(), attrs(json!({"x": true})), None))]).await.unwrap();
+    s.write(vec![Write::put(Item::new(
+        b.clone(),
+        attrs(json!({"x": true})),
+        None,
+    ))])
+    .await
+    .unwrap();
     let batch = vec![
         Write::put_new(Item::new(a.clone(), Map::new(), None)),
         Write::put_new(Item::new(b.clone(), Map::new(), None)),
     ];
     assert_eq!(s.write(batch).await, Err(StoreError::ConditionFailed(1)));
-    assert_eq!(s.get(&a).await.unwrap(), None, "a failed batch must write nothing");
+    assert_eq!(
+        s.get(&a).await.unwrap(),
+        None,
+        "a failed batch must write nothing"
+    );
     assert_eq!(s.get(&b).await.unwrap().unwrap().attrs["x"], json!(true));
     let check_fails = vec![
         Write::put(Item::new(a.clone(), Map::new(), None)),
-        Write::Check { key: Key::new(format!("{ns}#none"), "1"), cond: Condition::Exists },
+        Write::Check {
+            key: Key::new(format!("{ns}#none"), "1"),
+            cond: Condition::Exists,
+        },
     ];
-    assert_eq!(s.write(check_fails).await, Err(StoreError::ConditionFailed(1)));
+    assert_eq!(
+        s.write(check_fails).await,
+        Err(StoreError::ConditionFailed(1))
+    );
     assert_eq!(s.get(&a).await.unwrap(), None);
     s.write(vec![
         Write::put(Item::new(a.clone(), Map::new(), None)),
-        Write::Delete { key: b.clone(), cond: Condition::equals("x", true) },
+        Write::Delete {
+            key: b.clone(),
+            cond: Condition::equals("x", true),
+        },
     ])
     .await
     .unwrap();
@@ -89,15 +126,25 @@ async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     clock.advance(30);
     assert_eq!(s.increment(&w, 1, Some(t + 90), false).await.unwrap(), 2);
     clock.advance(31);
-    assert_eq!(s.increment(&w, 1, Some(t + 200), false).await.unwrap(), 1, "a fixed window lapses");
+    assert_eq!(
+        s.increment(&w, 1, Some(t + 200), false).await.unwrap(),
+        1,
+        "a fixed window lapses"
+    );
     let r = Key::new(format!("{ns}#R"), "COUNT");
     let t = clock.now();
     s.increment(&r, 1, Some(t + 60), true).await.unwrap();
     clock.advance(50);
     s.increment(&r, 1, Some(t + 110), true).await.unwrap();
     clock.advance(50);
-    assert_eq!(s.increment(&r, 1, Some(t + 200), true).await.unwrap(), 3, "a renewed window holds");
-    let keys: Vec<_> = (0..20).map(|_| Key::new(format!("{ns}#P"), "COUNT")).collect();
+    assert_eq!(
+        s.increment(&r, 1, Some(t + 200), true).await.unwrap(),
+        3,
+        "a renewed window holds"
+    );
+    let keys: Vec<_> = (0..20)
+        .map(|_| Key::new(format!("{ns}#P"), "COUNT"))
+        .collect();
     let results = join_all(keys.iter().map(|k| s.increment(k, 1, None, false))).await;
     let mut got: Vec<i64> = results.into_iter().map(|r| r.unwrap()).collect();
     got.sort();
@@ -107,28 +154,63 @@ async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
 async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let k = Key::new(format!("{ns}#E"), "1");
     let now = clock.now();
-    s.write(vec![Write::put_new(Item::new(k.clone(), Map::new(), Some(now + 10)))]).await.unwrap();
+    s.write(vec![Write::put_new(Item::new(
+        k.clone(),
+        Map::new(),
+        Some(now + 10),
+    ))])
+    .await
+    .unwrap();
     assert!(s.get(&k).await.unwrap().is_some());
     clock.advance(10);
-    assert_eq!(s.get(&k).await.unwrap(), None, "expired items are absent on read");
+    assert_eq!(
+        s.get(&k).await.unwrap(),
+        None,
+        "expired items are absent on read"
+    );
     s.write(vec![Write::put_new(Item::new(k.clone(), Map::new(), None))])
         .await
         .expect("an expired item does not block put-if-absent");
     let q = Key::new(format!("{ns}#EQ"), "a");
-    s.write(vec![Write::put(Item::new(q.clone(), Map::new(), Some(clock.now() + 1)))]).await.unwrap();
+    s.write(vec![Write::put(Item::new(
+        q.clone(),
+        Map::new(),
+        Some(clock.now() + 1),
+    ))])
+    .await
+    .unwrap();
     clock.advance(1);
     let page = s
-        .query(Query { pk: q.pk.clone(), sk_prefix: String::new(), after: None, limit: 10, newest_first: false })
+        .query(Query {
+            pk: q.pk.clone(),
+            sk_prefix: String::new(),
+            after: None,
+            limit: 10,
+            newest_first: false,
+        })
         .await
         .unwrap();
-    assert!(page.items.is_empty(), "expired items are absent from queries");
+    assert!(
+        page.items.is_empty(),
+        "expired items are absent from queries"
+    );
 }
 
 async fn pagination<S: Store>(s: &S, ns: &str) {
     let pk = format!("{ns}#Q");
     let writes = (0..25)
-        .map(|i| Write::put(Item::new(Key::new(pk.clone(), format!("LOG#{i:03}")), Map::new(), None)))
-        .chain([Write::put(Item::new(Key::new(pk.clone(), "OTHER"), Map::new(), None))])
+        .map(|i| {
+            Write::put(Item::new(
+                Key::new(pk.clone(), format!("LOG#{i:03}")),
+                Map::new(),
+                None,
+            ))
+        })
+        .chain([Write::put(Item::new(
+            Key::new(pk.clone(), "OTHER"),
+            Map::new(),
+            None,
+        ))])
         .collect();
     s.write(writes).await.unwrap();
     for newest_first in [true, false] {
@@ -136,7 +218,13 @@ async fn pagination<S: Store>(s: &S, ns: &str) {
         let mut after = None;
         loop {
             let page = s
-                .query(Query { pk: pk.clone(), sk_prefix: "LOG#".into(), after: after.clone(), limit: 10, newest_first })
+                .query(Query {
+                    pk: pk.clone(),
+                    sk_prefix: "LOG#".into(),
+                    after: after.clone(),
+                    limit: 10,
+                    newest_first,
+                })
                 .await
                 .unwrap();
             assert!(page.items.len() <= 10);
@@ -150,14 +238,21 @@ async fn pagination<S: Store>(s: &S, ns: &str) {
         if newest_first {
             expected.reverse();
         }
-        assert_eq!(seen, expected, "pages have no gaps or repeats (newest_first={newest_first})");
+        assert_eq!(
+            seen, expected,
+            "pages have no gaps or repeats (newest_first={newest_first})"
+        );
     }
 }
 
 async fn concurrent_uniqueness<S: Store>(s: &S, ns: &str) {
     let unique = Key::new(format!("{ns}#EMAIL#a@b.c"), "USER");
     let attempts = (0..50).map(|i| {
-        let user = Item::new(Key::new(format!("{ns}#USER#{i}"), "PROFILE"), Map::new(), None);
+        let user = Item::new(
+            Key::new(format!("{ns}#USER#{i}"), "PROFILE"),
+            Map::new(),
+            None,
+        );
         let claim = Item::new(unique.clone(), attrs(json!({"user_id": i})), None);
         s.write(vec![Write::put_new(user), Write::put_new(claim)])
     });

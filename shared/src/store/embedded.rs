@@ -1,20 +1,90 @@
-//! The embedded adapter: redb, in a file (persistent) or in memory (tests). One redb write
+//! The embedded adapter: redb, in a file (persistent) or in memory (tests).
+//!
+//! Durability: commits skip fsync, and a background flusher makes them durable within a second
+//! (and at shutdown), so a write costs microseconds instead of a disk flush; a machine crash can
+//! lose the last second of writes, a process crash loses nothing the OS already holds. Every
+//! commit is atomic either way. One redb write
 //! transaction per batch gives all-or-nothing writes and serialises conditional checks, which
 //! is what makes uniqueness hold under concurrency.
 
 use super::{Item, Key, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
-use redb::{backends::InMemoryBackend, Database, ReadableTable, TableDefinition};
+use redb::{backends::InMemoryBackend, Database, Durability, ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 const SEP: char = '\u{0}';
 const MAX: char = '\u{10FFFF}';
 
+/// How often pending commits are made durable.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The database, with a flag for commits not yet made durable. Dropping the last handle makes
+/// them durable.
+struct Db {
+    redb: Database,
+    dirty: AtomicBool,
+}
+
+impl Db {
+    fn begin_write(&self) -> Result<redb::WriteTransaction, redb::TransactionError> {
+        let mut tx = self.redb.begin_write()?;
+        tx.set_durability(Durability::None);
+        self.dirty.store(true, Ordering::Release);
+        Ok(tx)
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        self.redb.begin_read()
+    }
+
+    /// One empty commit with full durability persists every commit before it.
+    fn flush(&self) {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let done = self.redb.begin_write().map(|mut tx| {
+            tx.set_durability(Durability::Immediate);
+            tx.commit()
+        });
+        if !matches!(done, Ok(Ok(()))) {
+            self.dirty.store(true, Ordering::Release);
+            tracing::error!("flushing the embedded store failed");
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Flushes every `FLUSH_EVERY` while the database is open.
+fn start_flusher(db: &Arc<Db>) {
+    let weak = Arc::downgrade(db);
+    let spawned = std::thread::Builder::new().name("redb-flush".into()).spawn(move || loop {
+        std::thread::sleep(FLUSH_EVERY);
+        match weak.upgrade() {
+            Some(db) => db.flush(),
+            None => return,
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the store flusher; commits become durable at shutdown");
+    }
+}
+
 #[derive(Clone)]
 pub struct Embedded {
-    db: Arc<Database>,
+    db: Arc<Db>,
     clock: Arc<dyn Clock>,
 }
 
@@ -52,7 +122,9 @@ impl Embedded {
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
         let db = Database::create(dir.join("polyauth.redb")).map_err(unavailable)?;
-        Self::init(db, clock)
+        let store = Self::init(db, clock)?;
+        start_flusher(&store.db);
+        Ok(store)
     }
 
     pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
@@ -67,7 +139,7 @@ impl Embedded {
         tx.open_table(ITEMS).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
-            db: Arc::new(db),
+            db: Arc::new(Db { redb: db, dirty: AtomicBool::new(false) }),
             clock,
         })
     }
@@ -95,7 +167,9 @@ impl Embedded {
                 let k = raw_key(w.key());
                 match w {
                     Write::Put { item, .. } => {
-                        table.insert(k.as_str(), encode(item)?.as_slice()).map_err(unavailable)?;
+                        table
+                            .insert(k.as_str(), encode(item)?.as_slice())
+                            .map_err(unavailable)?;
                     }
                     Write::Delete { .. } => {
                         table.remove(k.as_str()).map_err(unavailable)?;
@@ -133,7 +207,9 @@ impl Embedded {
             let mut attrs = Map::new();
             attrs.insert("n".into(), n.into());
             let item = Item::new(key.clone(), attrs, expiry);
-            table.insert(k.as_str(), encode(&item)?.as_slice()).map_err(unavailable)?;
+            table
+                .insert(k.as_str(), encode(&item)?.as_slice())
+                .map_err(unavailable)?;
             n
         };
         tx.commit().map_err(unavailable)?;

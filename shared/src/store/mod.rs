@@ -2,9 +2,9 @@
 //! alike. Items live under a partition key and a sort key, carry JSON attributes and an
 //! optional expiry; expired items are absent on every read, whatever the backend has swept.
 
-mod embedded;
 pub mod contract;
 pub mod dynamodb;
+mod embedded;
 pub mod failing;
 
 pub use dynamodb::Dynamo;
@@ -56,7 +56,10 @@ impl Item {
     /// The attributes read back as a value; a shape mismatch means a corrupt or foreign item.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
         serde_json::from_value(Value::Object(self.attrs.clone())).map_err(|e| {
-            StoreError::Unavailable(format!("item {}/{} unreadable: {e}", self.key.pk, self.key.sk))
+            StoreError::Unavailable(format!(
+                "item {}/{} unreadable: {e}",
+                self.key.pk, self.key.sk
+            ))
         })
     }
 
@@ -128,7 +131,9 @@ impl Write {
 
     pub fn condition(&self) -> &Condition {
         match self {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => cond,
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => {
+                cond
+            }
         }
     }
 }
