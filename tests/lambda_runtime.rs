@@ -135,7 +135,14 @@ async fn every_function_starts_and_answers_its_first_invocation() {
             200,
         ),
     ];
+    // POLYAUTH_FUNCTION_BINS=target/release measures the release binaries (the README's figures).
+    let dir = std::env::var("POLYAUTH_FUNCTION_BINS").ok();
     for (binary, event, status) in cases {
+        let binary = match &dir {
+            Some(d) => format!("{d}/{}", binary.rsplit('/').next().unwrap()),
+            None => binary.to_string(),
+        };
+        let binary = binary.as_str();
         let (elapsed, answer) = cold_start(binary, event).await;
         assert_eq!(answer["statusCode"], status, "{binary}: {answer}");
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();

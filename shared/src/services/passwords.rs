@@ -37,7 +37,12 @@ fn params() -> Params {
 }
 
 /// The raw argon2id output for `password` and `salt` under `params`, in the thread's block.
-fn compute(params: Params, password: &[u8], salt: &[u8], memory: &mut Vec<Block>) -> Option<Vec<u8>> {
+fn compute(
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    memory: &mut Vec<Block>,
+) -> Option<Vec<u8>> {
     let len = params.output_len().unwrap_or(OUTPUT_LEN);
     memory.resize(params.block_count(), Block::default());
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
@@ -63,15 +68,21 @@ fn phc(password: &[u8], memory: &mut Vec<Block>) -> Option<String> {
 }
 
 fn matches(phc: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
     if parsed.algorithm != argon2::ARGON2ID_IDENT {
         return false;
     }
-    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&parsed), parsed.salt, parsed.hash) else {
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(&parsed), parsed.salt, parsed.hash)
+    else {
         return false;
     };
     let mut salt_buf = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
     match compute(params, password, salt, memory) {
         Some(out) => out.ct_eq(expected.as_bytes()).into(),
         None => false,
@@ -91,20 +102,22 @@ impl Hasher {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         for i in 0..cores {
             let queue = queue.clone();
-            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
-                // Allocated on first use, then reused for every hash this thread runs.
-                let mut memory = Vec::new();
-                loop {
-                    let job = match queue.lock() {
-                        Ok(q) => q.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut memory),
-                        Err(_) => return,
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    // Allocated on first use, then reused for every hash this thread runs.
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return,
+                        }
                     }
-                }
-            });
+                });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a hashing thread");
             }
@@ -116,7 +129,10 @@ impl Hasher {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |memory| {
@@ -128,14 +144,17 @@ impl Hasher {
 
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let pw = password.clone();
-        self.run(move |memory| phc(pw.expose(), memory)).await?.ok_or(Error::Unavailable)
+        self.run(move |memory| phc(pw.expose(), memory))
+            .await?
+            .ok_or(Error::Unavailable)
     }
 
     /// Constant-time in the comparison of the outputs.
     pub async fn verify(&self, hash: &str, password: &Password) -> Result<bool> {
         let (hash, pw) = (hash.to_string(), password.clone());
         self.verified.fetch_add(1, Ordering::Relaxed);
-        self.run(move |memory| matches(&hash, pw.expose(), memory)).await
+        self.run(move |memory| matches(&hash, pw.expose(), memory))
+            .await
     }
 
     pub fn verifications(&self) -> u64 {
@@ -163,9 +182,15 @@ mod tests {
         let h = Hasher::new();
         let pw = Password::attempt("correct horse").unwrap();
         let hash = h.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(h.verify(&hash, &pw).await.unwrap());
-        assert!(!h.verify(&hash, &Password::attempt("wrong").unwrap()).await.unwrap());
+        assert!(!h
+            .verify(&hash, &Password::attempt("wrong").unwrap())
+            .await
+            .unwrap());
         assert!(!h.verify("not a hash", &pw).await.unwrap());
     }
 
@@ -175,16 +200,25 @@ mod tests {
         let pw = Password::attempt("interop").unwrap();
         let ours = h.hash(&pw).await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(Argon2::default().verify_password(pw.expose(), &parsed).is_ok());
+        assert!(Argon2::default()
+            .verify_password(pw.expose(), &parsed)
+            .is_ok());
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
         let theirs = argon2::PasswordHasher::hash_password(
-            &Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap()),
+            &Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(8192, 1, 1, None).unwrap(),
+            ),
             pw.expose(),
             &salt,
         )
         .unwrap()
         .to_string();
-        assert!(h.verify(&theirs, &pw).await.unwrap(), "hashes with other parameters still verify");
+        assert!(
+            h.verify(&theirs, &pw).await.unwrap(),
+            "hashes with other parameters still verify"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
