@@ -38,15 +38,15 @@ struct Db {
 }
 
 impl Db {
-    fn begin_write(&self) -> Result<redb::WriteTransaction, redb::TransactionError> {
-        let mut tx = self.redb.begin_write()?;
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut tx = self.redb.begin_write().map_err(unavailable)?;
         tx.set_durability(Durability::None);
         self.dirty.store(true, Ordering::Release);
         Ok(tx)
     }
 
-    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
-        self.redb.begin_read()
+    fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.redb.begin_read().map_err(unavailable)
     }
 
     /// One empty commit with full durability persists every commit before it.
@@ -162,7 +162,7 @@ impl Embedded {
 
     fn write_blocking(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let tx = self.db.begin_write().map_err(unavailable)?;
+        let tx = self.db.begin_write()?;
         {
             let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
             for (i, w) in writes.iter().enumerate() {
@@ -202,7 +202,7 @@ impl Embedded {
     ) -> Result<i64, StoreError> {
         let now = self.clock.now();
         let k = raw_key(key);
-        let tx = self.db.begin_write().map_err(unavailable)?;
+        let tx = self.db.begin_write()?;
         let n = {
             let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
             let current = match table.get(k.as_str()).map_err(unavailable)? {
@@ -244,7 +244,7 @@ impl Embedded {
 impl Store for Embedded {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let k = raw_key(key);
-        let tx = self.db.begin_read().map_err(unavailable)?;
+        let tx = self.db.begin_read()?;
         let table = tx.open_table(ITEMS).map_err(unavailable)?;
         match table.get(k.as_str()).map_err(unavailable)? {
             Some(v) => Ok(self.live(decode(&k, v.value())?, self.clock.now())),
@@ -261,7 +261,7 @@ impl Store for Embedded {
             (Some(after), true) => (lo, format!("{}{SEP}{after}", q.pk).min(hi)),
             (None, _) => (lo, hi),
         };
-        let tx = self.db.begin_read().map_err(unavailable)?;
+        let tx = self.db.begin_read()?;
         let table = tx.open_table(ITEMS).map_err(unavailable)?;
         let range = table.range(lo.as_str()..hi.as_str()).map_err(unavailable)?;
         let iter: Box<dyn Iterator<Item = _>> = if q.newest_first {
