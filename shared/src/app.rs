@@ -216,34 +216,16 @@ pub(crate) mod testing {
 
         /// The code in the newest outbox message to `to`.
         pub fn last_code(&self, to: &str) -> String {
-            let entries = self.app.outbox.as_ref().expect("outbox").entries();
-            let body = &entries
-                .iter()
-                .rev()
-                .find(|e| e.to == to)
-                .expect("a message was sent")
-                .body;
-            body.split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == crate::domain::Code::LEN)
-                .expect("the message carries a code")
-                .to_string()
+            self.app.outbox.as_ref().expect("outbox").last_code(to)
         }
 
         /// The reset token in the newest outbox message to `to`.
         pub fn last_reset_token(&self, to: &str) -> String {
-            let entries = self.app.outbox.as_ref().expect("outbox").entries();
-            let body = &entries
-                .iter()
-                .rev()
-                .find(|e| e.to == to)
-                .expect("a message was sent")
-                .body;
+            let body = self.app.outbox.as_ref().expect("outbox").last_body(to);
             body.split("code=")
                 .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
                 .expect("a reset link")
-                .split_whitespace()
-                .next()
-                .unwrap()
                 .to_string()
         }
 

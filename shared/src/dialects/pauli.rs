@@ -52,14 +52,14 @@ use crate::{
     Auth, Error,
 };
 use axum::{
-    extract::{FromRequest, Request, State},
+    extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, put},
     Router,
 };
-use serde::{de::DeserializeOwned, Deserialize};
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 const PREFIX: &str = "/pauli/auth/api";
 const COOKIE_PATH: &str = "/pauli";
@@ -170,69 +170,8 @@ fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
     res
 }
 
-/// Parameters from the query string and the body (JSON, or a form body by its content type),
-/// the body winning; failures are 1001 naming the field.
-struct Params<T>(T);
-
-fn is_form(req: &Request) -> bool {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("multipart/form-data")
-}
-
-/// The field a deserialisation error is about, as `http::Json` names it.
-fn field_of(path: &str, message: &str) -> String {
-    if let Some(name) = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.starts_with("missing field"))
-    {
-        return name.to_string();
-    }
-    if path.is_empty() || path == "." {
-        "body".into()
-    } else {
-        path.to_string()
-    }
-}
-
-impl<T, S> FromRequest<S> for Params<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Failure;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
-        let mut fields = Map::new();
-        if let Some(query) = req.uri().query() {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-                .map_err(|e| Error::invalid("query", format!("malformed query string: {e}")))?;
-            for (k, v) in pairs {
-                fields.insert(k, Value::String(v));
-            }
-        }
-        let body: Map<String, Value> = if is_form(&req) {
-            http::Form::<Map<String, Value>, Failure>::from_request(req, state)
-                .await?
-                .0
-        } else {
-            http::Json::<Map<String, Value>, Failure>::from_request(req, state)
-                .await?
-                .0
-        };
-        fields.extend(body);
-        let value = serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
-            let message = e.inner().to_string();
-            Error::invalid(field_of(&e.path().to_string(), &message), message)
-        })?;
-        Ok(Params(value))
-    }
-}
+/// Parameters from the query string and the body, the body winning; failures are 1001.
+type Params<T> = http::Params<T, Failure>;
 
 /// An optional text parameter: empty counts as absent.
 fn given(raw: Option<String>) -> Option<String> {
@@ -320,7 +259,7 @@ struct RecordQuery {
 async fn record(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    Params(q): Params<RecordQuery>,
+    http::Params(q, _): Params<RecordQuery>,
 ) -> Answer {
     let principal = principal(&auth, &headers).await?;
     let user = match given(q.user_id) {
@@ -459,7 +398,7 @@ struct SendCodeQuery {
 async fn send_code(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    Params(q): Params<SendCodeQuery>,
+    http::Params(q, _): Params<SendCodeQuery>,
 ) -> Answer {
     let voice = match given(q.method)
         .map(|m| m.trim().to_ascii_lowercase())
@@ -490,7 +429,7 @@ struct EnterCodeReq {
 async fn enter_code(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    Params(req): Params<EnterCodeReq>,
+    http::Params(req, _): Params<EnterCodeReq>,
 ) -> Answer {
     let pending = pending(&headers)?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
@@ -519,7 +458,10 @@ struct ResetRequestQuery {
     email: String,
 }
 
-async fn reset_request(State(auth): State<Auth>, Params(q): Params<ResetRequestQuery>) -> Answer {
+async fn reset_request(
+    State(auth): State<Auth>,
+    http::Params(q, _): Params<ResetRequestQuery>,
+) -> Answer {
     let email = Email::parse(&q.email).map_err(|e| e.field("email"))?;
     auth.request_reset_link(&email).await?;
     Ok(ok(json!({})))
@@ -538,7 +480,10 @@ fn reset_code(raw: &str) -> Result<&str, Failure> {
     Ok(code)
 }
 
-async fn reset_check(State(auth): State<Auth>, Params(req): Params<ResetCheckReq>) -> Answer {
+async fn reset_check(
+    State(auth): State<Auth>,
+    http::Params(req, _): Params<ResetCheckReq>,
+) -> Answer {
     auth.check_reset_token(reset_code(&req.code)?).await?;
     Ok(ok(json!({})))
 }
@@ -552,7 +497,10 @@ struct ResetRedeemReq {
     mobile: Option<String>,
 }
 
-async fn reset_redeem(State(auth): State<Auth>, Params(req): Params<ResetRedeemReq>) -> Answer {
+async fn reset_redeem(
+    State(auth): State<Auth>,
+    http::Params(req, _): Params<ResetRedeemReq>,
+) -> Answer {
     let code = reset_code(&req.code)?;
     let password = given(req.password)
         .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))

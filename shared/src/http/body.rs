@@ -19,6 +19,10 @@ pub struct Json<T, R>(pub T, pub PhantomData<R>);
 /// A form body, URL-encoded or multipart.
 pub struct Form<T, R>(pub T, pub PhantomData<R>);
 
+/// Parameters from the query string and the body (JSON, or form data by its content type), the
+/// body winning: for APIs whose documents do not say where a parameter goes.
+pub struct Params<T, R>(pub T, pub PhantomData<R>);
+
 fn content_type(req: &Request) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -125,6 +129,42 @@ impl<T: DeserializeOwned, R> Form<T, R> {
             }
         }
         from_value(Value::Object(fields)).map(|v| Form(v, PhantomData))
+    }
+}
+
+impl<T, R, S> FromRequest<S> for Params<T, R>
+where
+    T: DeserializeOwned,
+    R: From<Error> + IntoResponse,
+    S: Send + Sync,
+{
+    type Rejection = R;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
+        Self::read(req, state).await.map_err(R::from)
+    }
+}
+
+impl<T: DeserializeOwned, R> Params<T, R> {
+    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
+        let mut fields = Map::new();
+        if let Some(query) = req.uri().query() {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+                .map_err(|e| Error::invalid("query", format!("malformed query string: {e}")))?;
+            for (k, v) in pairs {
+                fields.insert(k, Value::String(v));
+            }
+        }
+        let ct = content_type(&req);
+        let body = if ct.starts_with("application/x-www-form-urlencoded")
+            || ct.starts_with("multipart/form-data")
+        {
+            Form::<Map<String, Value>, ()>::read(req, state).await?.0
+        } else {
+            Json::<Map<String, Value>, ()>::read(req, state).await?.0
+        };
+        fields.extend(body);
+        from_value(Value::Object(fields)).map(|v| Params(v, PhantomData))
     }
 }
 

@@ -68,3 +68,25 @@ impl Sender for Outbox {
         true
     }
 }
+
+#[cfg(test)]
+impl Outbox {
+    /// The body of the newest message to `to` (tests read codes and links from it).
+    pub(crate) fn last_body(&self, to: &str) -> String {
+        self.entries()
+            .into_iter()
+            .rev()
+            .find(|e| e.to == to)
+            .map(|e| e.body)
+            .unwrap_or_else(|| panic!("no message to {to}"))
+    }
+
+    /// The verification code in the newest message to `to`.
+    pub(crate) fn last_code(&self, to: &str) -> String {
+        let body = self.last_body(to);
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == crate::domain::Code::LEN)
+            .unwrap_or_else(|| panic!("no code in {body:?}"))
+            .to_string()
+    }
+}
