@@ -89,4 +89,14 @@ impl Outbox {
             .unwrap_or_else(|| panic!("no code in {body:?}"))
             .to_string()
     }
+
+    /// The reset token in the newest link mailed to `to`.
+    pub(crate) fn last_reset_token(&self, to: &str) -> String {
+        let body = self.last_body(to);
+        body.split("code=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no reset link in {body:?}"))
+            .to_string()
+    }
 }

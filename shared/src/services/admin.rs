@@ -103,8 +103,4 @@ impl Auth {
         self.holder(principal, Permission::USER_AUDIT).await?;
         self.login_records(user, after, limit).await
     }
-
-    pub fn random_password() -> Password {
-        Password::random()
-    }
 }

@@ -47,6 +47,11 @@ fn captcha_key(id: &str) -> Key {
 impl Auth {
     /// Starts a challenge and answers its id.
     pub(crate) async fn new_captcha_id(&self) -> Result<String> {
+        Ok(self.new_captcha().await?.0)
+    }
+
+    /// Starts a challenge: its id and its state, as written.
+    async fn new_captcha(&self) -> Result<(String, State)> {
         let id = crate::random::id();
         // The expiry is the item's own (`expires_at`), not an attribute of the state.
         let expires_at = self.now() + TTL;
@@ -64,32 +69,22 @@ impl Auth {
                 Some(expires_at),
             ))])
             .await?;
-        Ok(id)
+        Ok((id, state))
     }
 
     /// The images of a challenge: the one named, if it is still open, else a new one.
     pub async fn captcha(&self, id: Option<&str>) -> Result<Challenge> {
         let existing = match id {
-            Some(id) => self
-                .store()
-                .get(&captcha_key(id))
-                .await?
-                .map(|i| (id.to_string(), i)),
+            Some(id) => match self.store().get(&captcha_key(id)).await? {
+                Some(item) => Some((id.to_string(), item.parse::<State>()?)),
+                None => None,
+            },
             None => None,
         };
-        let (id, item) = match existing {
+        let (id, state) = match existing {
             Some(found) => found,
-            None => {
-                let id = self.new_captcha_id().await?;
-                let item = self
-                    .store()
-                    .get(&captcha_key(&id))
-                    .await?
-                    .ok_or(Error::Unavailable)?;
-                (id, item)
-            }
+            None => self.new_captcha().await?,
         };
-        let state: State = item.parse()?;
         let (background, piece) = render(state.seed, state.x as u32, state.y);
         Ok(Challenge {
             id,

@@ -5,7 +5,7 @@
 use super::{codes::Purpose, messages, Auth};
 use crate::{
     domain::{Account, Code, Email, Password, Phone, User, UserId},
-    store::{Condition, Item, Key, Write},
+    store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
 
@@ -59,7 +59,8 @@ impl Auth {
         Ok(())
     }
 
-    async fn reset_state(&self, token: &str) -> Result<(Key, ResetState)> {
+    /// The live state of a reset token, with the item's expiry (kept when it is rewritten).
+    async fn reset_state(&self, token: &str) -> Result<(Key, ResetState, Option<i64>)> {
         let key = reset_key(token);
         let item = self
             .store()
@@ -70,29 +71,25 @@ impl Auth {
         if state.checks_left <= 0 {
             return Err(Error::ResetTokenInvalid);
         }
-        Ok((key, state))
+        Ok((key, state, item.expires_at))
     }
 
     /// Tells whether a reset token is good; each check uses up one of five.
     pub async fn check_reset_token(&self, token: &str) -> Result<()> {
-        let (key, state) = self.reset_state(token).await?;
-        let item = self
-            .store()
-            .get(&key)
-            .await?
-            .ok_or(Error::ResetTokenInvalid)?;
+        let (key, state, expires_at) = self.reset_state(token).await?;
         let next = ResetState {
             checks_left: state.checks_left - 1,
             ..state.clone()
         };
         let write = Write::Put {
-            item: Item::of(key, &next, item.expires_at),
+            item: Item::of(key, &next, expires_at),
             cond: Condition::equals("checks_left", state.checks_left),
         };
-        self.store()
-            .write(vec![write])
-            .await
-            .map_err(|_| Error::ResetTokenInvalid)
+        match self.store().write(vec![write]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(_)) => Err(Error::ResetTokenInvalid),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Sets a new password and/or mobile with a reset token, and ends every session.
@@ -108,7 +105,7 @@ impl Auth {
                 "a new password or mobile is required",
             ));
         }
-        let (key, state) = self.reset_state(token).await?;
+        let (key, state, _) = self.reset_state(token).await?;
         let user = self
             .user(state.user_id)
             .await?

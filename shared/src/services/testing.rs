@@ -46,4 +46,9 @@ impl Harness {
     pub fn last_code(&self, to: &str) -> String {
         self.outbox.last_code(to)
     }
+
+    /// The reset token in the newest link mailed to `to`.
+    pub fn last_reset_token(&self, to: &str) -> String {
+        self.outbox.last_reset_token(to)
+    }
 }

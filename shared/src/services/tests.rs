@@ -510,15 +510,7 @@ async fn reset_tokens_check_five_times_then_void_and_redeem_ends_sessions() {
         .await
         .unwrap();
     assert!(t.outbox.entries().iter().all(|e| e.to != "nobody@x.com"));
-    let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let token = t.last_reset_token("r@x.com");
     for _ in 0..5 {
         t.auth.check_reset_token(&token).await.unwrap();
     }
@@ -538,15 +530,7 @@ async fn reset_tokens_check_five_times_then_void_and_redeem_ends_sessions() {
         .request_reset_link(&Email::parse("r@x.com").unwrap())
         .await
         .unwrap();
-    let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let token = t.last_reset_token("r@x.com");
     let mobile = t.auth.phone("13312341234").unwrap();
     let u = t
         .auth
@@ -584,15 +568,7 @@ async fn reset_tokens_check_five_times_then_void_and_redeem_ends_sessions() {
         .request_reset_link(&Email::parse("r@x.com").unwrap())
         .await
         .unwrap();
-    let body = t.outbox.entries().last().unwrap().body.clone();
-    let token = body
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let token = t.last_reset_token("r@x.com");
     t.clock.advance(3600);
     assert_eq!(
         t.auth.check_reset_token(&token).await,
