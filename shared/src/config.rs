@@ -53,6 +53,9 @@ pub struct Config {
     pub issuer: String,
     pub default_country_code: String,
     pub public_url: String,
+    /// Where a reset link points: the front-end page that takes the token, `{code}` standing
+    /// for it (seed 000's original mailed `<front-end>#/resetpwd?code=<token>`).
+    pub reset_link: String,
     pub lang: Lang,
     pub sms_second_factor: bool,
     pub cookie_secure: bool,
@@ -179,6 +182,16 @@ impl Config {
             Some("en") => Lang::En,
             Some(other) => return Err(bad("POLYAUTH_LANG", format!("{other:?} is not zh or en"))),
         };
+        let public_url = get("POLYAUTH_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let reset_link = get("POLYAUTH_RESET_LINK").unwrap_or_else(|| {
+            format!("{}/#/resetpwd?code={{code}}", public_url.trim_end_matches('/'))
+        });
+        if !reset_link.contains("{code}") || reset_link.chars().any(char::is_whitespace) {
+            return Err(bad(
+                "POLYAUTH_RESET_LINK",
+                "a URL without spaces holding {code} where the token goes".into(),
+            ));
+        }
         let config = Config {
             env,
             addr,
@@ -194,7 +207,8 @@ impl Config {
             secret,
             issuer: get("POLYAUTH_JWT_ISSUER").unwrap_or_else(|| "polyauth".into()),
             default_country_code,
-            public_url: get("POLYAUTH_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            public_url,
+            reset_link,
             lang,
             sms_second_factor: flag(
                 get("POLYAUTH_SMS_SECOND_FACTOR"),
@@ -275,6 +289,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn reset_links_follow_the_template() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!(c.reset_link, "http://127.0.0.1:3000/#/resetpwd?code={code}");
+        let c = Config::from_vars(vars(&[(
+            "POLYAUTH_RESET_LINK",
+            "https://app.example.com/#/resetpwd?code={code}",
+        )]))
+        .unwrap();
+        assert_eq!(c.reset_link, "https://app.example.com/#/resetpwd?code={code}");
+        assert!(Config::from_vars(vars(&[("POLYAUTH_RESET_LINK", "https://x/")])).is_err());
     }
 
     #[test]

@@ -14,6 +14,13 @@ pub enum CredentialFault {
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum Error {
+    /// The request could not be read as the endpoint's shape: a body that is not JSON or form
+    /// data, or a required field missing or of the wrong type (`field` is `body` when the
+    /// whole body is unreadable). Several originals answer this apart from a bad value.
+    #[error("malformed {field}: {reason}")]
+    Malformed { field: String, reason: String },
+    /// A value that was read but is not acceptable (an email that does not parse, a password
+    /// outside the policy).
     #[error("invalid {field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("wrong account or password")]
@@ -34,12 +41,27 @@ pub enum Error {
     AlreadyExists { field: &'static str },
     #[error("account not found")]
     NotFound,
+    /// The request carries no token at all (several originals answer this apart).
+    #[error("no token")]
+    MissingToken,
+    /// The token was ours but its session is gone: logged out, replaced or revoked.
     #[error("not logged in")]
     Unauthenticated,
     #[error("token expired")]
     TokenExpired,
+    /// A token that is not one of ours: malformed, or its signature does not verify. Revoked
+    /// sessions are `Unauthenticated`; seeds 002 and 004 answer the two differently.
+    #[error("token invalid")]
+    TokenInvalid,
+    /// A request that must not carry a live session did (seed 000's `E_USER_LOGIN`).
+    #[error("already signed in")]
+    AlreadySignedIn,
+    /// The caller acts on another user's account.
     #[error("permission denied")]
     Forbidden,
+    /// The caller lacks a named permission.
+    #[error("permission {0} missing")]
+    MissingPermission(&'static str),
     #[error("account disabled")]
     Disabled,
     #[error("service unavailable")]
@@ -47,6 +69,21 @@ pub enum Error {
 }
 
 impl Error {
+    pub fn malformed(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Malformed {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The field a bad-input error names, if it is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Malformed { field, .. } | Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid {
             field: field.into(),

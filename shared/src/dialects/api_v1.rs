@@ -1,95 +1,157 @@
-//! Seed 002 (`/api/v1/auth`): `{code, data, msg}` envelope; 200 ok, -1 captcha needed
-//! (`data.captchaId`), 2000 token invalid, plus (API-NOTES) 1001 bad parameters, 1002 wrong
-//! email or password, 1003 code (or captcha answer) wrong or expired, 1004 email already
-//! registered, 1005 too many requests, 1006 account disabled, 500 internal (HTTP 503).
+//! Seed 002 (`/api/v1/auth`, and the `/api/v1/verify` routes its original's clients call):
+//! `{code, data, msg}` with HTTP 200 for every answer but an outage (503), as the original's
+//! `resp.Result` did; its axios clients treat any other status as a network failure.
+//!
+//! Codes are the original's: 200 ok; 500 for every refusal, with the original's message
+//! (`请求参数有误` unreadable body or missing field, `邮箱格式错误`, `密码长度不能小于6位`,
+//! `验证码长度为6位`, `用户名密码不匹配`, `邮箱验证码错误`, `邮箱已存在`, `获取失败`,
+//! `滑块验证失败`); -1 `需要人机验证` with `data.captchaId`; 3000 when the access token is
+//! missing (`TOKEN无效`) or expired (`TOKEN过期`), on which the clients refresh and retry; 2000
+//! `token验证失败` for any other token failure, on which they sign the user out.
+//!
+//! Deliberate differences (security):
+//! - an unknown email at login answers `用户名密码不匹配` like a wrong password (the original
+//!   answered `获取用户信息失败`), and `resetpwdCheck` answers ok for unknown emails and mails
+//!   nothing (the original answered `用户不存在`);
+//! - `verify/getEmailCode` needs a solved captcha (the original also took an issued, unsolved
+//!   id), and a captcha id is spent by the one request it lets through;
+//! - polyauth's own refusals (rate limits, lockout, disabled account) are 500 with their own
+//!   Chinese text, with `Retry-After` where there is a time to wait.
 //!
 //! Decisions where the seed is silent:
-//! - added `sendEmailCode {email, type: register|login|resetpwd}` (no captcha needed: the 60 s
-//!   resend interval and hourly cap bound it), `captcha {captchaId?}` and
-//!   `captcha/verify {captchaId, x}`;
+//! - `verify/getEmailCode {email, captchaId}` mails one 6-digit code valid 5 minutes that
+//!   `register`, `login/email` and `modifyPwd` all accept (the original kept one per email);
+//! - `verify/captcha/get?captchaId=` renders the challenge anew (310×160 background, 50×50
+//!   piece, base64 PNG without a `data:` prefix); each `verify/captcha/validate {captchaId, x}`
+//!   spends the rendering, tolerance ±3 px; in development each rendering's answer is in the
+//!   dev outbox (channel `captcha`);
+//! - polyauth's earlier routes stay: `sendEmailCode {email, type: register|login|resetpwd}`
+//!   mails a purpose-bound code (a solved `captchaId` needed for `resetpwd`), and `captcha` /
+//!   `captcha/verify` are aliases of the verify routes;
 //! - `login/email` signs in existing accounts only (registration has its own endpoint);
-//! - the refresh token is also set as an HttpOnly cookie `refreshToken` on `/api/v1/auth`,
-//!   and `updateToken` / `logout` read it when the body has none;
-//! - `resetpwdCheck` answers ok for unknown emails too (no enumeration) and mails nothing;
-//! - `logout` ends the session of the `Authorization` token and of the refresh token.
+//! - the refresh token is also set as the HttpOnly cookie `refresh_token` on `/api` (the newer
+//!   client refreshes with an empty body); `updateToken` and `logout` read the body first;
+//! - `logout` checks the access token like the original's middleware (3000 / 2000), then needs a
+//!   refresh token (500 `请求参数有误` without one, 2000 for an unknown one), ends its session
+//!   and the access token's, and clears the cookie.
 
-use super::{describe, status_of};
+use super::{retry_after, wait_seconds};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
     http::{self, bearer},
-    services::{Gate, LoginStep, NewUser, Purpose, SessionSpec, Tokens},
+    services::{Dialect, Gate, LoginStep, NewUser, Purpose, SessionSpec, Tokens},
     Auth, Error,
 };
 use axum::{
     extract::{Query, State},
-    http::{header, HeaderMap},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Router,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 const PREFIX: &str = "/api/v1/auth";
-const COOKIE: &str = "refreshToken";
+const VERIFY: &str = "/api/v1/verify";
+const COOKIE: &str = "refresh_token";
+/// The cookie name of polyauth's earlier releases, still read.
+const OLD_COOKIE: &str = "refreshToken";
+const COOKIE_PATH: &str = "/api";
 
 pub fn router(auth: Auth) -> Router {
+    let auth_routes = Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/login/email", post(login_email))
+        .route("/updateToken", post(update_token))
+        .route("/logout", post(logout))
+        .route("/resetpwdCheck", post(resetpwd_check).get(resetpwd_check_legacy))
+        .route("/modifyPwd", post(modify_pwd))
+        .route("/sendEmailCode", post(send_email_code))
+        .route("/captcha", post(captcha))
+        .route("/captcha/verify", post(captcha_validate));
+    let verify_routes = Router::new()
+        .route("/getEmailCode", post(get_email_code))
+        .route("/captcha/get", get(captcha_get))
+        .route("/captcha/validate", post(captcha_validate));
     Router::new()
-        .route(&format!("{PREFIX}/register"), post(register))
-        .route(&format!("{PREFIX}/login"), post(login))
-        .route(&format!("{PREFIX}/login/email"), post(login_email))
-        .route(&format!("{PREFIX}/updateToken"), post(update_token))
-        .route(&format!("{PREFIX}/logout"), post(logout))
-        .route(
-            &format!("{PREFIX}/resetpwdCheck"),
-            post(resetpwd_check).get(resetpwd_check_legacy),
-        )
-        .route(&format!("{PREFIX}/modifyPwd"), post(modify_pwd))
-        .route(&format!("{PREFIX}/sendEmailCode"), post(send_email_code))
-        .route(&format!("{PREFIX}/captcha"), post(captcha))
-        .route(&format!("{PREFIX}/captcha/verify"), post(captcha_verify))
+        .nest(PREFIX, auth_routes)
+        .nest(VERIFY, verify_routes)
         .with_state(auth)
 }
 
+/// The endpoint a failure happened in, where the original worded one error per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Other,
+    CaptchaGet,
+}
+
 /// The one place this dialect turns a core error into its envelope.
-pub struct Failure(Error);
+pub struct Failure {
+    error: Error,
+    op: Op,
+}
 
 impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure(e)
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            op: Op::Other,
+        }
     }
 }
 
+const REFUSED: i64 = 500;
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let e = self.0;
+        let Failure { error: e, op } = self;
+        let refused = |msg: &str| (REFUSED, Value::Null, msg.to_string());
         let (code, data, msg) = match &e {
             Error::CaptchaRequired { captcha_id } => (
                 -1,
                 json!({ "captchaId": captcha_id }),
                 "需要人机验证".to_string(),
             ),
-            Error::Invalid { .. } => (1001, Value::Null, describe(&e)),
-            Error::InvalidCredentials(_) | Error::NotFound => {
-                (1002, Value::Null, "wrong email or password".into())
+            Error::Malformed { .. } => refused("请求参数有误"),
+            Error::Invalid { field, .. } => match field.as_str() {
+                "email" => refused("邮箱格式错误"),
+                "password" => refused("密码长度不能小于6位"),
+                "code" => refused("验证码长度为6位"),
+                _ => refused("请求参数有误"),
+            },
+            Error::InvalidCredentials(_) | Error::NotFound => refused("用户名密码不匹配"),
+            Error::CodeInvalid | Error::ResetTokenInvalid => refused("邮箱验证码错误"),
+            Error::AlreadyExists { .. } => refused("邮箱已存在"),
+            Error::CaptchaInvalid if op == Op::CaptchaGet => refused("获取失败"),
+            Error::CaptchaInvalid => refused("滑块验证失败"),
+            Error::TooManyRequests { retry_after } => refused(&format!(
+                "操作过于频繁，请{}秒后再试",
+                wait_seconds(*retry_after)
+            )),
+            Error::Disabled => refused("账号已被禁用"),
+            Error::Forbidden | Error::MissingPermission(_) => refused("权限不足"),
+            Error::NoPendingLogin | Error::AlreadySignedIn => refused("请求参数有误"),
+            Error::MissingToken => (3000, Value::Null, "TOKEN无效".into()),
+            Error::TokenExpired => (3000, Value::Null, "TOKEN过期".into()),
+            Error::TokenInvalid | Error::Unauthenticated => {
+                (2000, Value::Null, "token验证失败".into())
             }
-            Error::CodeInvalid | Error::CaptchaInvalid | Error::ResetTokenInvalid => {
-                (1003, Value::Null, describe(&e))
-            }
-            Error::AlreadyExists { .. } => (1004, Value::Null, "email already registered".into()),
-            Error::TooManyRequests { .. } => (1005, Value::Null, describe(&e)),
-            Error::Disabled => (1006, Value::Null, "account disabled".into()),
-            Error::Unauthenticated
-            | Error::TokenExpired
-            | Error::NoPendingLogin
-            | Error::Forbidden => (2000, Value::Null, "error".into()),
-            Error::Unavailable => (500, Value::Null, "internal error".into()),
+            Error::Unavailable => refused("服务暂不可用，请稍后再试"),
         };
-        (
-            status_of(&e),
+        let status = if e == Error::Unavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        let res = (
+            status,
             axum::Json(json!({ "code": code, "data": data, "msg": msg })),
         )
-            .into_response()
+            .into_response();
+        retry_after(res, &e)
     }
 }
 
@@ -104,6 +166,13 @@ fn email(raw: &str) -> Result<Email, Failure> {
     Ok(Email::parse(raw).map_err(|e| e.field("email"))?)
 }
 
+fn session_spec() -> SessionSpec {
+    SessionSpec {
+        dialect: Some(Dialect::ApiV1),
+        ..Default::default()
+    }
+}
+
 fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
     let mut res =
         ok(json!({ "token": tokens.access, "refreshToken": tokens.refresh, "userId": user_id }));
@@ -111,7 +180,7 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
     let cookie = http::set_cookie(
         COOKIE,
         &tokens.refresh,
-        PREFIX,
+        COOKIE_PATH,
         max_age,
         auth.config().cookie_secure,
     );
@@ -168,7 +237,7 @@ async fn login(
             &account,
             &password,
             &gate,
-            &SessionSpec::default(),
+            &session_spec(),
             &http::client(&headers),
             false,
         )
@@ -201,7 +270,7 @@ async fn login_email(
             &code,
             false,
             &gate,
-            &SessionSpec::default(),
+            &session_spec(),
             &http::client(&headers),
         )
         .await?;
@@ -219,6 +288,7 @@ fn refresh_token(req: &RefreshReq, headers: &HeaderMap) -> Option<String> {
         .clone()
         .filter(|t| !t.is_empty())
         .or_else(|| http::cookie(headers, COOKIE))
+        .or_else(|| http::cookie(headers, OLD_COOKIE))
 }
 
 async fn update_token(
@@ -226,9 +296,11 @@ async fn update_token(
     headers: HeaderMap,
     http::Json(req, _): Body<RefreshReq>,
 ) -> Answer {
-    let token = refresh_token(&req, &headers)
-        .ok_or_else(|| Error::invalid("refreshToken", "is required"))?;
-    let tokens = auth.refresh(&token).await?;
+    let token = refresh_token(&req, &headers).ok_or(Error::MissingToken)?;
+    let tokens = auth.refresh(&token).await.map_err(|e| match e {
+        Error::Unavailable => e,
+        _ => Error::TokenInvalid,
+    })?;
     Ok(signed_in(&auth, &tokens, tokens.user_id.0))
 }
 
@@ -237,21 +309,16 @@ async fn logout(
     headers: HeaderMap,
     http::Json(req, _): Body<RefreshReq>,
 ) -> Answer {
-    let mut ended = 0;
-    let mut authenticated = false;
-    if let Some(access) = bearer(&headers) {
-        let principal = auth.authenticate(&access).await?;
-        authenticated = true;
-        ended += auth.logout(&principal).await?;
+    let access = bearer(&headers).ok_or(Error::MissingToken)?;
+    let principal = auth.authenticate(&access).await?;
+    let refresh = refresh_token(&req, &headers)
+        .ok_or_else(|| Error::malformed("refreshToken", "is required"))?;
+    if auth.logout_refresh(&refresh).await? == 0 {
+        return Err(Error::TokenInvalid.into());
     }
-    if let Some(refresh) = refresh_token(&req, &headers) {
-        ended += auth.logout_refresh(&refresh).await?;
-    }
-    if ended == 0 && !authenticated {
-        return Err(Error::Unauthenticated.into());
-    }
+    auth.logout(&principal).await?;
     let mut res = ok(Value::Null);
-    let clear = http::clear_cookie(COOKIE, PREFIX, auth.config().cookie_secure);
+    let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().cookie_secure);
     res.headers_mut().append(header::SET_COOKIE, clear);
     Ok(res)
 }
@@ -320,6 +387,8 @@ struct SendCodeReq {
     email: String,
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default, rename = "captchaId")]
+    captcha_id: Option<String>,
 }
 
 async fn send_email_code(
@@ -327,45 +396,88 @@ async fn send_email_code(
     http::Json(req, _): Body<SendCodeReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let purpose = match req.kind.as_str() {
-        "register" => Purpose::Register,
-        "login" => Purpose::Login,
-        "resetpwd" => Purpose::ResetPassword,
+    match req.kind.as_str() {
+        "register" => auth.send_code(Purpose::Register, &account).await?,
+        "login" => auth.send_code(Purpose::Login, &account).await?,
+        "resetpwd" => {
+            let captcha = captcha_id(&req.captcha_id);
+            auth.send_code_behind_captcha(Purpose::ResetPassword, &account, captcha.as_deref())
+                .await?
+        }
         _ => return Err(Error::invalid("type", "must be register, login or resetpwd").into()),
     };
-    auth.send_code(purpose, &account).await?;
     Ok(ok(Value::Null))
 }
 
 #[derive(Deserialize)]
-struct CaptchaReq {
+struct EmailCodeReq {
+    email: String,
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
-async fn captcha(State(auth): State<Auth>, http::Json(req, _): Body<CaptchaReq>) -> Answer {
-    let c = auth.captcha(captcha_id(&req.captcha_id).as_deref()).await?;
-    Ok(ok(json!({
-        "captchaId": c.id,
-        "background": c.background,
-        "piece": c.piece,
-        "y": c.y,
-        "width": c.width,
-        "height": c.height,
-        "pieceSize": c.piece_size,
-    })))
+/// `POST /api/v1/verify/getEmailCode`: the code the original's clients register, sign in by
+/// email and change passwords with.
+async fn get_email_code(
+    State(auth): State<Auth>,
+    http::Json(req, _): Body<EmailCodeReq>,
+) -> Answer {
+    let account = Account::Email(email(&req.email)?);
+    let captcha = captcha_id(&req.captcha_id);
+    auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref())
+        .await?;
+    Ok(ok(Value::Null))
 }
 
 #[derive(Deserialize)]
-struct VerifyReq {
-    #[serde(rename = "captchaId")]
-    captcha_id: String,
-    x: f64,
+struct CaptchaQuery {
+    #[serde(default, rename = "captchaId")]
+    captcha_id: Option<String>,
 }
 
-async fn captcha_verify(State(auth): State<Auth>, http::Json(req, _): Body<VerifyReq>) -> Answer {
-    auth.verify_captcha(&req.captcha_id, req.x.round() as i64)
-        .await?;
+fn slider(c: &crate::services::Challenge) -> Value {
+    json!({ "slider_img": c.piece, "bg_img": c.background, "y": c.y })
+}
+
+/// `GET /api/v1/verify/captcha/get?captchaId=`: a new rendering of an issued challenge.
+async fn captcha_get(
+    State(auth): State<Auth>,
+    http::Params(q, _): http::Params<CaptchaQuery, Failure>,
+) -> Answer {
+    let during_get = |error| Failure {
+        error,
+        op: Op::CaptchaGet,
+    };
+    let id = captcha_id(&q.captcha_id).ok_or_else(|| during_get(Error::CaptchaInvalid))?;
+    let c = auth.render_captcha(&id).await.map_err(during_get)?;
+    Ok(ok(json!({ "slider_captcha": slider(&c) })))
+}
+
+/// `POST /api/v1/auth/captcha {captchaId?}`: `captcha/get` by body, issuing a challenge when
+/// none is named.
+async fn captcha(State(auth): State<Auth>, http::Json(req, _): Body<CaptchaQuery>) -> Answer {
+    let c = auth
+        .captcha(captcha_id(&req.captcha_id).as_deref())
+        .await
+        .map_err(|error| Failure {
+            error,
+            op: Op::CaptchaGet,
+        })?;
+    Ok(ok(json!({ "captchaId": c.id, "slider_captcha": slider(&c) })))
+}
+
+#[derive(Deserialize)]
+struct ValidateReq {
+    #[serde(rename = "captchaId")]
+    captcha_id: String,
+    x: i64,
+}
+
+async fn captcha_validate(
+    State(auth): State<Auth>,
+    http::Json(req, _): Body<ValidateReq>,
+) -> Answer {
+    auth.verify_captcha(&req.captcha_id, req.x).await?;
     Ok(ok(Value::Null))
 }
 

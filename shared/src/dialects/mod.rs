@@ -1,5 +1,10 @@
 //! One module per seed. A dialect only translates: request shape -> service call -> envelope,
 //! status and cookies. Each maps the core `Error` to its own codes in exactly one place.
+//!
+//! Adding a dialect: a module here with its router and its one `Failure` mapping (every
+//! `Error` variant named, so a new failure mode is a compile error until it is decided), a
+//! `Dialect` variant for its sessions, its routes in `app`, a function in `functions/` and
+//! `template.yaml`, events in `events/`, and a row in the README's dialect table.
 
 pub mod api_v1;
 pub mod auth;
@@ -7,34 +12,21 @@ pub mod pauli;
 pub mod v1;
 
 use crate::Error;
-use axum::http::StatusCode;
+use axum::{
+    http::{header, HeaderValue},
+    response::Response,
+};
 
-/// The HTTP status for the class of an error; bodies carry each dialect's own code.
-pub fn status_of(e: &Error) -> StatusCode {
-    match e {
-        Error::Invalid { .. }
-        | Error::CaptchaInvalid
-        | Error::CodeInvalid
-        | Error::ResetTokenInvalid => StatusCode::BAD_REQUEST,
-        Error::InvalidCredentials(_)
-        | Error::Unauthenticated
-        | Error::TokenExpired
-        | Error::NoPendingLogin => StatusCode::UNAUTHORIZED,
-        Error::CaptchaRequired { .. } | Error::Forbidden | Error::Disabled => StatusCode::FORBIDDEN,
-        Error::NotFound => StatusCode::NOT_FOUND,
-        Error::AlreadyExists { .. } => StatusCode::CONFLICT,
-        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+/// Adds `Retry-After` to a refusal that says when to come back.
+pub fn retry_after(mut res: Response, e: &Error) -> Response {
+    if let Error::TooManyRequests { retry_after } = e {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
     }
+    res
 }
 
-/// A short English description of an error for a dialect's free-text message field.
-pub fn describe(e: &Error) -> String {
-    match e {
-        Error::Invalid { field, reason } => format!("invalid {field}: {reason}"),
-        Error::TooManyRequests { retry_after } => {
-            format!("too many requests, retry after {retry_after}s")
-        }
-        other => other.to_string(),
-    }
+/// Seconds to wait, for messages that say when to retry.
+pub fn wait_seconds(retry_after: i64) -> i64 {
+    retry_after.max(1)
 }

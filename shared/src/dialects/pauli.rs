@@ -1,54 +1,61 @@
-//! Seed 000 (`/pauli/auth/api`): `{code, msg, result}` envelope, `code` 0 is `E_SUCC`. Error
-//! codes (API-NOTES; the seed names only 1032): 1001 bad parameters, 1002 not logged in,
-//! 1003 permission denied, 1010 user exists, 1020 wrong username or password (unknown user and
-//! wrong password alike), 1030 code wrong or expired, 1031 no password step in the last
-//! 20 minutes, 1032 `E_USER_NEED_SMS_AUTH` (HTTP 200: a step, not an error), 1033 too many
-//! requests, 1040 reset code invalid, 1050 account disabled, 1099 internal (HTTP 503). The HTTP
-//! status of an error is its class (`dialects::status_of`).
+//! Seed 000 (`/pauli/auth/api`): `{code, msg, result}` with HTTP 200 for every answer but an
+//! outage (503), and the original's codes (`STATUS_CODES` of its `util/api_base.py`) with its
+//! messages: 0 `E_SUCC`; 1 `E_PARAM` `参数错误` for bad or missing parameters (`result.field`
+//! names the field) and the refusals the original folds into it (`验证码发送间隔时间太短`,
+//! `不支持的验证发送方式`, `用户名/密码未验证或已失效，请返回重新验证`, `重置记录不存在或者已失效`,
+//! `用户已经存在`; polyauth's own limits say when to retry); 7 `E_FORBIDDEN`
+//! `缺少权限<permission>`; 1003 `E_USER_LOGIN` `用户已登录` (`PUT pass/login`, `GET` and
+//! `POST pass/code` with a live session); 1004 `E_USER_NOT_LOGIN` `用户未登录`; 1005
+//! `E_USER_NAME_OR_PWD_ERROR` `手机号码与密码不匹配` (unknown user, wrong password and a
+//! disabled account alike); 1007 `E_USER_VERIFY_CODE_ERROR` (wrong or expired SMS code); 1032
+//! `E_USER_NEED_SMS_AUTH` (the seed's SMS step; the published original numbers it 1023 and
+//! crashes there); 1099 (polyauth) outage, HTTP 503.
+//!
+//! Deliberate differences:
+//! - `GET pass/reset` answers 0 whether or not the email is known and mails a link only for a
+//!   known, active account (the original answered `用户信息错误`, an enumeration);
+//! - the password step sends the SMS code itself (the seed's flow) and `GET pass/code` resends
+//!   it at most once a minute;
+//! - `time` in `record` is RFC 3339 UTC (the original sent naive local time);
+//! - `pass/create` without a password sets a random one and mails the user a reset link.
 //!
 //! Decisions where the seed is silent:
 //! - the session is the access token in the cookie `pauli_session` (HttpOnly, SameSite=Lax,
-//!   path `/pauli`, Secure per `POLYAUTH_COOKIE_SECURE`, on in production); an
-//!   `Authorization: Bearer` header is accepted too and wins over the cookie. The seed has no
-//!   refresh endpoint, so a pauli session lasts one day (`SESSION_TTL`), for both the direct
-//!   password login and the login completed by the SMS code;
-//! - the pending second factor is the cookie `pauli_pending` (same attributes, max-age
-//!   20 minutes); it is cleared when the login completes, by logout, and by a direct login;
+//!   path `/pauli`, Secure per `POLYAUTH_COOKIE_SECURE`, on in production), one day as the
+//!   original's `PAULI_SESSION_LIFETIME`; an `Authorization: Bearer` header is accepted too and
+//!   wins over the cookie;
+//! - the pending second factor is the cookie `pauli_pending` (same attributes, 20 minutes); it
+//!   is cleared when the login completes, by logout, and by a direct login;
 //! - `PUT pass/login` takes any identifier in `username` (email, mobile or username), so users
 //!   registered through other dialects can sign in; a successful login answers
 //!   `result.user_id`; the 1032 answer has an empty `result`;
-//! - `GET pass/code` answers `result.method` (`voice` or `sms`, the channel actually used);
-//!   an unknown `method` is 1001. The password step already sent an SMS, so a `GET pass/code`
-//!   within 60 s of it is 1033 (one code a minute). Repeating the password step within that
-//!   minute reuses the unused code (1032, no new SMS); if that code was already used, no code
-//!   can be sent, so the step answers 1033 with `Retry-After` instead of 1032;
-//! - `GET logined` answers `logined: false` for a missing, expired or revoked session (never an
-//!   error, except 1099 when the store is down); `name` falls back to the user's nickname when
-//!   no name was set (users from other dialects); `email`, `mobile` (national form in the
-//!   default country), `position_id` are "" when absent;
-//! - `GET record`: `user_id` defaults to the caller; `limit` must be a positive integer and is
-//!   capped at 100; `cursor_id` must be a `record_id` (a ULID) or empty; `login_type` is one of
-//!   `password`, `code`, `second_factor`, `register`, `reset_password`; `time` is RFC 3339 UTC
-//!   with milliseconds;
+//! - `GET pass/code` answers `result.method` (`voice` or `sms`, the channel actually used, and
+//!   says so in `msg` when voice fell back to SMS);
+//! - `GET logined` answers `logined: false` for a missing, expired or revoked session;
+//!   `name` falls back to the nickname; `email`, `mobile` (national form in the default
+//!   country), `position_id` are "" when absent;
+//! - `GET record`: `user_id` defaults to the caller; `limit` default 10, at most 100;
+//!   `login_type` is the original's `password-succ`, `password-sms`, `sms-succ` for pauli's own
+//!   steps, and for logins through other dialects `code-succ` (a code sent to an email or
+//!   mobile), `register` (signed in by registering) and `reset-password` (signed in by a reset);
 //! - `POST pass/create`: `name` must not be blank (at most 128 characters); an empty
-//!   `password` or `mobile` counts as absent; a taken email or mobile is 1010;
-//! - `GET pass/reset` answers 0 for unknown and disabled emails alike (no enumeration);
+//!   `password` or `mobile` counts as absent;
 //! - every endpoint reads its parameters from the query string and from the body (JSON, or a
-//!   form body when the content type says so), the body winning, so the seed's bodiless-looking
-//!   `pass/code` and `pass/reset` calls work however a client sends them; `pass/login` and
+//!   form body when the content type says so), the body winning; `pass/login` and
 //!   `pass/create`, documented as `application/json`, take JSON bodies only;
-//! - `POST pass/reset`: at least one of `password`, `mobile` (empty counts as absent), else
-//!   1001; a mobile held by another user is 1010. It ends every session of the user;
-//! - `GET logout` answers 0 and clears the cookies even without a (valid) session: logging
-//!   out is idempotent.
+//! - `POST pass/reset`: at least one of `password`, `mobile`; it ends every session of the
+//!   user;
+//! - `GET logout` answers 0 and clears the cookies even without a (valid) session.
 
-use super::{describe, status_of};
+use super::{retry_after, wait_seconds};
 use crate::{
     clock::rfc3339,
     domain::{Code, Email, Password, PasswordPolicy, Profile, User, UserId},
     http,
     sender::Channel,
-    services::{Gate, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens, PENDING_TTL},
+    services::{
+        Dialect, Gate, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens, PENDING_TTL,
+    },
     Auth, Error,
 };
 use axum::{
@@ -95,12 +102,25 @@ pub fn router(auth: Auth) -> Router {
         .with_state(auth)
 }
 
+/// The endpoint a failure happened in, where the original worded a refusal per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Other,
+    SendCode,
+}
+
 /// The one place this dialect turns a core error into its envelope.
-pub struct Failure(Error);
+pub struct Failure {
+    error: Error,
+    op: Op,
+}
 
 impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure(e)
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            op: Op::Other,
+        }
     }
 }
 
@@ -115,38 +135,61 @@ fn request_field(field: &str) -> &str {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let e = self.0;
-        let (code, msg) = match &e {
-            Error::Invalid { .. } => (1001, describe(&e)),
-            Error::Unauthenticated | Error::TokenExpired => (1002, "not logged in".to_string()),
-            Error::Forbidden => (1003, "permission denied".into()),
-            Error::AlreadyExists { field } => (
-                1010,
-                format!("user exists: {} already registered", request_field(field)),
-            ),
-            Error::InvalidCredentials(_) | Error::NotFound => {
-                (1020, "wrong username or password".into())
+        let Failure { error: e, op } = self;
+        let (code, msg, result) = match &e {
+            Error::Invalid { field, .. } if field == "method" => {
+                (1, "不支持的验证发送方式".to_string(), json!({}))
             }
-            Error::CodeInvalid | Error::CaptchaInvalid => (1030, "code wrong or expired".into()),
+            Error::Malformed { field, .. } | Error::Invalid { field, .. } => (
+                1,
+                "参数错误".into(),
+                json!({ "field": request_field(field) }),
+            ),
+            Error::TooManyRequests { .. } if op == Op::SendCode => {
+                (1, "验证码发送间隔时间太短".into(), json!({}))
+            }
+            Error::TooManyRequests { retry_after } => (
+                1,
+                format!("操作过于频繁，请{}秒后再试", wait_seconds(*retry_after)),
+                json!({}),
+            ),
             Error::NoPendingLogin => (
-                1031,
-                "no password login in the last 20 minutes; log in with the password first".into(),
+                1,
+                "用户名/密码未验证或已失效，请返回重新验证".into(),
+                json!({}),
             ),
-            Error::TooManyRequests { .. } => (1033, describe(&e)),
-            Error::CaptchaRequired { .. } => {
-                (1033, "too many failed attempts, try again later".into())
+            Error::ResetTokenInvalid => (1, "重置记录不存在或者已失效".into(), json!({})),
+            Error::AlreadyExists { field } => (
+                1,
+                "用户已经存在".into(),
+                json!({ "field": request_field(field) }),
+            ),
+            Error::CaptchaRequired { .. } | Error::CaptchaInvalid => {
+                (1, "参数错误".into(), json!({}))
             }
-            Error::ResetTokenInvalid => (1040, "reset code invalid or expired".into()),
-            Error::Disabled => (1050, "account disabled".into()),
-            Error::Unavailable => (1099, "internal error, try again later".into()),
+            Error::MissingPermission(p) => (7, format!("缺少权限{p}"), json!({})),
+            Error::Forbidden => (7, "访问被禁止".into(), json!({})),
+            Error::AlreadySignedIn => (1003, "用户已登录".into(), json!({})),
+            Error::MissingToken
+            | Error::Unauthenticated
+            | Error::TokenExpired
+            | Error::TokenInvalid => (1004, "用户未登录".into(), json!({})),
+            Error::InvalidCredentials(_) | Error::NotFound | Error::Disabled => {
+                (1005, "手机号码与密码不匹配".into(), json!({}))
+            }
+            Error::CodeInvalid => (
+                1007,
+                "验证码错误，请输入正确的验证码".into(),
+                json!({}),
+            ),
+            Error::Unavailable => (1099, "服务暂不可用，请稍后再试".into(), json!({})),
         };
-        let mut res = reply(status_of(&e), code, &msg, json!({}));
-        if let Error::TooManyRequests { retry_after } = e {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        res
+        let status = if e == Error::Unavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        retry_after(reply(status, code, &msg, result), &e)
     }
 }
 
@@ -181,6 +224,8 @@ fn given(raw: Option<String>) -> Option<String> {
 fn session_spec() -> SessionSpec {
     SessionSpec {
         access_ttl: Some(SESSION_TTL),
+        dialect: Some(Dialect::Pauli),
+        ..Default::default()
     }
 }
 
@@ -190,8 +235,20 @@ fn token(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn principal(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Failure> {
-    let token = token(headers).ok_or(Error::Unauthenticated)?;
+    let token = token(headers).ok_or(Error::MissingToken)?;
     Ok(auth.authenticate(&token).await?)
+}
+
+/// `E_USER_LOGIN`: the login steps refuse a request that already carries a live session.
+async fn refuse_if_signed_in(auth: &Auth, headers: &HeaderMap) -> Result<(), Failure> {
+    let Some(token) = token(headers) else {
+        return Ok(());
+    };
+    match auth.authenticate(&token).await {
+        Ok(_) => Err(Error::AlreadySignedIn.into()),
+        Err(Error::Unavailable) => Err(Error::Unavailable.into()),
+        Err(_) => Ok(()),
+    }
 }
 
 fn pending(headers: &HeaderMap) -> Result<PendingId, Failure> {
@@ -355,8 +412,10 @@ struct LoginReq {
 async fn login(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    http::Json(req, _): Body<LoginReq>,
+    body: Result<Body<LoginReq>, Failure>,
 ) -> Answer {
+    refuse_if_signed_in(&auth, &headers).await?;
+    let http::Json(req, _) = body?;
     let account = auth
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
@@ -375,7 +434,7 @@ async fn login(
     {
         LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, s.user.id)),
         LoginStep::SecondFactor(PendingId(id)) => {
-            let msg = "password ok; a verification code was sent to your mobile by SMS, submit it to POST pass/code";
+            let msg = "需要进行短信验证";
             let res = reply(StatusCode::OK, E_USER_NEED_SMS_AUTH, msg, json!({}));
             let cookie = http::set_cookie(
                 PENDING_COOKIE,
@@ -398,8 +457,10 @@ struct SendCodeQuery {
 async fn send_code(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    http::Params(q, _): Params<SendCodeQuery>,
+    params: Result<Params<SendCodeQuery>, Failure>,
 ) -> Answer {
+    refuse_if_signed_in(&auth, &headers).await?;
+    let http::Params(q, _) = params?;
     let voice = match given(q.method)
         .map(|m| m.trim().to_ascii_lowercase())
         .as_deref()
@@ -409,14 +470,17 @@ async fn send_code(
         Some(_) => return Err(Error::invalid("method", "must be voice or sms").into()),
     };
     let pending = pending(&headers)?;
-    let channel = auth.resend_second_factor(&pending, voice).await?;
+    let channel = auth
+        .resend_second_factor(&pending, voice)
+        .await
+        .map_err(|error| Failure {
+            error,
+            op: Op::SendCode,
+        })?;
     let (method, msg) = match channel {
-        Channel::Voice => ("voice", "the code is on its way by voice call"),
-        _ if voice => (
-            "sms",
-            "voice calls are not available; the code was sent by SMS instead",
-        ),
-        _ => ("sms", "the code was sent by SMS"),
+        Channel::Voice => ("voice", "语音验证码已发送"),
+        _ if voice => ("sms", "语音验证暂不可用，验证码已通过短信发送"),
+        _ => ("sms", "短信验证码已发送"),
     };
     Ok(reply(StatusCode::OK, 0, msg, json!({ "method": method })))
 }
@@ -429,8 +493,10 @@ struct EnterCodeReq {
 async fn enter_code(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    http::Params(req, _): Params<EnterCodeReq>,
+    params: Result<Params<EnterCodeReq>, Failure>,
 ) -> Answer {
+    refuse_if_signed_in(&auth, &headers).await?;
+    let http::Params(req, _) = params?;
     let pending = pending(&headers)?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
     let s = auth

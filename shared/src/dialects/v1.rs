@@ -1,49 +1,50 @@
 //! Seed 003 (`/v1/auth`): plain JSON bodies; a signed-in answer is
-//! `{token, isNewUser, user: {id, nickname, email, mobile, gender, avatar}}`; every error is
-//! `{"error": "<Chinese text>"}` with the HTTP status of its class (400, 401, 403, 409, 429, 503).
+//! `{token, isNewUser, user: {id, nickname, email, mobile, gender, avatar}}`; errors are
+//! `{"error": "<text>"}` with the original's statuses and, where its own tests assert them, its
+//! texts:
+//! - a missing, empty or ill-typed field: 400 `<field> is required` (the validator's message);
+//!   another unacceptable value: 400 `<field> <what is wrong>`;
+//! - an account that is neither a mobile nor an email: 400 `账户必须是手机号或者邮箱` (403 on
+//!   `send-code`);
+//! - wrong account or password: 400 `incorrect username or password`;
+//! - a wrong, used or expired code: 400 `验证码不存在或已过期` (the seed; the original sent 401),
+//!   404 on `check-code`;
+//! - polyauth's own refusals: 429 `请求过于频繁，请 N 秒后再试` (with `Retry-After`), 403
+//!   `账号已被禁用`, 401 `没有通过身份验证`, 503 `服务暂不可用，请稍后再试`.
 //!
 //! Decisions where the seed is silent (API-NOTES section 003 settles the rest):
-//! - error texts: 验证码不存在或已过期 (code wrong, expired, spent or voided; also a code for an
-//!   unknown account on `reset-password`), 参数错误: <field> <reason> (bad or missing
-//!   parameter, malformed JSON; the field is named), 账号或密码错误 (401; unknown account and
-//!   wrong password alike), 账号已存在 (409), 请求过于频繁，请 N 秒后再试 (429, with
-//!   `Retry-After`), 账号已被禁用 (403), 服务暂不可用 (503);
 //! - `account` is a mobile number (national numbers get the configured default country code,
-//!   86) or an email; a username is refused with 400 naming `account`;
+//!   86) or an email;
 //! - `user.mobile` is shown in national form for numbers of the default country
-//!   (`13312341234`), E.164 otherwise; `token` is the access token (a JWT, default lifetime);
-//!   no refresh token is handed out, since the seed shows none;
-//! - `send-code` in production answers `{"message": "验证码发送成功"}`; `flag` must be one of
-//!   `register`, `login`, `reset-password`, else 400 naming `flag`; the core's 60 s resend
-//!   interval and hourly cap answer 429. Codes are 6 digits; the development answer shows the
-//!   code as an integer as the seed does, so a code with a leading zero loses it there;
-//! - `code` fields take the seed's string, or that integer form (read back as 6 digits, leading
-//!   zeros restored);
-//! - `check-code` has no flag: it checks the account's outstanding register, login and
-//!   reset-password codes, answers the code as sent (the seed's example shows a different one,
-//!   taken as an illustration) and its expiry; a code matching none costs each outstanding code
-//!   one of its five tries;
-//! - `register` needs a code sent with flag `register`; an empty or absent `nickname` gets the
-//!   masked mobile or email; an account already registered gets 409 账号已存在 (the code stays
-//!   unspent); the answer carries a new session's token and `isNewUser: true`; the password
-//!   policy is the core default (6 to 128 characters);
-//! - `login` takes exactly one of `password` and `code` (absent, null and "" count as not given;
-//!   both is 400 naming `code`); a password login never asks for a second factor (the seed has
-//!   no step for it); repeated failures lock the account as everywhere (429);
+//!   (`13312341234`), E.164 otherwise; `token` is an HS256 JWT with the seed's
+//!   `{"exp", "iat", "data": {"id"}}`, valid 3 hours, `iat` 30 s in the past as the seed's
+//!   example shows; no refresh token is handed out, since the seed shows none;
+//! - `send-code` ignores fields it does not read (the original's pages send `length: 6`); in
+//!   production it answers `{"message": "验证码发送成功"}` and never the code; `flag` is one of
+//!   `register`, `login`, `reset-password`; codes are 6 digits, and the development answer
+//!   shows the code as an integer as the seed does;
+//! - `code` fields take the seed's string, or that integer form (leading zeros restored);
+//! - `check-code` has no flag: it checks the account's outstanding codes without spending them
+//!   and answers the code and its expiry (RFC 3339, milliseconds, UTC);
+//! - `register` with a valid code signs in an account that already exists (`isNewUser:
+//!   false`, as the original) and creates a new one otherwise (`isNewUser: true`; an empty
+//!   `nickname` gets the masked mobile or email);
+//! - `login` takes exactly one of `password` and `code`; a code login for an unknown account
+//!   creates it (`isNewUser: true`); repeated failures lock the account as everywhere (429);
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
-//!   the user, and answers a new session's token with `isNewUser: false`.
+//!   the user, and answers a new session's token (the seed's token response).
 
-use super::status_of;
+use super::{retry_after, wait_seconds};
 use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http,
-    services::{Gate, LoginStep, NewUser, Purpose, SessionSpec, SignedIn},
+    services::{Dialect, Gate, LoginStep, NewUser, Purpose, SessionSpec, SignedIn},
     Auth, Error,
 };
 use axum::{
     extract::State,
-    http::{header, HeaderMap, HeaderValue},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
     Router,
@@ -63,54 +64,105 @@ pub fn router(auth: Auth) -> Router {
         .with_state(auth)
 }
 
+/// Seed 003's tokens: three hours, issued 30 s in the past (the seed's example token).
+const TOKEN_TTL: i64 = 3 * 3600;
+const TOKEN_BACKDATE: i64 = 30;
+const NOT_CONTACT: &str = "账户必须是手机号或者邮箱";
+
+/// The endpoint a failure happened in, where the original answered one error per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Other,
+    SendCode,
+    CheckCode,
+}
+
 /// The one place this dialect turns a core error into its answer.
-pub struct Failure(Error);
+pub struct Failure {
+    error: Error,
+    op: Op,
+}
 
 impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure(e)
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            op: Op::Other,
+        }
     }
+}
+
+fn during(op: Op) -> impl Fn(Error) -> Failure {
+    move |error| Failure { error, op }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let e = self.0;
-        let text = match &e {
-            Error::Invalid { field, reason } => format!("参数错误: {field} {reason}"),
-            Error::InvalidCredentials(_) => "账号或密码错误".into(),
-            Error::CodeInvalid | Error::ResetTokenInvalid => "验证码不存在或已过期".into(),
-            Error::CaptchaRequired { .. } => "需要人机验证".into(),
-            Error::CaptchaInvalid => "人机验证未通过".into(),
-            Error::TooManyRequests { retry_after } => {
-                format!("请求过于频繁，请 {} 秒后再试", (*retry_after).max(1))
+        let Failure { error: e, op } = self;
+        let (status, text) = match &e {
+            Error::Malformed { field, .. } => (400, format!("{field} is required")),
+            Error::Invalid { field, .. } if field == "account" && op == Op::SendCode => {
+                (403, NOT_CONTACT.into())
             }
-            Error::AlreadyExists { .. } => "账号已存在".into(),
-            Error::NotFound => "账号不存在".into(),
-            Error::Unauthenticated | Error::TokenExpired | Error::NoPendingLogin => {
-                "未登录或登录已过期".into()
+            Error::Invalid { field, .. } if field == "account" => (400, NOT_CONTACT.into()),
+            Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
+            Error::InvalidCredentials(_) => (400, "incorrect username or password".into()),
+            Error::CodeInvalid if op == Op::CheckCode => (404, "验证码不存在或已过期".into()),
+            Error::CodeInvalid | Error::ResetTokenInvalid => {
+                (400, "验证码不存在或已过期".into())
             }
-            Error::Forbidden => "没有权限".into(),
-            Error::Disabled => "账号已被禁用".into(),
-            Error::Unavailable => "服务暂不可用，请稍后再试".into(),
+            Error::CaptchaRequired { .. } => (403, "需要人机验证".into()),
+            Error::CaptchaInvalid => (400, "人机验证未通过".into()),
+            Error::TooManyRequests { retry_after } => (
+                429,
+                format!("请求过于频繁，请 {} 秒后再试", wait_seconds(*retry_after)),
+            ),
+            Error::AlreadyExists { .. } => (409, "账号已存在".into()),
+            Error::NotFound => (404, "账号不存在".into()),
+            Error::MissingToken
+            | Error::Unauthenticated
+            | Error::TokenExpired
+            | Error::TokenInvalid
+            | Error::NoPendingLogin => (401, "没有通过身份验证".into()),
+            Error::AlreadySignedIn => (400, "已登录".into()),
+            Error::Forbidden | Error::MissingPermission(_) => (403, "没有权限".into()),
+            Error::Disabled => (403, "账号已被禁用".into()),
+            Error::Unavailable => (503, "服务暂不可用，请稍后再试".into()),
         };
-        let mut res = (status_of(&e), axum::Json(json!({ "error": text }))).into_response();
-        if let Error::TooManyRequests { retry_after } = e {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-        }
-        res
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        retry_after(
+            (status, axum::Json(json!({ "error": text }))).into_response(),
+            &e,
+        )
     }
 }
 
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
-fn account(auth: &Auth, raw: &str) -> Result<Account, Failure> {
-    Ok(auth.contact(raw).map_err(|e| e.field("account"))?)
+/// A text field the original's validator required: absent, null, empty and blank are missing.
+fn required<'a>(field: &str, raw: &'a Option<String>) -> Result<&'a str, Error> {
+    raw.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| Error::malformed(field, "is required"))
 }
 
-fn new_password(raw: &str) -> Result<Password, Failure> {
-    Ok(Password::new(raw, PasswordPolicy::default()).map_err(|e| e.field("password"))?)
+fn account(auth: &Auth, raw: &Option<String>) -> Result<Account, Error> {
+    auth.contact(required("account", raw)?)
+        .map_err(|e| e.field("account"))
+}
+
+fn session_spec() -> SessionSpec {
+    SessionSpec {
+        access_ttl: Some(TOKEN_TTL),
+        backdate: TOKEN_BACKDATE,
+        dialect: Some(Dialect::V1),
+    }
+}
+
+fn new_password(raw: &Option<String>) -> Result<Password, Error> {
+    Password::new(required("password", raw)?, PasswordPolicy::default())
+        .map_err(|e| e.field("password"))
 }
 
 /// A code as the seed sends it (a string), or as the development `send-code` shows it (an
@@ -125,6 +177,11 @@ fn code(raw: &Value) -> Result<Code, Failure> {
         _ => return Err(Error::invalid("code", "must be a string of digits").into()),
     };
     Ok(Code::parse(&text).map_err(|e| e.field("code"))?)
+}
+
+/// A required value of any type: absent, null and "" are missing.
+fn required_value<'a>(field: &str, raw: &'a Option<Value>) -> Result<&'a Value, Error> {
+    given(raw).ok_or_else(|| Error::malformed(field, "is required"))
 }
 
 /// A field that is absent, null or "" is not given.
@@ -152,7 +209,8 @@ fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
 
 #[derive(Deserialize)]
 struct LoginReq {
-    account: String,
+    #[serde(default)]
+    account: Option<String>,
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
@@ -165,14 +223,14 @@ async fn login(
     http::Json(req, _): Body<LoginReq>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
-    let spec = SessionSpec::default();
+    let spec = session_spec();
     let client = http::client(&headers);
     let password = req.password.as_deref().filter(|p| !p.is_empty());
     match (password, given(&req.code)) {
         (Some(_), Some(_)) => {
             Err(Error::invalid("code", "send either password or code, not both").into())
         }
-        (None, None) => Err(Error::invalid("password", "password or code is required").into()),
+        (None, None) => Err(Error::malformed("password", "is required").into()),
         (Some(raw), None) => {
             let password = Password::attempt(raw).map_err(|e| e.field("password"))?;
             match auth
@@ -195,11 +253,14 @@ async fn login(
 
 #[derive(Deserialize)]
 struct RegisterReq {
-    account: String,
-    password: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
     #[serde(default)]
     nickname: Option<String>,
-    code: Value,
+    #[serde(default)]
+    code: Option<Value>,
 }
 
 async fn register(
@@ -209,16 +270,14 @@ async fn register(
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;
-    let code = code(&req.code)?;
+    let code = code(required_value("code", &req.code)?)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code)
         .await?;
     let (email, mobile) = match &account {
         Account::Email(e) => (Some(e.clone()), None),
         Account::Mobile(m) => (None, Some(m.clone())),
-        Account::Username(_) => {
-            return Err(Error::invalid("account", "must be a mobile number or an email").into())
-        }
+        Account::Username(_) => return Err(Error::invalid("account", "must be a contact").into()),
     };
     let new = NewUser {
         email,
@@ -231,10 +290,11 @@ async fn register(
         ..Default::default()
     };
     let s = auth
-        .register_and_sign_in(
+        .register_or_sign_in(
             new,
-            Some(check),
-            &SessionSpec::default(),
+            &account,
+            check,
+            &session_spec(),
             &http::client(&headers),
         )
         .await?;
@@ -243,9 +303,12 @@ async fn register(
 
 #[derive(Deserialize)]
 struct ResetReq {
-    account: String,
-    password: String,
-    code: Value,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<Value>,
 }
 
 async fn reset_password(
@@ -255,13 +318,13 @@ async fn reset_password(
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;
-    let code = code(&req.code)?;
+    let code = code(required_value("code", &req.code)?)?;
     let s = auth
         .reset_password_and_sign_in(
             &account,
             &code,
             &password,
-            &SessionSpec::default(),
+            &session_spec(),
             &http::client(&headers),
         )
         .await?;
@@ -270,21 +333,31 @@ async fn reset_password(
 
 #[derive(Deserialize)]
 struct SendCodeReq {
-    account: String,
-    flag: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    flag: Option<String>,
 }
 
-async fn send_code(State(auth): State<Auth>, http::Json(req, _): Body<SendCodeReq>) -> Answer {
-    let account = account(&auth, &req.account)?;
-    let purpose = match req.flag.as_str() {
+async fn send_code(
+    State(auth): State<Auth>,
+    body: Result<Body<SendCodeReq>, Failure>,
+) -> Answer {
+    let fail = during(Op::SendCode);
+    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
+    let account = account(&auth, &req.account).map_err(&fail)?;
+    let purpose = match required("flag", &req.flag).map_err(&fail)? {
         "register" => Purpose::Register,
         "login" => Purpose::Login,
         "reset-password" => Purpose::ResetPassword,
         _ => {
-            return Err(Error::invalid("flag", "must be register, login or reset-password").into())
+            return Err(fail(Error::invalid(
+                "flag",
+                "must be register, login or reset-password",
+            )))
         }
     };
-    let issued = auth.send_code(purpose, &account).await?;
+    let issued = auth.send_code(purpose, &account).await.map_err(&fail)?;
     if !auth.config().is_dev() {
         return Ok(axum::Json(json!({ "message": "验证码发送成功" })).into_response());
     }
@@ -297,14 +370,21 @@ async fn send_code(State(auth): State<Auth>, http::Json(req, _): Body<SendCodeRe
 
 #[derive(Deserialize)]
 struct CheckCodeReq {
-    account: String,
-    code: Value,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    code: Option<Value>,
 }
 
-async fn check_code(State(auth): State<Auth>, http::Json(req, _): Body<CheckCodeReq>) -> Answer {
-    let account = account(&auth, &req.account)?;
-    let code = code(&req.code)?;
-    let check = auth.check_code_any(&account, &code).await?;
+async fn check_code(
+    State(auth): State<Auth>,
+    body: Result<Body<CheckCodeReq>, Failure>,
+) -> Answer {
+    let fail = during(Op::CheckCode);
+    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
+    let account = account(&auth, &req.account).map_err(&fail)?;
+    let code = code(required_value("code", &req.code).map_err(&fail)?)?;
+    let check = auth.check_code_any(&account, &code).await.map_err(&fail)?;
     Ok(
         axum::Json(json!({ "code": code.as_str(), "expired_at": rfc3339(check.expires_at) }))
             .into_response(),

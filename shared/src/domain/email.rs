@@ -14,6 +14,13 @@ impl Email {
         let (local, domain) = s
             .split_once('@')
             .ok_or_else(|| ParseError::new("not an email address"))?;
+        // An internationalised domain is kept, compared and mailed in its ASCII form.
+        let ascii = if domain.is_ascii() {
+            domain.to_string()
+        } else {
+            idna::domain_to_ascii(domain).map_err(|_| ParseError::new("not an email address"))?
+        };
+        let domain = ascii.as_str();
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -29,7 +36,11 @@ impl Email {
         if !domain_ok || !local_ok {
             return Err(ParseError::new("not an email address"));
         }
-        Ok(Email(s))
+        let email = format!("{local}@{domain}");
+        if email.len() > 254 {
+            return Err(ParseError::new("longer than 254 characters"));
+        }
+        Ok(Email(email))
     }
 
     pub fn as_str(&self) -> &str {
@@ -88,6 +99,18 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should not parse");
         }
+    }
+
+    #[test]
+    fn stores_internationalised_domains_in_punycode() {
+        assert_eq!(
+            Email::parse("user@例子.中国").unwrap().as_str(),
+            "user@xn--fsqu00a.xn--fiqs8s"
+        );
+        assert_eq!(
+            Email::parse("user@例子.中国").unwrap(),
+            Email::parse("user@xn--fsqu00a.xn--fiqs8s").unwrap()
+        );
     }
 
     #[test]

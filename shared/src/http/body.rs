@@ -51,7 +51,7 @@ fn field_of(path: &str, message: &str) -> String {
 fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
-        Error::invalid(field_of(&e.path().to_string(), &message), message)
+        Error::malformed(field_of(&e.path().to_string(), &message), message)
     })
 }
 
@@ -72,15 +72,15 @@ impl<T: DeserializeOwned, R> Json<T, R> {
     async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| Error::invalid("body", e.to_string()))?;
+            .map_err(|e| Error::malformed("body", e.to_string()))?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
             serde_json::from_slice(&bytes)
-                .map_err(|e| Error::invalid("body", format!("not valid JSON: {e}")))?
+                .map_err(|e| Error::malformed("body", format!("not valid JSON: {e}")))?
         };
         if !value.is_object() {
-            return Err(Error::invalid("body", "must be a JSON object"));
+            return Err(Error::malformed("body", "must be a JSON object"));
         }
         from_value(value).map(|v| Json(v, PhantomData))
     }
@@ -105,25 +105,25 @@ impl<T: DeserializeOwned, R> Form<T, R> {
         if content_type(&req).starts_with("multipart/form-data") {
             let mut multipart = Multipart::from_request(req, state)
                 .await
-                .map_err(|e| Error::invalid("body", e.body_text()))?;
+                .map_err(|e| Error::malformed("body", e.body_text()))?;
             while let Some(field) = multipart.next_field().await.map_err(|e| {
-                Error::invalid(
+                Error::malformed(
                     "body",
                     format!("malformed multipart body: {}", e.body_text()),
                 )
             })? {
                 let name = field.name().unwrap_or_default().to_string();
                 let text = field.text().await.map_err(|e| {
-                    Error::invalid(name.clone(), format!("unreadable: {}", e.body_text()))
+                    Error::malformed(name.clone(), format!("unreadable: {}", e.body_text()))
                 })?;
                 fields.insert(name, Value::String(text));
             }
         } else {
             let bytes = Bytes::from_request(req, state)
                 .await
-                .map_err(|e| Error::invalid("body", e.to_string()))?;
+                .map_err(|e| Error::malformed("body", e.to_string()))?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-                .map_err(|e| Error::invalid("body", format!("not a form body: {e}")))?;
+                .map_err(|e| Error::malformed("body", format!("not a form body: {e}")))?;
             for (k, v) in pairs {
                 fields.insert(k, Value::String(v));
             }
@@ -150,7 +150,7 @@ impl<T: DeserializeOwned, R> Params<T, R> {
         let mut fields = Map::new();
         if let Some(query) = req.uri().query() {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-                .map_err(|e| Error::invalid("query", format!("malformed query string: {e}")))?;
+                .map_err(|e| Error::malformed("query", format!("malformed query string: {e}")))?;
             for (k, v) in pairs {
                 fields.insert(k, Value::String(v));
             }
@@ -190,7 +190,7 @@ mod tests {
 
     fn field(r: Result<Json<Login, ()>, Error>) -> String {
         match r {
-            Err(Error::Invalid { field, .. }) => field,
+            Err(Error::Malformed { field, .. }) => field,
             other => panic!("expected invalid, got {:?}", other.map(|j| j.0)),
         }
     }
@@ -224,7 +224,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             Form::<Login, ()>::read(req, &()).await,
-            Err(Error::Invalid { .. })
+            Err(Error::Malformed { .. })
         ));
     }
 }

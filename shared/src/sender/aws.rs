@@ -137,6 +137,7 @@ impl Sender for AwsSender {
             (Channel::Email, _) => self.email(m).await,
             (Channel::Sms, _) | (Channel::Voice, None) => self.sms(m).await,
             (Channel::Voice, Some(origination)) => self.call(origination, m).await,
+            (Channel::Captcha, _) => Err(SendError("slider answers are never sent".into())),
         }
     }
 

@@ -13,6 +13,9 @@ pub enum Channel {
     Email,
     Sms,
     Voice,
+    /// A slider captcha's answer, for local clients and tests: only a development sender
+    /// that `reveals_captchas` ever receives one.
+    Captcha,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,4 +37,10 @@ pub trait Sender: Send + Sync {
 
     /// Whether voice calls are delivered; callers fall back to SMS otherwise.
     fn supports_voice(&self) -> bool;
+
+    /// Whether this sender takes slider answers (the development outbox does; nothing that
+    /// reaches a real person ever should).
+    fn reveals_captchas(&self) -> bool {
+        false
+    }
 }

@@ -67,6 +67,10 @@ impl Sender for Outbox {
     fn supports_voice(&self) -> bool {
         true
     }
+
+    fn reveals_captchas(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ impl Auth {
         self.disable(&user).await
     }
 
-    async fn holder(&self, principal: &Principal, permission: &str) -> Result<User> {
+    async fn holder(&self, principal: &Principal, permission: &'static str) -> Result<User> {
         let user = self
             .user(principal.user_id)
             .await?
@@ -83,7 +83,7 @@ impl Auth {
             return Err(Error::Unauthenticated);
         }
         if !user.has(permission) {
-            return Err(Error::Forbidden);
+            return Err(Error::MissingPermission(permission));
         }
         Ok(user)
     }

@@ -1,26 +1,32 @@
 //! A slider captcha: a generated background with a square gap at a random x, and the piece
 //! that fits it. The client slides the piece and sends its x; within a few pixels counts as
-//! solved. A solved challenge is good for exactly one guarded request; three wrong guesses
-//! void it. Images are rendered from a stored seed, so a challenge can be fetched again.
+//! solved. A challenge id is issued first (the -1 answers carry it); each rendering of it
+//! draws a new gap, and each answer spends the rendering, so a miss means fetching again.
+//! Three misses void the challenge. A solved challenge is good for exactly one guarded request.
+//! Sizes are seed 002's original's (310×160, a 50×50 piece, the piece's left edge in 20..240).
 
 use super::Auth;
 use crate::{
+    sender::{Channel, Message},
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 
-pub const WIDTH: u32 = 300;
-pub const HEIGHT: u32 = 150;
+pub const WIDTH: u32 = 310;
+pub const HEIGHT: u32 = 160;
 pub const PIECE: u32 = 50;
-pub const TOLERANCE: i64 = 4;
+/// The leftmost and one past the rightmost x of the piece's left edge.
+pub const X_RANGE: (u32, u32) = (20, 240);
+pub const TOLERANCE: i64 = 3;
 pub const TRIES: i64 = 3;
 const TTL: i64 = 300;
 
+/// One rendering of a challenge.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Challenge {
     pub id: String,
-    /// PNG, base64: the background with the gap.
+    /// PNG, base64 without a `data:` prefix: the background with the gap.
     pub background: String,
     /// PNG, base64: the piece, `PIECE` pixels square.
     pub piece: String,
@@ -33,9 +39,11 @@ pub struct Challenge {
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct State {
-    x: i64,
-    y: u32,
-    seed: u64,
+    /// The answer of the live rendering; `None` before the first and after each answer.
+    #[serde(default)]
+    x: Option<i64>,
+    #[serde(default)]
+    rendering: u64,
     solved: bool,
     tries_left: i64,
 }
@@ -45,84 +53,109 @@ fn captcha_key(id: &str) -> Key {
 }
 
 impl Auth {
-    /// Starts a challenge and answers its id.
+    /// Issues a challenge id, not yet rendered.
     pub(crate) async fn new_captcha_id(&self) -> Result<String> {
-        Ok(self.new_captcha().await?.0)
-    }
-
-    /// Starts a challenge: its id and its state, as written.
-    async fn new_captcha(&self) -> Result<(String, State)> {
         let id = crate::random::id();
-        // The expiry is the item's own (`expires_at`), not an attribute of the state.
-        let expires_at = self.now() + TTL;
         let state = State {
-            x: crate::random::range(PIECE + 10, WIDTH - PIECE - 10) as i64,
-            y: crate::random::range(10, HEIGHT - PIECE - 10),
-            seed: crate::random::u64(),
+            x: None,
+            rendering: 0,
             solved: false,
             tries_left: TRIES,
         };
-        self.store()
-            .write(vec![Write::put_new(Item::of(
-                captcha_key(&id),
-                &state,
-                Some(expires_at),
-            ))])
-            .await?;
-        Ok((id, state))
+        // The expiry is the item's own (`expires_at`), not an attribute of the state.
+        let item = Item::of(captcha_key(&id), &state, Some(self.now() + TTL));
+        self.store().write(vec![Write::put_new(item)]).await?;
+        Ok(id)
     }
 
-    /// The images of a challenge: the one named, if it is still open, else a new one.
-    pub async fn captcha(&self, id: Option<&str>) -> Result<Challenge> {
-        let existing = match id {
-            Some(id) => match self.store().get(&captcha_key(id)).await? {
-                Some(item) => Some((id.to_string(), item.parse::<State>()?)),
-                None => None,
-            },
-            None => None,
-        };
-        let (id, state) = match existing {
-            Some(found) => found,
-            None => self.new_captcha().await?,
-        };
-        let (background, piece) = render(state.seed, state.x as u32, state.y);
-        Ok(Challenge {
-            id,
-            background: STANDARD.encode(background),
-            piece: STANDARD.encode(piece),
-            y: state.y,
-            width: WIDTH,
-            height: HEIGHT,
-            piece_size: PIECE,
-        })
-    }
-
-    /// Checks a slider position. Right once: solved. Wrong three times: void.
-    pub async fn verify_captcha(&self, id: &str, x: i64) -> Result<()> {
+    /// A new rendering of an issued, unsolved challenge (`CaptchaInvalid` for any other id).
+    pub async fn render_captcha(&self, id: &str) -> Result<Challenge> {
         let key = captcha_key(id);
         let item = self.store().get(&key).await?.ok_or(Error::CaptchaInvalid)?;
         let state: State = item.parse()?;
         if state.solved {
             return Err(Error::CaptchaInvalid);
         }
-        let guard = Condition::equals("tries_left", state.tries_left);
-        let right = (x - state.x).abs() <= TOLERANCE;
+        let x = crate::random::range(X_RANGE.0, X_RANGE.1);
+        let y = crate::random::range(10, HEIGHT - PIECE - 10);
+        let next = State {
+            x: Some(i64::from(x)),
+            rendering: state.rendering + 1,
+            ..state.clone()
+        };
+        let write = Write::Put {
+            item: Item::of(key, &next, item.expires_at),
+            cond: Condition::equals("rendering", state.rendering),
+        };
+        match self.store().write(vec![write]).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed(_)) => return Err(Error::CaptchaInvalid),
+            Err(e) => return Err(e.into()),
+        }
+        self.reveal_captcha(id, x).await;
+        let (background, piece) = render(crate::random::u64(), x, y);
+        Ok(Challenge {
+            id: id.to_string(),
+            background: STANDARD.encode(background),
+            piece: STANDARD.encode(piece),
+            y,
+            width: WIDTH,
+            height: HEIGHT,
+            piece_size: PIECE,
+        })
+    }
+
+    /// A rendering of the challenge named, or of a new one when none is named.
+    pub async fn captcha(&self, id: Option<&str>) -> Result<Challenge> {
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => self.new_captcha_id().await?,
+        };
+        self.render_captcha(&id).await
+    }
+
+    /// In development the outbox gets each rendering's answer, so local clients can solve it.
+    async fn reveal_captcha(&self, id: &str, x: u32) {
+        if !self.config().is_dev() || !self.0.sender.reveals_captchas() {
+            return;
+        }
+        let message = Message {
+            channel: Channel::Captcha,
+            to: id.to_string(),
+            subject: "slider answer".into(),
+            body: x.to_string(),
+        };
+        if let Err(e) = self.0.sender.send(&message).await {
+            tracing::warn!(error = %e, "the outbox refused a slider answer");
+        }
+    }
+
+    /// Checks a slider position against the live rendering, which the answer spends. Right:
+    /// solved. A third miss voids the challenge.
+    pub async fn verify_captcha(&self, id: &str, x: i64) -> Result<()> {
+        let key = captcha_key(id);
+        let item = self.store().get(&key).await?.ok_or(Error::CaptchaInvalid)?;
+        let state: State = item.parse()?;
+        let Some(answer) = state.x.filter(|_| !state.solved) else {
+            return Err(Error::CaptchaInvalid);
+        };
+        let guard = Condition::equals("rendering", state.rendering);
+        let right = x.abs_diff(answer) <= TOLERANCE.unsigned_abs();
         let write = if right {
+            let solved = State {
+                x: None,
+                solved: true,
+                ..state.clone()
+            };
             Write::Put {
-                item: Item::of(
-                    key,
-                    &State {
-                        solved: true,
-                        ..state.clone()
-                    },
-                    item.expires_at,
-                ),
+                item: Item::of(key, &solved, item.expires_at),
                 cond: guard,
             }
         } else if state.tries_left <= 1 {
             Write::Delete { key, cond: guard }
         } else {
             let next = State {
+                x: None,
                 tries_left: state.tries_left - 1,
                 ..state.clone()
             };
@@ -241,11 +274,11 @@ mod tests {
 
     async fn answer(t: &Harness, id: &str) -> i64 {
         let item = t.store.get(&captcha_key(id)).await.unwrap().unwrap();
-        item.parse::<State>().unwrap().x
+        item.parse::<State>().unwrap().x.unwrap()
     }
 
     #[tokio::test]
-    async fn renders_png_images_with_the_gap() {
+    async fn renders_png_images_with_the_gap_in_range() {
         let t = harness();
         let c = t.auth.captcha(None).await.unwrap();
         let bg = STANDARD.decode(&c.background).unwrap();
@@ -253,8 +286,15 @@ mod tests {
         let decoder = png::Decoder::new(bg.as_slice());
         let info = decoder.read_info().unwrap().info().clone();
         assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
-        let again = t.auth.captcha(Some(&c.id)).await.unwrap();
-        assert_eq!(again, c, "a challenge renders the same when fetched again");
+        let piece = STANDARD.decode(&c.piece).unwrap();
+        let info = png::Decoder::new(piece.as_slice())
+            .read_info()
+            .unwrap()
+            .info()
+            .clone();
+        assert_eq!((info.width, info.height), (PIECE, PIECE));
+        let x = answer(&t, &c.id).await;
+        assert!((20..240).contains(&x), "{x}");
     }
 
     #[tokio::test]
@@ -267,6 +307,11 @@ mod tests {
             t.auth.verify_captcha(&c.id, x).await,
             Err(Error::CaptchaInvalid)
         );
+        assert_eq!(
+            t.auth.render_captcha(&c.id).await,
+            Err(Error::CaptchaInvalid),
+            "a solved challenge is not rendered again"
+        );
         t.auth.require_captcha(Some(&c.id)).await.unwrap();
         assert!(matches!(
             t.auth.require_captcha(Some(&c.id)).await,
@@ -275,24 +320,47 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn voids_after_three_wrong_guesses() {
+    async fn a_miss_spends_the_rendering_and_three_void_the_challenge() {
         let t = harness();
         let c = t.auth.captcha(None).await.unwrap();
         let x = answer(&t, &c.id).await;
-        for _ in 0..TRIES {
+        assert_eq!(
+            t.auth.verify_captcha(&c.id, x + TOLERANCE + 1).await,
+            Err(Error::CaptchaInvalid)
+        );
+        assert_eq!(
+            t.auth.verify_captcha(&c.id, x).await,
+            Err(Error::CaptchaInvalid),
+            "the right answer after a miss needs a new rendering"
+        );
+        for _ in 1..TRIES {
+            t.auth.render_captcha(&c.id).await.unwrap();
+            let x = answer(&t, &c.id).await;
             assert_eq!(
                 t.auth.verify_captcha(&c.id, x + 20).await,
                 Err(Error::CaptchaInvalid)
             );
         }
         assert_eq!(
-            t.auth.verify_captcha(&c.id, x).await,
+            t.auth.render_captcha(&c.id).await,
             Err(Error::CaptchaInvalid)
         );
         assert!(matches!(
             t.auth.require_captcha(Some(&c.id)).await,
             Err(Error::CaptchaRequired { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn each_rendering_goes_to_the_dev_outbox() {
+        let t = harness();
+        let c = t.auth.captcha(None).await.unwrap();
+        let x = answer(&t, &c.id).await;
+        let last = t.outbox.entries().pop().unwrap();
+        assert_eq!(
+            (last.channel, last.to.as_str(), last.body),
+            (Channel::Captcha, c.id.as_str(), x.to_string())
+        );
     }
 
     #[tokio::test]

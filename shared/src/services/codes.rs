@@ -22,6 +22,9 @@ pub enum Purpose {
     Login,
     ResetPassword,
     SecondFactor,
+    /// Seed 002's original kept one mailed code per email that registration, code login and
+    /// password change all accept; its clients fetch it from `verify/getEmailCode`.
+    AnyEmail,
 }
 
 impl Purpose {
@@ -31,7 +34,21 @@ impl Purpose {
             Purpose::Login => "login",
             Purpose::ResetPassword => "reset-password",
             Purpose::SecondFactor => "second-factor",
+            Purpose::AnyEmail => "email",
         }
+    }
+
+    /// Seconds a code lives: the shared email code as long as seed 002's original kept it.
+    pub(crate) fn ttl(self) -> i64 {
+        match self {
+            Purpose::AnyEmail => 300,
+            _ => CODE_TTL,
+        }
+    }
+
+    /// The codes an account-bound use accepts: its own, and the shared email code.
+    fn accepted(self) -> [Purpose; 2] {
+        [self, Purpose::AnyEmail]
     }
 }
 
@@ -116,7 +133,7 @@ impl Auth {
             ),
             attempts_left: MAX_ATTEMPTS,
             sent_at: now,
-            code_expires_at: now + CODE_TTL,
+            code_expires_at: now + purpose.ttl(),
             window_start,
             window_count,
         };
@@ -155,7 +172,7 @@ impl Auth {
         }
         Ok(IssuedCode {
             code,
-            expires_at: now + CODE_TTL,
+            expires_at: now + purpose.ttl(),
         })
     }
 
@@ -234,7 +251,12 @@ impl Auth {
 
 /// The purposes of a code sent to an email or mobile (a second-factor code is bound to a
 /// pending login, not to an account).
-const ACCOUNT_PURPOSES: [Purpose; 3] = [Purpose::Register, Purpose::Login, Purpose::ResetPassword];
+const ACCOUNT_PURPOSES: [Purpose; 4] = [
+    Purpose::Register,
+    Purpose::Login,
+    Purpose::ResetPassword,
+    Purpose::AnyEmail,
+];
 
 impl Auth {
     /// The hash of the usable code outstanding for `purpose`, if any.
@@ -248,27 +270,48 @@ impl Auth {
     }
 
     /// Checks a code sent to `account` for whichever purpose it was sent (seed 003's
-    /// `check-code` names none), without using it up. A code matching none of the outstanding
-    /// codes costs one attempt of each of them.
+    /// `check-code` names none), without using it up.
     pub async fn check_code_any(
         &self,
         account: &crate::domain::Account,
         code: &Code,
     ) -> Result<CodeCheck> {
-        let key = account.key();
+        self.check_code_among(&ACCOUNT_PURPOSES, &account.key(), code)
+            .await
+    }
+
+    /// Checks a code for an account-bound use, which also takes the shared email code.
+    pub(crate) async fn check_account_code(
+        &self,
+        purpose: Purpose,
+        account: &str,
+        code: &Code,
+    ) -> Result<CodeCheck> {
+        self.check_code_among(&purpose.accepted(), account, code)
+            .await
+    }
+
+    /// Checks a code against the outstanding codes of several purposes, without using it up.
+    /// A code matching none of them costs one attempt of each.
+    async fn check_code_among(
+        &self,
+        purposes: &[Purpose],
+        key: &str,
+        code: &Code,
+    ) -> Result<CodeCheck> {
         let mut pending = Vec::new();
-        for purpose in ACCOUNT_PURPOSES {
-            let Some(hash) = self.live_hash(purpose, &key).await? else {
+        for &purpose in purposes {
+            let Some(hash) = self.live_hash(purpose, key).await? else {
                 continue;
             };
-            let presented = self.0.keys.code_hash(purpose.as_str(), &key, code.as_str());
+            let presented = self.0.keys.code_hash(purpose.as_str(), key, code.as_str());
             if super::tokens::same_digest(&presented, &hash) {
-                return self.check_code(purpose, &key, code).await;
+                return self.check_code(purpose, key, code).await;
             }
             pending.push(purpose);
         }
         for purpose in pending {
-            match self.check_code(purpose, &key, code).await {
+            match self.check_code(purpose, key, code).await {
                 Err(Error::CodeInvalid) => {}
                 other => return other,
             }

@@ -62,7 +62,8 @@ impl Auth {
         let user = self.check_password(account, password, gate).await?;
         let clear = self.clear_failures(account);
         if second_factor && self.config().sms_second_factor && user.mobile.is_some() {
-            self.store().write(vec![clear]).await?;
+            let record = self.login_record(user.id, LoginType::PasswordSms, client);
+            self.store().write(vec![clear, record]).await?;
             return Ok(LoginStep::SecondFactor(
                 self.start_second_factor(&user).await?,
             ));
@@ -96,6 +97,17 @@ impl Auth {
         self.issue_code(purpose, &account.key(), channel, &to).await
     }
 
+    /// Sends a code once a solved captcha is presented (spending it), else asks for one.
+    pub async fn send_code_behind_captcha(
+        &self,
+        purpose: Purpose,
+        account: &Account,
+        captcha: Option<&str>,
+    ) -> Result<super::IssuedCode> {
+        self.require_captcha(captcha).await?;
+        self.send_code(purpose, account).await
+    }
+
     /// Checks a code for `purpose` without spending it.
     pub async fn check_code_for(
         &self,
@@ -103,7 +115,8 @@ impl Auth {
         account: &Account,
         code: &Code,
     ) -> Result<super::CodeCheck> {
-        self.check_code(purpose, &account.key(), code).await
+        self.check_account_code(purpose, &account.key(), code)
+            .await
     }
 
     /// `create`: an unknown account is registered by this login (seed 003), else refused.
@@ -117,7 +130,8 @@ impl Auth {
         client: &Client,
     ) -> Result<SignedIn> {
         self.pass_gate(account, gate).await?;
-        let check = match self.check_code(Purpose::Login, &account.key(), code).await {
+        let check = match self.check_account_code(Purpose::Login, &account.key(), code)
+            .await {
             Ok(c) => c,
             Err(e) => {
                 if e == Error::CodeInvalid {

@@ -1,6 +1,6 @@
 //! What users receive, in the configured language. The code or link is always in the body.
 
-use super::codes::{Purpose, CODE_TTL};
+use super::codes::Purpose;
 use crate::{
     config::Lang,
     domain::Code,
@@ -14,7 +14,7 @@ pub(crate) fn code(
     to: &str,
     code: &Code,
 ) -> Message {
-    let minutes = CODE_TTL / 60;
+    let minutes = purpose.ttl() / 60;
     let c = code.as_str();
     let (subject, body) = match lang {
         Lang::Zh => {
@@ -23,6 +23,7 @@ pub(crate) fn code(
                 Purpose::Login => "登录",
                 Purpose::ResetPassword => "重置密码",
                 Purpose::SecondFactor => "登录确认",
+                Purpose::AnyEmail => "邮箱",
             };
             (
                 format!("您的{what}验证码"),
@@ -35,6 +36,7 @@ pub(crate) fn code(
                 Purpose::Login => "sign-in",
                 Purpose::ResetPassword => "password reset",
                 Purpose::SecondFactor => "sign-in confirmation",
+                Purpose::AnyEmail => "email verification",
             };
             (
                 format!("Your {what} code"),
@@ -51,14 +53,15 @@ pub(crate) fn code(
 }
 
 pub(crate) fn reset_link(lang: Lang, to: &str, link: &str, token: &str) -> Message {
+    let hours = super::reset::RESET_TTL / 3600;
     let (subject, body) = match lang {
         Lang::Zh => (
             "重置您的登录凭证".to_string(),
-            format!("请打开以下链接重置密码（1 小时内有效）：\n{link}\n重置码：{token}\n如非本人操作，请忽略。"),
+            format!("请打开以下链接重置密码（{hours} 小时内有效）：\n{link}\n重置码：{token}\n如非本人操作，请忽略。"),
         ),
         Lang::En => (
             "Reset your password".to_string(),
-            format!("Open this link to reset your password (valid for 1 hour):\n{link}\nReset code: {token}\nIf this was not you, ignore this message."),
+            format!("Open this link to reset your password (valid for {hours} hours):\n{link}\nReset code: {token}\nIf this was not you, ignore this message."),
         ),
     };
     Message {

@@ -23,7 +23,7 @@ pub use login::{LoginStep, SignedIn};
 pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use second_factor::{PendingId, PENDING_TTL};
-pub use sessions::{Principal, SessionSpec, Tokens};
+pub use sessions::{Dialect, Principal, SessionSpec, Tokens};
 pub use throttle::Gate;
 pub use tokens::AccessClaims;
 
@@ -43,11 +43,15 @@ pub struct Client {
     pub user_agent: String,
 }
 
-/// How a login happened, as written in the audit record's `login_type`.
+/// How a login happened, as written in the audit record's `login_type`: seed 000's original
+/// values for the steps it had (`password-succ`, `password-sms`, `sms-succ`), polyauth's own
+/// for the logins only other dialects have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginType {
     Password,
+    /// A right password whose login continues with an SMS code (a record of its own).
+    PasswordSms,
     Code,
     SecondFactor,
     Register,
@@ -57,11 +61,12 @@ pub enum LoginType {
 impl LoginType {
     pub fn as_str(self) -> &'static str {
         match self {
-            LoginType::Password => "password",
-            LoginType::Code => "code",
-            LoginType::SecondFactor => "second_factor",
+            LoginType::Password => "password-succ",
+            LoginType::PasswordSms => "password-sms",
+            LoginType::Code => "code-succ",
+            LoginType::SecondFactor => "sms-succ",
             LoginType::Register => "register",
-            LoginType::ResetPassword => "reset_password",
+            LoginType::ResetPassword => "reset-password",
         }
     }
 }

@@ -119,6 +119,43 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Registers `new` under `account` with a registration code, or, when the account already
+    /// exists, signs its user in with that code instead (seed 003's original did so; the
+    /// password sent is then ignored). `is_new` tells the two apart.
+    pub async fn register_or_sign_in(
+        &self,
+        new: NewUser,
+        account: &crate::domain::Account,
+        code: CodeCheck,
+        spec: &super::SessionSpec,
+        client: &super::Client,
+    ) -> Result<super::SignedIn> {
+        let Some(user) = self.find_user(account).await? else {
+            return self
+                .register_and_sign_in(new, Some(code), spec, client)
+                .await;
+        };
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
+        let tokens = self
+            .sign_in(
+                &user,
+                spec,
+                super::LoginType::Code,
+                client,
+                vec![code.consume],
+            )
+            .await?;
+        Ok(super::SignedIn {
+            user,
+            tokens,
+            is_new: false,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@ use crate::{
     Error, Result,
 };
 
-pub const RESET_TTL: i64 = 3600;
+/// A day, as seed 000's original kept its reset records.
+pub const RESET_TTL: i64 = 24 * 3600;
 pub const RESET_CHECKS: i64 = 5;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -46,10 +47,7 @@ impl Auth {
         };
         let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL));
         self.store().write(vec![Write::put_new(item)]).await?;
-        let link = format!(
-            "{}/reset?code={token}",
-            self.config().public_url.trim_end_matches('/')
-        );
+        let link = self.config().reset_link.replace("{code}", &token);
         let message = messages::reset_link(self.config().lang, email.as_str(), &link, &token);
         if let Err(e) = self.0.sender.send(&message).await {
             tracing::error!(error = %e, "sending a reset link failed");
@@ -137,7 +135,7 @@ impl Auth {
         password: &Password,
     ) -> Result<User> {
         let check = self
-            .check_code(Purpose::ResetPassword, &account.key(), code)
+            .check_account_code(Purpose::ResetPassword, &account.key(), code)
             .await?;
         let Some(user) = self.find_user(account).await? else {
             self.spend_code(check).await?;
@@ -151,8 +149,10 @@ impl Auth {
     }
 
     /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
+    /// A caller who also presented a session must be that account's user.
     pub async fn change_password(
         &self,
+        caller: Option<&super::Principal>,
         account: &Account,
         old: &Password,
         new: &Password,
@@ -160,6 +160,9 @@ impl Auth {
         let user = self
             .check_password(account, old, &super::Gate::Lockout)
             .await?;
+        if caller.is_some_and(|p| p.user_id != user.id) {
+            return Err(Error::Forbidden);
+        }
         self.set_password(&user, new, vec![]).await
     }
 

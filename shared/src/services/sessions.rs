@@ -14,10 +14,26 @@ use crate::{
 /// Replaced refresh-token hashes remembered per session, to recognise reuse.
 const REMEMBERED: usize = 16;
 
+/// The dialect a session was opened through. Seed 004's logout ends every session its own
+/// clients opened, and only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Pauli,
+    AuthJson,
+    ApiV1,
+    V1,
+    AuthForm,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SessionSpec {
     /// Access-token lifetime in seconds; the configured default when `None`.
     pub access_ttl: Option<i64>,
+    /// Seconds the token's `iat` is set before the issue time (seed 003's original signed
+    /// with `iat` 30 s in the past, and its example token shows it).
+    pub backdate: i64,
+    pub dialect: Option<Dialect>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +61,10 @@ struct SessionState {
     replaced: Vec<String>,
     rotated_at: i64,
     access_ttl: i64,
+    #[serde(default)]
+    backdate: i64,
+    #[serde(default)]
+    dialect: Option<Dialect>,
     created_at: i64,
 }
 
@@ -60,6 +80,8 @@ fn index_key(user: UserId, sid: &str) -> Key {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct IndexEntry {
     sid: String,
+    #[serde(default)]
+    dialect: Option<Dialect>,
 }
 
 impl Auth {
@@ -67,7 +89,13 @@ impl Auth {
         s.rotated_at + self.config().refresh_ttl.max(s.access_ttl)
     }
 
-    fn session_writes(&self, sid: &str, s: &SessionState, cond: Condition) -> Vec<Write> {
+    fn session_writes(
+        &self,
+        sid: &str,
+        s: &SessionState,
+        dialect: Option<Dialect>,
+        cond: Condition,
+    ) -> Vec<Write> {
         let until = Some(self.session_expiry(s));
         vec![
             Write::Put {
@@ -76,7 +104,10 @@ impl Auth {
             },
             Write::put(Item::of(
                 index_key(s.user_id, sid),
-                &IndexEntry { sid: sid.into() },
+                &IndexEntry {
+                    sid: sid.into(),
+                    dialect,
+                },
                 until,
             )),
         ]
@@ -87,8 +118,8 @@ impl Auth {
             &self.config().issuer,
             s.user_id,
             sid,
-            s.rotated_at,
-            s.access_ttl,
+            s.rotated_at - s.backdate,
+            s.rotated_at + s.access_ttl,
         )?;
         Ok(Tokens {
             user_id: s.user_id,
@@ -118,9 +149,11 @@ impl Auth {
             replaced: vec![],
             rotated_at: now,
             access_ttl: spec.access_ttl.unwrap_or(self.config().access_ttl),
+            backdate: spec.backdate,
+            dialect: spec.dialect,
             created_at: now,
         };
-        let mut writes = self.session_writes(&sid, &state, Condition::NotExists);
+        let mut writes = self.session_writes(&sid, &state, spec.dialect, Condition::NotExists);
         writes.push(self.login_record(user.id, kind, client));
         let tokens = self.tokens(&sid, &state, refresh)?;
         Ok((writes, tokens))
@@ -152,11 +185,9 @@ impl Auth {
             .0
             .keys
             .verify_access(&self.config().issuer, access_token, self.now())?;
-        let item = self
-            .store()
-            .get(&session_key(&claims.sid))
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let Some(item) = self.store().get(&session_key(&claims.sid)).await? else {
+            return Err(self.why_session_gone(UserId(claims.user_id)).await);
+        };
         let state: SessionState = item.parse()?;
         if state.user_id.0 != claims.user_id {
             return Err(Error::Unauthenticated);
@@ -165,6 +196,16 @@ impl Auth {
             user_id: state.user_id,
             sid: claims.sid,
         })
+    }
+
+    /// A session that is gone was logged out, replaced, or ended with its user's account: only
+    /// the failure path pays for the profile read that tells the last apart.
+    async fn why_session_gone(&self, user: UserId) -> Error {
+        match self.user(user).await {
+            Ok(Some(u)) if !u.is_active() => Error::Disabled,
+            Ok(_) => Error::Unauthenticated,
+            Err(e) => e,
+        }
     }
 
     /// Exchanges a refresh token for a new pair.
@@ -197,9 +238,10 @@ impl Auth {
                     ..state
                 };
                 let cond = Condition::equals("refresh_hash", presented.clone());
+                let dialect = rotated.dialect;
                 match self
                     .store()
-                    .write(self.session_writes(sid, &rotated, cond))
+                    .write(self.session_writes(sid, &rotated, dialect, cond))
                     .await
                 {
                     Ok(()) => return self.tokens(sid, &rotated, next),
@@ -273,8 +315,19 @@ impl Auth {
         }
     }
 
-    /// Ends every session of a user. Answers how many ended.
+    /// Ends every session of a user, or only those opened through `dialect`. Answers how many
+    /// ended.
     pub async fn logout_all(&self, user: UserId) -> Result<u64> {
+        self.end_sessions(user, None).await
+    }
+
+    /// Ends every session of the caller's user opened through the caller's own dialect (seed
+    /// 004's logout removed all of the user's tokens).
+    pub async fn logout_dialect(&self, principal: &Principal, dialect: Dialect) -> Result<u64> {
+        self.end_sessions(principal.user_id, Some(dialect)).await
+    }
+
+    async fn end_sessions(&self, user: UserId, dialect: Option<Dialect>) -> Result<u64> {
         let mut ended = 0;
         loop {
             let page = self
@@ -290,6 +343,11 @@ impl Auth {
             let writes: Vec<Write> = page
                 .items
                 .iter()
+                .filter(|i| {
+                    dialect.is_none()
+                        || i.parse::<IndexEntry>()
+                            .is_ok_and(|e| e.dialect == dialect)
+                })
                 .filter_map(|i| i.key.sk.strip_prefix("SESSION#"))
                 .flat_map(|sid| {
                     [

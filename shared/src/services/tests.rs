@@ -116,6 +116,7 @@ async fn logout_one_or_all_and_expiry() {
             &Gate::Lockout,
             &SessionSpec {
                 access_ttl: Some(60),
+                ..Default::default()
             },
             &client(),
             false,
@@ -582,7 +583,7 @@ async fn password_change_disable_and_permissions() {
     let s = signed_in(&t, "p@x.com").await;
     let a = t.auth.account("p@x.com").unwrap();
     t.auth
-        .change_password(&a, &pw("secret1"), &pw("changed1"))
+        .change_password(None, &a, &pw("secret1"), &pw("changed1"))
         .await
         .unwrap();
     assert_eq!(

@@ -79,7 +79,7 @@ impl Keys {
         user: UserId,
         sid: &str,
         iat: i64,
-        ttl: i64,
+        exp: i64,
     ) -> Result<String> {
         let claims = AccessClaims {
             iss: issuer.to_string(),
@@ -88,7 +88,7 @@ impl Keys {
             sid: sid.to_string(),
             kind: ACCESS.into(),
             iat,
-            exp: iat + ttl,
+            exp,
             data: ClaimData { id: user.0 },
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
@@ -109,11 +109,11 @@ impl Keys {
                 .kind()
             {
                 ErrorKind::ExpiredSignature => Error::TokenExpired,
-                _ => Error::Unauthenticated,
+                _ => Error::TokenInvalid,
             })?;
         let claims = data.claims;
         if claims.kind != ACCESS {
-            return Err(Error::Unauthenticated);
+            return Err(Error::TokenInvalid);
         }
         if claims.exp <= now {
             return Err(Error::TokenExpired);
@@ -147,7 +147,7 @@ mod tests {
     fn access_tokens_round_trip_and_pin_the_algorithm() {
         let k = Keys::derive(crate::config::DEV_SECRET);
         let t = k
-            .sign_access("polyauth", UserId(7), "sid", 1000, 60)
+            .sign_access("polyauth", UserId(7), "sid", 1000, 1060)
             .unwrap();
         let c = k.verify_access("polyauth", &t, 1001).unwrap();
         assert_eq!(
@@ -160,12 +160,12 @@ mod tests {
         );
         assert_eq!(
             k.verify_access("other", &t, 1001),
-            Err(Error::Unauthenticated)
+            Err(Error::TokenInvalid)
         );
         let other = Keys::derive("another-secret-another-secret-another-secret");
         assert_eq!(
             other.verify_access("polyauth", &t, 1001),
-            Err(Error::Unauthenticated)
+            Err(Error::TokenInvalid)
         );
         // alg=none with the same claims must be refused.
         let parts: Vec<&str> = t.split('.').collect();
@@ -176,10 +176,10 @@ mod tests {
         );
         assert_eq!(
             k.verify_access("polyauth", &none, 1001),
-            Err(Error::Unauthenticated)
+            Err(Error::TokenInvalid)
         );
         assert_eq!(
-            k.sign_access("polyauth", UserId(7), "sid", 1000, 60)
+            k.sign_access("polyauth", UserId(7), "sid", 1000, 1060)
                 .unwrap(),
             t
         );

@@ -1,51 +1,44 @@
 //! Seed 004 (`/auth`, form data): `GET /auth/` (who am I), `POST /auth/login`,
-//! `POST /auth/register`, `POST /auth/logout`. Envelope `{"code", "message", "data"}`: 200
-//! `Success` with HTTP 200; the seed's codes and messages otherwise (401 `Password Error`,
-//! `User Not Found`, `Login Failed`, `Register Failed`, `User Existed`; 600 `Logout Failed`)
-//! with the nearest real HTTP status.
+//! `POST /auth/register`, `POST /auth/logout`. Envelope `{"code", "message", "data"}` with the
+//! HTTP status equal to `code`, as the original's; error bodies carry no `data`. The Android
+//! app switches on exact messages, which are the original's:
+//! - 400 `Request Form Data Param Error`: a body that cannot be read or a missing field;
+//! - 400 `Format Error`: a value outside the seed's limits (register: username 5..=30,
+//!   password 8..=20) or otherwise unacceptable;
+//! - 401 `Unauthorized`: no `Authorization` header, another scheme, or a logged-out or unknown
+//!   session; 401 `Token Bad Signature`: a token that is not ours; 401 `Token Expired`;
+//! - 401 `Password Error` / `User Not Found` at login, for usernames only; 401 `Login Failed`
+//!   for every other login failure; 401 `User Existed`, 401 `Register Failed`; 600
+//!   `Logout Failed`; 503 `Service Unavailable` for an outage.
+//!
+//! Deliberate differences:
+//! - an email or mobile given as `username` signs in with the right password, and any failure
+//!   then answers `Login Failed`, so the form cannot probe other dialects' accounts;
+//! - `User Existed` and `Register Failed` are 401 as the seed's table says (the original's code
+//!   sent 601 and 600); `Token Expired` is sent for an expired token as the seed's `api.md`
+//!   lists it (the original's handler order made it unreachable);
+//! - `expiration` is capped at 90 days (the app offers up to 60; the original had no cap);
+//! - a locked account (ten consecutive failures) or a disabled one answers `Login Failed`, with
+//!   `Retry-After` when there is a time to wait.
 //!
 //! Decisions where the seed is silent:
-//! - Bodies are `application/x-www-form-urlencoded` or `multipart/form-data`, told apart by
-//!   `Content-Type`. A body that cannot be read (malformed multipart, missing boundary), a
-//!   missing field or a value out of bounds answers HTTP 400, code 400, message
-//!   `Request Form Data Param Error: invalid <field>: <reason>` (the public message of the
-//!   seed's `api.md`, followed by the field and the reason); `data` is null on every error.
-//! - Token failures use the seed's `api.md` public messages: an expired token answers code 401
-//!   `Token Expired`; a missing, malformed, revoked or foreign token answers code 401
-//!   `Token Bad Signature`; both with HTTP 401.
-//! - `POST /auth/login` puts the bare token (no `Bearer ` prefix) in the `Authorization`
-//!   response header, so a client copies it back as is. Requests take it bare or as
-//!   `Bearer <token>`.
-//! - `expiration` is a whole number of seconds, default 86400 (one day); values above 30 days
-//!   are capped to 30 days rather than refused; an empty value counts as absent; zero,
-//!   negative or non-numeric values answer 400.
-//! - `username` at login accepts any identifier of the account (username, email or mobile),
-//!   and is not held to register's 5..=30 rule, so users registered through other dialects
-//!   (seed 001 allows `test`) sign in here too.
-//! - Unknown account answers `User Not Found`, wrong password `Password Error`, because the
-//!   seed documents both (the core keeps that distinction for this dialect alone). Any other
-//!   login failure answers code 401 `Login Failed`: a disabled account with HTTP 403, the
-//!   lock after ten consecutive failures with HTTP 429 and `Retry-After`, an internal failure
-//!   with HTTP 503. No SMS second step is asked for: the seed has no place for one.
-//! - `register`: username 5..=30 and password 8..=20 characters as the seed says, the username
-//!   also following the shared character rules (letters, digits, `_`, `.`, `-`, not all
-//!   digits). A taken username answers code 401 `User Existed` with HTTP 409; an internal
-//!   failure code 401 `Register Failed` with HTTP 503. Registering does not sign in.
-//! - `data.username` of a user without a username (registered by email or mobile through
-//!   another dialect) is their email, else their mobile number.
-//! - `logout` ends the session of the presented token and answers how many sessions it ended
-//!   (`count`: 1, or 0 if a concurrent logout ended it first); the token fails from then on.
-//!   Without a valid token it answers code 401 (as above), any other failure code 600
-//!   `Logout Failed` with the error's HTTP status (503 for an internal failure).
-//! - Any other error (not reachable from these endpoints today) answers its HTTP status as
-//!   `code` and a short English `message`.
+//! - `POST /auth/login` answers the response header `Authorization: Bearer <token>` (the
+//!   original at the seed's commit) and `data: {id, username, token}` (the original added
+//!   `token` a week later, and the app reads it there); requests send `Bearer <token>`, a bare
+//!   token is accepted too;
+//! - `expiration` is a whole number of seconds, default one day; empty or 0 counts as absent;
+//!   the session lives as long as its token;
+//! - `logout` ends every session of the user opened through this dialect (the original removed
+//!   all of the user's tokens) and answers how many (`count`);
+//! - `data.username` of a user without a username (registered through another dialect) is
+//!   their email, else their mobile number.
 
 use crate::{
-    dialects::{describe, status_of},
-    domain::{Password, PasswordPolicy, User, Username, UsernamePolicy},
+    dialects::retry_after,
+    domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer},
-    services::{Gate, LoginStep, NewUser, SessionSpec},
+    services::{Dialect, Gate, LoginStep, NewUser, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -60,13 +53,16 @@ pub const USERNAME_POLICY: UsernamePolicy = UsernamePolicy { min: 5, max: 30 };
 pub const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy { min: 8, max: 20 };
 /// `expiration` when the client sends none: one day, as the seed says.
 pub const DEFAULT_EXPIRATION: i64 = 24 * 3600;
-/// The longest token a client can ask for.
-pub const MAX_EXPIRATION: i64 = 30 * 24 * 3600;
+/// The longest token a client can ask for: 90 days.
+pub const MAX_EXPIRATION: i64 = 90 * 24 * 3600;
 
 /// The endpoint a failure happened in: the seed names a catch-all failure per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Other,
+    /// A login by username: the seed's `Password Error` / `User Not Found` apply.
+    LoginByUsername,
+    /// A login by another identifier: every failure is `Login Failed`.
     Login,
     Register,
     Logout,
@@ -96,47 +92,48 @@ impl Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
-        let status = status_of(&e);
-        let failed = || -> (u16, String) {
+        let failed = || -> (u16, &'static str) {
             match op {
-                Op::Login => (401, "Login Failed".into()),
-                Op::Register => (401, "Register Failed".into()),
-                Op::Logout => (600, "Logout Failed".into()),
-                Op::Other => (status.as_u16(), describe(&e)),
+                Op::Login | Op::LoginByUsername => (401, "Login Failed"),
+                Op::Register => (401, "Register Failed"),
+                Op::Logout => (600, "Logout Failed"),
+                Op::Other => (401, "Unauthorized"),
             }
         };
         let (code, message) = match &e {
-            Error::Invalid { .. } => (
-                400,
-                format!("Request Form Data Param Error: {}", describe(&e)),
-            ),
-            Error::TokenExpired => (401, "Token Expired".into()),
-            Error::Unauthenticated => (401, "Token Bad Signature".into()),
-            Error::InvalidCredentials(CredentialFault::WrongPassword) => {
-                (401, "Password Error".into())
+            Error::Malformed { .. } => (400, "Request Form Data Param Error"),
+            Error::Invalid { .. } => (400, "Format Error"),
+            Error::TokenExpired => (401, "Token Expired"),
+            Error::TokenInvalid => (401, "Token Bad Signature"),
+            Error::MissingToken | Error::Unauthenticated => (401, "Unauthorized"),
+            Error::InvalidCredentials(CredentialFault::WrongPassword)
+                if op == Op::LoginByUsername =>
+            {
+                (401, "Password Error")
             }
-            Error::InvalidCredentials(CredentialFault::UnknownAccount) => {
-                (401, "User Not Found".into())
+            Error::InvalidCredentials(CredentialFault::UnknownAccount)
+                if op == Op::LoginByUsername =>
+            {
+                (401, "User Not Found")
             }
-            Error::AlreadyExists { .. } => (401, "User Existed".into()),
-            Error::Disabled
+            Error::AlreadyExists { .. } => (401, "User Existed"),
+            Error::Unavailable => (503, "Service Unavailable"),
+            Error::InvalidCredentials(_)
+            | Error::Disabled
             | Error::TooManyRequests { .. }
-            | Error::Unavailable
             | Error::Forbidden
+            | Error::MissingPermission(_)
             | Error::NotFound
             | Error::CaptchaRequired { .. }
             | Error::CaptchaInvalid
             | Error::CodeInvalid
             | Error::ResetTokenInvalid
-            | Error::NoPendingLogin => failed(),
+            | Error::NoPendingLogin
+            | Error::AlreadySignedIn => failed(),
         };
-        let body = json!({ "code": code, "message": message, "data": Value::Null });
-        let mut res = (status, axum::Json(body)).into_response();
-        if let Error::TooManyRequests { retry_after } = e {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-        }
-        res
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::UNAUTHORIZED);
+        let body = json!({ "code": code, "message": message });
+        retry_after((status, axum::Json(body)).into_response(), &e)
     }
 }
 
@@ -162,7 +159,7 @@ fn user_data(auth: &Auth, user: &User) -> Value {
     json!({ "id": user.id.0, "username": name })
 }
 
-/// Seconds a new token lives: default one day, capped at 30 days.
+/// Seconds a new token lives: default one day (also for 0, as the original), capped at 90 days.
 fn expiration(raw: Option<&str>) -> Result<i64, Error> {
     let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(DEFAULT_EXPIRATION);
@@ -176,20 +173,20 @@ fn expiration(raw: Option<&str>) -> Result<i64, Error> {
     // All digits: only too large to fit can fail, and that is capped like any large value.
     let seconds = s.parse::<i64>().unwrap_or(i64::MAX);
     if seconds == 0 {
-        return Err(Error::invalid("expiration", "must be at least 1 second"));
+        return Ok(DEFAULT_EXPIRATION);
     }
     Ok(seconds.min(MAX_EXPIRATION))
 }
 
 /// The principal behind the request's `Authorization` header.
 async fn caller(auth: &Auth, headers: &HeaderMap) -> Result<crate::services::Principal, Error> {
-    let token = bearer(headers).ok_or(Error::Unauthenticated)?;
+    let token = bearer(headers).ok_or(Error::MissingToken)?;
     auth.authenticate(&token).await
 }
 
 /// `GET /auth/`
 pub(super) async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
-    let token = bearer(&headers).ok_or(Error::Unauthenticated)?;
+    let token = bearer(&headers).ok_or(Error::MissingToken)?;
     let (_, user) = auth.whoami(&token).await?;
     Ok(success(user_data(&auth, &user)))
 }
@@ -206,24 +203,36 @@ pub(super) struct LoginReq {
 pub(super) async fn login(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    http::Form(req, _): Body<LoginReq>,
+    body: Result<Body<LoginReq>, Failure>,
 ) -> Answer {
-    sign_in(&auth, &headers, req)
-        .await
-        .map_err(Failure::during(Op::Login))
-}
-
-async fn sign_in(auth: &Auth, headers: &HeaderMap, req: LoginReq) -> Result<Response, Error> {
+    let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Login)(f.error))?;
     let account = auth
         .account(&req.username)
-        .map_err(|e| e.field("username"))?;
+        .map_err(|e| Failure::during(Op::Login)(e.field("username")))?;
+    let op = match account {
+        Account::Username(_) => Op::LoginByUsername,
+        Account::Email(_) | Account::Mobile(_) => Op::Login,
+    };
+    sign_in(&auth, &headers, &account, req)
+        .await
+        .map_err(Failure::during(op))
+}
+
+async fn sign_in(
+    auth: &Auth,
+    headers: &HeaderMap,
+    account: &Account,
+    req: LoginReq,
+) -> Result<Response, Error> {
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let spec = SessionSpec {
         access_ttl: Some(expiration(req.expiration.as_deref())?),
+        dialect: Some(Dialect::AuthForm),
+        ..Default::default()
     };
     let step = auth
         .password_login(
-            &account,
+            account,
             &password,
             &Gate::Lockout,
             &spec,
@@ -235,9 +244,12 @@ async fn sign_in(auth: &Auth, headers: &HeaderMap, req: LoginReq) -> Result<Resp
     let LoginStep::SignedIn(s) = step else {
         return Err(Error::Unavailable);
     };
-    let token = HeaderValue::from_str(&s.tokens.access).map_err(|_| Error::Unavailable)?;
-    let mut res = success(user_data(auth, &s.user));
-    res.headers_mut().insert(header::AUTHORIZATION, token);
+    let bearer = format!("Bearer {}", s.tokens.access);
+    let header_value = HeaderValue::from_str(&bearer).map_err(|_| Error::Unavailable)?;
+    let mut data = user_data(auth, &s.user);
+    data["token"] = json!(s.tokens.access);
+    let mut res = success(data);
+    res.headers_mut().insert(header::AUTHORIZATION, header_value);
     Ok(res)
 }
 
@@ -250,8 +262,9 @@ pub(super) struct RegisterReq {
 /// `POST /auth/register`
 pub(super) async fn register(
     State(auth): State<Auth>,
-    http::Form(req, _): Body<RegisterReq>,
+    body: Result<Body<RegisterReq>, Failure>,
 ) -> Answer {
+    let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Register)(f.error))?;
     create(&auth, req)
         .await
         .map_err(Failure::during(Op::Register))
@@ -275,8 +288,12 @@ async fn create(auth: &Auth, req: RegisterReq) -> Result<Response, Error> {
 pub(super) async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let principal = caller(&auth, &headers).await?;
     let count = auth
-        .logout(&principal)
+        .logout_dialect(&principal, Dialect::AuthForm)
         .await
         .map_err(Failure::during(Op::Logout))?;
+    if count == 0 {
+        // A concurrent logout ended them first.
+        return Err(Failure::during(Op::Logout)(Error::NotFound));
+    }
     Ok(success(json!({ "count": count })))
 }

@@ -1,7 +1,6 @@
 //! The local binary itself: persistence across restarts, admin commands, dev outbox, health.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn users_created_by_admin_survive_a_restart() {

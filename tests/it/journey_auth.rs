@@ -1,9 +1,8 @@
 //! Seeds 001 (`/auth`, JSON) and 004 (`/auth`, form data) against the real local binary over
 //! HTTP, and one user crossing dialects.
 
-mod support;
 use serde_json::{json, Value};
-use support::*;
+use crate::support::*;
 
 async fn post_json(
     client: &reqwest::Client,

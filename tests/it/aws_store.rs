@@ -2,7 +2,6 @@
 //! requests per use case (the README's table), and what an outage in the middle of a use case
 //! leaves behind (nothing half-done), on moto and on an endpoint that does not answer.
 
-mod support;
 use polyauth::{
     clock::{Clock, ManualClock},
     config::Config,
@@ -13,7 +12,7 @@ use polyauth::{
     Auth, Error,
 };
 use std::{future::Future, sync::Arc};
-use support::moto;
+use crate::support::moto;
 
 /// A clock tests move, starting at the real time.
 fn clock() -> Arc<ManualClock> {
@@ -387,7 +386,7 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    let s = support::Server::start_with(dir.path(), &env).await;
+    let s = crate::support::Server::start_with(dir.path(), &env).await;
     let c = reqwest::Client::new();
     let res = c
         .post(s.url("/auth/create"))
