@@ -184,7 +184,10 @@ impl Config {
         };
         let public_url = get("POLYAUTH_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
         let reset_link = get("POLYAUTH_RESET_LINK").unwrap_or_else(|| {
-            format!("{}/#/resetpwd?code={{code}}", public_url.trim_end_matches('/'))
+            format!(
+                "{}/#/resetpwd?code={{code}}",
+                public_url.trim_end_matches('/')
+            )
         });
         if !reset_link.contains("{code}") || reset_link.chars().any(char::is_whitespace) {
             return Err(bad(
@@ -300,7 +303,10 @@ mod tests {
             "https://app.example.com/#/resetpwd?code={code}",
         )]))
         .unwrap();
-        assert_eq!(c.reset_link, "https://app.example.com/#/resetpwd?code={code}");
+        assert_eq!(
+            c.reset_link,
+            "https://app.example.com/#/resetpwd?code={code}"
+        );
         assert!(Config::from_vars(vars(&[("POLYAUTH_RESET_LINK", "https://x/")])).is_err());
     }
 

@@ -3,9 +3,9 @@
 //! (`SendVoiceMessage`), and its SNS keeps no message attributes; those requests go to a tiny
 //! local HTTP endpoint instead, which records them and answers as AWS would.
 
+use crate::support::moto;
 use polyauth::sender::{AwsSender, AwsSenderSettings, Channel, Message, Sender};
 use std::sync::{Arc, Mutex};
-use crate::support::moto;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,

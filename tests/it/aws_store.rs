@@ -2,6 +2,7 @@
 //! requests per use case (the README's table), and what an outage in the middle of a use case
 //! leaves behind (nothing half-done), on moto and on an endpoint that does not answer.
 
+use crate::support::moto;
 use polyauth::{
     clock::{Clock, ManualClock},
     config::Config,
@@ -12,7 +13,6 @@ use polyauth::{
     Auth, Error,
 };
 use std::{future::Future, sync::Arc};
-use crate::support::moto;
 
 /// A clock tests move, starting at the real time.
 fn clock() -> Arc<ManualClock> {

@@ -1165,20 +1165,32 @@ async fn v1_admin_page_client(s: Server) {
     assert_eq!(login["user"]["id"], user_id, "{login}");
     assert_flame_token(login["token"].as_str().expect("token"), &user_id);
 
-    // Registering again with a fresh code signs the existing account in. A new code for the
-    // same account waits out the resend interval (60 s).
-    tokio::time::sleep(Duration::from_secs(61)).await;
-    let code = flame_register_code(&s, account).await;
+    // Registering an account that already exists (here made through seed 001) with a valid
+    // code signs it in, as the original did.
+    let existing = "flame-existing@example.com";
+    let made: Value = s
+        .client()
+        .post(s.url("/auth/create"))
+        .json(&json!({"username": "flameexisting", "password": "first-pass-1", "email": existing}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let existing_id = made["id"].clone();
+    assert!(existing_id.is_u64(), "{made}");
+    let code = flame_register_code(&s, existing).await;
     let (status, again) = flame(
         &s,
         "/v1/auth/register",
-        json!({"account": account, "password": password, "nickname": "", "code": code}),
+        json!({"account": existing, "password": password, "nickname": "", "code": code}),
     )
     .await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["isNewUser"], false, "{again}");
-    assert_eq!(again["user"]["id"], user_id, "{again}");
-    assert_flame_token(again["token"].as_str().expect("token"), &user_id);
+    assert_eq!(again["user"]["id"], existing_id, "{again}");
+    assert_flame_token(again["token"].as_str().expect("token"), &existing_id);
 }
 
 // ---------------------------------------------------------------------------------------------

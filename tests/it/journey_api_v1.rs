@@ -1,8 +1,8 @@
 //! Seed 002 over real HTTP against the local binary, codes read from the dev outbox.
 
+use crate::support::*;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
-use crate::support::*;
 
 async fn post(c: &reqwest::Client, s: &Server, path: &str, body: Value) -> Value {
     c.post(s.url(&format!("/api/v1/auth{path}")))

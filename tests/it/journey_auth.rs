@@ -1,8 +1,8 @@
 //! Seeds 001 (`/auth`, JSON) and 004 (`/auth`, form data) against the real local binary over
 //! HTTP, and one user crossing dialects.
 
-use serde_json::{json, Value};
 use crate::support::*;
+use serde_json::{json, Value};
 
 async fn post_json(
     client: &reqwest::Client,

@@ -2,8 +2,8 @@
 //! by the admin command creates a user, the user sets a password through the reset mail, signs
 //! in with the SMS second factor, the administrator audits the logins, the user logs out.
 
-use serde_json::{json, Value};
 use crate::support::*;
+use serde_json::{json, Value};
 
 const P: &str = "/pauli/auth/api";
 

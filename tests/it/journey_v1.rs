@@ -1,7 +1,7 @@
 //! Seed 003 (`/v1/auth`) over real HTTP against the local binary, codes read from the dev outbox.
 
-use serde_json::{json, Value};
 use crate::support::*;
+use serde_json::{json, Value};
 
 const MOBILE: &str = "13312341234";
 const E164: &str = "+8613312341234";

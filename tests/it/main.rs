@@ -5,11 +5,11 @@ mod support;
 
 mod aws_senders;
 mod aws_store;
+mod clients;
 mod events;
 mod journey_api_v1;
 mod journey_auth;
 mod journey_pauli;
 mod journey_v1;
 mod lambda_runtime;
-mod clients;
 mod local_binary;

@@ -66,7 +66,10 @@ pub fn router(auth: Auth) -> Router {
         .route("/login/email", post(login_email))
         .route("/updateToken", post(update_token))
         .route("/logout", post(logout))
-        .route("/resetpwdCheck", post(resetpwd_check).get(resetpwd_check_legacy))
+        .route(
+            "/resetpwdCheck",
+            post(resetpwd_check).get(resetpwd_check_legacy),
+        )
         .route("/modifyPwd", post(modify_pwd))
         .route("/sendEmailCode", post(send_email_code))
         .route("/captcha", post(captcha))
@@ -166,6 +169,14 @@ fn email(raw: &str) -> Result<Email, Failure> {
     Ok(Email::parse(raw).map_err(|e| e.field("email"))?)
 }
 
+/// The original's codes are exactly six digits (`验证码长度为6位` otherwise).
+fn code(raw: &str) -> Result<Code, Failure> {
+    if raw.trim().len() != Code::LEN {
+        return Err(Error::invalid("code", "must be 6 digits").into());
+    }
+    Ok(Code::parse(raw).map_err(|e| e.field("code"))?)
+}
+
 fn session_spec() -> SessionSpec {
     SessionSpec {
         dialect: Some(Dialect::ApiV1),
@@ -203,7 +214,7 @@ async fn register(State(auth): State<Auth>, http::Json(req, _): Body<RegisterReq
     let account = Account::Email(email(&req.email)?);
     let password =
         Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
-    let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
+    let code = code(&req.code)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code)
         .await?;
@@ -262,7 +273,7 @@ async fn login_email(
     http::Json(req, _): Body<LoginEmailReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
+    let code = code(&req.code)?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
         .code_login(
@@ -296,7 +307,7 @@ async fn update_token(
     headers: HeaderMap,
     http::Json(req, _): Body<RefreshReq>,
 ) -> Answer {
-    let token = refresh_token(&req, &headers).ok_or(Error::MissingToken)?;
+    let token = refresh_token(&req, &headers).ok_or(Error::TokenInvalid)?;
     let tokens = auth.refresh(&token).await.map_err(|e| match e {
         Error::Unavailable => e,
         _ => Error::TokenInvalid,
@@ -354,7 +365,7 @@ async fn resetpwd_check_legacy(
     let raw = q
         .email
         .or(q.eamil)
-        .ok_or_else(|| Error::invalid("email", "is required"))?;
+        .ok_or_else(|| Error::malformed("email", "is required"))?;
     reset_check(&auth, &raw, captcha_id(&q.captcha_id)).await
 }
 
@@ -376,7 +387,7 @@ async fn modify_pwd(State(auth): State<Auth>, http::Json(req, _): Body<ModifyPwd
     let account = Account::Email(email(&req.email)?);
     let password =
         Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
-    let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
+    let code = code(&req.code)?;
     auth.reset_password_with_code(&account, &code, &password)
         .await?;
     Ok(ok(Value::Null))
@@ -463,7 +474,9 @@ async fn captcha(State(auth): State<Auth>, http::Json(req, _): Body<CaptchaQuery
             error,
             op: Op::CaptchaGet,
         })?;
-    Ok(ok(json!({ "captchaId": c.id, "slider_captcha": slider(&c) })))
+    Ok(ok(
+        json!({ "captchaId": c.id, "slider_captcha": slider(&c) }),
+    ))
 }
 
 #[derive(Deserialize)]

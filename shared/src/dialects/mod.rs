@@ -20,8 +20,10 @@ use axum::{
 /// Adds `Retry-After` to a refusal that says when to come back.
 pub fn retry_after(mut res: Response, e: &Error) -> Response {
     if let Error::TooManyRequests { retry_after } = e {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from((*retry_after).max(1)),
+        );
     }
     res
 }

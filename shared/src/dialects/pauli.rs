@@ -140,11 +140,9 @@ impl IntoResponse for Failure {
             Error::Invalid { field, .. } if field == "method" => {
                 (1, "不支持的验证发送方式".to_string(), json!({}))
             }
-            Error::Malformed { field, .. } | Error::Invalid { field, .. } => (
-                1,
-                "参数错误".into(),
-                json!({ "field": request_field(field) }),
-            ),
+            Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
+                (1, "参数错误".into(), json!({ "field": field }))
+            }
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (1, "验证码发送间隔时间太短".into(), json!({}))
             }
@@ -177,11 +175,7 @@ impl IntoResponse for Failure {
             Error::InvalidCredentials(_) | Error::NotFound | Error::Disabled => {
                 (1005, "手机号码与密码不匹配".into(), json!({}))
             }
-            Error::CodeInvalid => (
-                1007,
-                "验证码错误，请输入正确的验证码".into(),
-                json!({}),
-            ),
+            Error::CodeInvalid => (1007, "验证码错误，请输入正确的验证码".into(), json!({})),
             Error::Unavailable => (1099, "服务暂不可用，请稍后再试".into(), json!({})),
         };
         let status = if e == Error::Unavailable {

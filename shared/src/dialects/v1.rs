@@ -108,9 +108,7 @@ impl IntoResponse for Failure {
             Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
             Error::InvalidCredentials(_) => (400, "incorrect username or password".into()),
             Error::CodeInvalid if op == Op::CheckCode => (404, "验证码不存在或已过期".into()),
-            Error::CodeInvalid | Error::ResetTokenInvalid => {
-                (400, "验证码不存在或已过期".into())
-            }
+            Error::CodeInvalid | Error::ResetTokenInvalid => (400, "验证码不存在或已过期".into()),
             Error::CaptchaRequired { .. } => (403, "需要人机验证".into()),
             Error::CaptchaInvalid => (400, "人机验证未通过".into()),
             Error::TooManyRequests { retry_after } => (
@@ -172,9 +170,9 @@ fn code(raw: &Value) -> Result<Code, Failure> {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_u64() {
             Some(n) => format!("{n:0width$}", width = Code::LEN),
-            None => return Err(Error::invalid("code", "must be a string of digits").into()),
+            None => return Err(Error::malformed("code", "must be a string of digits").into()),
         },
-        _ => return Err(Error::invalid("code", "must be a string of digits").into()),
+        _ => return Err(Error::malformed("code", "must be a string of digits").into()),
     };
     Ok(Code::parse(&text).map_err(|e| e.field("code"))?)
 }
@@ -339,10 +337,7 @@ struct SendCodeReq {
     flag: Option<String>,
 }
 
-async fn send_code(
-    State(auth): State<Auth>,
-    body: Result<Body<SendCodeReq>, Failure>,
-) -> Answer {
+async fn send_code(State(auth): State<Auth>, body: Result<Body<SendCodeReq>, Failure>) -> Answer {
     let fail = during(Op::SendCode);
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let account = account(&auth, &req.account).map_err(&fail)?;
@@ -376,10 +371,7 @@ struct CheckCodeReq {
     code: Option<Value>,
 }
 
-async fn check_code(
-    State(auth): State<Auth>,
-    body: Result<Body<CheckCodeReq>, Failure>,
-) -> Answer {
+async fn check_code(State(auth): State<Auth>, body: Result<Body<CheckCodeReq>, Failure>) -> Answer {
     let fail = during(Op::CheckCode);
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let account = account(&auth, &req.account).map_err(&fail)?;

@@ -10,7 +10,13 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// The longest mobile a client may send, separators included (the contract's limit).
+    pub const MAX_LEN: usize = 20;
+
     pub fn parse(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
+        if raw.trim().chars().count() > Self::MAX_LEN {
+            return Err(ParseError::new("longer than 20 characters"));
+        }
         let compact: String = raw
             .trim()
             .chars()

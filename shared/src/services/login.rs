@@ -115,8 +115,7 @@ impl Auth {
         account: &Account,
         code: &Code,
     ) -> Result<super::CodeCheck> {
-        self.check_account_code(purpose, &account.key(), code)
-            .await
+        self.check_account_code(purpose, &account.key(), code).await
     }
 
     /// `create`: an unknown account is registered by this login (seed 003), else refused.
@@ -130,8 +129,10 @@ impl Auth {
         client: &Client,
     ) -> Result<SignedIn> {
         self.pass_gate(account, gate).await?;
-        let check = match self.check_account_code(Purpose::Login, &account.key(), code)
-            .await {
+        let check = match self
+            .check_account_code(Purpose::Login, &account.key(), code)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 if e == Error::CodeInvalid {

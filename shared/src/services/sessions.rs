@@ -344,9 +344,7 @@ impl Auth {
                 .items
                 .iter()
                 .filter(|i| {
-                    dialect.is_none()
-                        || i.parse::<IndexEntry>()
-                            .is_ok_and(|e| e.dialect == dialect)
+                    dialect.is_none() || i.parse::<IndexEntry>().is_ok_and(|e| e.dialect == dialect)
                 })
                 .filter_map(|i| i.key.sk.strip_prefix("SESSION#"))
                 .flat_map(|sid| {

@@ -158,10 +158,7 @@ mod tests {
             k.verify_access("polyauth", &t, 1060),
             Err(Error::TokenExpired)
         );
-        assert_eq!(
-            k.verify_access("other", &t, 1001),
-            Err(Error::TokenInvalid)
-        );
+        assert_eq!(k.verify_access("other", &t, 1001), Err(Error::TokenInvalid));
         let other = Keys::derive("another-secret-another-secret-another-secret");
         assert_eq!(
             other.verify_access("polyauth", &t, 1001),

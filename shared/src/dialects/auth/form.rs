@@ -249,7 +249,8 @@ async fn sign_in(
     let mut data = user_data(auth, &s.user);
     data["token"] = json!(s.tokens.access);
     let mut res = success(data);
-    res.headers_mut().insert(header::AUTHORIZATION, header_value);
+    res.headers_mut()
+        .insert(header::AUTHORIZATION, header_value);
     Ok(res)
 }
 

@@ -106,9 +106,7 @@ impl IntoResponse for Failure {
                 (40400, "ITEM_NOT_FOUND", "User does not exist".into())
             }
             Error::NotFound => (40400, "ITEM_NOT_FOUND", "User does not exist".into()),
-            Error::InvalidCredentials(_) => {
-                (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into())
-            }
+            Error::InvalidCredentials(_) => (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into()),
             Error::Disabled if op == Op::Login => {
                 (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into())
             }

@@ -52,6 +52,9 @@ fn bearer(token: &str) -> String {
 
 // ---------------------------------------------------------------- seed 001
 
+/// Seed 001's tokens live 24 hours, as the original's `valid_hours`.
+const TOKEN_TTL_001: i64 = 24 * 3600;
+
 async fn create(t: &TestApp, username: &str, password: &str, email: &str) -> Reply {
     t.json(
         "POST",
@@ -92,6 +95,79 @@ async fn disable(t: &TestApp, token: &str, username: &str, password: &str) -> Re
     .await
 }
 
+/// The original's `failed_api_response`: HTTP status = `code`, and exactly these three fields.
+fn assert_err_001(r: &Reply, status: u16, detailed: u32, name: &str, text: &str) {
+    assert_eq!(r.status, status, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({
+            "code": status,
+            "detailed_error_code": detailed,
+            "error_msg": format!("StatusCode.{name}: {text}"),
+        })
+    );
+}
+
+fn assert_bad_login_info(r: &Reply) {
+    assert_err_001(r, 400, 40001, "INVALID_REQUEST_ARGUMENT", "Bad login info");
+}
+
+fn assert_bad_user_information(r: &Reply) {
+    assert_err_001(
+        r,
+        400,
+        40001,
+        "INVALID_REQUEST_ARGUMENT",
+        "Bad user information",
+    );
+}
+
+fn assert_bad_request(r: &Reply) {
+    assert_err_001(r, 400, 40000, "BAD_REQUEST", "Bad request");
+}
+
+fn assert_login_incorrect(r: &Reply) {
+    assert_err_001(
+        r,
+        401,
+        40101,
+        "INVALID_USERNAME_OR_PASSWORD",
+        "The username or password is incorrect",
+    );
+}
+
+fn assert_password_wrong(r: &Reply) {
+    assert_err_001(
+        r,
+        401,
+        40101,
+        "INVALID_USERNAME_OR_PASSWORD",
+        "User password is wrong",
+    );
+}
+
+fn assert_invalid_token(r: &Reply) {
+    assert_err_001(r, 401, 40102, "INVALID_TOKEN", "Invalid token");
+}
+
+fn assert_account_disabled(r: &Reply) {
+    assert_err_001(
+        r,
+        401,
+        40104,
+        "ACCOUNT_DISABLED",
+        "Sorry, your account has been disabled",
+    );
+}
+
+fn assert_user_does_not_exist(r: &Reply) {
+    assert_err_001(r, 404, 40400, "ITEM_NOT_FOUND", "User does not exist");
+}
+
+fn assert_username_conflicted(r: &Reply) {
+    assert_err_001(r, 409, 40900, "ITEM_ALREADY_EXISTS", "Username conflicted");
+}
+
 #[tokio::test]
 async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
     let t = test_app();
@@ -109,8 +185,8 @@ async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
     assert_eq!(c["user_id"], id);
     assert_eq!(c["type"], "access_token");
     assert_eq!(c["iat"], 1_700_000_000);
-    let ttl = t.app.auth.config().access_ttl;
-    assert_eq!(c["exp"].as_i64().unwrap(), 1_700_000_000 + ttl);
+    // 24 hours, as the original's `valid_hours` and the seed's example token.
+    assert_eq!(c["exp"].as_i64().unwrap(), 1_700_000_000 + TOKEN_TTL_001);
 
     // `/auth` without the slash, and by another identifier of the account.
     let r = t
@@ -129,24 +205,20 @@ async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
 }
 
 #[tokio::test]
-async fn login_failures_are_one_answer_and_bad_bodies_name_the_field() {
+async fn login_failures_are_one_answer_and_bad_bodies_are_bad_login_info() {
     let t = test_app();
     create(&t, "alice", "secret", "alice@example.com").await;
     let wrong = login_001(&t, "alice", "nope").await;
     let unknown = login_001(&t, "nobody", "secret").await;
-    assert_eq!((wrong.status, unknown.status), (401, 401));
-    assert_eq!(wrong.json, json!({"msg": "wrong username or password"}));
+    assert_login_incorrect(&wrong);
     assert_eq!(unknown.json, wrong.json);
+    assert_eq!(unknown.status, wrong.status);
 
+    // Missing field, wrong type, not JSON, empty username: all the original's 40001.
     let r = t
         .json("POST", "/auth/", json!({"username": "alice"}), &[])
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("password"),
-        "{}",
-        r.json
-    );
+    assert_bad_login_info(&r);
     let r = t
         .json(
             "POST",
@@ -155,21 +227,11 @@ async fn login_failures_are_one_answer_and_bad_bodies_name_the_field() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("username"),
-        "{}",
-        r.json
-    );
+    assert_bad_login_info(&r);
     let r = t
         .raw("POST", "/auth/", "application/json", "{not json", &[])
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("body"),
-        "{}",
-        r.json
-    );
+    assert_bad_login_info(&r);
     let r = t
         .json(
             "POST",
@@ -178,12 +240,7 @@ async fn login_failures_are_one_answer_and_bad_bodies_name_the_field() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("username"),
-        "{}",
-        r.json
-    );
+    assert_bad_login_info(&r);
 }
 
 #[tokio::test]
@@ -194,20 +251,9 @@ async fn create_refuses_duplicates_and_bad_input() {
         200
     );
 
-    let r = create(&t, "bob", "another", "other@example.com").await;
-    assert_eq!(r.status, 409, "{}", r.json);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("username"),
-        "{}",
-        r.json
-    );
-    let r = create(&t, "bobby", "another", "BOB@example.com").await;
-    assert_eq!(r.status, 409, "{}", r.json);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("email"),
-        "{}",
-        r.json
-    );
+    // A taken username, and a taken email: both the original's conflict.
+    assert_username_conflicted(&create(&t, "bob", "another", "other@example.com").await);
+    assert_username_conflicted(&create(&t, "bobby", "another", "BOB@example.com").await);
     // Nothing half-written: the refused username is still free.
     assert_eq!(
         create(&t, "bobby", "another", "bobby@example.com")
@@ -216,19 +262,16 @@ async fn create_refuses_duplicates_and_bad_input() {
         200
     );
 
-    for (username, password, email, field) in [
-        ("carol", "abc", "carol@example.com", "password"),
-        ("carol", "test", "not-an-email", "email"),
-        ("carol@x", "test", "carol@example.com", "username"),
-        ("12345", "test", "carol@example.com", "username"),
+    for (username, password, email) in [
+        ("carol", "abc", "carol@example.com"),
+        ("carol", "test", "not-an-email"),
+        // The original's own test's placeholder is refused (deliberate).
+        ("carol", "test", "email"),
+        ("carol@x", "test", "carol@example.com"),
+        ("12345", "test", "carol@example.com"),
     ] {
         let r = create(&t, username, password, email).await;
-        assert_eq!(r.status, 400, "{username} {password} {email}: {}", r.json);
-        assert!(
-            r.json["msg"].as_str().unwrap().contains(field),
-            "{}",
-            r.json
-        );
+        assert_bad_user_information(&r);
     }
     let r = t
         .json(
@@ -238,11 +281,18 @@ async fn create_refuses_duplicates_and_bad_input() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("email"),
-        "{}",
-        r.json
+    assert_bad_user_information(&r);
+    // A body that is not JSON.
+    let r = t
+        .raw("POST", "/auth/create", "application/json", "{broken", &[])
+        .await;
+    assert_bad_request(&r);
+    // None of the refused ones was created.
+    assert_eq!(
+        create(&t, "carol", "test", "carol@example.com")
+            .await
+            .status,
+        200
     );
 }
 
@@ -254,9 +304,12 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
     let other_session = token_001(&t, "dave", "test").await;
 
     let r = disable(&t, &token, "dave", "test").await;
-    assert_eq!((r.status, &r.json), (200, &json!({})));
+    assert_eq!(
+        (r.status, &r.json),
+        (200, &json!({"result": "Ok, user has been diabled."}))
+    );
 
-    // Every session ended.
+    // Every session ended: seed 004 no longer knows it...
     let r = t
         .raw(
             "GET",
@@ -266,13 +319,24 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
             &[("authorization", &other_session)],
         )
         .await;
-    assert_eq!(r.status, 401, "{}", r.json);
-    // No dialect signs the account in any more.
-    let r = login_001(&t, "dave", "test").await;
     assert_eq!(
         (r.status, &r.json),
-        (403, &json!({"msg": "account disabled"}))
+        (401, &json!({"code": 401, "message": "Unauthorized"}))
     );
+    // ...and seed 001 tells the disabled account apart.
+    assert_account_disabled(&disable(&t, &other_session, "dave", "test").await);
+    let auth = bearer(&other_session);
+    let r = t
+        .json(
+            "POST",
+            "/auth/reset",
+            json!({"username": "dave", "password": "test", "new_password": "another"}),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_account_disabled(&r);
+    // No dialect signs the account in any more; seed 001 answers as for a wrong password.
+    assert_login_incorrect(&login_001(&t, "dave", "test").await);
     let r = form(
         &t,
         "/auth/login",
@@ -280,11 +344,7 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         &[],
     )
     .await;
-    assert_eq!(r.status, 403, "{}", r.json);
-    assert_eq!(
-        (r.json["code"].as_i64(), r.json["message"].as_str()),
-        (Some(401), Some("Login Failed"))
-    );
+    assert_fail(&r, 401, "Login Failed");
     let r = t
         .json(
             "POST",
@@ -295,28 +355,38 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         .await;
     assert_eq!(
         (r.status, r.json["code"].as_i64()),
-        (403, Some(1006)),
+        (200, Some(500)),
         "{}",
         r.json
     );
 }
 
 #[tokio::test]
-async fn disable_refuses_other_users_wrong_passwords_and_bad_tokens() {
+async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_tokens() {
     let t = test_app();
     create(&t, "erin", "test", "erin@example.com").await;
     create(&t, "frank", "test", "frank@example.com").await;
     let erin = token_001(&t, "erin", "test").await;
 
     let r = disable(&t, &erin, "frank", "test").await;
-    assert_eq!(r.status, 403, "{}", r.json);
-    assert!(r.json["msg"].is_string());
-    let r = disable(&t, &erin, "erin", "wrong").await;
-    assert_eq!(
-        (r.status, &r.json),
-        (401, &json!({"msg": "wrong username or password"}))
-    );
+    assert_err_001(&r, 403, 40301, "PERMISSION_DENIED", "Permission denied");
+    assert_password_wrong(&disable(&t, &erin, "erin", "wrong").await);
+    // The username is checked before the password.
+    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "test").await);
+    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "wrong").await);
+    // Missing or invalid fields.
+    let auth = bearer(&erin);
+    let r = t
+        .json(
+            "POST",
+            "/auth/disable",
+            json!({"username": "erin"}),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_bad_user_information(&r);
 
+    // No token, a token that is not one, another scheme: all `Invalid token`.
     let r = t
         .json(
             "POST",
@@ -325,18 +395,24 @@ async fn disable_refuses_other_users_wrong_passwords_and_bad_tokens() {
             &[],
         )
         .await;
-    assert_eq!(
-        (r.status, &r.json),
-        (401, &json!({"msg": "access_token missing or invalid"}))
-    );
-    let r = disable(&t, "not.a.token", "erin", "test").await;
-    assert_eq!(r.status, 401, "{}", r.json);
+    assert_invalid_token(&r);
+    assert_invalid_token(&disable(&t, "not.a.token", "erin", "test").await);
+    for authorization in [erin.clone(), format!("Token {erin}")] {
+        let r = t
+            .json(
+                "POST",
+                "/auth/disable",
+                json!({"username": "erin", "password": "test"}),
+                &[("authorization", &authorization)],
+            )
+            .await;
+        assert_invalid_token(&r);
+    }
     // The token is checked before the body.
     let r = t
         .raw("POST", "/auth/disable", "application/json", "{broken", &[])
         .await;
-    assert_eq!(r.status, 401, "{}", r.json);
-    let auth = bearer(&erin);
+    assert_invalid_token(&r);
     let r = t
         .raw(
             "POST",
@@ -346,7 +422,7 @@ async fn disable_refuses_other_users_wrong_passwords_and_bad_tokens() {
             &[("authorization", &auth)],
         )
         .await;
-    assert_eq!(r.status, 400, "{}", r.json);
+    assert_bad_request(&r);
 
     // Both accounts still work.
     token_001(&t, "erin", "test").await;
@@ -361,10 +437,7 @@ async fn expired_tokens_are_told_apart() {
     let exp = claims(&token)["exp"].as_i64().unwrap();
     t.clock.advance(exp - 1_700_000_000);
     let r = disable(&t, &token, "gina", "test").await;
-    assert_eq!(
-        (r.status, &r.json),
-        (401, &json!({"msg": "access_token expired"}))
-    );
+    assert_err_001(&r, 401, 40103, "TOKEN_EXPIRED", "Token expired");
     // A fresh login works and the account was not disabled.
     let fresh = token_001(&t, "gina", "test").await;
     assert_eq!(disable(&t, &fresh, "gina", "test").await.status, 200);
@@ -374,32 +447,24 @@ async fn expired_tokens_are_told_apart() {
 async fn reset_changes_the_password_and_ends_sessions() {
     let t = test_app();
     create(&t, "hank", "test", "hank@example.com").await;
+    create(&t, "ingrid", "test", "ingrid@example.com").await;
     let token = token_001(&t, "hank", "test").await;
 
-    let reset = |password: &'static str, new: &'static str| {
+    let reset = |username: &'static str, password: &'static str, new: &'static str| {
         let t = &t;
         async move {
             t.json(
                 "POST",
                 "/auth/reset",
-                json!({"username": "hank", "password": password, "new_password": new}),
+                json!({"username": username, "password": password, "new_password": new}),
                 &[],
             )
             .await
         }
     };
-    let r = reset("wrong", "new_password").await;
-    assert_eq!(
-        (r.status, &r.json),
-        (401, &json!({"msg": "wrong username or password"}))
-    );
-    let r = reset("test", "abc").await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("new_password"),
-        "{}",
-        r.json
-    );
+    assert_password_wrong(&reset("hank", "wrong", "new_password").await);
+    assert_user_does_not_exist(&reset("nobody", "test", "new_password").await);
+    assert_bad_user_information(&reset("hank", "test", "abc").await);
     let r = t
         .json(
             "POST",
@@ -408,23 +473,38 @@ async fn reset_changes_the_password_and_ends_sessions() {
             &[],
         )
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.json["msg"].as_str().unwrap().contains("new_password"),
-        "{}",
-        r.json
-    );
+    assert_bad_user_information(&r);
+    let r = t
+        .raw("POST", "/auth/reset", "application/json", "{broken", &[])
+        .await;
+    assert_bad_request(&r);
+    // A token that is present must be valid, and be that user's.
+    let body = json!({"username": "hank", "password": "test", "new_password": "new_password"});
+    let r = t
+        .json(
+            "POST",
+            "/auth/reset",
+            body.clone(),
+            &[("authorization", "Bearer not.a.token")],
+        )
+        .await;
+    assert_invalid_token(&r);
+    let ingrid = bearer(&token_001(&t, "ingrid", "test").await);
+    let r = t
+        .json("POST", "/auth/reset", body, &[("authorization", &ingrid)])
+        .await;
+    assert_err_001(&r, 403, 40301, "PERMISSION_DENIED", "Permission denied");
+    assert_eq!(login_001(&t, "hank", "new_password").await.status, 401);
 
-    let r = reset("test", "new_password").await;
-    assert_eq!((r.status, &r.json), (200, &json!({})));
-    assert_eq!(login_001(&t, "hank", "test").await.status, 401);
-    let fresh = token_001(&t, "hank", "new_password").await;
-    // The token from before the change no longer works (not expired: revoked).
-    let r = disable(&t, &token, "hank", "new_password").await;
+    let r = reset("hank", "test", "new_password").await;
     assert_eq!(
         (r.status, &r.json),
-        (401, &json!({"msg": "access_token missing or invalid"}))
+        (200, &json!({"result": "Ok, password has been updated."}))
     );
+    assert_login_incorrect(&login_001(&t, "hank", "test").await);
+    let fresh = token_001(&t, "hank", "new_password").await;
+    // The token from before the change no longer works (not expired: revoked).
+    assert_invalid_token(&disable(&t, &token, "hank", "new_password").await);
     assert_eq!(
         disable(&t, &fresh, "hank", "new_password").await.status,
         200
@@ -436,10 +516,23 @@ async fn repeated_failures_lock_with_retry_after() {
     let t = test_app();
     create(&t, "ivan", "test", "ivan@example.com").await;
     for _ in 0..10 {
-        assert_eq!(login_001(&t, "ivan", "wrong").await.status, 401);
+        assert_login_incorrect(&login_001(&t, "ivan", "wrong").await);
     }
     let r = login_001(&t, "ivan", "test").await;
     assert_eq!(r.status, 429, "{}", r.json);
+    assert_eq!(
+        (
+            r.json["code"].as_i64(),
+            r.json["detailed_error_code"].as_i64()
+        ),
+        (Some(429), Some(42900)),
+        "{}",
+        r.json
+    );
+    assert!(r.json["error_msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("StatusCode."));
     assert!(r.headers.get("retry-after").is_some());
     let r = form(
         &t,
@@ -448,30 +541,32 @@ async fn repeated_failures_lock_with_retry_after() {
         &[],
     )
     .await;
-    assert_eq!(r.status, 429, "{}", r.json);
-    assert_eq!(r.json["message"], "Login Failed");
+    assert_fail(&r, 401, "Login Failed");
     assert!(r.headers.get("retry-after").is_some());
 }
 
 // ---------------------------------------------------------------- seed 004
 
-fn assert_fail(r: &Reply, status: u16, code: i64, message: &str) {
-    assert_eq!(r.status, status, "{}", r.json);
-    assert_eq!(r.json["code"].as_i64(), Some(code), "{}", r.json);
-    assert_eq!(r.json["message"], message, "{}", r.json);
-    assert_eq!(r.json["data"], Value::Null, "{}", r.json);
-}
-
-fn assert_bad_param(r: &Reply, field: &str) {
-    assert_eq!(r.status, 400, "{}", r.json);
-    assert_eq!(r.json["code"], 400, "{}", r.json);
-    let message = r.json["message"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("Request Form Data Param Error"),
+/// An error answer: HTTP status = `code`, and no `data` key at all.
+fn assert_fail(r: &Reply, code: u16, message: &str) {
+    assert_eq!(r.status, code, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({"code": code, "message": message}),
         "{}",
         r.json
     );
-    assert!(message.contains(field), "{field}: {}", r.json);
+    assert!(r.json.get("data").is_none(), "{}", r.json);
+}
+
+/// A body that cannot be read, or a missing field.
+fn assert_param_error(r: &Reply) {
+    assert_fail(r, 400, "Request Form Data Param Error");
+}
+
+/// A value outside the seed's limits, or otherwise unacceptable.
+fn assert_format_error(r: &Reply) {
+    assert_fail(r, 400, "Format Error");
 }
 
 async fn register(t: &TestApp, username: &str, password: &str) -> Reply {
@@ -488,7 +583,8 @@ async fn login_004(t: &TestApp, fields: &[(&str, &str)]) -> Reply {
     form(t, "/auth/login", fields, &[]).await
 }
 
-/// The token of a successful seed-004 login.
+/// The token of a successful seed-004 login: the `Authorization: Bearer <token>` response
+/// header, the same token as `data.token`.
 fn header_token(r: &Reply) -> String {
     assert_eq!(
         (r.status, r.json["code"].as_i64()),
@@ -496,12 +592,26 @@ fn header_token(r: &Reply) -> String {
         "{}",
         r.json
     );
-    r.headers
+    let header = r
+        .headers
         .get("authorization")
         .expect("Authorization header")
         .to_str()
-        .unwrap()
-        .to_string()
+        .unwrap();
+    let token = header
+        .strip_prefix("Bearer ")
+        .unwrap_or_else(|| panic!("not `Bearer <token>`: {header}"));
+    assert!(!token.is_empty() && !token.contains(' '), "{header}");
+    assert_eq!(r.json["data"]["token"], token, "{}", r.json);
+    token.to_string()
+}
+
+/// `data` of a successful login without its token (checked by `header_token`).
+fn login_data(r: &Reply) -> Value {
+    header_token(r);
+    let mut data = r.json["data"].clone();
+    data.as_object_mut().unwrap().remove("token");
+    data
 }
 
 async fn whoami(t: &TestApp, authorization: Option<&str>) -> Reply {
@@ -540,16 +650,15 @@ async fn register_answers_the_user_in_both_encodings() {
 async fn register_enforces_the_seed_lengths() {
     let t = test_app();
     let ok_password = "password";
-    assert_bad_param(&register(&t, "abcd", ok_password).await, "username");
-    assert_bad_param(
-        &register(&t, &"a".repeat(31), ok_password).await,
-        "username",
-    );
-    assert_bad_param(&register(&t, "bad name", ok_password).await, "username");
-    assert_bad_param(&register(&t, "valid_name", "1234567").await, "password");
-    assert_bad_param(
-        &register(&t, "valid_name", &"p".repeat(21)).await,
-        "password",
+    assert_format_error(&register(&t, "abcd", ok_password).await);
+    assert_format_error(&register(&t, &"a".repeat(31), ok_password).await);
+    assert_format_error(&register(&t, "bad name", ok_password).await);
+    assert_format_error(&register(&t, "valid_name", "1234567").await);
+    assert_format_error(&register(&t, "valid_name", &"p".repeat(21)).await);
+    // None of the refused ones was created.
+    assert_eq!(
+        register(&t, "valid_name", "password").await.json["code"],
+        200
     );
     assert_eq!(register(&t, "abcde", "12345678").await.json["code"], 200);
     assert_eq!(
@@ -563,36 +672,23 @@ async fn register_refuses_a_taken_username() {
     let t = test_app();
     assert_eq!(register(&t, "existing", "password").await.json["code"], 200);
     let r = register(&t, "existing", "password2").await;
-    assert_fail(&r, 409, 401, "User Existed");
+    assert_fail(&r, 401, "User Existed");
     // Taken through another dialect too.
     create(&t, "seed001user", "test", "s1@example.com").await;
     assert_fail(
         &register(&t, "seed001user", "password").await,
-        409,
         401,
         "User Existed",
     );
 }
 
 #[tokio::test]
-async fn bad_form_bodies_name_the_field_and_never_fail_inside() {
+async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
     let t = test_app();
-    assert_bad_param(
-        &form(&t, "/auth/register", &[("username", "someone")], &[]).await,
-        "password",
-    );
-    assert_bad_param(
-        &form(&t, "/auth/login", &[("password", "password")], &[]).await,
-        "username",
-    );
-    assert_bad_param(
-        &multipart(&t, "/auth/login", &[("username", "someone")], &[]).await,
-        "password",
-    );
-    assert_bad_param(
-        &t.raw("POST", "/auth/register", "", "", &[]).await,
-        "username",
-    );
+    assert_param_error(&form(&t, "/auth/register", &[("username", "someone")], &[]).await);
+    assert_param_error(&form(&t, "/auth/login", &[("password", "password")], &[]).await);
+    assert_param_error(&multipart(&t, "/auth/login", &[("username", "someone")], &[]).await);
+    assert_param_error(&t.raw("POST", "/auth/register", "", "", &[]).await);
 
     // Malformed multipart bodies: a 400 in the envelope, never a 500.
     let ct = format!("multipart/form-data; boundary={BOUNDARY}");
@@ -611,32 +707,34 @@ async fn bad_form_bodies_name_the_field_and_never_fail_inside() {
         for uri in ["/auth/login", "/auth/register"] {
             let r = t.raw("POST", uri, content_type, &body, &[]).await;
             assert_eq!(r.status, 400, "{uri} {content_type} {body:?}: {}", r.json);
-            assert_eq!(r.json["code"], 400, "{}", r.json);
-            assert!(r.json["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Request Form Data Param Error"));
+            assert_param_error(&r);
         }
     }
     // Not form data at all.
     let r = t
         .raw("POST", "/auth/login", URLENCODED, "%%%=&&=%", &[])
         .await;
-    assert!(r.status == 400, "{}", r.json);
+    assert_param_error(&r);
 }
 
 #[tokio::test]
-async fn login_puts_a_bare_token_in_the_authorization_header() {
+async fn login_answers_a_bearer_header_and_the_token_in_data() {
     let t = test_app();
     let id = register(&t, "loginuser", "password").await.json["data"]["id"]
         .as_u64()
         .unwrap();
 
     let r = login_004(&t, &[("username", "loginuser"), ("password", "password")]).await;
-    assert_eq!(r.json["data"], json!({"id": id, "username": "loginuser"}));
     assert_eq!(r.json["message"], "Success");
     let token = header_token(&r);
-    assert!(!token.to_ascii_lowercase().starts_with("bearer"), "{token}");
+    assert_eq!(
+        r.json["data"],
+        json!({"id": id, "username": "loginuser", "token": token})
+    );
+    assert_eq!(
+        r.headers.get("authorization").unwrap(),
+        &format!("Bearer {token}")
+    );
     let c = claims(&token);
     assert_eq!(
         (c["user_id"].as_u64(), c["type"].as_str()),
@@ -661,6 +759,9 @@ async fn login_puts_a_bare_token_in_the_authorization_header() {
 #[tokio::test]
 async fn login_expiration_defaults_customises_and_caps() {
     let t = test_app();
+    // One day by default, 90 days at most.
+    assert_eq!(DEFAULT_EXPIRATION, 24 * 3600);
+    assert_eq!(MAX_EXPIRATION, 90 * 24 * 3600);
     register(&t, "expiring", "password").await;
     let lifetime = |r: &Reply| {
         let c = claims(&header_token(r));
@@ -682,14 +783,19 @@ async fn login_expiration_defaults_customises_and_caps() {
     };
     assert_eq!(lifetime(&with("600").await), 600);
     assert_eq!(lifetime(&with("").await), DEFAULT_EXPIRATION);
+    // 0 counts as absent, as the original.
+    assert_eq!(lifetime(&with("0").await), DEFAULT_EXPIRATION);
     assert_eq!(lifetime(&with(" 7200 ").await), 7200);
+    // 60 days (the app's longest) is kept; more is capped at 90 days.
+    assert_eq!(lifetime(&with("5184000").await), 60 * 24 * 3600);
+    assert_eq!(lifetime(&with("7776000").await), MAX_EXPIRATION);
     assert_eq!(lifetime(&with("10000000").await), MAX_EXPIRATION);
     assert_eq!(
         lifetime(&with("99999999999999999999999").await),
         MAX_EXPIRATION
     );
-    for bad in ["abc", "0", "-5", "1.5"] {
-        assert_bad_param(&with(bad).await, "expiration");
+    for bad in ["abc", "-5", "1.5"] {
+        assert_format_error(&with(bad).await);
     }
     let r = multipart(
         &t,
@@ -708,7 +814,7 @@ async fn login_expiration_defaults_customises_and_caps() {
     let token = header_token(&with("600").await);
     assert_eq!(whoami(&t, Some(&token)).await.status, 200);
     t.clock.advance(600);
-    assert_fail(&whoami(&t, Some(&token)).await, 401, 401, "Token Expired");
+    assert_fail(&whoami(&t, Some(&token)).await, 401, "Token Expired");
 }
 
 #[tokio::test]
@@ -720,11 +826,10 @@ async fn login_tells_wrong_password_from_unknown_user() {
         &[("username", "knownuser"), ("password", "wrong-password")],
     )
     .await;
-    assert_fail(&r, 401, 401, "Password Error");
+    assert_fail(&r, 401, "Password Error");
     assert!(r.headers.get("authorization").is_none());
     assert_fail(
         &login_004(&t, &[("username", "nobodyhere"), ("password", "password")]).await,
-        401,
         401,
         "User Not Found",
     );
@@ -752,10 +857,16 @@ async fn whoami_needs_a_valid_token() {
         .await;
     assert_eq!(r.json["data"]["id"], id);
 
-    assert_fail(&whoami(&t, None).await, 401, 401, "Token Bad Signature");
+    // No header, or another scheme: not authenticated.
+    assert_fail(&whoami(&t, None).await, 401, "Unauthorized");
+    assert_fail(
+        &whoami(&t, Some(&format!("Basic {token}"))).await,
+        401,
+        "Unauthorized",
+    );
+    // A token that is not ours.
     assert_fail(
         &whoami(&t, Some("garbage")).await,
-        401,
         401,
         "Token Bad Signature",
     );
@@ -766,11 +877,10 @@ async fn whoami_needs_a_valid_token() {
     assert_fail(
         &whoami(&t, Some(&tampered)).await,
         401,
-        401,
         "Token Bad Signature",
     );
     t.clock.advance(DEFAULT_EXPIRATION);
-    assert_fail(&whoami(&t, Some(&token)).await, 401, 401, "Token Expired");
+    assert_fail(&whoami(&t, Some(&token)).await, 401, "Token Expired");
 }
 
 #[tokio::test]
@@ -788,13 +898,35 @@ async fn users_without_a_username_are_shown_by_email_or_mobile() {
     )
     .await;
     assert_eq!(
-        r.json["data"],
+        login_data(&r),
         json!({"id": user.id.0, "username": "mail@example.com"})
     );
     let token = header_token(&r);
     assert_eq!(
         whoami(&t, Some(&token)).await.json["data"]["username"],
         "mail@example.com"
+    );
+    // By another identifier, every failure is `Login Failed`: no probing of other accounts.
+    assert_fail(
+        &login_004(
+            &t,
+            &[
+                ("username", "mail@example.com"),
+                ("password", "wrong-password"),
+            ],
+        )
+        .await,
+        401,
+        "Login Failed",
+    );
+    assert_fail(
+        &login_004(
+            &t,
+            &[("username", "ghost@example.com"), ("password", "password")],
+        )
+        .await,
+        401,
+        "Login Failed",
     );
 
     let by_mobile = NewUser {
@@ -805,15 +937,26 @@ async fn users_without_a_username_are_shown_by_email_or_mobile() {
     let user = t.user(by_mobile).await;
     let r = login_004(&t, &[("username", "13312341234"), ("password", "password")]).await;
     assert_eq!(
-        r.json["data"],
+        login_data(&r),
         json!({"id": user.id.0, "username": "13312341234"})
+    );
+    assert_fail(
+        &login_004(
+            &t,
+            &[("username", "13312341234"), ("password", "wrong-password")],
+        )
+        .await,
+        401,
+        "Login Failed",
     );
 }
 
 #[tokio::test]
-async fn logout_ends_the_session_and_counts_it() {
+async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
     let t = test_app();
-    register(&t, "leaving", "password").await;
+    let id = register(&t, "leaving", "password").await.json["data"]["id"]
+        .as_u64()
+        .unwrap();
     let login = || {
         let t = &t;
         async move {
@@ -822,46 +965,51 @@ async fn logout_ends_the_session_and_counts_it() {
     };
     let token = login().await;
     let other = login().await;
+    // A session of the same user through seed 001 is not this dialect's.
+    let seed_001 = token_001(&t, "leaving", "password").await;
 
     let r = t
-        .raw("POST", "/auth/logout", "", "", &[("authorization", &token)])
+        .raw(
+            "POST",
+            "/auth/logout",
+            "",
+            "",
+            &[("authorization", &bearer(&token))],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(
         r.json,
-        json!({"code": 200, "message": "Success", "data": {"count": 1}})
+        json!({"code": 200, "message": "Success", "data": {"count": 2}})
     );
-    assert_fail(
-        &whoami(&t, Some(&token)).await,
-        401,
-        401,
-        "Token Bad Signature",
-    );
+    // Both of the user's seed-004 sessions ended.
+    for ended in [&token, &other] {
+        assert_fail(&whoami(&t, Some(ended)).await, 401, "Unauthorized");
+    }
     assert_fail(
         &t.raw("POST", "/auth/logout", "", "", &[("authorization", &token)])
             .await,
         401,
-        401,
-        "Token Bad Signature",
+        "Unauthorized",
     );
     assert_fail(
         &t.raw("POST", "/auth/logout", "", "", &[]).await,
         401,
-        401,
-        "Token Bad Signature",
+        "Unauthorized",
     );
-    // Only that session ended.
-    assert_eq!(whoami(&t, Some(&other)).await.status, 200);
+    // The seed-001 session lives on.
+    assert_eq!(whoami(&t, Some(&seed_001)).await.json["data"]["id"], id);
     // A body, if sent, is not read.
+    let fresh = login().await;
     let r = form(
         &t,
         "/auth/logout",
         &[("anything", "x")],
-        &[("authorization", &bearer(&other))],
+        &[("authorization", &bearer(&fresh))],
     )
     .await;
     assert_eq!(r.json["data"]["count"], 1, "{}", r.json);
-    assert_eq!(whoami(&t, Some(&other)).await.status, 401);
+    assert_eq!(whoami(&t, Some(&fresh)).await.status, 401);
 }
 
 #[tokio::test]
@@ -872,7 +1020,7 @@ async fn a_seed_001_user_signs_in_through_004_and_002() {
         .unwrap();
     // Seed 004 by username, although "test" is shorter than its register rule.
     let r = login_004(&t, &[("username", "test"), ("password", "test")]).await;
-    assert_eq!(r.json["data"], json!({"id": id, "username": "test"}));
+    assert_eq!(login_data(&r), json!({"id": id, "username": "test"}));
     let token = header_token(&r);
     assert_eq!(whoami(&t, Some(&token)).await.json["data"]["id"], id);
     // A seed-001 token is good for seed 004's who-am-I too: one session store.
@@ -894,17 +1042,14 @@ async fn a_seed_001_user_signs_in_through_004_and_002() {
 #[tokio::test]
 async fn both_seeds_share_the_auth_prefix_by_method() {
     let t = test_app();
-    // POST /auth/ is seed 001 (JSON envelope), GET /auth/ is seed 004 (code/message/data).
+    // POST /auth/ is seed 001 (its error envelope), GET /auth/ is seed 004 (code/message).
     let post = t.json("POST", "/auth/", json!({}), &[]).await;
-    assert_eq!(post.status, 400);
-    assert!(
-        post.json.get("msg").is_some() && post.json.get("code").is_none(),
-        "{}",
-        post.json
-    );
+    assert_bad_login_info(&post);
+    assert!(post.json.get("message").is_none(), "{}", post.json);
     let get = whoami(&t, None).await;
+    assert_fail(&get, 401, "Unauthorized");
     assert!(
-        get.json.get("code").is_some() && get.json.get("msg").is_none(),
+        get.json.get("detailed_error_code").is_none() && get.json.get("error_msg").is_none(),
         "{}",
         get.json
     );
