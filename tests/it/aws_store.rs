@@ -396,7 +396,10 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
         .unwrap();
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"msg": "service unavailable"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"code": 503, "detailed_error_code": 50300, "error_msg": "StatusCode.SERVICE_UNAVAILABLE: Service unavailable, retry later"})
+    );
     let res = c
         .post(s.url("/v1/auth/send-code"))
         .json(&serde_json::json!({"account": "someone@example.com", "flag": "register"}))

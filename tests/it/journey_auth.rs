@@ -68,7 +68,10 @@ async fn seed_001_create_login_reset_disable(server: Server) {
     )
     .await;
     assert_eq!(status, 409, "{again}");
-    assert!(again["msg"].is_string());
+    assert_eq!(
+        again,
+        json!({"code": 409, "detailed_error_code": 40900, "error_msg": "StatusCode.ITEM_ALREADY_EXISTS: Username conflicted"})
+    );
 
     let creds = json!({"username": "test", "password": "test"});
     let (status, body) = post_json(&c, server.url("/auth/"), creds.clone(), None).await;
@@ -90,10 +93,13 @@ async fn seed_001_create_login_reset_disable(server: Server) {
 
     let reset = json!({"username": "test", "password": "test", "new_password": "new_password"});
     let (status, body) = post_json(&c, server.url("/auth/reset"), reset, None).await;
-    assert_eq!((status, &body), (200, &json!({})));
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"result": "Ok, password has been updated."}))
+    );
     let (status, body) = post_json(&c, server.url("/auth/"), creds.clone(), None).await;
     assert_eq!(status, 401, "{body}");
-    assert!(body["msg"].is_string());
+    assert_eq!(body["detailed_error_code"], 40101, "{body}");
 
     let new_creds = json!({"username": "test", "password": "new_password"});
     // The token from before the reset was revoked with the password change.
@@ -115,11 +121,27 @@ async fn seed_001_create_login_reset_disable(server: Server) {
         Some(&token),
     )
     .await;
-    assert_eq!((status, &body), (200, &json!({})));
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"result": "Ok, user has been diabled."}))
+    );
 
-    let (status, body) = post_json(&c, server.url("/auth/"), new_creds, None).await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["msg"], "account disabled");
+    // A disabled user logs in as with a wrong password, and their token says disabled.
+    let (status, body) = post_json(&c, server.url("/auth/"), new_creds.clone(), None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["detailed_error_code"], 40101, "{body}");
+    let (status, body) = post_json(
+        &c,
+        server.url("/auth/reset"),
+        json!({"username": "test", "password": "new_password", "new_password": "whatever"}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        (status, body["detailed_error_code"].clone()),
+        (401, json!(40104)),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -162,14 +184,21 @@ async fn seed_004_register_login_whoami_logout(server: Server) {
         .unwrap();
     let (status, headers, body) = answer(res).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({"id": id, "username": "aoihosizora"}));
-    let token = headers
+    let token = body["data"]["token"]
+        .as_str()
+        .expect("data.token")
+        .to_string();
+    assert_eq!(
+        body["data"],
+        json!({"id": id, "username": "aoihosizora", "token": token})
+    );
+    let header = headers
         .get("authorization")
         .expect("Authorization response header")
         .to_str()
         .unwrap()
         .to_string();
-    assert!(!token.starts_with("Bearer "), "{token}");
+    assert_eq!(header, format!("Bearer {token}"));
 
     let res = c
         .get(server.url("/auth/"))
@@ -202,7 +231,7 @@ async fn seed_004_register_login_whoami_logout(server: Server) {
         .unwrap();
     let (status, _, body) = answer(res).await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["code"], 401);
+    assert_eq!(body, json!({"code": 401, "message": "Unauthorized"}));
 
     // A malformed multipart body is a clear 400, never a 500.
     let res = c
@@ -246,7 +275,8 @@ async fn a_seed_001_user_signs_in_through_004_and_002(server: Server) {
         .unwrap();
     let (status, headers, body) = answer(res).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({"id": id, "username": "crosser"}));
+    assert_eq!(body["data"]["id"], id, "{body}");
+    assert_eq!(body["data"]["username"], "crosser", "{body}");
     assert!(headers.get("authorization").is_some());
 
     let (status, body) = post_json(

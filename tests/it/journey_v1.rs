@@ -89,7 +89,10 @@ async fn mobile_journey_send_check_register_login_reset(server: Server) {
         json!({"account": MOBILE, "password": "654321"}),
     )
     .await;
-    assert_eq!((status, wrong), (401, json!({"error": "账号或密码错误"})));
+    assert_eq!(
+        (status, wrong),
+        (400, json!({"error": "incorrect username or password"}))
+    );
 
     // A code login of an account nobody registered creates it.
     let other = "13900001111";
@@ -125,7 +128,7 @@ async fn mobile_journey_send_check_register_login_reset(server: Server) {
         json!({"account": MOBILE, "password": "123456"}),
     )
     .await;
-    assert_eq!(status, 401, "{old}");
+    assert_eq!(status, 400, "{old}");
     let (status, new) = post(
         &server,
         "/v1/auth/login",

@@ -64,6 +64,12 @@ struct CodeState {
     window_count: i64,
 }
 
+/// An outstanding, usable code as read.
+struct LiveCode {
+    state: CodeState,
+    hash: String,
+}
+
 /// A code sent. `code` is handed back only so development mode can show it.
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
@@ -184,19 +190,45 @@ impl Auth {
         account: &str,
         code: &Code,
     ) -> Result<CodeCheck> {
-        let now = self.now();
-        let key = code_key(purpose, account);
-        let item = self.store().get(&key).await?.ok_or(Error::CodeInvalid)?;
+        let live = self.live_code(purpose, account).await?;
+        self.judge_code(purpose, account, code, live).await
+    }
+
+    /// The outstanding usable code of `purpose`: its state and hash (one read).
+    async fn live_code(&self, purpose: Purpose, account: &str) -> Result<Option<LiveCode>> {
+        let Some(item) = self.store().get(&code_key(purpose, account)).await? else {
+            return Ok(None);
+        };
         let state: CodeState = item.parse()?;
-        let Some(hash) = state.hash.clone().filter(|_| now < state.code_expires_at) else {
+        let now = self.now();
+        Ok(state
+            .hash
+            .clone()
+            .filter(|_| now < state.code_expires_at)
+            .map(|hash| LiveCode { state, hash }))
+    }
+
+    fn presented(&self, purpose: Purpose, account: &str, code: &Code) -> String {
+        self.0
+            .keys
+            .code_hash(purpose.as_str(), account, code.as_str())
+    }
+
+    /// The check of `code` against a code read earlier: the write that spends it when right,
+    /// one try fewer (or the code voided) when wrong.
+    async fn judge_code(
+        &self,
+        purpose: Purpose,
+        account: &str,
+        code: &Code,
+        live: Option<LiveCode>,
+    ) -> Result<CodeCheck> {
+        let Some(LiveCode { state, hash }) = live else {
             return Err(Error::CodeInvalid);
         };
+        let key = code_key(purpose, account);
         let guard = Condition::equals("hash", hash.clone());
-        let presented = self
-            .0
-            .keys
-            .code_hash(purpose.as_str(), account, code.as_str());
-        if super::tokens::same_digest(&presented, &hash) {
+        if super::tokens::same_digest(&self.presented(purpose, account, code), &hash) {
             let spent = CodeState {
                 hash: None,
                 ..state.clone()
@@ -259,16 +291,6 @@ const ACCOUNT_PURPOSES: [Purpose; 4] = [
 ];
 
 impl Auth {
-    /// The hash of the usable code outstanding for `purpose`, if any.
-    async fn live_hash(&self, purpose: Purpose, account: &str) -> Result<Option<String>> {
-        let Some(item) = self.store().get(&code_key(purpose, account)).await? else {
-            return Ok(None);
-        };
-        let state: CodeState = item.parse()?;
-        let now = self.now();
-        Ok(state.hash.filter(|_| now < state.code_expires_at))
-    }
-
     /// Checks a code sent to `account` for whichever purpose it was sent (seed 003's
     /// `check-code` names none), without using it up.
     pub async fn check_code_any(
@@ -301,17 +323,16 @@ impl Auth {
     ) -> Result<CodeCheck> {
         let mut pending = Vec::new();
         for &purpose in purposes {
-            let Some(hash) = self.live_hash(purpose, key).await? else {
+            let Some(live) = self.live_code(purpose, key).await? else {
                 continue;
             };
-            let presented = self.0.keys.code_hash(purpose.as_str(), key, code.as_str());
-            if super::tokens::same_digest(&presented, &hash) {
-                return self.check_code(purpose, key, code).await;
+            if super::tokens::same_digest(&self.presented(purpose, key, code), &live.hash) {
+                return self.judge_code(purpose, key, code, Some(live)).await;
             }
-            pending.push(purpose);
+            pending.push((purpose, live));
         }
-        for purpose in pending {
-            match self.check_code(purpose, key, code).await {
+        for (purpose, live) in pending {
+            match self.judge_code(purpose, key, code, Some(live)).await {
                 Err(Error::CodeInvalid) => {}
                 other => return other,
             }
