@@ -246,7 +246,7 @@ fn solve_slider(bg: &Img, piece: &Img, y: usize) -> i64 {
                     }
                 }
             }
-            if transformed && best.map_or(true, |(r, _)| residual < r) {
+            if transformed && best.is_none_or(|(r, _)| residual < r) {
                 best = Some((residual, x));
             }
         }

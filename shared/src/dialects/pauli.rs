@@ -50,11 +50,12 @@
 use super::{retry_after, wait_seconds};
 use crate::{
     clock::rfc3339,
-    domain::{Code, Email, Password, PasswordPolicy, Profile, User, UserId},
+    domain::{Code, Email, Password, PasswordPolicy, Profile, User},
     http,
     sender::Channel,
     services::{
-        Dialect, Gate, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens, PENDING_TTL,
+        Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens,
+        PENDING_TTL,
     },
     Auth, Error,
 };
@@ -256,7 +257,15 @@ fn clear(auth: &Auth, name: &str) -> HeaderValue {
 }
 
 /// Code 0 with the user id, the session cookie set and any pending login cookie cleared.
-fn signed_in(auth: &Auth, tokens: &Tokens, user: UserId) -> Response {
+/// `user_id` as the original's clients know it: an imported user's original id (an ObjectId),
+/// else the polyauth id, as a string.
+fn shown_id(user: &User) -> String {
+    user.legacy_id
+        .clone()
+        .unwrap_or_else(|| user.id.to_string())
+}
+
+fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
     let max_age = tokens.access_expires_at - auth.now();
     let session = http::set_cookie(
         SESSION_COOKIE,
@@ -265,7 +274,7 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user: UserId) -> Response {
         max_age,
         auth.config().cookie_secure,
     );
-    let res = with_cookie(ok(json!({ "user_id": user.to_string() })), session);
+    let res = with_cookie(ok(json!({ "user_id": shown_id(user) })), session);
     with_cookie(res, clear(auth, PENDING_COOKIE))
 }
 
@@ -277,7 +286,7 @@ fn profile(auth: &Auth, user: &User) -> Value {
     };
     json!({
         "logined": true,
-        "user_id": user.id.to_string(),
+        "user_id": shown_id(user),
         "name": name,
         "email": user.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
         "mobile": user.mobile.as_ref().map(|m| auth.show_phone(m)).unwrap_or_default(),
@@ -314,12 +323,10 @@ async fn record(
 ) -> Answer {
     let principal = principal(&auth, &headers).await?;
     let user = match given(q.user_id) {
-        Some(raw) => UserId(
-            raw.trim()
-                .parse()
-                .map_err(|_| Error::invalid("user_id", "must be a user id"))?,
-        ),
-        None => principal.user_id,
+        Some(raw) => {
+            LegacyId::parse(&raw).ok_or_else(|| Error::invalid("user_id", "must be a user id"))?
+        }
+        None => LegacyId::Number(principal.user_id.0),
     };
     let cursor = match given(q.cursor_id) {
         Some(raw) => {
@@ -336,16 +343,19 @@ async fn record(
         },
         None => DEFAULT_LIMIT,
     };
-    let records = auth
-        .login_records_as(&principal, user, cursor.as_deref(), limit)
-        .await?;
+    let Some((user, records)) = auth
+        .login_records_by(&principal, &user, cursor.as_deref(), limit)
+        .await?
+    else {
+        return Ok(ok(json!({ "logs": [] })));
+    };
     let logs: Vec<Value> = records
         .iter()
         .map(|r| {
             json!({
                 "record_id": r.record_id,
                 "login_type": r.login_type.as_str(),
-                "user_id": r.user_id.to_string(),
+                "user_id": shown_id(&user),
                 "time": rfc3339(r.time),
             })
         })
@@ -394,7 +404,7 @@ async fn create(
         ..Default::default()
     };
     let user = auth.create_user_as(&principal, new).await?;
-    Ok(ok(json!({ "user_id": user.id.to_string() })))
+    Ok(ok(json!({ "user_id": shown_id(&user) })))
 }
 
 #[derive(Deserialize)]
@@ -426,7 +436,7 @@ async fn login(
         )
         .await?
     {
-        LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, s.user.id)),
+        LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, &s.user)),
         LoginStep::SecondFactor(PendingId(id)) => {
             let msg = "需要进行短信验证";
             let res = reply(StatusCode::OK, E_USER_NEED_SMS_AUTH, msg, json!({}));
@@ -496,7 +506,7 @@ async fn enter_code(
     let s = auth
         .complete_second_factor(&pending, &code, &session_spec(), &http::client(&headers))
         .await?;
-    Ok(signed_in(&auth, &s.tokens, s.user.id))
+    Ok(signed_in(&auth, &s.tokens, &s.user))
 }
 
 async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {

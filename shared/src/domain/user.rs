@@ -46,6 +46,10 @@ pub struct User {
     pub permissions: BTreeSet<Permission>,
     pub password_hash: String,
     pub created_at: i64,
+    /// The id an original server gave this user when it was not an integer (seed 000's
+    /// ObjectIds); integer ids became the polyauth id itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<String>,
     /// Bumped on every write; writes are conditional on it, so concurrent edits never merge.
     pub version: u64,
 }

@@ -93,6 +93,27 @@ impl Auth {
         self.admin_create_user(new).await
     }
 
+    /// A user's login records for a holder of the audit permission, the user named by a
+    /// polyauth id or an original's string id; `None` for no such user.
+    pub async fn login_records_by(
+        &self,
+        principal: &Principal,
+        user: &super::LegacyId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<(User, Vec<LoginRecord>)>> {
+        self.holder(principal, Permission::USER_AUDIT).await?;
+        let found = match user {
+            super::LegacyId::Number(n) => self.user(UserId(*n)).await?,
+            super::LegacyId::Text(t) => self.user_by_legacy_id(t).await?,
+        };
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let records = self.login_records(found.id, after, limit).await?;
+        Ok(Some((found, records)))
+    }
+
     pub async fn login_records_as(
         &self,
         principal: &Principal,

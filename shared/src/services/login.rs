@@ -6,6 +6,7 @@ use crate::{
     domain::{Account, Code, Password, User},
     error::CredentialFault,
     sender::Channel,
+    store::Write,
     Error, Result,
 };
 
@@ -60,17 +61,30 @@ impl Auth {
         second_factor: bool,
     ) -> Result<LoginStep> {
         let user = self.check_password(account, password, gate).await?;
-        let clear = self.clear_failures(account);
+        let mut extra = vec![(self.clear_failures(account), Error::Unavailable)];
+        // An imported user's legacy hash becomes argon2id with this login's write; a login
+        // racing another change of the user fails rather than undo it.
+        let upgrade = self.upgraded_hash(&user, password).await?;
+        let upgraded = upgrade.is_some();
+        extra.extend(upgrade.map(|w| (w, Error::Unavailable)));
         if second_factor && self.config().sms_second_factor && user.mobile.is_some() {
             let record = self.login_record(user.id, LoginType::PasswordSms, client);
-            self.store().write(vec![clear, record]).await?;
+            let mut writes: Vec<Write> = extra.into_iter().map(|(w, _)| w).collect();
+            writes.push(record);
+            self.store().write(writes).await?;
+            if upgraded {
+                tracing::info!(user = %user.id, "hash_upgraded");
+            }
             return Ok(LoginStep::SecondFactor(
                 self.start_second_factor(&user).await?,
             ));
         }
         let tokens = self
-            .sign_in(&user, spec, LoginType::Password, client, vec![clear])
+            .sign_in(&user, spec, LoginType::Password, client, extra)
             .await?;
+        if upgraded {
+            tracing::info!(user = %user.id, "hash_upgraded");
+        }
         Ok(LoginStep::SignedIn(Box::new(SignedIn {
             user,
             tokens,
@@ -95,6 +109,18 @@ impl Auth {
             }
         };
         self.issue_code(purpose, &account.key(), channel, &to).await
+    }
+
+    /// The write that replaces a user's legacy (imported) hash with argon2id of the password
+    /// that just verified against it; `None` for a user whose hash is polyauth's own.
+    async fn upgraded_hash(&self, user: &User, password: &Password) -> Result<Option<Write>> {
+        if super::legacy_hash::is_current(&user.password_hash) {
+            return Ok(None);
+        }
+        let mut updated = user.clone();
+        updated.password_hash = self.0.hasher.hash(password).await?;
+        updated.version = user.version + 1;
+        Ok(Some(self.user_update(user, updated)))
     }
 
     /// Sends a code once a solved captcha is presented (spending it), else asks for one.
@@ -151,7 +177,10 @@ impl Auth {
                         spec,
                         LoginType::Code,
                         client,
-                        vec![check.consume, clear],
+                        vec![
+                            (check.consume, Error::CodeInvalid),
+                            (clear, Error::Unavailable),
+                        ],
                     )
                     .await?;
                 Ok(SignedIn {

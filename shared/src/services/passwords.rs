@@ -2,6 +2,7 @@
 //! block. Hashes queue fairly (FIFO) for the pool, so a burst of logins neither stalls the async
 //! runtime nor allocates a block per request: the memory for hashing is cores × 19 MiB, once.
 
+use super::legacy_hash;
 use crate::{domain::Password, Error, Result};
 use argon2::{
     password_hash::{Output, ParamsString, PasswordHash, SaltString},
@@ -89,6 +90,13 @@ fn matches(phc: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
     }
 }
 
+/// argon2i and argon2d hashes an import brought, verified as they are.
+fn other_argon2(phc: &str, password: &[u8]) -> bool {
+    use argon2::PasswordVerifier;
+    PasswordHash::new(phc)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password, &parsed).is_ok())
+}
+
 impl Default for Hasher {
     fn default() -> Self {
         Self::new()
@@ -149,12 +157,39 @@ impl Hasher {
             .ok_or(Error::Unavailable)
     }
 
-    /// Constant-time in the comparison of the outputs.
+    /// Verifies a stored hash: polyauth's argon2id, or a hash imported from an original
+    /// (`legacy_hash`). Constant-time in the comparison of the outputs; a hash of no known kind
+    /// (a user imported without one) spends a verify's work and fails.
     pub async fn verify(&self, hash: &str, password: &Password) -> Result<bool> {
+        if !legacy_hash::is_known(hash) {
+            self.verify_nobody(password).await?;
+            return Ok(false);
+        }
         let (hash, pw) = (hash.to_string(), password.clone());
         self.verified.fetch_add(1, Ordering::Relaxed);
-        self.run(move |memory| matches(&hash, pw.expose(), memory))
-            .await
+        self.run(move |memory| {
+            let pw = pw.expose();
+            if hash.starts_with("$argon2id$") {
+                matches(&hash, pw, memory)
+            } else if let Some(wrapped) = hash.strip_prefix(legacy_hash::WRAPPED_MD5) {
+                matches(wrapped, legacy_hash::md5_hex(pw).as_bytes(), memory)
+            } else if hash.starts_with("$argon2") {
+                other_argon2(&hash, pw)
+            } else {
+                legacy_hash::verify_legacy(&hash, pw)
+            }
+        })
+        .await
+    }
+
+    /// Wraps an unsalted MD5 (lower-case hex) in argon2id for storage.
+    pub async fn wrap_md5(&self, md5_hex: &str) -> Result<String> {
+        let hex = md5_hex.to_string();
+        let wrapped = self
+            .run(move |memory| phc(hex.as_bytes(), memory))
+            .await?
+            .ok_or(Error::Unavailable)?;
+        Ok(format!("{}{wrapped}", legacy_hash::WRAPPED_MD5))
     }
 
     pub fn verifications(&self) -> u64 {
@@ -168,7 +203,11 @@ impl Hasher {
             .get_or_try_init(|| async { self.hash(&Password::random()).await })
             .await?
             .clone();
-        self.verify(&dummy, password).await.map(|_| ())
+        let pw = password.clone();
+        self.verified.fetch_add(1, Ordering::Relaxed);
+        self.run(move |memory| matches(&dummy, pw.expose(), memory))
+            .await
+            .map(|_| ())
     }
 }
 

@@ -22,11 +22,20 @@ pub struct NewUser {
     pub permissions: BTreeSet<Permission>,
 }
 
-fn counter_key() -> Key {
+pub(crate) fn counter_key() -> Key {
     Key::new("COUNTER#user", "COUNT")
 }
 
 impl Auth {
+    /// A fresh user id from the store's counter (above every imported id).
+    pub(crate) async fn next_user_id(&self) -> Result<UserId> {
+        let n = self
+            .store()
+            .increment(&counter_key(), 1, None, false)
+            .await?;
+        Ok(UserId(u64::try_from(n).map_err(|_| Error::Unavailable)?))
+    }
+
     pub async fn register(&self, new: NewUser, code: Option<CodeCheck>) -> Result<User> {
         let (user, ()) = self.create_user(new, code, |_| Ok((vec![], ()))).await?;
         Ok(user)
@@ -48,11 +57,7 @@ impl Auth {
         }
         let password = new.password.clone().unwrap_or_else(Password::random);
         let password_hash = self.0.hasher.hash(&password).await?;
-        let id = UserId(
-            self.store()
-                .increment(&counter_key(), 1, None, false)
-                .await? as u64,
-        );
+        let id = self.next_user_id().await?;
         let mut profile = new.profile;
         if profile.nickname.is_empty() {
             profile.nickname = match (&new.mobile, &new.email, &new.username) {
@@ -72,6 +77,7 @@ impl Auth {
             permissions: new.permissions,
             password_hash,
             created_at: self.now(),
+            legacy_id: None,
             version: 1,
         };
         let claims = users::accounts(&user);
@@ -145,7 +151,7 @@ impl Auth {
                 spec,
                 super::LoginType::Code,
                 client,
-                vec![code.consume],
+                vec![(code.consume, Error::CodeInvalid)],
             )
             .await?;
         Ok(super::SignedIn {

@@ -219,7 +219,7 @@ impl Auth {
                 spec,
                 super::LoginType::ResetPassword,
                 client,
-                vec![clear],
+                vec![(clear, Error::Unavailable)],
             )
             .await?;
         Ok(super::SignedIn {

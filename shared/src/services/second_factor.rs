@@ -117,11 +117,14 @@ impl Auth {
             }
         };
         let extra = vec![
-            check.consume,
-            Write::Delete {
-                key,
-                cond: Condition::Exists,
-            },
+            (check.consume, Error::CodeInvalid),
+            (
+                Write::Delete {
+                    key,
+                    cond: Condition::Exists,
+                },
+                Error::NoPendingLogin,
+            ),
         ];
         let tokens = self
             .sign_in(&user, spec, LoginType::SecondFactor, client, extra)

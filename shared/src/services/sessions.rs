@@ -159,21 +159,27 @@ impl Auth {
         Ok((writes, tokens))
     }
 
-    /// Opens a session and records the login in one write, with `extra` writes that spend the
-    /// code authorising the login (a failed condition among them means the code was spent).
+    /// Opens a session and records the login in one write, with `extra` writes that go with
+    /// it (spending the code that authorised it, say), each paired with what its failed
+    /// condition means to the caller.
     pub(crate) async fn sign_in(
         &self,
         user: &User,
         spec: &SessionSpec,
         kind: LoginType,
         client: &Client,
-        extra: Vec<Write>,
+        extra: Vec<(Write, Error)>,
     ) -> Result<Tokens> {
         let (mut writes, tokens) = self.open_session(user, spec, kind, client)?;
-        writes.extend(extra);
+        let opened = writes.len();
+        let (more, meanings): (Vec<Write>, Vec<Error>) = extra.into_iter().unzip();
+        writes.extend(more);
         match self.store().write(writes).await {
             Ok(()) => Ok(tokens),
-            Err(StoreError::ConditionFailed(i)) if i >= 3 => Err(Error::CodeInvalid),
+            Err(StoreError::ConditionFailed(i)) => Err(i
+                .checked_sub(opened)
+                .and_then(|j| meanings.get(j).cloned())
+                .unwrap_or(Error::Unavailable)),
             Err(e) => Err(e.into()),
         }
     }

@@ -4,7 +4,7 @@
 
 use super::Auth;
 use crate::{
-    domain::{Account, User, UserId},
+    domain::{Account, Email, Phone, User, UserId, Username},
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
@@ -18,8 +18,8 @@ pub(crate) fn unique_key(account: &Account) -> Key {
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Claim {
-    user_id: UserId,
+pub(crate) struct Claim {
+    pub user_id: UserId,
 }
 
 pub(crate) fn claim(account: &Account, id: UserId) -> Write {
@@ -28,14 +28,22 @@ pub(crate) fn claim(account: &Account, id: UserId) -> Write {
 
 /// The identifiers a user holds, each with the request field name it is known by.
 pub(crate) fn accounts(user: &User) -> Vec<Account> {
+    accounts_of(&user.email, &user.mobile, &user.username)
+}
+
+pub(crate) fn accounts_of(
+    email: &Option<Email>,
+    mobile: &Option<Phone>,
+    username: &Option<Username>,
+) -> Vec<Account> {
     let mut out = Vec::new();
-    if let Some(e) = &user.email {
+    if let Some(e) = email {
         out.push(Account::Email(e.clone()));
     }
-    if let Some(m) = &user.mobile {
+    if let Some(m) = mobile {
         out.push(Account::Mobile(m.clone()));
     }
-    if let Some(u) = &user.username {
+    if let Some(u) = username {
         out.push(Account::Username(u.clone()));
     }
     out
@@ -58,7 +66,7 @@ impl Auth {
     }
 
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
-    fn user_update(&self, read: &User, updated: User) -> Write {
+    pub(crate) fn user_update(&self, read: &User, updated: User) -> Write {
         Write::Put {
             item: Item::of(user_key(updated.id), &updated, None),
             cond: Condition::equals("version", read.version),

@@ -10,6 +10,8 @@ use crate::{
     Auth, Error,
 };
 use clap::{Parser, Subcommand};
+
+mod import;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -65,6 +67,17 @@ enum Admin {
     /// Create the DynamoDB table POLYAUTH_TABLE (keys pk/sk, on demand, TTL on expires_at), for
     /// local or emulated use (on AWS the SAM template creates it). Idempotent.
     CreateTable,
+    /// Import an original server's users from a JSON Lines file (`-` for stdin), keeping their
+    /// ids and password hashes. Idempotent: users already there are skipped.
+    Import {
+        file: String,
+        /// Check every line and report what would happen, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Bare 32-hex password hashes are unsalted MD5 (never guessed without this).
+        #[arg(long)]
+        md5: bool,
+    },
     /// List a user's login records, newest first.
     Records {
         user: String,
@@ -105,6 +118,23 @@ pub async fn main() -> ExitCode {
         Err(e) => return fail(format!("cannot set up the store ({e})")),
     };
     match command {
+        Command::Admin(Admin::Import { file, dry_run, md5 }) => {
+            let text = match import::read_source(&file) {
+                Ok(t) => t,
+                Err(e) => return fail(format!("cannot read {file}: {e}")),
+            };
+            match import::run(&app.auth, &text, dry_run, md5).await {
+                Ok(summary) => {
+                    println!("{}", summary.json);
+                    if summary.clean {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(2)
+                    }
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        }
         Command::Serve | Command::HashRate { .. } => serve(app, &config).await,
         Command::Admin(cmd) => match admin(&app.auth, cmd).await {
             Ok(out) => {
@@ -178,11 +208,13 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
     let show = |u: &crate::domain::User| {
         json!({
             "id": u.id.0,
+            "legacy_id": u.legacy_id,
             "email": u.email.as_ref().map(|e| e.as_str()),
             "mobile": u.mobile.as_ref().map(|m| m.e164()),
             "username": u.username.as_ref().map(|n| n.as_str()),
             "name": u.profile.name,
             "status": u.status,
+            "password_hash": crate::services::legacy_hash::kind(&u.password_hash),
             "permissions": u.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         })
     };
@@ -239,8 +271,8 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
         }
         Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
         Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
-        // Handled before the app is built: it needs no store, only the table's client.
-        Admin::CreateTable => Err(Error::Unavailable),
+        // Handled in `main`: one needs no store, the other prints its own summary.
+        Admin::CreateTable | Admin::Import { .. } => Err(Error::Unavailable),
         Admin::Records {
             user,
             limit,

@@ -1,0 +1,140 @@
+//! `polyauth admin import FILE`: an original's users from a JSON Lines export, one user a
+//! line. Every line is parsed first (bad lines are reported with their number and field), the
+//! id counter is raised above the highest imported id, then users are written concurrently,
+//! each in its own transaction. Counts and problems go to stderr, a JSON summary to stdout.
+
+use crate::{
+    services::{ImportLine, ImportedUser, LegacyId, Outcome},
+    Auth, Error,
+};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::{collections::HashMap, io::IsTerminal};
+
+/// Users written at once: enough to keep a remote store busy, few enough for its limits.
+const IN_FLIGHT: usize = 16;
+
+pub struct Summary {
+    pub json: Value,
+    /// Every line was imported or was already there.
+    pub clean: bool,
+}
+
+/// Reads the file (`-` for stdin).
+pub fn read_source(path: &str) -> std::io::Result<String> {
+    if path == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
+pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Summary, Error> {
+    let mut invalid = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut users: Vec<(usize, ImportedUser)> = Vec::new();
+    let mut seen_ids: HashMap<LegacyId, usize> = HashMap::new();
+    let mut seen_identifiers: HashMap<String, usize> = HashMap::new();
+    let default_cc = auth.config().default_country_code.clone();
+    for (i, line) in text.lines().enumerate() {
+        let number = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = ImportLine::read(line).and_then(|l| l.parse(&default_cc, md5));
+        let user = match parsed {
+            Ok(u) => u,
+            Err(bad) => {
+                eprintln!("line {number}: invalid {}: {}", bad.field, bad.reason);
+                invalid.push(json!({"line": number, "field": bad.field, "reason": bad.reason}));
+                continue;
+            }
+        };
+        let mut clash = seen_ids
+            .get(&user.id)
+            .map(|first| format!("a second line for this id (first on line {first})"));
+        for identifier in user.identifiers() {
+            if let Some(first) = seen_identifiers.get(&identifier) {
+                clash.get_or_insert(format!("{identifier} is also on line {first}"));
+            }
+        }
+        if let Some(reason) = clash {
+            eprintln!("line {number}: conflict: {reason}");
+            conflicts.push(json!({"line": number, "reason": reason}));
+            continue;
+        }
+        seen_ids.insert(user.id.clone(), number);
+        for identifier in user.identifiers() {
+            seen_identifiers.insert(identifier, number);
+        }
+        users.push((number, user));
+    }
+    let highest = users
+        .iter()
+        .filter_map(|(_, u)| match u.id {
+            LegacyId::Number(n) => Some(n),
+            LegacyId::Text(_) => None,
+        })
+        .max();
+    if let (false, Some(max)) = (dry_run, highest) {
+        auth.reserve_ids_up_to(max).await?;
+    }
+    let progress = progress_bar(users.len() as u64);
+    let mut outcomes = futures::stream::iter(users)
+        .map(|(number, user)| async move { (number, auth.import_user(&user, dry_run).await) })
+        .buffer_unordered(IN_FLIGHT);
+    let (mut imported, mut skipped) = (0u64, 0u64);
+    let mut failure = None;
+    while let Some((number, outcome)) = outcomes.next().await {
+        progress.inc(1);
+        match outcome {
+            Ok(Outcome::Imported(_)) => imported += 1,
+            Ok(Outcome::Skipped(_)) => skipped += 1,
+            Ok(Outcome::Conflict(reason)) => {
+                progress.suspend(|| eprintln!("line {number}: conflict: {reason}"));
+                conflicts.push(json!({"line": number, "reason": reason}));
+            }
+            Err(e) => {
+                progress.suspend(|| eprintln!("line {number}: not imported: {e}"));
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    progress.finish_and_clear();
+    if let Some(e) = failure {
+        eprintln!("stopped: {e}; users written so far are complete, and running the same file again imports the rest");
+        return Err(e);
+    }
+    conflicts.sort_by_key(|c| c["line"].as_u64());
+    let verb = if dry_run { "would import" } else { "imported" };
+    eprintln!(
+        "{verb} {imported}, skipped {skipped} (already there), conflicts {}, invalid {}",
+        conflicts.len(),
+        invalid.len()
+    );
+    let clean = conflicts.is_empty() && invalid.is_empty();
+    Ok(Summary {
+        json: json!({
+            "dry_run": dry_run,
+            "imported": imported,
+            "skipped": skipped,
+            "conflicts": conflicts,
+            "invalid": invalid,
+        }),
+        clean,
+    })
+}
+
+/// A bar on a terminal; nothing when stderr is a file or a pipe.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users, {per_sec}, {eta} left")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

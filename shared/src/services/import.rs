@@ -1,0 +1,515 @@
+//! Bringing an original's users over with their ids and password hashes. An integer id
+//! becomes the polyauth id (the rest of the app's database refers to it); a string id (seed
+//! 000's ObjectIds) is kept as the user's legacy id beside a new integer one. Each user is
+//! written in one transaction with its unique identifiers, so an import is idempotent: a user
+//! already there is skipped, and a clash with somebody else is reported, never merged.
+
+use super::{
+    legacy_hash::{self, Imported},
+    users, Auth,
+};
+use crate::{
+    domain::{Email, ParseError, Permission, Phone, Profile, Status, User, UserId, Username},
+    store::{Key, StoreError, Write},
+    Error, Result,
+};
+use std::collections::BTreeSet;
+
+/// The id a user had in the original's table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LegacyId {
+    /// An integer id, kept as the polyauth id.
+    Number(u64),
+    /// Any other id (a MongoDB ObjectId, say), kept beside a new polyauth id.
+    Text(String),
+}
+
+impl LegacyId {
+    /// A user reference as a client sends it: digits are a polyauth id, anything else an
+    /// original's string id.
+    pub fn parse(raw: &str) -> Option<LegacyId> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) {
+            return None;
+        }
+        Some(match s.parse::<u64>() {
+            Ok(n) => LegacyId::Number(n),
+            Err(_) => LegacyId::Text(s.to_string()),
+        })
+    }
+}
+
+/// One user of an import file, parsed: every field checked, nothing written yet.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub id: LegacyId,
+    pub email: Option<Email>,
+    pub mobile: Option<Phone>,
+    pub username: Option<Username>,
+    pub name: String,
+    pub hash: Option<Imported>,
+    pub disabled: bool,
+    pub permissions: BTreeSet<Permission>,
+    pub created_at: Option<i64>,
+}
+
+/// What importing one user did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Imported(UserId),
+    /// The same user is already there (a second run of the same file).
+    Skipped(UserId),
+    /// Somebody else holds the id or an identifier; nothing was written.
+    Conflict(String),
+}
+
+/// The line of a file, as the original's export writes it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLine {
+    id: serde_json::Value,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    mobile: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password_hash: Option<String>,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    permissions: Vec<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+/// A field of a line that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadField {
+    pub field: String,
+    pub reason: String,
+}
+
+fn bad(field: &str, reason: impl Into<String>) -> BadField {
+    BadField {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ImportLine {
+    /// Reads one JSON line; unknown fields are refused, naming them.
+    pub fn read(line: &str) -> Result<ImportLine, BadField> {
+        serde_json::from_str(line).map_err(|e| {
+            let msg = e.to_string();
+            let field = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                .unwrap_or("line")
+                .to_string();
+            BadField { field, reason: msg }
+        })
+    }
+
+    /// Parses every field into domain types. `md5` declares bare 32-hex hashes to be MD5.
+    pub fn parse(self, default_cc: &str, md5: bool) -> Result<ImportedUser, BadField> {
+        let id = match &self.id {
+            serde_json::Value::Number(n) => match n.as_u64().filter(|n| *n > 0) {
+                Some(n) => LegacyId::Number(n),
+                None => return Err(bad("id", "must be a positive integer or a string")),
+            },
+            serde_json::Value::String(s) => match LegacyId::parse(s) {
+                Some(LegacyId::Number(0)) | None => {
+                    return Err(bad("id", "a string id is 1 to 64 printable characters"))
+                }
+                Some(id) => id,
+            },
+            _ => return Err(bad("id", "must be a positive integer or a string")),
+        };
+        let field = |name: &'static str| move |e: ParseError| bad(name, e.to_string());
+        let email = text(&self.email)
+            .map(Email::parse)
+            .transpose()
+            .map_err(field("email"))?;
+        let mobile = text(&self.mobile)
+            .map(|m| Phone::parse(m, default_cc))
+            .transpose()
+            .map_err(field("mobile"))?;
+        let username = text(&self.username)
+            .map(|u| Username::parse(u, crate::domain::UsernamePolicy::default()))
+            .transpose()
+            .map_err(field("username"))?;
+        if email.is_none() && mobile.is_none() && username.is_none() {
+            return Err(bad("email", "one of email, mobile or username is required"));
+        }
+        let hash = text(&self.password_hash)
+            .map(|h| legacy_hash::parse_imported(h, md5))
+            .transpose()
+            .map_err(field("password_hash"))?;
+        let permissions = self
+            .permissions
+            .iter()
+            .map(|p| Permission::parse(p))
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map_err(field("permissions"))?;
+        let created_at = text(&self.created_at)
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|d| d.timestamp())
+                    .map_err(|e| bad("created_at", format!("not RFC 3339: {e}")))
+            })
+            .transpose()?;
+        let name = text(&self.name).unwrap_or("").to_string();
+        if name.chars().count() > 128 {
+            return Err(bad("name", "at most 128 characters"));
+        }
+        Ok(ImportedUser {
+            id,
+            email,
+            mobile,
+            username,
+            name,
+            hash,
+            disabled: self.disabled,
+            permissions,
+            created_at,
+        })
+    }
+}
+
+fn legacy_key(id: &str) -> Key {
+    Key::new(format!("LEGACY#{id}"), "USER")
+}
+
+impl ImportedUser {
+    /// The identifiers this user claims, for telling duplicates apart inside one file.
+    pub fn identifiers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.email {
+            out.push(format!("email {}", e.as_str()));
+        }
+        if let Some(m) = &self.mobile {
+            out.push(format!("mobile {}", m.e164()));
+        }
+        if let Some(u) = &self.username {
+            out.push(format!("username {}", u.as_str()));
+        }
+        out
+    }
+
+    fn same_user(&self, existing: &User) -> bool {
+        let legacy = match &self.id {
+            LegacyId::Number(n) => existing.id.0 == *n && existing.legacy_id.is_none(),
+            LegacyId::Text(t) => existing.legacy_id.as_deref() == Some(t.as_str()),
+        };
+        legacy
+            && existing.email == self.email
+            && existing.mobile == self.mobile
+            && existing.username == self.username
+    }
+}
+
+impl Auth {
+    /// The user an original's string id (a pauli ObjectId) was imported as.
+    pub async fn user_by_legacy_id(&self, id: &str) -> Result<Option<User>> {
+        let Some(item) = self.store().get(&legacy_key(id)).await? else {
+            return Ok(None);
+        };
+        let claim: users::Claim = item.parse()?;
+        self.user(claim.user_id).await
+    }
+
+    /// Raises the id counter to at least `max`, so users registered after an import get ids
+    /// above every imported one. Done before the users are written.
+    pub async fn reserve_ids_up_to(&self, max: u64) -> Result<()> {
+        let key = super::registration::counter_key();
+        let current = self.store().increment(&key, 0, None, false).await?;
+        let max = i64::try_from(max).map_err(|_| Error::invalid("id", "too large"))?;
+        if current < max {
+            self.store()
+                .increment(&key, max - current, None, false)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Imports one user atomically with its unique identifiers; `dry_run` only reads.
+    pub async fn import_user(&self, new: &ImportedUser, dry_run: bool) -> Result<Outcome> {
+        // Already imported (a second run): the id, or the legacy id, is there with the same
+        // identifiers.
+        let existing = match &new.id {
+            LegacyId::Number(n) => self.user(UserId(*n)).await?,
+            LegacyId::Text(t) => self.user_by_legacy_id(t).await?,
+        };
+        if let Some(user) = existing {
+            return Ok(match new.same_user(&user) {
+                true => Outcome::Skipped(user.id),
+                false => Outcome::Conflict(format!("id is taken by user {}", user.id)),
+            });
+        }
+        for account in users::accounts_of(&new.email, &new.mobile, &new.username) {
+            if let Some(holder) = self.find_user(&account).await? {
+                return Ok(Outcome::Conflict(format!(
+                    "{} is held by user {}",
+                    account.field(),
+                    holder.id
+                )));
+            }
+        }
+        if dry_run {
+            return Ok(Outcome::Imported(match new.id {
+                LegacyId::Number(n) => UserId(n),
+                LegacyId::Text(_) => UserId(0),
+            }));
+        }
+        let password_hash = match &new.hash {
+            Some(Imported::AsIs(h)) => h.clone(),
+            Some(Imported::Md5(hex)) => self.0.hasher.wrap_md5(hex).await?,
+            None => String::new(),
+        };
+        let (id, legacy_id) = match &new.id {
+            LegacyId::Number(n) => (UserId(*n), None),
+            LegacyId::Text(t) => (self.next_user_id().await?, Some(t.clone())),
+        };
+        let user = User {
+            id,
+            email: new.email.clone(),
+            mobile: new.mobile.clone(),
+            username: new.username.clone(),
+            profile: Profile {
+                name: new.name.clone(),
+                nickname: new.name.clone(),
+                ..Default::default()
+            },
+            status: if new.disabled {
+                Status::Disabled
+            } else {
+                Status::Active
+            },
+            permissions: new.permissions.clone(),
+            password_hash,
+            created_at: new.created_at.unwrap_or_else(|| self.now()),
+            legacy_id: legacy_id.clone(),
+            version: 1,
+        };
+        let mut writes = vec![Write::put_new(crate::store::Item::of(
+            users::user_key(id),
+            &user,
+            None,
+        ))];
+        let accounts = users::accounts(&user);
+        writes.extend(accounts.iter().map(|a| users::claim(a, id)));
+        if let Some(t) = &legacy_id {
+            writes.push(Write::put_new(crate::store::Item::of(
+                legacy_key(t),
+                &users::Claim { user_id: id },
+                None,
+            )));
+        }
+        match self.store().write(writes).await {
+            Ok(()) => Ok(Outcome::Imported(id)),
+            // A concurrent write took the id or an identifier between the reads and now.
+            Err(StoreError::ConditionFailed(i)) => Ok(Outcome::Conflict(match i {
+                0 => format!("id {id} was taken meanwhile"),
+                i => match accounts.get(i - 1) {
+                    Some(a) => format!("{} was taken meanwhile", a.field()),
+                    None => "the legacy id was taken meanwhile".into(),
+                },
+            })),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::{testing::*, Client, Gate, LoginStep, SessionSpec};
+
+    fn line(json: &str) -> Result<ImportedUser, BadField> {
+        ImportLine::read(json).and_then(|l| l.parse("86", true))
+    }
+
+    fn field_of(r: Result<ImportedUser, BadField>) -> String {
+        r.map(|_| ()).unwrap_err().field
+    }
+
+    #[test]
+    fn lines_are_parsed_into_checked_users() {
+        let u = line(r#"{"id": 54, "email": "A@x.com", "password_hash": "0cc175b9c0f1b6a831c399e269772661"}"#).unwrap();
+        assert_eq!(u.id, LegacyId::Number(54));
+        assert_eq!(u.email.unwrap().as_str(), "a@x.com");
+        assert!(matches!(u.hash, Some(Imported::Md5(_))));
+        let u = line(r#"{"id": "5d3f0c1e9b1e8a0001a1b2c3", "mobile": "13312341234"}"#).unwrap();
+        assert_eq!(u.id, LegacyId::Text("5d3f0c1e9b1e8a0001a1b2c3".into()));
+        assert_eq!(u.mobile.unwrap().e164(), "+8613312341234");
+        assert_eq!(
+            line(r#"{"id": "77", "username": "bob"}"#).unwrap().id,
+            LegacyId::Number(77)
+        );
+        assert_eq!(
+            field_of(line(
+                r#"{"id": 1, "email": "a@x.com", "pasword_hash": "x"}"#
+            )),
+            "pasword_hash"
+        );
+        assert_eq!(field_of(line(r#"{"email": "a@x.com"}"#)), "id");
+        assert_eq!(field_of(line(r#"{"id": 0, "email": "a@x.com"}"#)), "id");
+        assert_eq!(field_of(line(r#"{"id": 1, "email": "nope"}"#)), "email");
+        assert_eq!(field_of(line(r#"{"id": 1, "name": "x"}"#)), "email");
+        assert_eq!(
+            field_of(line(
+                r#"{"id": 1, "email": "a@x.com", "password_hash": "plain"}"#
+            )),
+            "password_hash"
+        );
+        assert_eq!(
+            field_of(line(
+                r#"{"id": 1, "email": "a@x.com", "created_at": "yesterday"}"#
+            )),
+            "created_at"
+        );
+        assert_eq!(field_of(line("{not json")), "line");
+        let no_md5 = ImportLine::read(
+            r#"{"id": 1, "email": "a@x.com", "password_hash": "0cc175b9c0f1b6a831c399e269772661"}"#,
+        )
+        .unwrap()
+        .parse("86", false);
+        assert_eq!(field_of(no_md5), "password_hash");
+    }
+
+    async fn sign_in(t: &Harness, account: &str, password: &str) -> crate::Result<UserId> {
+        let account = t.auth.account(account).unwrap();
+        let password = crate::domain::Password::attempt(password).unwrap();
+        match t
+            .auth
+            .password_login(
+                &account,
+                &password,
+                &Gate::Lockout,
+                &SessionSpec::default(),
+                &Client::default(),
+                false,
+            )
+            .await?
+        {
+            LoginStep::SignedIn(s) => Ok(s.user.id),
+            LoginStep::SecondFactor(_) => panic!("no second step asked"),
+        }
+    }
+
+    #[tokio::test]
+    async fn imports_once_keeps_ids_and_reports_clashes() {
+        let t = harness();
+        let hash = bcrypt::hash("alnitak-pw", 4).unwrap();
+        let u = line(&format!(
+            r#"{{"id": 54, "email": "a@x.com", "password_hash": "{hash}"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            t.auth.import_user(&u, true).await.unwrap(),
+            Outcome::Imported(UserId(54))
+        );
+        assert!(
+            t.auth.user(UserId(54)).await.unwrap().is_none(),
+            "a dry run writes nothing"
+        );
+        t.auth.reserve_ids_up_to(54).await.unwrap();
+        assert_eq!(
+            t.auth.import_user(&u, false).await.unwrap(),
+            Outcome::Imported(UserId(54))
+        );
+        assert_eq!(
+            t.auth.import_user(&u, false).await.unwrap(),
+            Outcome::Skipped(UserId(54))
+        );
+        let other_id = line(r#"{"id": 54, "email": "b@x.com"}"#).unwrap();
+        assert!(
+            matches!(t.auth.import_user(&other_id, false).await.unwrap(), Outcome::Conflict(r) if r.contains("id is taken"))
+        );
+        let same_email = line(r#"{"id": 60, "email": "a@x.com"}"#).unwrap();
+        assert!(
+            matches!(t.auth.import_user(&same_email, false).await.unwrap(), Outcome::Conflict(r) if r.contains("email"))
+        );
+        assert!(t.auth.user(UserId(60)).await.unwrap().is_none());
+        let registered = t
+            .auth
+            .register(new_email("new@x.com", "secret1"), None)
+            .await
+            .unwrap();
+        assert!(registered.id.0 > 54, "{:?}", registered.id);
+    }
+
+    #[tokio::test]
+    async fn string_ids_are_kept_beside_a_new_id() {
+        let t = harness();
+        let u = line(r#"{"id": "5d3f0c1e9b1e8a0001a1b2c3", "email": "p@x.com", "name": "Pauli"}"#)
+            .unwrap();
+        let Outcome::Imported(id) = t.auth.import_user(&u, false).await.unwrap() else {
+            panic!("imported");
+        };
+        let found = t
+            .auth
+            .user_by_legacy_id("5d3f0c1e9b1e8a0001a1b2c3")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.id, found.legacy_id.as_deref()),
+            (id, Some("5d3f0c1e9b1e8a0001a1b2c3"))
+        );
+        assert_eq!(
+            t.auth.import_user(&u, false).await.unwrap(),
+            Outcome::Skipped(id)
+        );
+        // Without a password hash nobody can sign in with a password.
+        assert!(sign_in(&t, "p@x.com", "anything").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_legacy_hash_signs_in_once_then_is_argon2id() {
+        for (hash, md5) in [
+            (bcrypt::hash("the-pass-1", 4).unwrap(), false),
+            (legacy_hash::md5_hex(b"the-pass-1"), true),
+        ] {
+            let t = harness();
+            let u = ImportLine::read(&format!(
+                r#"{{"id": 7, "email": "l@x.com", "password_hash": "{hash}"}}"#
+            ))
+            .unwrap()
+            .parse("86", md5)
+            .unwrap();
+            t.auth.import_user(&u, false).await.unwrap();
+            let stored = t.auth.user(UserId(7)).await.unwrap().unwrap().password_hash;
+            if md5 {
+                assert!(!stored.contains(&hash), "an MD5 is never stored as it came");
+                assert_eq!(legacy_hash::kind(&stored), "md5 (wrapped in argon2id)");
+            }
+            assert!(sign_in(&t, "l@x.com", "wrong-pass").await.is_err());
+            assert_eq!(
+                t.auth.user(UserId(7)).await.unwrap().unwrap().password_hash,
+                stored,
+                "a failed login changes nothing"
+            );
+            assert_eq!(
+                sign_in(&t, "l@x.com", "the-pass-1").await.unwrap(),
+                UserId(7)
+            );
+            let upgraded = t.auth.user(UserId(7)).await.unwrap().unwrap().password_hash;
+            assert!(upgraded.starts_with("$argon2id$v=19$m=19456"), "{upgraded}");
+            assert!(sign_in(&t, "l@x.com", "wrong-pass").await.is_err());
+            assert_eq!(
+                sign_in(&t, "l@x.com", "the-pass-1").await.unwrap(),
+                UserId(7)
+            );
+        }
+    }
+}
