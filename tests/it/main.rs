@@ -7,6 +7,7 @@ mod aws_senders;
 mod aws_store;
 mod clients;
 mod events;
+mod import;
 mod journey_api_v1;
 mod journey_auth;
 mod journey_pauli;

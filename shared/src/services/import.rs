@@ -231,7 +231,9 @@ impl Auth {
     /// above every imported one. Done before the users are written.
     pub async fn reserve_ids_up_to(&self, max: u64) -> Result<()> {
         let key = super::registration::counter_key();
-        let current = self.store().increment(&key, 0, None, false).await?;
+        // Reading the counter through an increment (DynamoDB answers nothing for a zero one)
+        // costs one unused id, which is harmless.
+        let current = self.store().increment(&key, 1, None, false).await?;
         let max = i64::try_from(max).map_err(|_| Error::invalid("id", "too large"))?;
         if current < max {
             self.store()
