@@ -65,11 +65,67 @@ async fn admin_commands_grant_revoke_disable_and_refuse_bad_input() {
 }
 
 #[tokio::test]
-async fn admin_refuses_clearly_while_the_server_holds_the_store() {
-    let server = Server::start().await;
-    let out = admin(&server.data_dir, &["show", "1"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it first"));
+async fn admin_commands_run_beside_the_server_with_the_same_output() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_in(data.path()).await;
+    let dir = data.path().to_path_buf();
+    let made = admin_json(
+        &dir,
+        &[
+            "create-user",
+            "--email",
+            "op@example.com",
+            "--password",
+            "op-pass-12",
+        ],
+    );
+    let granted = admin_json(&dir, &["grant", "op@example.com", "pauli:user:audit"]);
+    assert_eq!(
+        granted["permissions"],
+        serde_json::json!(["pauli:user:audit"])
+    );
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"{\"id\": 70, \"email\": \"imported@example.com\"}\n",
+    )
+    .unwrap();
+    let imported = admin(&dir, &["import", file.path().to_str().unwrap()]);
+    assert!(imported.status.success(), "{imported:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(summary["imported"], 1, "{summary}");
+    assert!(String::from_utf8_lossy(&imported.stderr).contains("imported 1"));
+    let refused = admin(&dir, &["show", "nobody@example.com"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not found"));
+
+    // The server's side door takes only the token the server wrote, readable by its owner.
+    let token = dir.join("admin.token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    let res = reqwest::Client::new()
+        .post(server.url("/_admin"))
+        .bearer_auth("guessed")
+        .json(&serde_json::json!({"args": ["show", "1"], "input": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    drop(res);
+
+    let beside = admin_json(&dir, &["show", "op@example.com"]);
+    server.stop();
+    assert!(!token.exists(), "the token goes with the server");
+    assert_eq!(admin_json(&dir, &["show", "op@example.com"]), beside);
+    assert_eq!(beside["id"], made["id"]);
+    assert_eq!(
+        admin_json(&dir, &["show", "70"])["email"],
+        "imported@example.com"
+    );
 }
 
 #[tokio::test]

@@ -16,6 +16,8 @@ const IN_FLIGHT: usize = 16;
 
 pub struct Summary {
     pub json: Value,
+    /// One line a problem, then the counts: what the command prints on stderr.
+    pub report: String,
     /// Every line was imported or was already there.
     pub clean: bool,
 }
@@ -29,7 +31,16 @@ pub fn read_source(path: &str) -> std::io::Result<String> {
     }
 }
 
-pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Summary, Error> {
+/// Imports every line of `text`. A failure of the store stops it; the report so far comes
+/// with the error (users written are complete, and a second run imports the rest).
+pub async fn run(
+    auth: &Auth,
+    text: &str,
+    dry_run: bool,
+    md5: bool,
+    terminal: bool,
+) -> Result<Summary, (String, Error)> {
+    let mut report = String::new();
     let mut invalid = Vec::new();
     let mut conflicts = Vec::new();
     let mut users: Vec<(usize, ImportedUser)> = Vec::new();
@@ -45,7 +56,10 @@ pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Su
         let user = match parsed {
             Ok(u) => u,
             Err(bad) => {
-                eprintln!("line {number}: invalid {}: {}", bad.field, bad.reason);
+                report.push_str(&format!(
+                    "line {number}: invalid {}: {}\n",
+                    bad.field, bad.reason
+                ));
                 invalid.push(json!({"line": number, "field": bad.field, "reason": bad.reason}));
                 continue;
             }
@@ -59,7 +73,7 @@ pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Su
             }
         }
         if let Some(reason) = clash {
-            eprintln!("line {number}: conflict: {reason}");
+            report.push_str(&format!("line {number}: conflict: {reason}\n"));
             conflicts.push(json!({"line": number, "reason": reason}));
             continue;
         }
@@ -77,9 +91,11 @@ pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Su
         })
         .max();
     if let (false, Some(max)) = (dry_run, highest) {
-        auth.reserve_ids_up_to(max).await?;
+        if let Err(e) = auth.reserve_ids_up_to(max).await {
+            return Err((report, e));
+        }
     }
-    let progress = progress_bar(users.len() as u64);
+    let progress = progress_bar(users.len() as u64, terminal);
     let mut outcomes = futures::stream::iter(users)
         .map(|(number, user)| async move { (number, auth.import_user(&user, dry_run).await) })
         .buffer_unordered(IN_FLIGHT);
@@ -91,29 +107,30 @@ pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Su
             Ok(Outcome::Imported(_)) => imported += 1,
             Ok(Outcome::Skipped(_)) => skipped += 1,
             Ok(Outcome::Conflict(reason)) => {
-                progress.suspend(|| eprintln!("line {number}: conflict: {reason}"));
+                report.push_str(&format!("line {number}: conflict: {reason}\n"));
                 conflicts.push(json!({"line": number, "reason": reason}));
             }
             Err(e) => {
-                progress.suspend(|| eprintln!("line {number}: not imported: {e}"));
+                report.push_str(&format!("line {number}: not imported: {e}\n"));
                 failure.get_or_insert(e);
             }
         }
     }
     progress.finish_and_clear();
     if let Some(e) = failure {
-        eprintln!("stopped: {e}; users written so far are complete, and running the same file again imports the rest");
-        return Err(e);
+        report.push_str("stopped: users written so far are complete, and running the same file again imports the rest\n");
+        return Err((report, e));
     }
     conflicts.sort_by_key(|c| c["line"].as_u64());
     let verb = if dry_run { "would import" } else { "imported" };
-    eprintln!(
-        "{verb} {imported}, skipped {skipped} (already there), conflicts {}, invalid {}",
+    report.push_str(&format!(
+        "{verb} {imported}, skipped {skipped} (already there), conflicts {}, invalid {}\n",
         conflicts.len(),
         invalid.len()
-    );
+    ));
     let clean = conflicts.is_empty() && invalid.is_empty();
     Ok(Summary {
+        report,
         json: json!({
             "dry_run": dry_run,
             "imported": imported,
@@ -125,9 +142,9 @@ pub async fn run(auth: &Auth, text: &str, dry_run: bool, md5: bool) -> Result<Su
     })
 }
 
-/// A bar on a terminal; nothing when stderr is a file or a pipe.
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
+/// A bar on the caller's terminal; nothing when stderr is a file or a pipe.
+fn progress_bar(len: u64, terminal: bool) -> indicatif::ProgressBar {
+    if !terminal || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);

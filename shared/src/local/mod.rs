@@ -1,6 +1,7 @@
 //! The local binary's command line: `serve` (the default) and admin commands over the same
-//! configuration and store. The embedded store is a single-writer file, so admin commands run
-//! while the server is stopped, and say so when it is not.
+//! configuration and store. The embedded store is a file one process holds: while a local
+//! server holds it, admin commands are handed to that server over its loopback-only admin
+//! endpoint (`remote`), with the same output as when the CLI opens the store itself.
 
 use crate::{
     app::App,
@@ -12,6 +13,7 @@ use crate::{
 use clap::{Parser, Subcommand};
 
 mod import;
+mod remote;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -41,7 +43,7 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Admin {
     /// Create a user. Without --password a random one is set and a reset link is mailed.
     CreateUser {
@@ -107,41 +109,93 @@ pub async fn main() -> ExitCode {
     if let Command::HashRate { seconds } = command {
         return hash_rate(seconds).await;
     }
+    let admin_cmd = match command {
+        Command::Admin(cmd) => Some(cmd),
+        Command::Serve | Command::HashRate { .. } => None,
+    };
+    // An import file is read here, so a server handed the command never reads the caller's
+    // files or stdin.
+    let input = match &admin_cmd {
+        Some(Admin::Import { file, .. }) => match import::read_source(file) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(format!("cannot read {file}: {e}")),
+        },
+        _ => None,
+    };
     let app = match App::build(config.clone()).await {
         Ok(app) => app,
         Err(e) if config.store == StoreKind::Embedded => {
-            return fail(format!(
-                "cannot open the store in {} ({e}); if the server is running, stop it first",
-                config.data_dir.display()
-            ))
+            let Some(cmd) = admin_cmd else {
+                return fail(format!(
+                    "cannot open the store in {} ({e}); is another polyauth serving it?",
+                    config.data_dir.display()
+                ));
+            };
+            return match remote::hand_over(&config, &cmd, input).await {
+                Ok(out) => out.print(),
+                Err(why) => fail(format!(
+                    "cannot open the store in {} ({e}), and no local server took the command: {why}",
+                    config.data_dir.display()
+                )),
+            };
         }
         Err(e) => return fail(format!("cannot set up the store ({e})")),
     };
-    match command {
-        Command::Admin(Admin::Import { file, dry_run, md5 }) => {
-            let text = match import::read_source(&file) {
-                Ok(t) => t,
-                Err(e) => return fail(format!("cannot read {file}: {e}")),
-            };
-            match import::run(&app.auth, &text, dry_run, md5).await {
-                Ok(summary) => {
-                    println!("{}", summary.json);
-                    if summary.clean {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(2)
-                    }
-                }
-                Err(e) => fail(e.to_string()),
+    match admin_cmd {
+        Some(cmd) => execute(&app.auth, cmd, input, true).await.print(),
+        None => serve(app, &config).await,
+    }
+}
+
+/// What an admin command prints and how it exits, wherever it ran.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Output {
+    stdout: String,
+    stderr: String,
+    code: u8,
+}
+
+impl Output {
+    fn print(self) -> ExitCode {
+        eprint!("{}", self.stderr);
+        if !self.stdout.is_empty() {
+            println!("{}", self.stdout);
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Runs an admin command against the store; `input` is an import's file, already read.
+/// `terminal`: the caller's terminal shows progress (never a server's).
+async fn execute(auth: &Auth, cmd: Admin, input: Option<String>, terminal: bool) -> Output {
+    let failed = |e: String| Output {
+        stdout: String::new(),
+        stderr: format!("polyauth: {e}\n"),
+        code: 1,
+    };
+    match cmd {
+        Admin::Import { dry_run, md5, .. } => {
+            let text = input.unwrap_or_default();
+            match import::run(auth, &text, dry_run, md5, terminal).await {
+                Ok(summary) => Output {
+                    stdout: summary.json.to_string(),
+                    stderr: summary.report,
+                    code: if summary.clean { 0 } else { 2 },
+                },
+                Err((report, e)) => Output {
+                    stdout: String::new(),
+                    stderr: format!("{report}polyauth: {e}\n"),
+                    code: 1,
+                },
             }
         }
-        Command::Serve | Command::HashRate { .. } => serve(app, &config).await,
-        Command::Admin(cmd) => match admin(&app.auth, cmd).await {
-            Ok(out) => {
-                println!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e.to_string()),
+        cmd => match admin(auth, cmd).await {
+            Ok(out) => Output {
+                stdout: out.to_string(),
+                stderr: String::new(),
+                code: 0,
+            },
+            Err(e) => failed(e.to_string()),
         },
     }
 }
@@ -175,10 +229,18 @@ async fn serve(app: App, config: &Config) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format!("cannot listen on {}: {e}", config.addr)),
     };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let Ok(local) = listener.local_addr() else {
+        return fail("cannot read the listening address".into());
+    };
+    let addr = local.to_string();
+    // Admin commands run beside this server only where it holds the store alone.
+    let handover = match config.store {
+        StoreKind::Embedded => match remote::Handover::open(&config.data_dir, local) {
+            Ok(h) => Some(h),
+            Err(e) => return fail(format!("cannot write the admin token: {e}")),
+        },
+        StoreKind::Memory | StoreKind::DynamoDb => None,
+    };
     tracing::info!(%addr, env = ?config.env, data_dir = %config.data_dir.display(), "polyauth listening");
     println!("polyauth listening on http://{addr}");
     let shutdown = async {
@@ -195,10 +257,18 @@ async fn serve(app: App, config: &Config) -> ExitCode {
         #[cfg(not(unix))]
         ctrl_c.await.unwrap_or(());
     };
-    match axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let mut router = app.router();
+    if let Some(h) = &handover {
+        router = router.merge(h.router(app.auth.clone()));
+    }
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    drop(handover);
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),
     }

@@ -168,7 +168,7 @@ fn werkzeug(s: &str) -> Option<(Prf, u32, &str, Vec<u8>)> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
