@@ -87,7 +87,6 @@ fn sessions(c: &mut Criterion) {
                 &Gate::Lockout,
                 &SessionSpec::default(),
                 &Client::default(),
-                false,
             )
             .await
             .expect("login")

@@ -34,12 +34,15 @@ async fn solve_captcha(c: &reqwest::Client, s: &Server, id: &str) {
     );
     // The original's sizes: a 310×160 background and a 50×50 piece.
     let (w, size) = (310, 50);
-    let row = d["y"].as_u64().unwrap() as usize + size / 2;
+    let y = d["y"].as_u64().unwrap() as usize;
+    // Every interior pixel of the piece, darkened, is where the gap is.
     let x = (0..=w - size)
         .find(|&x| {
-            (1..size - 1).all(|i| {
-                (0..3).all(|k| {
-                    bg[(row * w + x + i) * 3 + k] == piece[((size / 2) * size + i) * 3 + k] / 3
+            (1..size - 1).all(|py| {
+                (1..size - 1).all(|i| {
+                    (0..3).all(|k| {
+                        bg[((y + py) * w + x + i) * 3 + k] == piece[(py * size + i) * 3 + k] / 3
+                    })
                 })
             })
         })

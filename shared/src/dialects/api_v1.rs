@@ -39,7 +39,7 @@ use super::{retry_after, wait_seconds};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
     http::{self, bearer},
-    services::{Dialect, Gate, LoginStep, NewUser, Purpose, SessionSpec, Tokens},
+    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens},
     Auth, Error,
 };
 use axum::{
@@ -243,20 +243,16 @@ async fn login(
     let account = Account::Email(email(&req.email)?);
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
-    let step = auth
+    let s = auth
         .password_login(
             &account,
             &password,
             &gate,
             &session_spec(),
             &http::client(&headers),
-            false,
         )
         .await?;
-    match step {
-        LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, s.user.id.0)),
-        LoginStep::SecondFactor(_) => Err(Error::Unavailable.into()),
-    }
+    Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
 
 #[derive(Deserialize)]
@@ -279,7 +275,6 @@ async fn login_email(
         .code_login(
             &account,
             &code,
-            false,
             &gate,
             &session_spec(),
             &http::client(&headers),

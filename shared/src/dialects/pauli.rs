@@ -108,6 +108,7 @@ pub fn router(auth: Auth) -> Router {
 enum Op {
     Other,
     SendCode,
+    ResetRequest,
 }
 
 /// The one place this dialect turns a core error into its envelope.
@@ -146,6 +147,9 @@ impl IntoResponse for Failure {
             }
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (1, "验证码发送间隔时间太短".into(), json!({}))
+            }
+            Error::TooManyRequests { .. } if op == Op::ResetRequest => {
+                (1, "24小时内重置次数超过阈值".into(), json!({}))
             }
             Error::TooManyRequests { retry_after } => (
                 1,
@@ -426,13 +430,12 @@ async fn login(
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let client = http::client(&headers);
     match auth
-        .password_login(
+        .password_login_with_second_step(
             &account,
             &password,
             &Gate::Lockout,
             &session_spec(),
             &client,
-            true,
         )
         .await?
     {
@@ -533,7 +536,12 @@ async fn reset_request(
     http::Params(q, _): Params<ResetRequestQuery>,
 ) -> Answer {
     let email = Email::parse(&q.email).map_err(|e| e.field("email"))?;
-    auth.request_reset_link(&email).await?;
+    auth.request_reset_link(&email)
+        .await
+        .map_err(|error| Failure {
+            error,
+            op: Op::ResetRequest,
+        })?;
     Ok(ok(json!({})))
 }
 

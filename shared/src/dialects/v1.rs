@@ -39,7 +39,7 @@ use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http,
-    services::{Dialect, Gate, LoginStep, NewUser, Purpose, SessionSpec, SignedIn},
+    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn},
     Auth, Error,
 };
 use axum::{
@@ -231,18 +231,15 @@ async fn login(
         (None, None) => Err(Error::malformed("password", "is required").into()),
         (Some(raw), None) => {
             let password = Password::attempt(raw).map_err(|e| e.field("password"))?;
-            match auth
-                .password_login(&account, &password, &Gate::Lockout, &spec, &client, false)
-                .await?
-            {
-                LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s)),
-                LoginStep::SecondFactor(_) => Err(Error::Unavailable.into()),
-            }
+            let s = auth
+                .password_login(&account, &password, &Gate::Lockout, &spec, &client)
+                .await?;
+            Ok(signed_in(&auth, &s))
         }
         (None, Some(raw)) => {
             let code = code(raw)?;
             let s = auth
-                .code_login(&account, &code, true, &Gate::Lockout, &spec, &client)
+                .code_login_or_register(&account, &code, &Gate::Lockout, &spec, &client)
                 .await?;
             Ok(signed_in(&auth, &s))
         }
@@ -272,20 +269,13 @@ async fn register(
     let check = auth
         .check_code_for(Purpose::Register, &account, &code)
         .await?;
-    let (email, mobile) = match &account {
-        Account::Email(e) => (Some(e.clone()), None),
-        Account::Mobile(m) => (None, Some(m.clone())),
-        Account::Username(_) => return Err(Error::invalid("account", "must be a contact").into()),
-    };
     let new = NewUser {
-        email,
-        mobile,
         password: Some(password),
         profile: Profile {
             nickname: req.nickname.as_deref().unwrap_or("").trim().to_string(),
             ..Default::default()
         },
-        ..Default::default()
+        ..NewUser::of_contact(&account)
     };
     let s = auth
         .register_or_sign_in(

@@ -1,7 +1,7 @@
 //! Administration: creating users on someone's behalf, permissions, disabling. Reached from the
 //! local binary's admin commands, and from dialect endpoints for callers holding a permission.
 
-use super::{Auth, LoginRecord, NewUser, Principal};
+use super::{batch::Batch, Auth, LoginRecord, NewUser, Principal};
 use crate::{
     domain::{Account, Password, Permission, Status, User, UserId},
     Error, Result,
@@ -42,17 +42,14 @@ impl Auth {
         } else {
             updated.permissions.remove(&permission);
         }
-        self.save_user(user, updated, vec![], Error::Unavailable)
-            .await
+        self.save_user(user, updated, Batch::new()).await
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
     pub async fn disable(&self, user: &User) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
-        let saved = self
-            .save_user(user, updated, vec![], Error::Unavailable)
-            .await?;
+        let saved = self.save_user(user, updated, Batch::new()).await?;
         self.logout_all(user.id).await?;
         Ok(saved)
     }

@@ -42,6 +42,8 @@ impl Purpose {
     pub(crate) fn ttl(self) -> i64 {
         match self {
             Purpose::AnyEmail => 300,
+            // As long as the pending login it completes (seed 000's twenty minutes).
+            Purpose::SecondFactor => super::PENDING_TTL,
             _ => CODE_TTL,
         }
     }

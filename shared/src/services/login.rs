@@ -1,7 +1,9 @@
 //! Signing in: by password (any identifier), or by a code sent to an email or mobile, which
 //! may create the account. Unknown accounts cost the same hashing work as known ones.
 
-use super::{codes::Purpose, Auth, Client, Gate, LoginType, PendingId, SessionSpec, Tokens};
+use super::{
+    batch::Batch, codes::Purpose, Auth, Client, Gate, LoginType, PendingId, SessionSpec, Tokens,
+};
 use crate::{
     domain::{Account, Code, Password, User},
     error::CredentialFault,
@@ -49,8 +51,7 @@ impl Auth {
         Ok(user)
     }
 
-    /// `second_factor`: the dialect can carry a second step; users with a mobile then get one
-    /// when the deployment has SMS second factor on.
+    /// Signs in with a password, in one write (no second step: for dialects without one).
     pub async fn password_login(
         &self,
         account: &Account,
@@ -58,38 +59,65 @@ impl Auth {
         gate: &Gate,
         spec: &SessionSpec,
         client: &Client,
-        second_factor: bool,
-    ) -> Result<LoginStep> {
-        let user = self.check_password(account, password, gate).await?;
-        let mut extra = vec![(self.clear_failures(account), Error::Unavailable)];
-        // An imported user's legacy hash becomes argon2id with this login's write; a login
-        // racing another change of the user fails rather than undo it.
-        let upgrade = self.upgraded_hash(&user, password).await?;
-        let upgraded = upgrade.is_some();
-        extra.extend(upgrade.map(|w| (w, Error::Unavailable)));
-        if second_factor && self.config().sms_second_factor && user.mobile.is_some() {
-            let record = self.login_record(user.id, LoginType::PasswordSms, client);
-            let mut writes: Vec<Write> = extra.into_iter().map(|(w, _)| w).collect();
-            writes.push(record);
-            self.store().write(writes).await?;
-            if upgraded {
-                tracing::info!(user = %user.id, "hash_upgraded");
-            }
-            return Ok(LoginStep::SecondFactor(
-                self.start_second_factor(&user).await?,
-            ));
-        }
+    ) -> Result<SignedIn> {
+        let (user, extra, upgraded) = self.verified_login(account, password, gate).await?;
         let tokens = self
             .sign_in(&user, spec, LoginType::Password, client, extra)
             .await?;
-        if upgraded {
-            tracing::info!(user = %user.id, "hash_upgraded");
-        }
-        Ok(LoginStep::SignedIn(Box::new(SignedIn {
+        log_upgrade(&user, upgraded);
+        Ok(SignedIn {
             user,
             tokens,
             is_new: false,
-        })))
+        })
+    }
+
+    /// Signs in with a password, or, for a user with a mobile while the deployment has the
+    /// SMS second factor on, sends that code and answers the pending second step (seed 000).
+    pub async fn password_login_with_second_step(
+        &self,
+        account: &Account,
+        password: &Password,
+        gate: &Gate,
+        spec: &SessionSpec,
+        client: &Client,
+    ) -> Result<LoginStep> {
+        let (user, mut extra, upgraded) = self.verified_login(account, password, gate).await?;
+        if !(self.config().sms_second_factor && user.mobile.is_some()) {
+            let tokens = self
+                .sign_in(&user, spec, LoginType::Password, client, extra)
+                .await?;
+            log_upgrade(&user, upgraded);
+            return Ok(LoginStep::SignedIn(Box::new(SignedIn {
+                user,
+                tokens,
+                is_new: false,
+            })));
+        }
+        extra.push(self.login_record(user.id, LoginType::PasswordSms, client));
+        extra.commit(self.store()).await?;
+        log_upgrade(&user, upgraded);
+        Ok(LoginStep::SecondFactor(
+            self.start_second_factor(&user).await?,
+        ))
+    }
+
+    /// The password check of a login and the writes that go with its success: the failure
+    /// count cleared and, for an imported user, the legacy hash replaced by argon2id (a login
+    /// racing another change of the user then fails rather than undo it).
+    async fn verified_login(
+        &self,
+        account: &Account,
+        password: &Password,
+        gate: &Gate,
+    ) -> Result<(User, Batch, bool)> {
+        let user = self.check_password(account, password, gate).await?;
+        let mut extra = Batch::new();
+        extra.push(self.clear_failures(account));
+        let upgrade = self.upgraded_hash(&user, password).await?;
+        let upgraded = upgrade.is_some();
+        extra.push_all(upgrade);
+        Ok((user, extra, upgraded))
     }
 
     /// Sends a code for `purpose` to an email (mail) or mobile (SMS).
@@ -144,15 +172,41 @@ impl Auth {
         self.check_account_code(purpose, &account.key(), code).await
     }
 
-    /// `create`: an unknown account is registered by this login (seed 003), else refused.
+    /// Signs in an existing account with a code sent to it.
     pub async fn code_login(
         &self,
         account: &Account,
         code: &Code,
-        create: bool,
         gate: &Gate,
         spec: &SessionSpec,
         client: &Client,
+    ) -> Result<SignedIn> {
+        self.code_sign_in(account, code, gate, spec, client, Unknown::Refuse)
+            .await
+    }
+
+    /// Signs in with a code sent to an email or mobile, registering the account if nobody
+    /// has it yet (seed 003); `is_new` tells which.
+    pub async fn code_login_or_register(
+        &self,
+        account: &Account,
+        code: &Code,
+        gate: &Gate,
+        spec: &SessionSpec,
+        client: &Client,
+    ) -> Result<SignedIn> {
+        self.code_sign_in(account, code, gate, spec, client, Unknown::Register)
+            .await
+    }
+
+    async fn code_sign_in(
+        &self,
+        account: &Account,
+        code: &Code,
+        gate: &Gate,
+        spec: &SessionSpec,
+        client: &Client,
+        unknown: Unknown,
     ) -> Result<SignedIn> {
         self.pass_gate(account, gate).await?;
         let check = match self
@@ -168,20 +222,13 @@ impl Auth {
             }
         };
         let clear = self.clear_failures(account);
-        match self.find_user(account).await? {
-            Some(user) if !user.is_active() => Err(Error::Disabled),
-            Some(user) => {
+        match (self.find_user(account).await?, unknown) {
+            (Some(user), _) if !user.is_active() => Err(Error::Disabled),
+            (Some(user), _) => {
+                let mut extra = Batch::of(check.consume, Error::CodeInvalid);
+                extra.push(clear);
                 let tokens = self
-                    .sign_in(
-                        &user,
-                        spec,
-                        LoginType::Code,
-                        client,
-                        vec![
-                            (check.consume, Error::CodeInvalid),
-                            (clear, Error::Unavailable),
-                        ],
-                    )
+                    .sign_in(&user, spec, LoginType::Code, client, extra)
                     .await?;
                 Ok(SignedIn {
                     user,
@@ -189,24 +236,14 @@ impl Auth {
                     is_new: false,
                 })
             }
-            None if create => {
-                let new = super::NewUser {
-                    email: match account {
-                        Account::Email(e) => Some(e.clone()),
-                        _ => None,
-                    },
-                    mobile: match account {
-                        Account::Mobile(m) => Some(m.clone()),
-                        _ => None,
-                    },
-                    ..Default::default()
-                };
+            (None, Unknown::Register) => {
+                let new = super::NewUser::of_contact(account);
                 let (user, tokens) = self
                     .create_user(new, Some(check), |user| {
-                        let (mut writes, tokens) =
+                        let (mut batch, tokens) =
                             self.open_session(user, spec, LoginType::Code, client)?;
-                        writes.push(clear);
-                        Ok((writes, tokens))
+                        batch.push(clear);
+                        Ok((batch, tokens))
                     })
                     .await?;
                 Ok(SignedIn {
@@ -215,7 +252,22 @@ impl Auth {
                     is_new: true,
                 })
             }
-            None => Err(Error::InvalidCredentials(CredentialFault::UnknownAccount)),
+            (None, Unknown::Refuse) => {
+                Err(Error::InvalidCredentials(CredentialFault::UnknownAccount))
+            }
         }
+    }
+}
+
+/// What a code login does for an account nobody holds.
+#[derive(Clone, Copy)]
+enum Unknown {
+    Register,
+    Refuse,
+}
+
+fn log_upgrade(user: &User, upgraded: bool) {
+    if upgraded {
+        tracing::info!(user = %user.id, "hash_upgraded");
     }
 }

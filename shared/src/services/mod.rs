@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod batch;
 mod captcha;
 mod codes;
 mod import;
@@ -25,6 +26,7 @@ pub use import::{BadField, ImportLine, ImportedUser, LegacyId, Outcome};
 pub use login::{LoginStep, SignedIn};
 pub use passwords::Hasher;
 pub use registration::NewUser;
+pub use reset::RESETS_PER_DAY;
 pub use second_factor::{PendingId, PENDING_TTL};
 pub use sessions::{Dialect, Principal, SessionSpec, Tokens};
 pub use throttle::Gate;

@@ -2,10 +2,10 @@
 //! one conditional transaction with the user item: two racing registrations of one email end
 //! with exactly one user, and a failed registration leaves nothing behind.
 
-use super::{codes::CodeCheck, users, Auth};
+use super::{batch::Batch, codes::CodeCheck, users, Auth};
 use crate::{
     domain::{Email, Password, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Item, Key, StoreError, Write},
+    store::{Item, Key, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -26,6 +26,24 @@ pub(crate) fn counter_key() -> Key {
     Key::new("COUNTER#user", "COUNT")
 }
 
+impl NewUser {
+    /// A user known only by the email or mobile a code was sent to.
+    pub fn of_contact(account: &crate::domain::Account) -> NewUser {
+        use crate::domain::Account;
+        NewUser {
+            email: match account {
+                Account::Email(e) => Some(e.clone()),
+                _ => None,
+            },
+            mobile: match account {
+                Account::Mobile(m) => Some(m.clone()),
+                _ => None,
+            },
+            ..Default::default()
+        }
+    }
+}
+
 impl Auth {
     /// A fresh user id from the store's counter (above every imported id).
     pub(crate) async fn next_user_id(&self) -> Result<UserId> {
@@ -37,7 +55,9 @@ impl Auth {
     }
 
     pub async fn register(&self, new: NewUser, code: Option<CodeCheck>) -> Result<User> {
-        let (user, ()) = self.create_user(new, code, |_| Ok((vec![], ()))).await?;
+        let (user, ()) = self
+            .create_user(new, code, |_| Ok((Batch::new(), ())))
+            .await?;
         Ok(user)
     }
 
@@ -47,7 +67,7 @@ impl Auth {
         &self,
         new: NewUser,
         code: Option<CodeCheck>,
-        then: impl FnOnce(&User) -> Result<(Vec<Write>, T)>,
+        then: impl FnOnce(&User) -> Result<(Batch, T)>,
     ) -> Result<(User, T)> {
         if new.email.is_none() && new.mobile.is_none() && new.username.is_none() {
             return Err(Error::invalid(
@@ -80,25 +100,22 @@ impl Auth {
             legacy_id: None,
             version: 1,
         };
-        let claims = users::accounts(&user);
-        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None))];
-        writes.extend(claims.iter().map(|a| users::claim(a, id)));
-        let code_at = writes.len();
+        let mut batch = Batch::new();
+        // The id comes from the counter: nobody else holds it.
+        batch.push(Write::put_new(Item::of(users::user_key(id), &user, None)));
+        for a in users::accounts(&user) {
+            batch.add(
+                users::claim(&a, id),
+                Error::AlreadyExists { field: a.field() },
+            );
+        }
         if let Some(c) = code {
-            writes.push(c.consume);
+            batch.add(c.consume, Error::CodeInvalid);
         }
         let (extra, out) = then(&user)?;
-        writes.extend(extra);
-        match self.store().write(writes).await {
-            Ok(()) => Ok((user, out)),
-            Err(StoreError::ConditionFailed(i)) if i >= 1 && i < code_at => {
-                Err(Error::AlreadyExists {
-                    field: claims[i - 1].field(),
-                })
-            }
-            Err(StoreError::ConditionFailed(i)) if i == code_at => Err(Error::CodeInvalid),
-            Err(e) => Err(e.into()),
-        }
+        batch.append(extra);
+        batch.commit(self.store()).await?;
+        Ok((user, out))
     }
 }
 
@@ -151,7 +168,7 @@ impl Auth {
                 spec,
                 super::LoginType::Code,
                 client,
-                vec![(code.consume, Error::CodeInvalid)],
+                Batch::of(code.consume, Error::CodeInvalid),
             )
             .await?;
         Ok(super::SignedIn {

@@ -2,12 +2,16 @@
 //! as its SHA-256, so the token alone identifies the user (seed 000 carries nothing else). Every
 //! change of password ends every session of the user.
 
-use super::{codes::Purpose, messages, Auth};
+use super::{batch::Batch, codes::Purpose, messages, Auth};
 use crate::{
     domain::{Account, Code, Email, Password, Phone, User, UserId},
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
+
+const DAY: i64 = 24 * 3600;
+/// Reset requests per email in a day.
+pub const RESETS_PER_DAY: i64 = 50;
 
 /// A day, as seed 000's original kept its reset records.
 pub const RESET_TTL: i64 = 24 * 3600;
@@ -29,7 +33,23 @@ fn reset_key(token: &str) -> Key {
 
 impl Auth {
     /// Mails a reset link if the email belongs to a user; answers the same either way.
+    /// At most `RESETS_PER_DAY` requests per email a day (seed 000's original's threshold),
+    /// counted whether or not the email is known, so the cap tells nothing about accounts.
     pub async fn request_reset_link(&self, email: &Email) -> Result<()> {
+        let key = Key::new(format!("THROTTLE#reset#{}", email.as_str()), "COUNT");
+        let window_end = self.now() + DAY;
+        let count = self
+            .store()
+            .increment(&key, 1, Some(window_end), false)
+            .await?;
+        if count > RESETS_PER_DAY {
+            return Err(Error::TooManyRequests {
+                retry_after: match self.store().get(&key).await? {
+                    Some(item) => item.expires_at.map_or(DAY, |t| t - self.now()),
+                    None => DAY,
+                },
+            });
+        }
         match self.find_user(&Account::Email(email.clone())).await? {
             Some(user) if user.is_active() => self.send_reset_link(&user).await,
             _ => Ok(()),
@@ -121,7 +141,7 @@ impl Auth {
             cond: Condition::equals("checks_left", state.checks_left),
         };
         let saved = self
-            .save_user(&user, updated, vec![spend], Error::ResetTokenInvalid)
+            .save_user(&user, updated, Batch::of(spend, Error::ResetTokenInvalid))
             .await?;
         self.logout_all(user.id).await?;
         Ok(saved)
@@ -145,8 +165,12 @@ impl Auth {
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        self.set_password(&user, password, vec![check.consume])
-            .await
+        self.set_password(
+            &user,
+            password,
+            Batch::of(check.consume, Error::CodeInvalid),
+        )
+        .await
     }
 
     /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
@@ -164,20 +188,13 @@ impl Auth {
         if caller.is_some_and(|p| p.user_id != user.id) {
             return Err(Error::Forbidden);
         }
-        self.set_password(&user, new, vec![]).await
+        self.set_password(&user, new, Batch::new()).await
     }
 
-    async fn set_password(
-        &self,
-        user: &User,
-        password: &Password,
-        extra: Vec<Write>,
-    ) -> Result<User> {
+    async fn set_password(&self, user: &User, password: &Password, extra: Batch) -> Result<User> {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
-        let saved = self
-            .save_user(user, updated, extra, Error::CodeInvalid)
-            .await?;
+        let saved = self.save_user(user, updated, extra).await?;
         self.logout_all(user.id).await?;
         Ok(saved)
     }
@@ -219,7 +236,7 @@ impl Auth {
                 spec,
                 super::LoginType::ResetPassword,
                 client,
-                vec![(clear, Error::Unavailable)],
+                Batch::of(clear, Error::Unavailable),
             )
             .await?;
         Ok(super::SignedIn {

@@ -2,7 +2,7 @@
 //! a random id the client keeps (in a cookie), whose code goes to the user's mobile. The code is
 //! bound to the user, so repeating the password step cannot be used to send SMS floods.
 
-use super::{codes::Purpose, Auth, Client, LoginType, SessionSpec, SignedIn};
+use super::{batch::Batch, codes::Purpose, Auth, Client, LoginType, SessionSpec, SignedIn};
 use crate::{
     domain::{Code, User, UserId},
     sender::Channel,
@@ -116,16 +116,14 @@ impl Auth {
                 return Err(e);
             }
         };
-        let extra = vec![
-            (check.consume, Error::CodeInvalid),
-            (
-                Write::Delete {
-                    key,
-                    cond: Condition::Exists,
-                },
-                Error::NoPendingLogin,
-            ),
-        ];
+        let mut extra = Batch::of(check.consume, Error::CodeInvalid);
+        extra.add(
+            Write::Delete {
+                key,
+                cond: Condition::Exists,
+            },
+            Error::NoPendingLogin,
+        );
         let tokens = self
             .sign_in(&user, spec, LoginType::SecondFactor, client, extra)
             .await?;

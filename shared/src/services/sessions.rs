@@ -4,7 +4,7 @@
 //! immediately previous token within a short grace, which gets the very same new pair, so two
 //! tabs refreshing at once both stay signed in.
 
-use super::{Auth, Client, LoginType};
+use super::{batch::Batch, Auth, Client, LoginType};
 use crate::{
     domain::{User, UserId},
     store::{Condition, Item, Key, Query, StoreError, Write},
@@ -139,7 +139,7 @@ impl Auth {
         spec: &SessionSpec,
         kind: LoginType,
         client: &Client,
-    ) -> Result<(Vec<Write>, Tokens)> {
+    ) -> Result<(Batch, Tokens)> {
         let now = self.now();
         let sid = crate::random::id();
         let refresh = format!("{sid}.{}", crate::random::token());
@@ -153,35 +153,28 @@ impl Auth {
             dialect: spec.dialect,
             created_at: now,
         };
-        let mut writes = self.session_writes(&sid, &state, spec.dialect, Condition::NotExists);
-        writes.push(self.login_record(user.id, kind, client));
+        let mut batch = Batch::new();
+        // A fresh random session id: its `NotExists` condition cannot fail in practice.
+        batch.push_all(self.session_writes(&sid, &state, spec.dialect, Condition::NotExists));
+        batch.push(self.login_record(user.id, kind, client));
         let tokens = self.tokens(&sid, &state, refresh)?;
-        Ok((writes, tokens))
+        Ok((batch, tokens))
     }
 
-    /// Opens a session and records the login in one write, with `extra` writes that go with
-    /// it (spending the code that authorised it, say), each paired with what its failed
-    /// condition means to the caller.
+    /// Opens a session and records the login in one write, with the `extra` writes that go
+    /// with it (spending the code that authorised it, say).
     pub(crate) async fn sign_in(
         &self,
         user: &User,
         spec: &SessionSpec,
         kind: LoginType,
         client: &Client,
-        extra: Vec<(Write, Error)>,
+        extra: Batch,
     ) -> Result<Tokens> {
-        let (mut writes, tokens) = self.open_session(user, spec, kind, client)?;
-        let opened = writes.len();
-        let (more, meanings): (Vec<Write>, Vec<Error>) = extra.into_iter().unzip();
-        writes.extend(more);
-        match self.store().write(writes).await {
-            Ok(()) => Ok(tokens),
-            Err(StoreError::ConditionFailed(i)) => Err(i
-                .checked_sub(opened)
-                .and_then(|j| meanings.get(j).cloned())
-                .unwrap_or(Error::Unavailable)),
-            Err(e) => Err(e.into()),
-        }
+        let (mut batch, tokens) = self.open_session(user, spec, kind, client)?;
+        batch.append(extra);
+        batch.commit(self.store()).await?;
+        Ok(tokens)
     }
 
     /// Verifies an access token and that its session is still open (logout and password

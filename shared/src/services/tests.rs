@@ -24,22 +24,16 @@ async fn signed_in(t: &Harness, email: &str) -> SignedIn {
         .await
         .unwrap();
     let account = t.auth.account(email).unwrap();
-    match t
-        .auth
+    t.auth
         .password_login(
             &account,
             &pw("secret1"),
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            false,
         )
         .await
         .unwrap()
-    {
-        LoginStep::SignedIn(s) => *s,
-        LoginStep::SecondFactor(_) => panic!("no second factor expected"),
-    }
 }
 
 #[tokio::test]
@@ -108,7 +102,7 @@ async fn logout_one_or_all_and_expiry() {
     let t = harness();
     let s = signed_in(&t, "a@x.com").await;
     let account = t.auth.account("a@x.com").unwrap();
-    let other = match t
+    let other = t
         .auth
         .password_login(
             &account,
@@ -119,14 +113,9 @@ async fn logout_one_or_all_and_expiry() {
                 ..Default::default()
             },
             &client(),
-            false,
         )
         .await
-        .unwrap()
-    {
-        LoginStep::SignedIn(s) => *s,
-        _ => unreachable!(),
-    };
+        .unwrap();
     let p = t.auth.authenticate(&s.tokens.access).await.unwrap();
     assert_eq!(t.auth.logout(&p).await.unwrap(), 1);
     assert_eq!(
@@ -154,7 +143,6 @@ async fn signed_in_again(t: &Harness) {
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            false,
         )
         .await
         .unwrap();
@@ -244,7 +232,6 @@ async fn code_login_creates_the_account_when_asked() {
         .code_login(
             &a,
             &issued.code,
-            false,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -256,10 +243,9 @@ async fn code_login_creates_the_account_when_asked() {
     );
     let s = t
         .auth
-        .code_login(
+        .code_login_or_register(
             &a,
             &issued.code,
-            true,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -271,10 +257,9 @@ async fn code_login_creates_the_account_when_asked() {
     // The code is spent by that login.
     let again = t
         .auth
-        .code_login(
+        .code_login_or_register(
             &a,
             &issued.code,
-            true,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -285,10 +270,9 @@ async fn code_login_creates_the_account_when_asked() {
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
     let s2 = t
         .auth
-        .code_login(
+        .code_login_or_register(
             &a,
             &issued.code,
-            true,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -379,13 +363,12 @@ async fn second_factor_pending_resend_complete_and_void() {
     let a = t.auth.account("m@x.com").unwrap();
     let step = t
         .auth
-        .password_login(
+        .password_login_with_second_step(
             &a,
             &pw("secret1"),
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            true,
         )
         .await
         .unwrap();
@@ -433,13 +416,12 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login(
+        .password_login_with_second_step(
             &a,
             &pw("secret1"),
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            true,
         )
         .await
         .unwrap()
@@ -475,13 +457,12 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login(
+        .password_login_with_second_step(
             &a,
             &pw("secret1"),
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            true,
         )
         .await
         .unwrap()
@@ -681,22 +662,16 @@ async fn password_change_disable_and_permissions() {
 
 async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
     let account = t.auth.account(email).unwrap();
-    match t
-        .auth
+    t.auth
         .password_login(
             &account,
             &pw(password),
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
-            false,
         )
         .await
         .unwrap()
-    {
-        LoginStep::SignedIn(s) => *s,
-        _ => unreachable!(),
-    }
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 //! a user id. Every user write is conditional on the version read, so concurrent edits fail
 //! instead of merging.
 
-use super::Auth;
+use super::{batch::Batch, Auth};
 use crate::{
     domain::{Account, Email, Phone, User, UserId, Username},
-    store::{Condition, Item, Key, StoreError, Write},
+    store::{Condition, Item, Key, Write},
     Error, Result,
 };
 
@@ -74,38 +74,31 @@ impl Auth {
     }
 
     /// Saves an edit made to a user read earlier, moving unique claims whose identifier
-    /// changed, together with `extra` writes, all or nothing. Answers the user as saved; a
-    /// failed condition among `extra` (a code or token already spent) answers `spent`.
+    /// changed, together with the `extra` writes (spending a code or token, say), all or
+    /// nothing. Answers the user as saved.
     pub(crate) async fn save_user(
         &self,
         read: &User,
         mut updated: User,
-        extra: Vec<Write>,
-        spent: Error,
+        extra: Batch,
     ) -> Result<User> {
         updated.version = read.version + 1;
         let before = accounts(read);
         let after = accounts(&updated);
-        let mut writes = vec![self.user_update(read, updated.clone())];
-        let mut fields = vec![""];
+        let mut batch = Batch::new();
+        // A concurrent edit of the same user: the caller may read again and retry.
+        batch.push(self.user_update(read, updated.clone()));
         for a in after.iter().filter(|a| !before.contains(a)) {
-            writes.push(claim(a, updated.id));
-            fields.push(a.field());
+            batch.add(
+                claim(a, updated.id),
+                Error::AlreadyExists { field: a.field() },
+            );
         }
         for a in before.iter().filter(|a| !after.contains(a)) {
-            writes.push(Write::delete(unique_key(a)));
-            fields.push("");
+            batch.push(Write::delete(unique_key(a)));
         }
-        let n = writes.len();
-        writes.extend(extra);
-        match self.store().write(writes).await {
-            Ok(()) => Ok(updated),
-            Err(StoreError::ConditionFailed(i)) if i > 0 && i < n && !fields[i].is_empty() => {
-                Err(Error::AlreadyExists { field: fields[i] })
-            }
-            Err(StoreError::ConditionFailed(i)) if i >= n => Err(spent),
-            Err(StoreError::ConditionFailed(_)) => Err(Error::Unavailable),
-            Err(e) => Err(e.into()),
-        }
+        batch.append(extra);
+        batch.commit(self.store()).await?;
+        Ok(updated)
     }
 }

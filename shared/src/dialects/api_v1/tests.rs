@@ -144,11 +144,16 @@ fn gap_in_images(slider: &Value) -> i64 {
     let (bg, w, _) = decode_png(slider["bg_img"].as_str().unwrap());
     let (piece, s, _) = decode_png(slider["slider_img"].as_str().unwrap());
     let y = slider["y"].as_u64().expect("y is an integer") as usize;
-    let (py, by) = (s / 2, y + s / 2);
+    // Every interior pixel of the piece, darkened, is where the gap is (one row alone can
+    // match a flat stretch of background elsewhere).
     (0..=w - s)
         .find(|&x| {
-            (1..s - 1).all(|i| {
-                (0..3).all(|k| bg[(by * w + x + i) * 3 + k] == piece[(py * s + i) * 3 + k] / 3)
+            (1..s - 1).all(|py| {
+                (1..s - 1).all(|i| {
+                    (0..3).all(|k| {
+                        bg[((y + py) * w + x + i) * 3 + k] == piece[(py * s + i) * 3 + k] / 3
+                    })
+                })
             })
         })
         .expect("the gap is visible in the background") as i64

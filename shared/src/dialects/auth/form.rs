@@ -38,7 +38,7 @@ use crate::{
     domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer},
-    services::{Dialect, Gate, LoginStep, NewUser, SessionSpec},
+    services::{Dialect, Gate, NewUser, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -230,20 +230,15 @@ async fn sign_in(
         dialect: Some(Dialect::AuthForm),
         ..Default::default()
     };
-    let step = auth
+    let s = auth
         .password_login(
             account,
             &password,
             &Gate::Lockout,
             &spec,
             &http::client(headers),
-            false,
         )
         .await?;
-    // A second step is never asked for (`second_factor` is false), so never answered.
-    let LoginStep::SignedIn(s) = step else {
-        return Err(Error::Unavailable);
-    };
     let bearer = format!("Bearer {}", s.tokens.access);
     let header_value = HeaderValue::from_str(&bearer).map_err(|_| Error::Unavailable)?;
     let mut data = user_data(auth, &s.user);

@@ -41,7 +41,7 @@ use crate::{
     domain::{Email, Password, PasswordPolicy, Username, UsernamePolicy},
     error::CredentialFault,
     http,
-    services::{Dialect, Gate, LoginStep, NewUser, Principal, SessionSpec},
+    services::{Dialect, Gate, NewUser, Principal, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -189,22 +189,17 @@ pub(super) async fn login(
         dialect: Some(Dialect::AuthJson),
         ..Default::default()
     };
-    let step = auth
+    let s = auth
         .password_login(
             &account,
             &password,
             &Gate::Lockout,
             &spec,
             &http::client(&headers),
-            false,
         )
         .await
         .map_err(&fail)?;
-    match step {
-        LoginStep::SignedIn(s) => Ok(ok(json!({ "access_token": s.tokens.access }))),
-        // Not asked for (`second_factor` is false), so never answered.
-        LoginStep::SecondFactor(_) => Err(fail(Error::Unavailable)),
-    }
+    Ok(ok(json!({ "access_token": s.tokens.access })))
 }
 
 #[derive(Deserialize)]

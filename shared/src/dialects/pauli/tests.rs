@@ -643,9 +643,13 @@ async fn record_needs_a_session_and_the_audit_permission() {
     assert_eq!(logs[0]["user_id"], admin.id.0.to_string());
     assert_eq!(logs[0]["login_type"], "password-succ");
     assert_eq!(logs[0]["time"], "2023-11-14T22:13:20.000Z");
+    // An original's string id nobody was imported with has no records.
+    let r = get(&t, "/record?user_id=abc", Some(&session(&token))).await;
+    assert_eq!(r.json["result"], json!({"logs": []}), "{}", r.json);
     // Bad parameters name the field.
+    let too_long = format!("user_id={}", "x".repeat(65));
     for (query, field) in [
-        ("user_id=abc", "user_id"),
+        (too_long.as_str(), "user_id"),
         ("limit=0", "limit"),
         ("limit=x", "limit"),
         ("cursor_id=nope", "cursor_id"),
@@ -889,6 +893,31 @@ async fn reset_request_answers_zero_for_known_and_unknown_and_mails_only_the_kno
         let r = get(&t, path, None).await;
         assert_param(&r, "email");
     }
+}
+
+#[tokio::test]
+async fn reset_requests_stop_at_fifty_a_day_for_known_and_unknown_emails_alike() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    for email in ["alice@example.com", "ghost@example.com"] {
+        for i in 0..crate::services::RESETS_PER_DAY {
+            let r = get(&t, &format!("/pass/reset?email={email}"), None).await;
+            assert_eq!(code(&r), 0, "request {}: {}", i + 1, r.json);
+        }
+        let r = get(&t, &format!("/pass/reset?email={email}"), None).await;
+        assert_envelope(&r);
+        assert_eq!(
+            (code(&r), r.json["msg"].as_str()),
+            (1, Some("24小时内重置次数超过阈值")),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(outbox(&t).len() as i64, crate::services::RESETS_PER_DAY);
+    t.clock.advance(24 * 3600);
+    let r = get(&t, "/pass/reset?email=alice@example.com", None).await;
+    assert_eq!(code(&r), 0, "a new day: {}", r.json);
 }
 
 #[tokio::test]

@@ -1,0 +1,91 @@
+//! Writes committed together, each added with what its failed condition means to the caller.
+//! The store answers a failed transaction with the index of the write whose condition did not
+//! hold; reading that index through this list, rather than by position in the use case, means
+//! adding a write anywhere can never change which error a user sees.
+
+use crate::{
+    store::{Store, StoreError, Write},
+    Error, Result,
+};
+
+#[derive(Default)]
+pub(crate) struct Batch {
+    writes: Vec<Write>,
+    meanings: Vec<Error>,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// A batch of one write whose failed condition means `on_conflict`.
+    pub fn of(write: Write, on_conflict: Error) -> Self {
+        let mut batch = Batch::new();
+        batch.add(write, on_conflict);
+        batch
+    }
+
+    /// A write whose failed condition means `on_conflict`.
+    pub fn add(&mut self, write: Write, on_conflict: Error) {
+        self.writes.push(write);
+        self.meanings.push(on_conflict);
+    }
+
+    /// A write whose condition cannot fail in normal operation (a put without one, a key
+    /// nobody else can know): a failure means the store changed under us.
+    pub fn push(&mut self, write: Write) {
+        self.add(write, Error::Unavailable);
+    }
+
+    pub fn push_all(&mut self, writes: impl IntoIterator<Item = Write>) {
+        for w in writes {
+            self.push(w);
+        }
+    }
+
+    pub fn append(&mut self, other: Batch) {
+        self.writes.extend(other.writes);
+        self.meanings.extend(other.meanings);
+    }
+
+    /// All or nothing; a failed condition answers what that write's caller said it means.
+    pub async fn commit(self, store: &dyn Store) -> Result<()> {
+        match store.write(self.writes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(i)) => {
+                Err(self.meanings.get(i).cloned().unwrap_or(Error::Unavailable))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        clock::ManualClock,
+        store::{Embedded, Item, Key},
+    };
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_failed_condition_answers_the_meaning_of_its_write() {
+        let store = Embedded::in_memory(Arc::new(ManualClock::new(0)));
+        let taken = Item::new(Key::new("A", "1"), Default::default(), None);
+        store.write(vec![Write::put(taken.clone())]).await.unwrap();
+        for position in 0..3 {
+            let mut batch = Batch::new();
+            for i in 0..3 {
+                let key = Key::new("B", i.to_string());
+                batch.push(Write::put(Item::new(key, Default::default(), None)));
+                if i == position {
+                    batch.add(Write::put_new(taken.clone()), Error::CodeInvalid);
+                }
+            }
+            assert_eq!(batch.commit(&store).await, Err(Error::CodeInvalid));
+            assert_eq!(store.get(&Key::new("B", "0")).await.unwrap(), None);
+        }
+    }
+}
