@@ -11,8 +11,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use std::{collections::HashMap, io::IsTerminal};
 
-/// Users written at once: enough to keep a remote store busy, few enough for its limits.
-const IN_FLIGHT: usize = 16;
+/// Users offered to one transaction (a user is up to five writes; a transaction takes 100).
+const PER_TRANSACTION: usize = 20;
 
 pub struct Summary {
     pub json: Value,
@@ -33,13 +33,23 @@ pub fn read_source(path: &str) -> std::io::Result<String> {
 
 /// Imports every line of `text`. A failure of the store stops it; the report so far comes
 /// with the error (users written are complete, and a second run imports the rest).
-pub async fn run(
-    auth: &Auth,
-    text: &str,
-    dry_run: bool,
-    md5: bool,
-    terminal: bool,
-) -> Result<Summary, (String, Error)> {
+/// How an import runs.
+pub struct Options {
+    pub dry_run: bool,
+    pub md5: bool,
+    /// Transactions in flight.
+    pub parallel: usize,
+    /// The caller's terminal shows progress (never a server's).
+    pub terminal: bool,
+}
+
+pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String, Error)> {
+    let Options {
+        dry_run,
+        md5,
+        parallel,
+        terminal,
+    } = o;
     let mut report = String::new();
     let mut invalid = Vec::new();
     let mut conflicts = Vec::new();
@@ -96,9 +106,12 @@ pub async fn run(
         }
     }
     let progress = progress_bar(users.len() as u64, terminal);
-    let mut outcomes = futures::stream::iter(users)
-        .map(|(number, user)| async move { (number, auth.import_user(&user, dry_run).await) })
-        .buffer_unordered(IN_FLIGHT);
+    let chunks: Vec<Vec<(usize, ImportedUser)>> =
+        users.chunks(PER_TRANSACTION).map(<[_]>::to_vec).collect();
+    let mut outcomes = futures::stream::iter(chunks)
+        .map(|chunk| async move { import_chunk(auth, chunk, dry_run).await })
+        .buffer_unordered(parallel.max(1))
+        .flat_map(futures::stream::iter);
     let (mut imported, mut skipped) = (0u64, 0u64);
     let mut failure = None;
     while let Some((number, outcome)) = outcomes.next().await {
@@ -140,6 +153,31 @@ pub async fn run(
         }),
         clean,
     })
+}
+
+/// One transaction's worth of users, each with its line number and outcome. A dry run reads
+/// user by user; a store failure is every line's outcome.
+async fn import_chunk(
+    auth: &Auth,
+    chunk: Vec<(usize, ImportedUser)>,
+    dry_run: bool,
+) -> Vec<(usize, Result<Outcome, Error>)> {
+    let numbers: Vec<usize> = chunk.iter().map(|(n, _)| *n).collect();
+    if dry_run {
+        let mut out = Vec::with_capacity(chunk.len());
+        for (number, user) in &chunk {
+            out.push((*number, auth.import_user(user, true).await));
+        }
+        return out;
+    }
+    let people: Vec<ImportedUser> = chunk.into_iter().map(|(_, u)| u).collect();
+    match auth.import_users(&people).await {
+        Ok(outcomes) => numbers
+            .into_iter()
+            .zip(outcomes.into_iter().map(Ok))
+            .collect(),
+        Err(e) => numbers.into_iter().map(|n| (n, Err(e.clone()))).collect(),
+    }
 }
 
 /// A bar on the caller's terminal; nothing when stderr is a file or a pipe.

@@ -79,6 +79,9 @@ enum Admin {
         /// Bare 32-hex password hashes are unsalted MD5 (never guessed without this).
         #[arg(long)]
         md5: bool,
+        /// Transactions in flight (each writes up to 20 users).
+        #[arg(long, default_value_t = 8)]
+        parallel: usize,
     },
     /// List a user's login records, newest first.
     Records {
@@ -174,9 +177,20 @@ async fn execute(auth: &Auth, cmd: Admin, input: Option<String>, terminal: bool)
         code: 1,
     };
     match cmd {
-        Admin::Import { dry_run, md5, .. } => {
+        Admin::Import {
+            dry_run,
+            md5,
+            parallel,
+            ..
+        } => {
             let text = input.unwrap_or_default();
-            match import::run(auth, &text, dry_run, md5, terminal).await {
+            let options = import::Options {
+                dry_run,
+                md5,
+                parallel,
+                terminal,
+            };
+            match import::run(auth, &text, options).await {
                 Ok(summary) => Output {
                     stdout: summary.json.to_string(),
                     stderr: summary.report,

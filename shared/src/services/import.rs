@@ -5,12 +5,13 @@
 //! already there is skipped, and a clash with somebody else is reported, never merged.
 
 use super::{
+    batch::Batch,
     legacy_hash::{self, Imported},
     users, Auth,
 };
 use crate::{
     domain::{Email, ParseError, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Key, StoreError, Write},
+    store::{Item, Key, StoreError, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -272,6 +273,30 @@ impl Auth {
                 LegacyId::Text(_) => UserId(0),
             }));
         }
+        let (id, writes) = self.import_writes(new).await?;
+        let mut batch = Batch::new();
+        let mut what = vec![format!("id {id}")];
+        what.extend(
+            users::accounts_of(&new.email, &new.mobile, &new.username)
+                .iter()
+                .map(|a| a.field().to_string()),
+        );
+        what.push("the legacy id".into());
+        for (write, name) in writes.into_iter().zip(what) {
+            // A concurrent write took it between the reads and now.
+            batch.add(write, Error::invalid(name, "was taken meanwhile"));
+        }
+        match batch.commit(self.store()).await {
+            Ok(()) => Ok(Outcome::Imported(id)),
+            Err(Error::Invalid { field, reason }) => {
+                Ok(Outcome::Conflict(format!("{field} {reason}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The user item and its unique claims, each conditional on being new.
+    async fn import_writes(&self, new: &ImportedUser) -> Result<(UserId, Vec<Write>)> {
         let password_hash = match &new.hash {
             Some(Imported::AsIs(h)) => h.clone(),
             Some(Imported::Md5(hex)) => self.0.hasher.wrap_md5(hex).await?,
@@ -302,34 +327,60 @@ impl Auth {
             legacy_id: legacy_id.clone(),
             version: 1,
         };
-        let mut writes = vec![Write::put_new(crate::store::Item::of(
-            users::user_key(id),
-            &user,
-            None,
-        ))];
-        let accounts = users::accounts(&user);
-        writes.extend(accounts.iter().map(|a| users::claim(a, id)));
+        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None))];
+        writes.extend(users::accounts(&user).iter().map(|a| users::claim(a, id)));
         if let Some(t) = &legacy_id {
-            writes.push(Write::put_new(crate::store::Item::of(
+            writes.push(Write::put_new(Item::of(
                 legacy_key(t),
                 &users::Claim { user_id: id },
                 None,
             )));
         }
-        match self.store().write(writes).await {
-            Ok(()) => Ok(Outcome::Imported(id)),
-            // A concurrent write took the id or an identifier between the reads and now.
-            Err(StoreError::ConditionFailed(i)) => Ok(Outcome::Conflict(match i {
-                0 => format!("id {id} was taken meanwhile"),
-                i => match accounts.get(i - 1) {
-                    Some(a) => format!("{} was taken meanwhile", a.field()),
-                    None => "the legacy id was taken meanwhile".into(),
-                },
-            })),
-            Err(e) => Err(e.into()),
+        Ok((id, writes))
+    }
+
+    /// Imports users in as few transactions as the store allows (no reads when nothing
+    /// clashes); a transaction that clashes is retried user by user, which tells what is
+    /// already there from what belongs to somebody else.
+    pub async fn import_users(&self, users: &[ImportedUser]) -> Result<Vec<Outcome>> {
+        let mut prepared = Vec::with_capacity(users.len());
+        for u in users {
+            prepared.push(self.import_writes(u).await?);
         }
+        let mut outcomes = Vec::with_capacity(users.len());
+        let mut start = 0;
+        while start < prepared.len() {
+            let mut end = start;
+            let mut size = 0;
+            while end < prepared.len() && size + prepared[end].1.len() <= TRANSACTION_LIMIT {
+                size += prepared[end].1.len();
+                end += 1;
+            }
+            let writes: Vec<Write> = prepared[start..end]
+                .iter()
+                .flat_map(|(_, w)| w.iter().cloned())
+                .collect();
+            match self.store().write(writes).await {
+                Ok(()) => outcomes.extend(
+                    prepared[start..end]
+                        .iter()
+                        .map(|(id, _)| Outcome::Imported(*id)),
+                ),
+                Err(StoreError::ConditionFailed(_)) => {
+                    for u in &users[start..end] {
+                        outcomes.push(self.import_user(u, false).await?);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            start = end;
+        }
+        Ok(outcomes)
     }
 }
+
+/// Writes in one store transaction (DynamoDB's limit).
+const TRANSACTION_LIMIT: usize = 100;
 
 #[cfg(test)]
 mod tests {
