@@ -7,7 +7,7 @@ use polyauth::{
     clock::SystemClock,
     config::Config,
     domain::{Email, Password, UserId},
-    services::{tokens::Keys, Client, Gate, Hasher, LoginStep, NewUser, SessionSpec},
+    services::{tokens::Keys, Client, Gate, Hasher, NewUser, SessionSpec},
     store::{Condition, Embedded, Item, Key, Store, Write},
 };
 use serde_json::{json, Map};
@@ -80,20 +80,16 @@ fn sessions(c: &mut Criterion) {
     rt.block_on(auth.register(new, None)).expect("register");
     let account = auth.account("bench@x.com").expect("account");
     let login = || async {
-        match auth
-            .password_login(
-                &account,
-                &pw,
-                &Gate::Lockout,
-                &SessionSpec::default(),
-                &Client::default(),
-            )
-            .await
-            .expect("login")
-        {
-            LoginStep::SignedIn(s) => s.tokens,
-            LoginStep::SecondFactor(_) => unreachable!("no second factor without a mobile"),
-        }
+        auth.password_login(
+            &account,
+            &pw,
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &Client::default(),
+        )
+        .await
+        .expect("login")
+        .tokens
     };
     let tokens = rt.block_on(login());
     c.bench_function("session/whoami (file store)", |b| {

@@ -39,7 +39,7 @@ use super::{retry_after, wait_seconds};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
     http::{self, bearer},
-    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens},
+    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount},
     Auth, Error,
 };
 use axum::{
@@ -275,6 +275,7 @@ async fn login_email(
         .code_login(
             &account,
             &code,
+            UnknownAccount::Refuse,
             &gate,
             &session_spec(),
             &http::client(&headers),

@@ -39,7 +39,7 @@ use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http,
-    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn},
+    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
     Auth, Error,
 };
 use axum::{
@@ -239,7 +239,14 @@ async fn login(
         (None, Some(raw)) => {
             let code = code(raw)?;
             let s = auth
-                .code_login_or_register(&account, &code, &Gate::Lockout, &spec, &client)
+                .code_login(
+                    &account,
+                    &code,
+                    UnknownAccount::Register,
+                    &Gate::Lockout,
+                    &spec,
+                    &client,
+                )
                 .await?;
             Ok(signed_in(&auth, &s))
         }

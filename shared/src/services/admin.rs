@@ -110,15 +110,4 @@ impl Auth {
         let records = self.login_records(found.id, after, limit).await?;
         Ok(Some((found, records)))
     }
-
-    pub async fn login_records_as(
-        &self,
-        principal: &Principal,
-        user: UserId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<LoginRecord>> {
-        self.holder(principal, Permission::USER_AUDIT).await?;
-        self.login_records(user, after, limit).await
-    }
 }

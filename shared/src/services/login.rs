@@ -172,41 +172,16 @@ impl Auth {
         self.check_account_code(purpose, &account.key(), code).await
     }
 
-    /// Signs in an existing account with a code sent to it.
+    /// Signs in with a code sent to an email or mobile; `unknown` says what an account nobody
+    /// holds yet gets (seed 003 registers it; `is_new` then says so).
     pub async fn code_login(
         &self,
         account: &Account,
         code: &Code,
+        unknown: UnknownAccount,
         gate: &Gate,
         spec: &SessionSpec,
         client: &Client,
-    ) -> Result<SignedIn> {
-        self.code_sign_in(account, code, gate, spec, client, Unknown::Refuse)
-            .await
-    }
-
-    /// Signs in with a code sent to an email or mobile, registering the account if nobody
-    /// has it yet (seed 003); `is_new` tells which.
-    pub async fn code_login_or_register(
-        &self,
-        account: &Account,
-        code: &Code,
-        gate: &Gate,
-        spec: &SessionSpec,
-        client: &Client,
-    ) -> Result<SignedIn> {
-        self.code_sign_in(account, code, gate, spec, client, Unknown::Register)
-            .await
-    }
-
-    async fn code_sign_in(
-        &self,
-        account: &Account,
-        code: &Code,
-        gate: &Gate,
-        spec: &SessionSpec,
-        client: &Client,
-        unknown: Unknown,
     ) -> Result<SignedIn> {
         self.pass_gate(account, gate).await?;
         let check = match self
@@ -236,7 +211,7 @@ impl Auth {
                     is_new: false,
                 })
             }
-            (None, Unknown::Register) => {
+            (None, UnknownAccount::Register) => {
                 let new = super::NewUser::of_contact(account);
                 let (user, tokens) = self
                     .create_user(new, Some(check), |user| {
@@ -252,7 +227,7 @@ impl Auth {
                     is_new: true,
                 })
             }
-            (None, Unknown::Refuse) => {
+            (None, UnknownAccount::Refuse) => {
                 Err(Error::InvalidCredentials(CredentialFault::UnknownAccount))
             }
         }
@@ -260,8 +235,8 @@ impl Auth {
 }
 
 /// What a code login does for an account nobody holds.
-#[derive(Clone, Copy)]
-enum Unknown {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownAccount {
     Register,
     Refuse,
 }

@@ -23,7 +23,7 @@ pub use audit::LoginRecord;
 pub use captcha::Challenge;
 pub use codes::{CodeCheck, IssuedCode, Purpose};
 pub use import::{BadField, ImportLine, ImportedUser, LegacyId, Outcome};
-pub use login::{LoginStep, SignedIn};
+pub use login::{LoginStep, SignedIn, UnknownAccount};
 pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use reset::RESETS_PER_DAY;

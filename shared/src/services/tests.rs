@@ -232,6 +232,7 @@ async fn code_login_creates_the_account_when_asked() {
         .code_login(
             &a,
             &issued.code,
+            UnknownAccount::Refuse,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -243,9 +244,10 @@ async fn code_login_creates_the_account_when_asked() {
     );
     let s = t
         .auth
-        .code_login_or_register(
+        .code_login(
             &a,
             &issued.code,
+            UnknownAccount::Register,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -257,9 +259,10 @@ async fn code_login_creates_the_account_when_asked() {
     // The code is spent by that login.
     let again = t
         .auth
-        .code_login_or_register(
+        .code_login(
             &a,
             &issued.code,
+            UnknownAccount::Register,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -270,9 +273,10 @@ async fn code_login_creates_the_account_when_asked() {
     let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
     let s2 = t
         .auth
-        .code_login_or_register(
+        .code_login(
             &a,
             &issued.code,
+            UnknownAccount::Register,
             &Gate::Lockout,
             &SessionSpec::default(),
             &client(),
@@ -588,7 +592,7 @@ async fn password_change_disable_and_permissions() {
     let principal = t.auth.authenticate(&admin.tokens.access).await.unwrap();
     assert_eq!(
         t.auth
-            .login_records_as(&principal, user.id, None, 10)
+            .login_records_by(&principal, &LegacyId::Number(user.id.0), None, 10)
             .await
             .unwrap_err(),
         Error::MissingPermission(crate::domain::Permission::USER_AUDIT)
@@ -620,9 +624,11 @@ async fn password_change_disable_and_permissions() {
         .unwrap();
     let records = t
         .auth
-        .login_records_as(&principal, user.id, None, 10)
+        .login_records_by(&principal, &LegacyId::Number(user.id.0), None, 10)
         .await
-        .unwrap();
+        .unwrap()
+        .map(|(_, records)| records)
+        .unwrap_or_default();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].login_type, LoginType::Password);
     let created = t
