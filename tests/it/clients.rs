@@ -613,21 +613,27 @@ async fn api_v1_web_client(s: Server) {
 
 #[tokio::test]
 async fn api_v1_expired_access_token_answers_3000_and_the_client_refreshes_embedded() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    api_v1_expired_access_token_answers_3000_and_the_client_refreshes(Deployment::local()).await;
+}
+
+#[tokio::test]
+async fn api_v1_expired_access_token_answers_3000_and_the_client_refreshes_on_moto() {
+    api_v1_expired_access_token_answers_3000_and_the_client_refreshes(Deployment::aws().await)
+        .await;
+}
+
+async fn api_v1_expired_access_token_answers_3000_and_the_client_refreshes(d: Deployment) {
     let email = "expiry@example.com";
-    admin_json(
-        dir.path(),
-        &[
-            "create-user",
-            "--email",
-            email,
-            "--password",
-            "expiry-pass-1",
-            "--name",
-            "Expiry",
-        ],
-    );
-    let s = Server::start_with(dir.path(), &[("POLYAUTH_ACCESS_TTL", "1")]).await;
+    d.admin_json(&[
+        "create-user",
+        "--email",
+        email,
+        "--password",
+        "expiry-pass-1",
+        "--name",
+        "Expiry",
+    ]);
+    let s = d.start_with(&[("POLYAUTH_ACCESS_TTL", "1")]).await;
     let c = reqwest::Client::new();
     let r = v1(
         &c,

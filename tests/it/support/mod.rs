@@ -188,9 +188,14 @@ impl Deployment {
     }
 
     pub async fn start(&self) -> Server {
+        self.start_with(&[]).await
+    }
+
+    /// A server with extra configuration (a short token lifetime, say).
+    pub async fn start_with(&self, env: &[(&str, &str)]) -> Server {
         match self {
-            Deployment::Local(dir) => Server::start_in(dir.path()).await,
-            Deployment::Aws(aws) => Server::start_on(aws).await,
+            Deployment::Local(dir) => Server::start_with(dir.path(), env).await,
+            Deployment::Aws(aws) => Server::start_on_with(aws, env).await,
         }
     }
 
@@ -259,12 +264,17 @@ impl Server {
 
     /// A server on an existing moto deployment (to restart, or after admin commands).
     pub async fn start_on(aws: &Aws) -> Server {
+        Self::start_on_with(aws, &[]).await
+    }
+
+    pub async fn start_on_with(aws: &Aws, extra: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let env: Vec<(&str, &str)> = aws
+        let mut env: Vec<(&str, &str)> = aws
             .env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        env.extend_from_slice(extra);
         let mut s = Self::start_with(dir.path(), &env).await;
         s._dir = Some(dir);
         s.aws = Some(aws.clone());
