@@ -203,8 +203,27 @@ fn reply(status: StatusCode, code: i64, msg: &str, result: Value) -> Response {
         .into_response()
 }
 
+/// `E_SUCC`, with the original's message.
 fn ok(result: Value) -> Response {
-    reply(StatusCode::OK, 0, "ok", result)
+    reply(StatusCode::OK, 0, "成功", result)
+}
+
+/// A mobile as the original took it (`^1[3-9]\d{9}$`), or in E.164 with its `+`.
+fn mobile(auth: &Auth, raw: &str) -> Result<crate::domain::Phone, Error> {
+    let s = raw.trim();
+    let mainland = s.len() == 11
+        && s.starts_with('1')
+        && s.as_bytes()
+            .get(1)
+            .is_some_and(|b| (b'3'..=b'9').contains(b))
+        && s.bytes().all(|b| b.is_ascii_digit());
+    if !mainland && !s.starts_with('+') {
+        return Err(Error::invalid(
+            "mobile",
+            "a mainland mobile (1[3-9] and 9 digits) or +<country><number>",
+        ));
+    }
+    auth.phone(s).map_err(|e| e.field("mobile"))
 }
 
 fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
@@ -380,9 +399,11 @@ struct CreateReq {
 async fn create(
     State(auth): State<Auth>,
     headers: HeaderMap,
-    http::Json(req, _): Body<CreateReq>,
+    body: Result<Body<CreateReq>, Failure>,
 ) -> Answer {
+    // The session first, as the original checked it before the parameters.
     let principal = principal(&auth, &headers).await?;
+    let http::Json(req, _) = body?;
     let email = Email::parse(&req.username).map_err(|e| e.field("username"))?;
     let name = req.name.trim();
     if name.is_empty() {
@@ -394,9 +415,7 @@ async fn create(
     let password = given(req.password)
         .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
         .transpose()?;
-    let mobile = given(req.mobile)
-        .map(|m| auth.phone(&m).map_err(|e| e.field("mobile")))
-        .transpose()?;
+    let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
     let new = NewUser {
         email: Some(email),
         mobile,
@@ -583,9 +602,7 @@ async fn reset_redeem(
     let password = given(req.password)
         .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
         .transpose()?;
-    let mobile = given(req.mobile)
-        .map(|m| auth.phone(&m).map_err(|e| e.field("mobile")))
-        .transpose()?;
+    let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
     auth.redeem_reset_token(code, password, mobile).await?;
     Ok(ok(json!({})))
 }

@@ -174,7 +174,8 @@ fn code(raw: &Value) -> Result<Code, Failure> {
         },
         _ => return Err(Error::malformed("code", "must be a string of digits").into()),
     };
-    Ok(Code::parse(&text).map_err(|e| e.field("code"))?)
+    // A code of the wrong shape is a code that does not exist.
+    Ok(Code::parse(&text).map_err(|_| Error::CodeInvalid)?)
 }
 
 /// A required value of any type: absent, null and "" are missing.
@@ -372,7 +373,8 @@ async fn check_code(State(auth): State<Auth>, body: Result<Body<CheckCodeReq>, F
     let fail = during(Op::CheckCode);
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let account = account(&auth, &req.account).map_err(&fail)?;
-    let code = code(required_value("code", &req.code).map_err(&fail)?)?;
+    let code =
+        code(required_value("code", &req.code).map_err(&fail)?).map_err(|f| fail(f.error))?;
     let check = auth.check_code_any(&account, &code).await.map_err(&fail)?;
     Ok(
         axum::Json(json!({ "code": code.as_str(), "expired_at": rfc3339(check.expires_at) }))

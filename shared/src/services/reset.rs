@@ -15,8 +15,10 @@ pub const RESETS_PER_DAY: i64 = 50;
 
 /// A day, as seed 000's original kept its reset records.
 pub const RESET_TTL: i64 = 24 * 3600;
-/// Checks a reset token allows: fewer than five, as seed 000's original counted them.
-pub const RESET_CHECKS: i64 = 4;
+/// Seed 000's original counted each check of a reset token and let one through while fewer
+/// than five had been made (the fifth is refused); setting the password needs the count still
+/// under five.
+pub const RESET_CHECKS: i64 = 5;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct ResetState {
@@ -93,7 +95,8 @@ impl Auth {
         Ok((key, state, item.expires_at))
     }
 
-    /// Tells whether a reset token is good; each check uses up one of `RESET_CHECKS`.
+    /// Tells whether a reset token is good; each check counts, and the `RESET_CHECKS`-th is
+    /// refused.
     pub async fn check_reset_token(&self, token: &str) -> Result<()> {
         let (key, state, expires_at) = self.reset_state(token).await?;
         let next = ResetState {
@@ -105,7 +108,8 @@ impl Auth {
             cond: Condition::equals("checks_left", state.checks_left),
         };
         match self.store().write(vec![write]).await {
-            Ok(()) => Ok(()),
+            Ok(()) if next.checks_left > 0 => Ok(()),
+            Ok(()) => Err(Error::ResetTokenInvalid),
             Err(StoreError::ConditionFailed(_)) => Err(Error::ResetTokenInvalid),
             Err(e) => Err(e.into()),
         }

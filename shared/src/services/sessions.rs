@@ -328,13 +328,16 @@ impl Auth {
 
     async fn end_sessions(&self, user: UserId, dialect: Option<Dialect>) -> Result<u64> {
         let mut ended = 0;
+        // Pages follow the cursor: sessions of other dialects stay, so re-reading from the
+        // start would find them again forever.
+        let mut after = None;
         loop {
             let page = self
                 .store()
                 .query(Query {
                     pk: format!("USER#{user}"),
                     sk_prefix: "SESSION#".into(),
-                    after: None,
+                    after: after.take(),
                     limit: 50,
                     newest_first: false,
                 })
@@ -354,9 +357,12 @@ impl Auth {
                 })
                 .collect();
             ended += writes.len() as u64 / 2;
-            self.store().write(writes).await?;
-            if page.next.is_none() {
-                return Ok(ended);
+            if !writes.is_empty() {
+                self.store().write(writes).await?;
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(ended),
             }
         }
     }

@@ -367,7 +367,10 @@ async fn three_failures_ask_for_a_captcha_that_lets_one_attempt_through() {
     let t = test_app();
     registered(&t, "a@x.com", "secret1").await;
     for _ in 0..3 {
-        assert_refused(&login(&t, "a@x.com", "bad").await, "用户名密码不匹配");
+        assert_refused(
+            &login(&t, "a@x.com", "bad-password").await,
+            "用户名密码不匹配",
+        );
     }
     // Even the right password needs the captcha now.
     let id = captcha_required(&login(&t, "a@x.com", "secret1").await);
@@ -384,7 +387,7 @@ async fn three_failures_ask_for_a_captcha_that_lets_one_attempt_through() {
     let r = post(
         &t,
         "/login",
-        json!({"email": "a@x.com", "password": "bad", "captchaId": id}),
+        json!({"email": "a@x.com", "password": "bad-password", "captchaId": id}),
     )
     .await;
     assert_refused(&r, "用户名密码不匹配");
@@ -405,7 +408,10 @@ async fn three_failures_ask_for_a_captcha_that_lets_one_attempt_through() {
     .await;
     assert_ok(&r);
     // Success reset the count.
-    assert_refused(&login(&t, "a@x.com", "bad").await, "用户名密码不匹配");
+    assert_refused(
+        &login(&t, "a@x.com", "bad-password").await,
+        "用户名密码不匹配",
+    );
     assert_ok(&login(&t, "a@x.com", "secret1").await);
 }
 
@@ -700,8 +706,11 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
     let access = r.json["data"]["token"].as_str().unwrap().to_string();
     let refresh = r.json["data"]["refreshToken"].as_str().unwrap().to_string();
     let body = json!({"refreshToken": refresh});
-    // No access token: 3000, on which the client refreshes and retries.
-    assert_answer(&logout(&t, None, body.clone()).await, 3000, "TOKEN无效");
+    // Without an access token the refresh token decides: none is bad parameters, an unknown
+    // one 2000 (the original's logout needed no `Authorization`).
+    assert_refused(&logout(&t, None, json!({})).await, "请求参数有误");
+    let r = logout(&t, None, json!({"refreshToken": "nope.nope"})).await;
+    assert_answer(&r, 2000, "token验证失败");
     // Not one of ours: 2000, on which the client signs out.
     let r = logout(&t, Some("garbage"), body.clone()).await;
     assert_answer(&r, 2000, "token验证失败");
@@ -744,6 +753,13 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
         .await;
     assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
     assert_eq!(set_cookie(&r, "refresh_token").as_deref(), Some(""));
+    // A refresh token alone logs out too.
+    let r = login(&t, "a@x.com", "secret1").await;
+    let refresh = r.json["data"]["refreshToken"].as_str().unwrap().to_string();
+    let r = logout(&t, None, json!({"refreshToken": refresh})).await;
+    assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
+    let r = post(&t, "/updateToken", json!({"refreshToken": refresh})).await;
+    assert_answer(&r, 2000, "token验证失败");
 }
 
 #[tokio::test]

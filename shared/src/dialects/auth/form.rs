@@ -18,6 +18,8 @@
 //!   sent 601 and 600); `Token Expired` is sent for an expired token as the seed's `api.md`
 //!   lists it (the original's handler order made it unreachable);
 //! - `expiration` is capped at 90 days (the app offers up to 60; the original had no cap);
+//! - `register` usernames follow the shared rules besides the seed's length (letters, digits,
+//!   `_ . -`, not all digits): an all-digit name would sign in as a mobile number;
 //! - a locked account (ten consecutive failures) or a disabled one answers `Login Failed`, with
 //!   `Retry-After` when there is a time to wait.
 //!

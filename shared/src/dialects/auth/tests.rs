@@ -1026,12 +1026,29 @@ async fn a_seed_001_user_signs_in_through_004_and_002() {
     // A seed-001 token is good for seed 004's who-am-I too: one session store.
     let token_001 = token_001(&t, "test", "test").await;
     assert_eq!(whoami(&t, Some(&token_001)).await.json["data"]["id"], id);
-    // Seed 002 by email.
+    // Seed 002 by email, whose original refused passwords under six characters at login.
     let r = t
         .json(
             "POST",
             "/api/v1/auth/login",
             json!({"email": "shared@example.com", "password": "test"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.json["code"].clone(), r.json["msg"].clone()),
+        (json!(500), json!("密码长度不能小于6位")),
+        "{}",
+        r.json
+    );
+    let reset = json!({"username": "test", "password": "test", "new_password": "test-longer"});
+    let r = t.json("POST", "/auth/reset", reset, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = t
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"email": "shared@example.com", "password": "test-longer"}),
             &[],
         )
         .await;
