@@ -95,15 +95,11 @@ impl App {
     }
 }
 
-/// The largest request body read (the contract's 64 KiB); a larger one gets the dialect's
-/// bad-parameters answer from the body extractors.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
 /// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
-/// connection; unknown paths get a JSON 404; bodies are read up to `BODY_LIMIT`.
+/// connection; unknown paths get a JSON 404. Bodies are bounded where they are read
+/// (`http::body`), which answers a too-large one in the dialect's envelope.
 pub fn harden(router: Router) -> Router {
     router
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

@@ -23,6 +23,37 @@ pub struct Form<T, R>(pub T, pub PhantomData<R>);
 /// body winning: for APIs whose documents do not say where a parameter goes.
 pub struct Params<T, R>(pub T, pub PhantomData<R>);
 
+/// Reads the whole body, at most `BODY_LIMIT` bytes of it. A larger body is still read to its
+/// end (up to `DRAIN_LIMIT`) and discarded, so the client, still sending, gets the answer
+/// instead of a reset connection.
+async fn read_body(body: axum::body::Body) -> Result<Bytes, Error> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::malformed("body", format!("unreadable: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        if total <= BODY_LIMIT {
+            kept.extend_from_slice(&chunk);
+        } else if total > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if total > BODY_LIMIT {
+        return Err(Error::malformed(
+            "body",
+            format!("larger than {} KiB", BODY_LIMIT / 1024),
+        ));
+    }
+    Ok(Bytes::from(kept))
+}
+
+/// The largest body read (the contract's 64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// How much of a too-large body is read and thrown away before the connection is given up.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
 fn content_type(req: &Request) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -63,16 +94,14 @@ where
 {
     type Rejection = R;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
-        Self::read(req, state).await.map_err(R::from)
+    async fn from_request(req: Request, _: &S) -> Result<Self, R> {
+        Self::read(req).await.map_err(R::from)
     }
 }
 
 impl<T: DeserializeOwned, R> Json<T, R> {
-    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Error::malformed("body", e.to_string()))?;
+    async fn read(req: Request) -> Result<Self, Error> {
+        let bytes = read_body(req.into_body()).await?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
@@ -103,6 +132,10 @@ impl<T: DeserializeOwned, R> Form<T, R> {
     async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
         let mut fields = Map::new();
         if content_type(&req).starts_with("multipart/form-data") {
+            // Read within the limit first, then parse the parts from memory.
+            let (parts, body) = req.into_parts();
+            let bytes = read_body(body).await?;
+            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
             let mut multipart = Multipart::from_request(req, state)
                 .await
                 .map_err(|e| Error::malformed("body", e.body_text()))?;
@@ -119,9 +152,7 @@ impl<T: DeserializeOwned, R> Form<T, R> {
                 fields.insert(name, Value::String(text));
             }
         } else {
-            let bytes = Bytes::from_request(req, state)
-                .await
-                .map_err(|e| Error::malformed("body", e.to_string()))?;
+            let bytes = read_body(req.into_body()).await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|e| Error::malformed("body", format!("not a form body: {e}")))?;
             for (k, v) in pairs {
@@ -161,7 +192,7 @@ impl<T: DeserializeOwned, R> Params<T, R> {
         {
             Form::<Map<String, Value>, ()>::read(req, state).await?.0
         } else {
-            Json::<Map<String, Value>, ()>::read(req, state).await?.0
+            Json::<Map<String, Value>, ()>::read(req).await?.0
         };
         fields.extend(body);
         from_value(Value::Object(fields)).map(|v| Params(v, PhantomData))
@@ -185,7 +216,7 @@ mod tests {
         let req = Request::builder()
             .body(Body::from(body.to_string()))
             .unwrap();
-        Json::<Login, ()>::read(req, &()).await
+        Json::<Login, ()>::read(req).await
     }
 
     fn field(r: Result<Json<Login, ()>, Error>) -> String {
@@ -203,6 +234,17 @@ mod tests {
         assert_eq!(field(json("{not json").await), "body");
         assert_eq!(field(json("[1]").await), "body");
         assert!(json(r#"{"email":"a","password":"b"}"#).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_body_over_64_kib_is_bad_input_and_is_read_to_its_end() {
+        let big = format!(r#"{{"email":"a","password":"{}"}}"#, "x".repeat(BODY_LIMIT));
+        assert_eq!(field(json(&big).await), "body");
+        let fits = format!(
+            r#"{{"email":"a","password":"{}"}}"#,
+            "x".repeat(BODY_LIMIT - 40)
+        );
+        assert!(json(&fits).await.is_ok());
     }
 
     #[tokio::test]
