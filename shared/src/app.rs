@@ -96,8 +96,8 @@ impl App {
 }
 
 /// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
-/// connection; unknown paths get a JSON 404. Bodies are bounded where they are read
-/// (`http::body`), which answers a too-large one in the dialect's envelope.
+/// connection; unknown paths get a JSON 404. Every body is read within its bound first
+/// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope.
 pub fn harden(router: Router) -> Router {
     router
         .fallback(|| async {
@@ -106,6 +106,7 @@ pub fn harden(router: Router) -> Router {
                 axum::Json(serde_json::json!({"error": "not found"})),
             )
         })
+        .layer(axum::middleware::from_fn(http::bound_body))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             (

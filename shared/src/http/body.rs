@@ -23,16 +23,20 @@ pub struct Form<T, R>(pub T, pub PhantomData<R>);
 /// body winning: for APIs whose documents do not say where a parameter goes.
 pub struct Params<T, R>(pub T, pub PhantomData<R>);
 
-/// Reads the whole body, at most `BODY_LIMIT` bytes of it. A larger body is still read to its
-/// end (up to `DRAIN_LIMIT`) and discarded, so the client, still sending, gets the answer
-/// instead of a reset connection.
-async fn read_body(body: axum::body::Body) -> Result<Bytes, Error> {
+/// Set on a request whose body `bound_body` could not keep: over the limit, or broken off.
+#[derive(Debug, Clone)]
+pub struct BodyFault(pub String);
+
+/// Reads a body to its end, keeping at most `BODY_LIMIT` bytes; a larger one is read on (up to
+/// `DRAIN_LIMIT`) and thrown away, so a client still sending it gets an answer instead of a
+/// reset connection. `Err` names what is wrong with it.
+async fn drain(body: axum::body::Body) -> Result<Bytes, String> {
     use futures::StreamExt;
     let mut stream = body.into_data_stream();
     let mut kept = Vec::new();
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::malformed("body", format!("unreadable: {e}")))?;
+        let chunk = chunk.map_err(|e| format!("unreadable: {e}"))?;
         total = total.saturating_add(chunk.len());
         if total <= BODY_LIMIT {
             kept.extend_from_slice(&chunk);
@@ -41,12 +45,36 @@ async fn read_body(body: axum::body::Body) -> Result<Bytes, Error> {
         }
     }
     if total > BODY_LIMIT {
-        return Err(Error::malformed(
-            "body",
-            format!("larger than {} KiB", BODY_LIMIT / 1024),
-        ));
+        return Err(format!("larger than {} KiB", BODY_LIMIT / 1024));
     }
     Ok(Bytes::from(kept))
+}
+
+/// Middleware: every request's body is read (bounded) before its handler runs, also where the
+/// handler never reads it, so the connection stays usable whatever a client sends.
+pub async fn bound_body(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (mut parts, body) = req.into_parts();
+    let body = match drain(body).await {
+        Ok(bytes) => axum::body::Body::from(bytes),
+        Err(fault) => {
+            parts.extensions.insert(BodyFault(fault));
+            axum::body::Body::empty()
+        }
+    };
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The body of a request, or the bad-input error for one that could not be kept.
+async fn read_body(
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<Bytes, Error> {
+    if let Some(BodyFault(fault)) = parts.extensions.get::<BodyFault>() {
+        return Err(Error::malformed("body", fault.clone()));
+    }
+    drain(body)
+        .await
+        .map_err(|fault| Error::malformed("body", fault))
 }
 
 /// The largest body read (the contract's 64 KiB).
@@ -101,7 +129,8 @@ where
 
 impl<T: DeserializeOwned, R> Json<T, R> {
     async fn read(req: Request) -> Result<Self, Error> {
-        let bytes = read_body(req.into_body()).await?;
+        let (parts, body) = req.into_parts();
+        let bytes = read_body(&parts, body).await?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
@@ -134,7 +163,7 @@ impl<T: DeserializeOwned, R> Form<T, R> {
         if content_type(&req).starts_with("multipart/form-data") {
             // Read within the limit first, then parse the parts from memory.
             let (parts, body) = req.into_parts();
-            let bytes = read_body(body).await?;
+            let bytes = read_body(&parts, body).await?;
             let req = Request::from_parts(parts, axum::body::Body::from(bytes));
             let mut multipart = Multipart::from_request(req, state)
                 .await
@@ -152,7 +181,8 @@ impl<T: DeserializeOwned, R> Form<T, R> {
                 fields.insert(name, Value::String(text));
             }
         } else {
-            let bytes = read_body(req.into_body()).await?;
+            let (parts, body) = req.into_parts();
+            let bytes = read_body(&parts, body).await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|e| Error::malformed("body", format!("not a form body: {e}")))?;
             for (k, v) in pairs {

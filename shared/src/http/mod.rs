@@ -4,7 +4,7 @@
 mod body;
 pub mod dev;
 
-pub use body::{Form, Json, Params};
+pub use body::{bound_body, Form, Json, Params};
 
 use crate::services::Client;
 use axum::http::{header, HeaderMap, HeaderValue};
