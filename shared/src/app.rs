@@ -91,14 +91,15 @@ impl App {
         if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
             router = router.merge(http::dev::outbox(outbox.clone()));
         }
-        harden(router)
+        harden(router, self.auth.config())
     }
 }
 
 /// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
 /// connection; unknown paths get a JSON 404. Every body is read within its bound first
-/// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope.
-pub fn harden(router: Router) -> Router {
+/// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope. The
+/// caller's address is resolved once (`http::identify`) for every limit and record.
+pub fn harden(router: Router, config: &Config) -> Router {
     router
         .fallback(|| async {
             (
@@ -107,6 +108,10 @@ pub fn harden(router: Router) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(http::bound_body))
+        .layer(axum::middleware::from_fn_with_state(
+            config.limits.trusted_proxies,
+            http::identify,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             (
@@ -232,7 +237,7 @@ pub(crate) mod testing {
 
         /// Registers a user directly through the core.
         pub async fn user(&self, new: crate::services::NewUser) -> crate::domain::User {
-            self.app.auth.register(new, None).await.expect("registers")
+            self.app.auth.register(new, None, &crate::services::Client::default()).await.expect("registers")
         }
     }
 

@@ -1,6 +1,9 @@
 //! Configuration, read once from `POLYAUTH_*` environment variables (Lambda's way) with safe
 //! local defaults. Production refuses the development secret and the development outbox.
 
+mod limits;
+
+pub use limits::{Limits, Rate};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
 /// The development JWT secret. Known to everyone, so `prod` refuses to start with it.
@@ -62,6 +65,7 @@ pub struct Config {
     pub access_ttl: i64,
     pub refresh_ttl: i64,
     pub refresh_grace: i64,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -100,7 +104,9 @@ impl Config {
     pub fn for_tests() -> Self {
         let mut vars = HashMap::new();
         vars.insert("POLYAUTH_STORE".into(), "memory".into());
-        Self::from_vars(vars).expect("default test config is valid")
+        let mut config = Self::from_vars(vars).expect("default test config is valid");
+        config.limits = config.limits.generous();
+        config
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
@@ -195,6 +201,7 @@ impl Config {
                 "a URL without spaces holding {code} where the token goes".into(),
             ));
         }
+        let limits = Limits::read(&get, &default_country_code)?;
         let config = Config {
             env,
             addr,
@@ -230,6 +237,7 @@ impl Config {
                 7 * 24 * 3600,
             )?,
             refresh_grace: seconds(get("POLYAUTH_REFRESH_GRACE"), "POLYAUTH_REFRESH_GRACE", 10)?,
+            limits,
         };
         if config.env == Env::Prod {
             if config.secret == DEV_SECRET {

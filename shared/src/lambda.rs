@@ -34,13 +34,14 @@ impl Function {
 
     /// The group's routes, hardened like the local server's.
     pub fn router(self, auth: Auth) -> Router {
+        let config = auth.config().clone();
         let routes = match self {
             Function::ApiV1 => dialects::api_v1::router(auth).merge(http::dev::health()),
             Function::V1 => dialects::v1::router(auth),
             Function::Pauli => dialects::pauli::router(auth),
             Function::Auth => dialects::auth::router(auth),
         };
-        crate::app::harden(routes)
+        crate::app::harden(routes, &config)
     }
 }
 

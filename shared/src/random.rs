@@ -14,6 +14,15 @@ pub fn token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes::<32>())
 }
 
+/// Whether an id a client sent back can be one of ours (base64url, 16 to 64 characters):
+/// anything else is refused at the edge of a use case, before it becomes a store key.
+pub fn well_formed(id: &str) -> bool {
+    (16..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A short id (128 bits) for things that are not secrets by themselves.
 pub fn id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes::<16>())

@@ -39,7 +39,7 @@ use super::{retry_after, wait_seconds};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
     http::{self, bearer},
-    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount},
+    services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount},
     Auth, Error,
 };
 use axum::{
@@ -210,20 +210,24 @@ struct RegisterReq {
     code: String,
 }
 
-async fn register(State(auth): State<Auth>, http::Json(req, _): Body<RegisterReq>) -> Answer {
+async fn register(
+    State(auth): State<Auth>,
+    client: Client,
+    http::Json(req, _): Body<RegisterReq>,
+) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let password =
         Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
     let code = code(&req.code)?;
     let check = auth
-        .check_code_for(Purpose::Register, &account, &code)
+        .check_code_for(Purpose::Register, &account, &code, &client)
         .await?;
     let new = NewUser {
         email: Some(email(&req.email)?),
         password: Some(password),
         ..Default::default()
     };
-    auth.register(new, Some(check)).await?;
+    auth.register(new, Some(check), &client).await?;
     Ok(ok(Value::Null))
 }
 
@@ -237,7 +241,7 @@ struct LoginReq {
 
 async fn login(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     http::Json(req, _): Body<LoginReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
@@ -251,7 +255,7 @@ async fn login(
             &password,
             &gate,
             &session_spec(),
-            &http::client(&headers),
+            &client,
         )
         .await?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
@@ -267,7 +271,7 @@ struct LoginEmailReq {
 
 async fn login_email(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     http::Json(req, _): Body<LoginEmailReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
@@ -280,7 +284,7 @@ async fn login_email(
             UnknownAccount::Refuse,
             &gate,
             &session_spec(),
-            &http::client(&headers),
+            &client,
         )
         .await?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
@@ -347,9 +351,10 @@ struct ResetCheckReq {
 
 async fn resetpwd_check(
     State(auth): State<Auth>,
+    client: Client,
     http::Json(req, _): Body<ResetCheckReq>,
 ) -> Answer {
-    reset_check(&auth, &req.email, captcha_id(&req.captcha_id)).await
+    reset_check(&auth, &req.email, captcha_id(&req.captcha_id), &client).await
 }
 
 /// The pre-1.0.2 form: `GET ?eamil=...&captchaId=...` (the seed's spelling), or `?email=`.
@@ -363,6 +368,7 @@ struct ResetCheckQuery {
 
 async fn resetpwd_check_legacy(
     State(auth): State<Auth>,
+    client: Client,
     query: Result<Query<ResetCheckQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
     let Query(q) = query.map_err(|e| Error::invalid("query", e.body_text()))?;
@@ -370,12 +376,17 @@ async fn resetpwd_check_legacy(
         .email
         .or(q.eamil)
         .ok_or_else(|| Error::malformed("email", "is required"))?;
-    reset_check(&auth, &raw, captcha_id(&q.captcha_id)).await
+    reset_check(&auth, &raw, captcha_id(&q.captcha_id), &client).await
 }
 
-async fn reset_check(auth: &Auth, raw_email: &str, captcha: Option<String>) -> Answer {
+async fn reset_check(
+    auth: &Auth,
+    raw_email: &str,
+    captcha: Option<String>,
+    client: &Client,
+) -> Answer {
     let account = Account::Email(email(raw_email)?);
-    auth.request_reset_code(&account, captcha.as_deref())
+    auth.request_reset_code(&account, captcha.as_deref(), client)
         .await?;
     Ok(ok(Value::Null))
 }
@@ -387,12 +398,16 @@ struct ModifyPwdReq {
     code: String,
 }
 
-async fn modify_pwd(State(auth): State<Auth>, http::Json(req, _): Body<ModifyPwdReq>) -> Answer {
+async fn modify_pwd(
+    State(auth): State<Auth>,
+    client: Client,
+    http::Json(req, _): Body<ModifyPwdReq>,
+) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let password =
         Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
     let code = code(&req.code)?;
-    auth.reset_password_with_code(&account, &code, &password)
+    auth.reset_password_with_code(&account, &code, &password, &client)
         .await?;
     Ok(ok(Value::Null))
 }
@@ -408,16 +423,22 @@ struct SendCodeReq {
 
 async fn send_email_code(
     State(auth): State<Auth>,
+    client: Client,
     http::Json(req, _): Body<SendCodeReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
     match req.kind.as_str() {
-        "register" => auth.send_code(Purpose::Register, &account).await?,
-        "login" => auth.send_code(Purpose::Login, &account).await?,
+        "register" => auth.send_code(Purpose::Register, &account, &client).await?,
+        "login" => auth.send_code(Purpose::Login, &account, &client).await?,
         "resetpwd" => {
             let captcha = captcha_id(&req.captcha_id);
-            auth.send_code_behind_captcha(Purpose::ResetPassword, &account, captcha.as_deref())
-                .await?
+            auth.send_code_behind_captcha(
+                Purpose::ResetPassword,
+                &account,
+                captcha.as_deref(),
+                &client,
+            )
+            .await?
         }
         _ => return Err(Error::invalid("type", "must be register, login or resetpwd").into()),
     };
@@ -435,11 +456,12 @@ struct EmailCodeReq {
 /// email and change passwords with.
 async fn get_email_code(
     State(auth): State<Auth>,
+    client: Client,
     http::Json(req, _): Body<EmailCodeReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
     let captcha = captcha_id(&req.captcha_id);
-    auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref())
+    auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref(), &client)
         .await?;
     Ok(ok(Value::Null))
 }
@@ -457,6 +479,7 @@ fn slider(c: &crate::services::Challenge) -> Value {
 /// `GET /api/v1/verify/captcha/get?captchaId=`: a new rendering of an issued challenge.
 async fn captcha_get(
     State(auth): State<Auth>,
+    client: Client,
     http::Params(q, _): http::Params<CaptchaQuery, Failure>,
 ) -> Answer {
     let during_get = |error| Failure {
@@ -464,15 +487,22 @@ async fn captcha_get(
         op: Op::CaptchaGet,
     };
     let id = captcha_id(&q.captcha_id).ok_or_else(|| during_get(Error::CaptchaInvalid))?;
-    let c = auth.render_captcha(&id).await.map_err(during_get)?;
+    let c = auth
+        .render_captcha(&id, &client)
+        .await
+        .map_err(during_get)?;
     Ok(ok(json!({ "slider_captcha": slider(&c) })))
 }
 
 /// `POST /api/v1/auth/captcha {captchaId?}`: `captcha/get` by body, issuing a challenge when
 /// none is named.
-async fn captcha(State(auth): State<Auth>, http::Json(req, _): Body<CaptchaQuery>) -> Answer {
+async fn captcha(
+    State(auth): State<Auth>,
+    client: Client,
+    http::Json(req, _): Body<CaptchaQuery>,
+) -> Answer {
     let c = auth
-        .captcha(captcha_id(&req.captcha_id).as_deref())
+        .captcha(captcha_id(&req.captcha_id).as_deref(), &client)
         .await
         .map_err(|error| Failure {
             error,

@@ -54,7 +54,7 @@ use crate::{
     http,
     sender::Channel,
     services::{
-        Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens,
+        Client, Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens,
         PENDING_TTL,
     },
     Auth, Error,
@@ -438,6 +438,7 @@ struct LoginReq {
 
 async fn login(
     State(auth): State<Auth>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Body<LoginReq>, Failure>,
 ) -> Answer {
@@ -447,7 +448,6 @@ async fn login(
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
-    let client = http::client(&headers);
     match auth
         .password_login_with_second_step(
             &account,
@@ -482,6 +482,7 @@ struct SendCodeQuery {
 
 async fn send_code(
     State(auth): State<Auth>,
+    client: Client,
     headers: HeaderMap,
     params: Result<Params<SendCodeQuery>, Failure>,
 ) -> Answer {
@@ -497,7 +498,7 @@ async fn send_code(
     };
     let pending = pending(&headers)?;
     let channel = auth
-        .resend_second_factor(&pending, voice)
+        .resend_second_factor(&pending, voice, &client)
         .await
         .map_err(|error| Failure {
             error,
@@ -518,6 +519,7 @@ struct EnterCodeReq {
 
 async fn enter_code(
     State(auth): State<Auth>,
+    client: Client,
     headers: HeaderMap,
     params: Result<Params<EnterCodeReq>, Failure>,
 ) -> Answer {
@@ -526,7 +528,7 @@ async fn enter_code(
     let pending = pending(&headers)?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
     let s = auth
-        .complete_second_factor(&pending, &code, &session_spec(), &http::client(&headers))
+        .complete_second_factor(&pending, &code, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s.tokens, &s.user))
 }
@@ -552,10 +554,11 @@ struct ResetRequestQuery {
 
 async fn reset_request(
     State(auth): State<Auth>,
+    client: Client,
     http::Params(q, _): Params<ResetRequestQuery>,
 ) -> Answer {
     let email = Email::parse(&q.email).map_err(|e| e.field("email"))?;
-    auth.request_reset_link(&email)
+    auth.request_reset_link(&email, &client)
         .await
         .map_err(|error| Failure {
             error,

@@ -39,12 +39,12 @@ use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http,
-    services::{Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
+    services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
     Auth, Error,
 };
 use axum::{
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::post,
     Router,
@@ -218,12 +218,11 @@ struct LoginReq {
 
 async fn login(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     http::Json(req, _): Body<LoginReq>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
-    let client = http::client(&headers);
     let password = req.password.as_deref().filter(|p| !p.is_empty());
     match (password, given(&req.code)) {
         (Some(_), Some(_)) => {
@@ -268,14 +267,14 @@ struct RegisterReq {
 
 async fn register(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     http::Json(req, _): Body<RegisterReq>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;
     let code = code(required_value("code", &req.code)?)?;
     let check = auth
-        .check_code_for(Purpose::Register, &account, &code)
+        .check_code_for(Purpose::Register, &account, &code, &client)
         .await?;
     let new = NewUser {
         password: Some(password),
@@ -291,7 +290,7 @@ async fn register(
             &account,
             check,
             &session_spec(),
-            &http::client(&headers),
+            &client,
         )
         .await?;
     Ok(signed_in(&auth, &s))
@@ -309,7 +308,7 @@ struct ResetReq {
 
 async fn reset_password(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     http::Json(req, _): Body<ResetReq>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
@@ -321,7 +320,7 @@ async fn reset_password(
             &code,
             &password,
             &session_spec(),
-            &http::client(&headers),
+            &client,
         )
         .await?;
     Ok(signed_in(&auth, &s))
@@ -335,7 +334,11 @@ struct SendCodeReq {
     flag: Option<String>,
 }
 
-async fn send_code(State(auth): State<Auth>, body: Result<Body<SendCodeReq>, Failure>) -> Answer {
+async fn send_code(
+    State(auth): State<Auth>,
+    client: Client,
+    body: Result<Body<SendCodeReq>, Failure>,
+) -> Answer {
     let fail = during(Op::SendCode);
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let account = account(&auth, &req.account).map_err(&fail)?;
@@ -350,7 +353,10 @@ async fn send_code(State(auth): State<Auth>, body: Result<Body<SendCodeReq>, Fai
             )))
         }
     };
-    let issued = auth.send_code(purpose, &account).await.map_err(&fail)?;
+    let issued = auth
+        .send_code(purpose, &account, &client)
+        .await
+        .map_err(&fail)?;
     if !auth.config().is_dev() {
         return Ok(axum::Json(json!({ "message": "验证码发送成功" })).into_response());
     }
@@ -369,13 +375,20 @@ struct CheckCodeReq {
     code: Option<Value>,
 }
 
-async fn check_code(State(auth): State<Auth>, body: Result<Body<CheckCodeReq>, Failure>) -> Answer {
+async fn check_code(
+    State(auth): State<Auth>,
+    client: Client,
+    body: Result<Body<CheckCodeReq>, Failure>,
+) -> Answer {
     let fail = during(Op::CheckCode);
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let account = account(&auth, &req.account).map_err(&fail)?;
     let code =
         code(required_value("code", &req.code).map_err(&fail)?).map_err(|f| fail(f.error))?;
-    let check = auth.check_code_any(&account, &code).await.map_err(&fail)?;
+    let check = auth
+        .check_code_any(&account, &code, &client)
+        .await
+        .map_err(&fail)?;
     Ok(
         axum::Json(json!({ "code": code.as_str(), "expired_at": rfc3339(check.expires_at) }))
             .into_response(),

@@ -50,6 +50,10 @@ pub struct User {
     /// ObjectIds); integer ids became the polyauth id itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_id: Option<String>,
+    /// The mobile was proven by a code sent to it (or came with an import): only such a
+    /// mobile is ever called by voice, which costs the most.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mobile_confirmed: bool,
     /// Bumped on every write; writes are conditional on it, so concurrent edits never merge.
     pub version: u64,
 }
@@ -61,5 +65,18 @@ impl User {
 
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
+    }
+
+    /// The user with its mobile confirmed, when a code sent to `account` (a key) proved it.
+    pub fn confirming(&self, account: &str) -> Option<User> {
+        let proves = self
+            .mobile
+            .as_ref()
+            .is_some_and(|m| m.e164() == account && !self.mobile_confirmed);
+        proves.then(|| User {
+            mobile_confirmed: true,
+            version: self.version + 1,
+            ..self.clone()
+        })
     }
 }

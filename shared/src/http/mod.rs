@@ -2,11 +2,12 @@
 //! with errors that name the field, credentials from headers and cookies, the caller's address.
 
 mod body;
+mod caller;
 pub mod dev;
 
 pub use body::{bound_body, Form, Json, Params};
+pub use caller::{identify, resolve};
 
-use crate::services::Client;
 use axum::http::{header, HeaderMap, HeaderValue};
 
 /// The token of `Authorization: Bearer <t>`, or of a bare `Authorization: <t>` (seed 002).
@@ -48,28 +49,6 @@ pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
     set_cookie(name, "", path, 0, secure)
 }
 
-/// The caller for the login audit: the first `X-Forwarded-For` hop (API Gateway and proxies
-/// set it), and the user agent.
-pub fn client(headers: &HeaderMap) -> Client {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
-    let forwarded = text("x-forwarded-for");
-    let ip = match forwarded.split(',').next().map(str::trim) {
-        Some(first) if !first.is_empty() => first.to_string(),
-        _ => text("x-real-ip"),
-    };
-    Client {
-        ip,
-        user_agent: text("user-agent").chars().take(256).collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,22 +86,5 @@ mod tests {
         ] {
             assert!(c.contains(part), "{c} lacks {part}");
         }
-    }
-
-    #[test]
-    fn client_takes_first_forwarded_hop() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("1.2.3.4, 10.0.0.1"),
-        );
-        h.insert("user-agent", HeaderValue::from_static("curl/8"));
-        assert_eq!(
-            client(&h),
-            Client {
-                ip: "1.2.3.4".into(),
-                user_agent: "curl/8".into()
-            }
-        );
     }
 }

@@ -12,7 +12,7 @@ impl Auth {
     /// link to choose their own.
     pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
         let mail_link = new.password.is_none();
-        let user = self.register(new, None).await?;
+        let user = self.register(new, None, &super::Client::default()).await?;
         if mail_link {
             self.send_reset_link(&user).await?;
         }
@@ -61,9 +61,10 @@ impl Auth {
         principal: &Principal,
         account: &Account,
         password: &Password,
+        client: &super::Client,
     ) -> Result<User> {
         let user = self
-            .check_password(account, password, &super::Gate::Lockout)
+            .check_password(account, password, &super::Gate::Lockout, client)
             .await?;
         if user.id != principal.user_id {
             return Err(Error::Forbidden);

@@ -1,5 +1,6 @@
 //! Login records, kept under the user's partition with a ULID sort key, so newest-first order
-//! and cursor pagination are a plain reverse range query.
+//! and cursor pagination are a plain reverse range query. Each expires after the configured
+//! retention (`POLYAUTH_LOGIN_RECORD_DAYS`, default 400 days).
 
 use super::{Auth, Client, LoginType};
 use crate::{
@@ -42,10 +43,12 @@ impl Auth {
             login_type: kind,
             user_id: user,
             time: now,
-            ip: client.ip.clone(),
+            ip: client.ip(),
             user_agent: client.user_agent.clone(),
         };
-        Write::put(Item::of(record_key(user, &record_id), &record, None))
+        // Kept for the configured retention, then swept like any expired item.
+        let until = now + self.config().limits.login_record_days * 24 * 3600;
+        Write::put(Item::of(record_key(user, &record_id), &record, Some(until)))
     }
 
     /// Newest first; `after` is the `record_id` of the last record of the previous page.

@@ -1,20 +1,29 @@
 //! Verification codes: purpose-bound, stored only as a keyed hash, 10-minute lifetime, five
-//! wrong tries, one send per 60 s and at most ten an hour per account. The hourly window lives
-//! on the code item itself, so sending a code costs one read and one conditional write.
+//! tries, one send per 60 s and at most ten an hour per account. The hourly window lives on
+//! the code item itself, so sending a code costs one read and one conditional write (plus the
+//! caller address's send limit and the day's budget of the channel, one increment each).
+//!
+//! A try is reserved before the code is compared (an atomic increment of the code's try
+//! counter), so N concurrent guesses cost N tries and at most five are ever compared. Wrong
+//! codes also count against the account: ten in a day lock code use there for an hour.
 
-use super::{messages, Auth};
+use super::{limits::Limit, messages, Auth, Client};
 use crate::{
     domain::Code,
     sender::Channel,
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
+use serde_json::{Map, Value};
 
 pub const CODE_TTL: i64 = 600;
 pub const RESEND_AFTER: i64 = 60;
 pub const MAX_ATTEMPTS: i64 = 5;
 pub const HOURLY_CAP: i64 = 10;
+/// Wrong codes an account takes in a day before code use there is locked for an hour.
+pub const WRONG_CODES_PER_DAY: i64 = 10;
 const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -48,6 +57,11 @@ impl Purpose {
         }
     }
 
+    /// What a captcha solved to send this code may be spent on: this purpose, this account.
+    pub(crate) fn binding(self, account: &crate::domain::Account) -> String {
+        format!("{}:{}", self.as_str(), account.key())
+    }
+
     /// The codes an account-bound use accepts: its own, and the shared email code.
     fn accepted(self) -> [Purpose; 2] {
         [self, Purpose::AnyEmail]
@@ -59,7 +73,6 @@ struct CodeState {
     /// Absent once used or voided; the item stays for the hourly window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hash: Option<String>,
-    attempts_left: i64,
     sent_at: i64,
     code_expires_at: i64,
     window_start: i64,
@@ -84,11 +97,33 @@ pub struct IssuedCode {
 #[derive(Debug, Clone)]
 pub struct CodeCheck {
     pub expires_at: i64,
+    /// The key the code was sent to (an email or E.164 number), which it proves.
+    pub(crate) account: String,
+    /// The try counter this check reserved a try of.
+    tries: Key,
     pub(crate) consume: Write,
+}
+
+/// What one reserved try found.
+enum Judged {
+    Right(CodeCheck),
+    Wrong,
 }
 
 fn code_key(purpose: Purpose, account: &str) -> Key {
     Key::new(format!("CODE#{}#{account}", purpose.as_str()), "CODE")
+}
+
+/// The try counter of one sent code (a new code starts from zero).
+fn tries_key(purpose: Purpose, account: &str, sent_at: i64) -> Key {
+    Key::new(
+        format!("CODE#{}#{account}", purpose.as_str()),
+        format!("TRIES#{sent_at}"),
+    )
+}
+
+fn wrong_codes_key(account: &str) -> Key {
+    Key::new(format!("THROTTLE#code#{account}"), "COUNT")
 }
 
 impl CodeState {
@@ -100,38 +135,30 @@ impl CodeState {
 
 impl Auth {
     /// Sends a fresh code for `purpose` to `to` over `channel`; `account` is the key the code
-    /// is bound to (an email, an E.164 number, or a pending login id).
+    /// is bound to (an email, an E.164 number, or a pending login id). Refused before anything
+    /// is written: a text message to a country not enabled, a caller over its send limit, a
+    /// resend within the minute or past the hour's cap; then the channel's daily budget.
     pub(crate) async fn issue_code(
         &self,
         purpose: Purpose,
         account: &str,
         channel: Channel,
         to: &str,
+        client: &Client,
     ) -> Result<IssuedCode> {
+        if matches!(channel, Channel::Sms | Channel::Voice) {
+            self.check_sms_destination(to)?;
+        }
+        self.limit(Limit::Sends, client).await?;
         let now = self.now();
         let key = code_key(purpose, account);
         let current = self.store().get(&key).await?;
         let previous: Option<CodeState> = current.as_ref().map(|i| i.parse()).transpose()?;
         let (window_start, window_count) = match &previous {
-            Some(p) => {
-                if now < p.sent_at + RESEND_AFTER {
-                    return Err(Error::TooManyRequests {
-                        retry_after: p.sent_at + RESEND_AFTER - now,
-                    });
-                }
-                if now < p.window_start + HOUR {
-                    if p.window_count >= HOURLY_CAP {
-                        return Err(Error::TooManyRequests {
-                            retry_after: p.window_start + HOUR - now,
-                        });
-                    }
-                    (p.window_start, p.window_count + 1)
-                } else {
-                    (now, 1)
-                }
-            }
+            Some(p) => send_window(now, p.sent_at, p.window_start, p.window_count)?,
             None => (now, 1),
         };
+        self.spend_budget(channel).await?;
         let code = Code::generate();
         let state = CodeState {
             hash: Some(
@@ -139,7 +166,6 @@ impl Auth {
                     .keys
                     .code_hash(purpose.as_str(), account, code.as_str()),
             ),
-            attempts_left: MAX_ATTEMPTS,
             sent_at: now,
             code_expires_at: now + purpose.ttl(),
             window_start,
@@ -178,13 +204,19 @@ impl Auth {
             }
             return Err(Error::Unavailable);
         }
+        tracing::info!(
+            channel = channel.as_str(),
+            purpose = purpose.as_str(),
+            ip = %client.ip(),
+            "message_sent"
+        );
         Ok(IssuedCode {
             code,
             expires_at: now + purpose.ttl(),
         })
     }
 
-    /// Checks a code without using it up. A wrong code costs one of the five attempts; the last
+    /// Checks a code without using it up. A wrong code costs one of the five tries; the last
     /// wrong one voids the code.
     pub(crate) async fn check_code(
         &self,
@@ -192,8 +224,7 @@ impl Auth {
         account: &str,
         code: &Code,
     ) -> Result<CodeCheck> {
-        let live = self.live_code(purpose, account).await?;
-        self.judge_code(purpose, account, code, live).await
+        self.check_code_among(&[purpose], account, code).await
     }
 
     /// The outstanding usable code of `purpose`: its state and hash (one read).
@@ -216,18 +247,25 @@ impl Auth {
             .code_hash(purpose.as_str(), account, code.as_str())
     }
 
-    /// The check of `code` against a code read earlier: the write that spends it when right,
-    /// one try fewer (or the code voided) when wrong.
+    /// One try of `code` against a code read earlier: the try is reserved first, and a code
+    /// whose five tries are gone is not compared at all. Right: the write that spends it.
+    /// The fifth wrong try voids the code.
     async fn judge_code(
         &self,
         purpose: Purpose,
         account: &str,
         code: &Code,
-        live: Option<LiveCode>,
-    ) -> Result<CodeCheck> {
-        let Some(LiveCode { state, hash }) = live else {
-            return Err(Error::CodeInvalid);
-        };
+        live: LiveCode,
+    ) -> Result<Judged> {
+        let LiveCode { state, hash } = live;
+        let tries = tries_key(purpose, account, state.sent_at);
+        let tried = self
+            .store()
+            .increment(&tries, 1, Some(state.code_expires_at), false)
+            .await?;
+        if tried > MAX_ATTEMPTS {
+            return Ok(Judged::Wrong);
+        }
         let key = code_key(purpose, account);
         let guard = Condition::equals("hash", hash.clone());
         if super::tokens::same_digest(&self.presented(purpose, account, code), &hash) {
@@ -235,31 +273,64 @@ impl Auth {
                 hash: None,
                 ..state.clone()
             };
-            return Ok(CodeCheck {
+            return Ok(Judged::Right(CodeCheck {
                 expires_at: state.code_expires_at,
+                account: account.to_string(),
+                tries,
                 consume: Write::Put {
                     item: spent.item(key),
                     cond: guard,
                 },
+            }));
+        }
+        if tried == MAX_ATTEMPTS {
+            let void = CodeState { hash: None, ..state };
+            match self
+                .store()
+                .write(vec![Write::Put {
+                    item: void.item(key),
+                    cond: guard,
+                }])
+                .await
+            {
+                Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Judged::Wrong)
+    }
+
+    /// Refuses code use on an account locked by too many wrong codes (one read).
+    async fn code_use_allowed(&self, account: &str) -> Result<()> {
+        let Some(item) = self.store().get(&wrong_codes_key(account)).await? else {
+            return Ok(());
+        };
+        let wrong = item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0);
+        if wrong >= WRONG_CODES_PER_DAY {
+            return Err(Error::TooManyRequests {
+                retry_after: item.expires_at.map_or(HOUR, |t| t - self.now()),
             });
         }
-        let attempts_left = state.attempts_left - 1;
-        let next = CodeState {
-            hash: (attempts_left > 0).then_some(hash),
-            attempts_left,
-            ..state
-        };
-        match self
+        Ok(())
+    }
+
+    /// Counts a wrong code against the account; the tenth in a day locks code use there for
+    /// an hour (the counter itself, rewritten to expire then).
+    async fn note_wrong_code(&self, account: &str) -> Result<()> {
+        let key = wrong_codes_key(account);
+        let now = self.now();
+        let wrong = self
             .store()
-            .write(vec![Write::Put {
-                item: next.item(key),
-                cond: guard,
-            }])
-            .await
-        {
-            Ok(()) | Err(StoreError::ConditionFailed(_)) => Err(Error::CodeInvalid),
-            Err(e) => Err(e.into()),
+            .increment(&key, 1, Some(now + DAY), false)
+            .await?;
+        if wrong == WRONG_CODES_PER_DAY {
+            tracing::warn!(account, "code_use_locked");
+            let mut attrs = Map::new();
+            attrs.insert("n".into(), wrong.into());
+            let lock = Item::new(key, attrs, Some(now + HOUR));
+            self.store().write(vec![Write::put(lock)]).await?;
         }
+        Ok(())
     }
 
     /// Uses up a checked code on its own, when nothing else is written with it.
@@ -270,6 +341,30 @@ impl Auth {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The hourly send window after a send at `sent_at`: refused within `RESEND_AFTER` of it or past
+/// `HOURLY_CAP` in the window, else the window (kept or new) with this send counted.
+pub(crate) fn send_window(
+    now: i64,
+    sent_at: i64,
+    window_start: i64,
+    window_count: i64,
+) -> Result<(i64, i64)> {
+    if now < sent_at + RESEND_AFTER {
+        return Err(Error::TooManyRequests {
+            retry_after: sent_at + RESEND_AFTER - now,
+        });
+    }
+    if now >= window_start + HOUR {
+        return Ok((now, 1));
+    }
+    if window_count >= HOURLY_CAP {
+        return Err(Error::TooManyRequests {
+            retry_after: window_start + HOUR - now,
+        });
+    }
+    Ok((window_start, window_count + 1))
 }
 
 impl Auth {
@@ -299,9 +394,17 @@ impl Auth {
         &self,
         account: &crate::domain::Account,
         code: &Code,
+        client: &Client,
     ) -> Result<CodeCheck> {
-        self.check_code_among(&ACCOUNT_PURPOSES, &account.key(), code)
-            .await
+        self.limit(Limit::Attempts, client).await?;
+        let check = self
+            .check_code_among(&ACCOUNT_PURPOSES, &account.key(), code)
+            .await?;
+        // A right code checked, not used: its try is given back for the use to come.
+        self.store()
+            .increment(&check.tries, -1, None, false)
+            .await?;
+        Ok(check)
     }
 
     /// Checks a code for an account-bound use, which also takes the shared email code.
@@ -316,29 +419,34 @@ impl Auth {
     }
 
     /// Checks a code against the outstanding codes of several purposes, without using it up.
-    /// A code matching none of them costs one attempt of each.
+    /// The code it matches pays one try; a code matching none pays one try of each, and counts
+    /// once against the account.
     async fn check_code_among(
         &self,
         purposes: &[Purpose],
         key: &str,
         code: &Code,
     ) -> Result<CodeCheck> {
-        let mut pending = Vec::new();
+        self.code_use_allowed(key).await?;
+        let mut live = Vec::new();
         for &purpose in purposes {
-            let Some(live) = self.live_code(purpose, key).await? else {
-                continue;
-            };
-            if super::tokens::same_digest(&self.presented(purpose, key, code), &live.hash) {
-                return self.judge_code(purpose, key, code, Some(live)).await;
-            }
-            pending.push((purpose, live));
-        }
-        for (purpose, live) in pending {
-            match self.judge_code(purpose, key, code, Some(live)).await {
-                Err(Error::CodeInvalid) => {}
-                other => return other,
+            if let Some(l) = self.live_code(purpose, key).await? {
+                live.push((purpose, l));
             }
         }
+        let matching = live.iter().position(|(purpose, l)| {
+            super::tokens::same_digest(&self.presented(*purpose, key, code), &l.hash)
+        });
+        let judged: Vec<(Purpose, LiveCode)> = match matching {
+            Some(i) => vec![live.swap_remove(i)],
+            None => live,
+        };
+        for (purpose, l) in judged {
+            if let Judged::Right(check) = self.judge_code(purpose, key, code, l).await? {
+                return Ok(check);
+            }
+        }
+        self.note_wrong_code(key).await?;
         Err(Error::CodeInvalid)
     }
 }

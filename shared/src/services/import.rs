@@ -325,6 +325,8 @@ impl Auth {
             password_hash,
             created_at: new.created_at.unwrap_or_else(|| self.now()),
             legacy_id: legacy_id.clone(),
+            // The original proved it, or the operator vouches for it by importing.
+            mobile_confirmed: new.mobile.is_some(),
             version: 1,
         };
         let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None))];
@@ -491,7 +493,7 @@ mod tests {
         assert!(t.auth.user(UserId(60)).await.unwrap().is_none());
         let registered = t
             .auth
-            .register(new_email("new@x.com", "secret1"), None)
+            .register(new_email("new@x.com", "secret1"), None, &crate::services::Client::default())
             .await
             .unwrap();
         assert!(registered.id.0 > 54, "{:?}", registered.id);

@@ -2,7 +2,8 @@
 //! may create the account. Unknown accounts cost the same hashing work as known ones.
 
 use super::{
-    batch::Batch, codes::Purpose, Auth, Client, Gate, LoginType, PendingId, SessionSpec, Tokens,
+    batch::Batch, codes::Purpose, limits::Limit, Auth, Client, Gate, LoginType, PendingId,
+    SessionSpec, Tokens,
 };
 use crate::{
     domain::{Account, Code, Password, User},
@@ -28,21 +29,24 @@ pub enum LoginStep {
 }
 
 impl Auth {
-    /// Checks a password without signing in: for endpoints that re-confirm it.
+    /// Checks a password without signing in: for endpoints that re-confirm it. The attempt is
+    /// reserved at the gate first; a full hashing queue turns it away before any write.
     pub async fn check_password(
         &self,
         account: &Account,
         password: &Password,
         gate: &Gate,
+        client: &Client,
     ) -> Result<User> {
-        self.pass_gate(account, gate).await?;
+        let _admitted = self.0.hasher.admit()?;
+        self.enter_gate(account, gate, client).await?;
         let Some(user) = self.find_user(account).await? else {
             self.0.hasher.verify_nobody(password).await?;
-            self.record_failure(account).await?;
+            tracing::info!(account = %account.key(), ip = %client.ip(), "login_failed");
             return Err(Error::InvalidCredentials(CredentialFault::UnknownAccount));
         };
         if !self.0.hasher.verify(&user.password_hash, password).await? {
-            self.record_failure(account).await?;
+            tracing::info!(user = %user.id, ip = %client.ip(), "login_failed");
             return Err(Error::InvalidCredentials(CredentialFault::WrongPassword));
         }
         if !user.is_active() {
@@ -60,7 +64,9 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
-        let (user, extra, upgraded) = self.verified_login(account, password, gate).await?;
+        let (user, extra, upgraded) = self
+            .verified_login(account, password, gate, client)
+            .await?;
         let tokens = self
             .sign_in(&user, spec, LoginType::Password, client, extra)
             .await?;
@@ -82,7 +88,9 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<LoginStep> {
-        let (user, mut extra, upgraded) = self.verified_login(account, password, gate).await?;
+        let (user, mut extra, upgraded) = self
+            .verified_login(account, password, gate, client)
+            .await?;
         if !(self.config().sms_second_factor && user.mobile.is_some()) {
             let tokens = self
                 .sign_in(&user, spec, LoginType::Password, client, extra)
@@ -98,7 +106,7 @@ impl Auth {
         extra.commit(self.store()).await?;
         log_upgrade(&user, upgraded);
         Ok(LoginStep::SecondFactor(
-            self.start_second_factor(&user).await?,
+            self.start_second_factor(&user, client).await?,
         ))
     }
 
@@ -110,8 +118,9 @@ impl Auth {
         account: &Account,
         password: &Password,
         gate: &Gate,
+        client: &Client,
     ) -> Result<(User, Batch, bool)> {
-        let user = self.check_password(account, password, gate).await?;
+        let user = self.check_password(account, password, gate, client).await?;
         let mut extra = Batch::new();
         extra.push(self.clear_failures(account));
         let upgrade = self.upgraded_hash(&user, password).await?;
@@ -125,6 +134,7 @@ impl Auth {
         &self,
         purpose: Purpose,
         account: &Account,
+        client: &Client,
     ) -> Result<super::IssuedCode> {
         let (channel, to) = match account {
             Account::Email(e) => (Channel::Email, e.as_str().to_string()),
@@ -136,7 +146,8 @@ impl Auth {
                 ))
             }
         };
-        self.issue_code(purpose, &account.key(), channel, &to).await
+        self.issue_code(purpose, &account.key(), channel, &to, client)
+            .await
     }
 
     /// The write that replaces a user's legacy (imported) hash with argon2id of the password
@@ -157,18 +168,23 @@ impl Auth {
         purpose: Purpose,
         account: &Account,
         captcha: Option<&str>,
+        client: &Client,
     ) -> Result<super::IssuedCode> {
-        self.require_captcha(captcha).await?;
-        self.send_code(purpose, account).await
+        self.require_captcha(captcha, &purpose.binding(account))
+            .await?;
+        self.send_code(purpose, account, client).await
     }
 
-    /// Checks a code for `purpose` without spending it.
+    /// Checks a code for `purpose` without spending it; the attempt counts against the
+    /// caller's address.
     pub async fn check_code_for(
         &self,
         purpose: Purpose,
         account: &Account,
         code: &Code,
+        client: &Client,
     ) -> Result<super::CodeCheck> {
+        self.limit(Limit::Attempts, client).await?;
         self.check_account_code(purpose, &account.key(), code).await
     }
 
@@ -183,25 +199,17 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
-        self.pass_gate(account, gate).await?;
-        let check = match self
+        self.enter_gate(account, gate, client).await?;
+        let check = self
             .check_account_code(Purpose::Login, &account.key(), code)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                if e == Error::CodeInvalid {
-                    self.record_failure(account).await?;
-                }
-                return Err(e);
-            }
-        };
+            .await?;
         let clear = self.clear_failures(account);
         match (self.find_user(account).await?, unknown) {
             (Some(user), _) if !user.is_active() => Err(Error::Disabled),
             (Some(user), _) => {
-                let mut extra = Batch::of(check.consume, Error::CodeInvalid);
+                let mut extra = Batch::of(check.consume.clone(), Error::CodeInvalid);
                 extra.push(clear);
+                extra.push_all(self.confirmation(&user, &check));
                 let tokens = self
                     .sign_in(&user, spec, LoginType::Code, client, extra)
                     .await?;
@@ -212,6 +220,7 @@ impl Auth {
                 })
             }
             (None, UnknownAccount::Register) => {
+                self.limit(Limit::Registrations, client).await?;
                 let new = super::NewUser::of_contact(account);
                 let (user, tokens) = self
                     .create_user(new, Some(check), |user| {

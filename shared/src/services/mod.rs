@@ -8,6 +8,7 @@ mod captcha;
 mod codes;
 mod import;
 pub mod legacy_hash;
+mod limits;
 mod login;
 mod messages;
 mod passwords;
@@ -39,13 +40,47 @@ use crate::{
     sender::Sender,
     store::Store,
 };
-use std::sync::{Arc, Mutex};
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+};
 
-/// Who is calling, for the login audit. Filled by the HTTP edge.
+/// Who is calling: the address every per-address limit counts and the login audit records.
+/// Resolved by the HTTP edge (`http::identify`); an internal caller (an admin command) has no
+/// address, and no per-address limit applies to it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Client {
-    pub ip: String,
+    pub address: Option<IpAddr>,
     pub user_agent: String,
+}
+
+impl Client {
+    pub fn new(address: Option<IpAddr>, user_agent: String) -> Self {
+        Client {
+            address,
+            user_agent,
+        }
+    }
+
+    /// The address as the audit shows it.
+    pub fn ip(&self) -> String {
+        self.address.map(|a| a.to_string()).unwrap_or_default()
+    }
+
+    /// The bucket per-address limits count in: an IPv4 address, or the /64 of an IPv6 one
+    /// (one subscriber's network, which a client can hop around freely).
+    pub fn bucket(&self) -> Option<String> {
+        match self.address? {
+            IpAddr::V4(v4) => Some(v4.to_string()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Some(v4.to_string()),
+                None => {
+                    let s = v6.segments();
+                    Some(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
+                }
+            },
+        }
+    }
 }
 
 /// How a login happened, as written in the audit record's `login_type`: seed 000's original
@@ -97,12 +132,13 @@ impl Auth {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let keys = tokens::Keys::derive(&config.secret);
+        let hasher = Hasher::with_queue(config.limits.hash_queue_per_core);
         Auth(Arc::new(Inner {
             config,
             store,
             sender,
             clock,
-            hasher: Hasher::new(),
+            hasher,
             keys,
             ulids: Mutex::new(ulid::Generator::new()),
         }))

@@ -1,6 +1,8 @@
 //! argon2id on a fixed pool of hashing threads, one per core, each reusing one 19 MiB memory
 //! block. Hashes queue fairly (FIFO) for the pool, so a burst of logins neither stalls the async
 //! runtime nor allocates a block per request: the memory for hashing is cores × 19 MiB, once.
+//! Logins are admitted to the queue only while fewer than a bound wait (per core); past it a
+//! login is turned away at once, before it writes anything, instead of queueing minutes of work.
 
 use super::legacy_hash;
 use crate::{domain::Password, Error, Result};
@@ -9,7 +11,7 @@ use argon2::{
     Algorithm, Argon2, Block, Params, Version,
 };
 use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
     mpsc, Arc, Mutex,
 };
 use subtle::ConstantTimeEq;
@@ -31,6 +33,19 @@ pub struct Hasher {
     dummy: Arc<OnceCell<String>>,
     /// Verifications run, so tests can see unknown accounts cost the same work as known ones.
     verified: Arc<AtomicU64>,
+    /// Logins admitted and not yet done, and how many may be.
+    admitted: Arc<AtomicUsize>,
+    bound: usize,
+}
+
+/// A login's place in the hashing queue, given back when dropped.
+#[must_use]
+pub struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn params() -> Params {
@@ -104,7 +119,12 @@ impl Default for Hasher {
 }
 
 impl Hasher {
+    /// A pool with the default queue bound (64 waiting logins per core).
     pub fn new() -> Self {
+        Self::with_queue(64)
+    }
+
+    pub fn with_queue(per_core: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -134,7 +154,21 @@ impl Hasher {
             jobs,
             dummy: Arc::default(),
             verified: Arc::default(),
+            admitted: Arc::default(),
+            bound: per_core.max(1) * cores,
         }
+    }
+
+    /// A place in the queue for one login, or `Unavailable` (the dialect's too-busy answer)
+    /// when the queue is full.
+    pub fn admit(&self) -> Result<Admitted> {
+        let before = self.admitted.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted(self.admitted.clone());
+        if before >= self.bound {
+            tracing::warn!(waiting = before, "hashing_queue_full");
+            return Err(Error::Unavailable);
+        }
+        Ok(admitted)
     }
 
     async fn run<T: Send + 'static>(

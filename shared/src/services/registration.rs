@@ -54,7 +54,15 @@ impl Auth {
         Ok(UserId(u64::try_from(n).map_err(|_| Error::Unavailable)?))
     }
 
-    pub async fn register(&self, new: NewUser, code: Option<CodeCheck>) -> Result<User> {
+    /// Registers a user; the registration counts against the caller's address.
+    pub async fn register(
+        &self,
+        new: NewUser,
+        code: Option<CodeCheck>,
+        client: &super::Client,
+    ) -> Result<User> {
+        self.limit(super::limits::Limit::Registrations, client)
+            .await?;
         let (user, ()) = self
             .create_user(new, code, |_| Ok((Batch::new(), ())))
             .await?;
@@ -87,6 +95,10 @@ impl Auth {
                 (None, None, None) => String::new(),
             };
         }
+        let mobile_confirmed = match (&new.mobile, &code) {
+            (Some(m), Some(c)) => c.account == m.e164(),
+            _ => false,
+        };
         let user = User {
             id,
             email: new.email,
@@ -98,6 +110,7 @@ impl Auth {
             password_hash,
             created_at: self.now(),
             legacy_id: None,
+            mobile_confirmed,
             version: 1,
         };
         let mut batch = Batch::new();
@@ -129,6 +142,8 @@ impl Auth {
         spec: &super::SessionSpec,
         client: &super::Client,
     ) -> Result<super::SignedIn> {
+        self.limit(super::limits::Limit::Registrations, client)
+            .await?;
         let (user, tokens) = self
             .create_user(new, code, |user| {
                 self.open_session(user, spec, super::LoginType::Register, client)
@@ -162,14 +177,10 @@ impl Auth {
         if !user.is_active() {
             return Err(Error::Disabled);
         }
+        let mut extra = Batch::of(code.consume.clone(), Error::CodeInvalid);
+        extra.push_all(self.confirmation(&user, &code));
         let tokens = self
-            .sign_in(
-                &user,
-                spec,
-                super::LoginType::Code,
-                client,
-                Batch::of(code.consume, Error::CodeInvalid),
-            )
+            .sign_in(&user, spec, super::LoginType::Code, client, extra)
             .await?;
         Ok(super::SignedIn {
             user,
@@ -189,17 +200,17 @@ mod tests {
         let t = harness();
         let u = t
             .auth
-            .register(new_email("a@x.com", "secret1"), None)
+            .register(new_email("a@x.com", "secret1"), None, &crate::services::Client::default())
             .await
             .unwrap();
         assert_eq!(u.profile.nickname, "a***@x.com");
-        let again = t.auth.register(new_email("A@X.com", "secret2"), None).await;
+        let again = t.auth.register(new_email("A@X.com", "secret2"), None, &crate::services::Client::default()).await;
         assert_eq!(again.unwrap_err(), Error::AlreadyExists { field: "email" });
         let m = NewUser {
             mobile: Some(t.auth.phone("13312341234").unwrap()),
             ..Default::default()
         };
-        let u2 = t.auth.register(m, None).await.unwrap();
+        let u2 = t.auth.register(m, None, &crate::services::Client::default()).await.unwrap();
         assert_eq!(u2.profile.nickname, "133****1234");
         assert!(u2.id.0 > u.id.0);
         let found = t
@@ -218,7 +229,7 @@ mod tests {
             .map(|_| {
                 let auth = t.auth.clone();
                 tokio::spawn(async move {
-                    auth.register(new_email("race@x.com", "secret1"), None)
+                    auth.register(new_email("race@x.com", "secret1"), None, &crate::services::Client::default())
                         .await
                 })
             })

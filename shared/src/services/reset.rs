@@ -2,9 +2,15 @@
 //! as its SHA-256, so the token alone identifies the user (seed 000 carries nothing else). Every
 //! change of password ends every session of the user.
 
-use super::{batch::Batch, codes::Purpose, messages, Auth};
+use super::{
+    batch::Batch,
+    codes::{send_window, Purpose},
+    limits::Limit,
+    messages, Auth, Client,
+};
 use crate::{
     domain::{Account, Code, Email, Password, Phone, User, UserId},
+    sender::Channel,
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
 };
@@ -21,6 +27,13 @@ pub const RESET_TTL: i64 = 24 * 3600;
 pub const RESET_CHECKS: i64 = 5;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct LinkWindow {
+    sent_at: i64,
+    window_start: i64,
+    window_count: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct ResetState {
     user_id: UserId,
     checks_left: i64,
@@ -35,9 +48,13 @@ fn reset_key(token: &str) -> Key {
 
 impl Auth {
     /// Mails a reset link if the email belongs to a user; answers the same either way.
-    /// At most `RESETS_PER_DAY` requests per email a day (seed 000's original's threshold),
-    /// counted whether or not the email is known, so the cap tells nothing about accounts.
-    pub async fn request_reset_link(&self, email: &Email) -> Result<()> {
+    /// Like codes, one request per email a minute and ten an hour, and the caller's address
+    /// within its send limit; at most `RESETS_PER_DAY` a day (seed 000's original's
+    /// threshold). All counted whether or not the email is known, so no limit tells anything
+    /// about accounts.
+    pub async fn request_reset_link(&self, email: &Email, client: &Client) -> Result<()> {
+        self.limit(Limit::Sends, client).await?;
+        self.reset_link_window(email).await?;
         let key = Key::new(format!("THROTTLE#reset#{}", email.as_str()), "COUNT");
         let window_end = self.now() + DAY;
         let count = self
@@ -58,10 +75,40 @@ impl Auth {
         }
     }
 
+    /// The minute and hour windows of reset links to `email` (one read, one conditional write).
+    async fn reset_link_window(&self, email: &Email) -> Result<()> {
+        let key = Key::new(format!("THROTTLE#reset-link#{}", email.as_str()), "WINDOW");
+        let now = self.now();
+        let current = self.store().get(&key).await?;
+        let previous: Option<LinkWindow> = current.as_ref().map(|i| i.parse()).transpose()?;
+        let (window_start, window_count) = match &previous {
+            Some(p) => send_window(now, p.sent_at, p.window_start, p.window_count)?,
+            None => (now, 1),
+        };
+        let next = LinkWindow {
+            sent_at: now,
+            window_start,
+            window_count,
+        };
+        let cond = match &previous {
+            Some(p) => Condition::equals("sent_at", p.sent_at),
+            None => Condition::NotExists,
+        };
+        let item = Item::of(key, &next, Some(window_start + 3600));
+        match self.store().write(vec![Write::Put { item, cond }]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(_)) => Err(Error::TooManyRequests {
+                retry_after: super::codes::RESEND_AFTER,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub(crate) async fn send_reset_link(&self, user: &User) -> Result<()> {
         let Some(email) = &user.email else {
             return Ok(());
         };
+        self.spend_budget(Channel::Email).await?;
         let token = crate::random::token();
         let key = reset_key(&token);
         let state = ResetState {
@@ -77,6 +124,7 @@ impl Auth {
             self.store().write(vec![Write::delete(key)]).await?;
             return Err(Error::Unavailable);
         }
+        tracing::info!(channel = "email", purpose = "reset-link", user = %user.id, "message_sent");
         Ok(())
     }
 
@@ -158,9 +206,10 @@ impl Auth {
         account: &Account,
         code: &Code,
         password: &Password,
+        client: &Client,
     ) -> Result<User> {
         let check = self
-            .check_account_code(Purpose::ResetPassword, &account.key(), code)
+            .check_code_for(Purpose::ResetPassword, account, code, client)
             .await?;
         let Some(user) = self.find_user(account).await? else {
             self.spend_code(check).await?;
@@ -185,9 +234,10 @@ impl Auth {
         account: &Account,
         old: &Password,
         new: &Password,
+        client: &Client,
     ) -> Result<User> {
         let user = self
-            .check_password(account, old, &super::Gate::Lockout)
+            .check_password(account, old, &super::Gate::Lockout, client)
             .await?;
         if caller.is_some_and(|p| p.user_id != user.id) {
             return Err(Error::Forbidden);
@@ -207,11 +257,17 @@ impl Auth {
 impl Auth {
     /// Mails a reset-password code to a known account once a solved captcha is presented;
     /// answers the same for unknown accounts.
-    pub async fn request_reset_code(&self, account: &Account, captcha: Option<&str>) -> Result<()> {
-        self.require_captcha(captcha).await?;
+    pub async fn request_reset_code(
+        &self,
+        account: &Account,
+        captcha: Option<&str>,
+        client: &Client,
+    ) -> Result<()> {
+        self.require_captcha(captcha, &Purpose::ResetPassword.binding(account))
+            .await?;
         match self.find_user(account).await? {
             Some(user) if user.is_active() => self
-                .send_code(Purpose::ResetPassword, account)
+                .send_code(Purpose::ResetPassword, account, client)
                 .await
                 .map(|_| ()),
             _ => Ok(()),
@@ -228,10 +284,10 @@ impl Auth {
         code: &Code,
         password: &Password,
         spec: &super::SessionSpec,
-        client: &super::Client,
+        client: &Client,
     ) -> Result<super::SignedIn> {
         let user = self
-            .reset_password_with_code(account, code, password)
+            .reset_password_with_code(account, code, password, client)
             .await?;
         let clear = self.clear_failures(account);
         let tokens = self

@@ -29,7 +29,11 @@ fn code_account(user: UserId) -> String {
 }
 
 impl Auth {
-    pub(crate) async fn start_second_factor(&self, user: &User) -> Result<PendingId> {
+    pub(crate) async fn start_second_factor(
+        &self,
+        user: &User,
+        client: &Client,
+    ) -> Result<PendingId> {
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
         let id = crate::random::token();
         let item = Item::of(
@@ -40,7 +44,13 @@ impl Auth {
         self.store().write(vec![Write::put_new(item)]).await?;
         let account = code_account(user.id);
         match self
-            .issue_code(Purpose::SecondFactor, &account, Channel::Sms, mobile.e164())
+            .issue_code(
+                Purpose::SecondFactor,
+                &account,
+                Channel::Sms,
+                mobile.e164(),
+                client,
+            )
             .await
         {
             Ok(_) => Ok(PendingId(id)),
@@ -62,6 +72,9 @@ impl Auth {
     }
 
     async fn pending(&self, id: &PendingId) -> Result<(User, Key)> {
+        if !crate::random::well_formed(&id.0) {
+            return Err(Error::NoPendingLogin);
+        }
         let key = pending_key(&id.0);
         let item = self.store().get(&key).await?.ok_or(Error::NoPendingLogin)?;
         let pending: Pending = item.parse()?;
@@ -75,12 +88,18 @@ impl Auth {
         Ok((user, key))
     }
 
-    /// Sends the code again, by voice when asked and available, else by SMS. Answers the
-    /// channel used.
-    pub async fn resend_second_factor(&self, id: &PendingId, voice: bool) -> Result<Channel> {
+    /// Sends the code again, by voice when asked and available and the mobile is confirmed
+    /// (a call to a number nobody proved is the costliest pumping there is), else by SMS.
+    /// Answers the channel used.
+    pub async fn resend_second_factor(
+        &self,
+        id: &PendingId,
+        voice: bool,
+        client: &Client,
+    ) -> Result<Channel> {
         let (user, _) = self.pending(id).await?;
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
-        let channel = if voice && self.0.sender.supports_voice() {
+        let channel = if voice && user.mobile_confirmed && self.0.sender.supports_voice() {
             Channel::Voice
         } else {
             Channel::Sms
@@ -90,6 +109,7 @@ impl Auth {
             &code_account(user.id),
             channel,
             mobile.e164(),
+            client,
         )
         .await?;
         Ok(channel)
@@ -103,6 +123,7 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
+        self.limit(super::limits::Limit::Attempts, client).await?;
         let (user, key) = self.pending(id).await?;
         let account = code_account(user.id);
         let check = match self.check_code(Purpose::SecondFactor, &account, code).await {
@@ -124,6 +145,12 @@ impl Auth {
             },
             Error::NoPendingLogin,
         );
+        // The code went to the mobile: it is proven now (a voice call may follow next time).
+        if let Some(mobile) = &user.mobile {
+            if let Some(confirmed) = user.confirming(mobile.e164()) {
+                extra.push(self.user_update(&user, confirmed));
+            }
+        }
         let tokens = self
             .sign_in(&user, spec, LoginType::SecondFactor, client, extra)
             .await?;

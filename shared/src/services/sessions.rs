@@ -212,6 +212,7 @@ impl Auth {
         let sid = refresh_token
             .split_once('.')
             .map(|(s, _)| s)
+            .filter(|s| crate::random::well_formed(s) && refresh_token.len() <= 256)
             .ok_or(Error::Unauthenticated)?;
         let presented = super::tokens::sha256_hex(refresh_token);
         let next = self.0.keys.next_refresh(sid, refresh_token);
@@ -282,7 +283,10 @@ impl Auth {
     /// Ends the session a refresh token belongs to, if it is the session's current or a
     /// replaced token.
     pub async fn logout_refresh(&self, refresh_token: &str) -> Result<u64> {
-        let Some((sid, _)) = refresh_token.split_once('.') else {
+        let Some((sid, _)) = refresh_token
+            .split_once('.')
+            .filter(|(s, _)| crate::random::well_formed(s) && refresh_token.len() <= 256)
+        else {
             return Ok(0);
         };
         let Some(item) = self.store().get(&session_key(sid)).await? else {

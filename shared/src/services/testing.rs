@@ -16,11 +16,16 @@ pub(crate) struct Harness {
 }
 
 pub(crate) fn harness() -> Harness {
+    harness_with(Config::for_tests())
+}
+
+/// A harness over `config` (tests of limits tighten the generous test defaults).
+pub(crate) fn harness_with(config: Config) -> Harness {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
     let store = Arc::new(Embedded::in_memory(clock.clone()));
     let outbox = Outbox::new(clock.clone());
     let auth = Auth::new(
-        Config::for_tests(),
+        config,
         store.clone(),
         Arc::new(outbox.clone()),
         clock.clone(),

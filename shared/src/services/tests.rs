@@ -9,7 +9,7 @@ use crate::{
 
 fn client() -> Client {
     Client {
-        ip: "127.0.0.1".into(),
+        address: "127.0.0.1".parse().ok(),
         user_agent: "test".into(),
     }
 }
@@ -20,7 +20,7 @@ fn pw(s: &str) -> Password {
 
 async fn signed_in(t: &Harness, email: &str) -> SignedIn {
     t.auth
-        .register(new_email(email, "secret1"), None)
+        .register(new_email(email, "secret1"), None, &client())
         .await
         .unwrap();
     let account = t.auth.account(email).unwrap();
@@ -152,24 +152,24 @@ async fn signed_in_again(t: &Harness) {
 async fn codes_expire_count_attempts_and_are_rate_limited() {
     let t = harness();
     let a = t.auth.account("c@x.com").unwrap();
-    let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
+    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
     assert_eq!(issued.code.as_str(), t.last_code("c@x.com"));
     assert!(matches!(
-        t.auth.send_code(Purpose::Login, &a).await,
+        t.auth.send_code(Purpose::Login, &a, &client()).await,
         Err(Error::TooManyRequests { .. })
     ));
     // Checking does not consume; a code for one purpose is not good for another.
     t.auth
-        .check_code_for(Purpose::Login, &a, &issued.code)
+        .check_code_for(Purpose::Login, &a, &issued.code, &client())
         .await
         .unwrap();
     t.auth
-        .check_code_for(Purpose::Login, &a, &issued.code)
+        .check_code_for(Purpose::Login, &a, &issued.code, &client())
         .await
         .unwrap();
     assert_eq!(
         t.auth
-            .check_code_for(Purpose::Register, &a, &issued.code)
+            .check_code_for(Purpose::Register, &a, &issued.code, &client())
             .await
             .unwrap_err(),
         Error::CodeInvalid
@@ -178,13 +178,13 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     t.clock.advance(600);
     assert_eq!(
         t.auth
-            .check_code_for(Purpose::Login, &a, &issued.code)
+            .check_code_for(Purpose::Login, &a, &issued.code, &client())
             .await
             .unwrap_err(),
         Error::CodeInvalid
     );
     // Five wrong tries void the code.
-    let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
+    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
     let wrong = Code::parse(if issued.code.as_str() == "123456" {
         "654321"
     } else {
@@ -194,7 +194,7 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     for _ in 0..5 {
         assert_eq!(
             t.auth
-                .check_code_for(Purpose::Login, &a, &wrong)
+                .check_code_for(Purpose::Login, &a, &wrong, &client())
                 .await
                 .unwrap_err(),
             Error::CodeInvalid
@@ -202,7 +202,7 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     }
     assert_eq!(
         t.auth
-            .check_code_for(Purpose::Login, &a, &issued.code)
+            .check_code_for(Purpose::Login, &a, &issued.code, &client())
             .await
             .unwrap_err(),
         Error::CodeInvalid
@@ -210,22 +210,22 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     // Hourly cap: ten sends an hour per account and purpose.
     let b = t.auth.account("d@x.com").unwrap();
     for _ in 0..10 {
-        t.auth.send_code(Purpose::Login, &b).await.unwrap();
+        t.auth.send_code(Purpose::Login, &b, &client()).await.unwrap();
         t.clock.advance(60);
     }
     assert!(matches!(
-        t.auth.send_code(Purpose::Login, &b).await,
+        t.auth.send_code(Purpose::Login, &b, &client()).await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(3600);
-    t.auth.send_code(Purpose::Login, &b).await.unwrap();
+    t.auth.send_code(Purpose::Login, &b, &client()).await.unwrap();
 }
 
 #[tokio::test]
 async fn code_login_creates_the_account_when_asked() {
     let t = harness();
     let a = t.auth.account("13312341234").unwrap();
-    let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
+    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
     assert_eq!(t.last_code("+8613312341234"), issued.code.as_str());
     let refused = t
         .auth
@@ -270,7 +270,7 @@ async fn code_login_creates_the_account_when_asked() {
         .await;
     assert_eq!(again.unwrap_err(), Error::CodeInvalid);
     t.clock.advance(60);
-    let issued = t.auth.send_code(Purpose::Login, &a).await.unwrap();
+    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
     let s2 = t
         .auth
         .code_login(
@@ -291,7 +291,7 @@ async fn code_login_creates_the_account_when_asked() {
 async fn unknown_accounts_cost_the_same_hashing_work() {
     let t = harness();
     t.auth
-        .register(new_email("a@x.com", "secret1"), None)
+        .register(new_email("a@x.com", "secret1"), None, &client())
         .await
         .unwrap();
     let known = t.auth.account("a@x.com").unwrap();
@@ -299,7 +299,7 @@ async fn unknown_accounts_cost_the_same_hashing_work() {
     let before = t.auth.hasher().verifications();
     let r = t
         .auth
-        .check_password(&known, &pw("wrong"), &Gate::Lockout)
+        .check_password(&known, &pw("wrong"), &Gate::Lockout, &client())
         .await;
     assert_eq!(
         r.unwrap_err(),
@@ -308,7 +308,7 @@ async fn unknown_accounts_cost_the_same_hashing_work() {
     let after_known = t.auth.hasher().verifications();
     let r = t
         .auth
-        .check_password(&unknown, &pw("wrong"), &Gate::Lockout)
+        .check_password(&unknown, &pw("wrong"), &Gate::Lockout, &client())
         .await;
     assert_eq!(
         r.unwrap_err(),
@@ -327,33 +327,33 @@ async fn unknown_accounts_cost_the_same_hashing_work() {
 async fn lockout_after_ten_failures_lapses_after_thirty_minutes() {
     let t = harness();
     t.auth
-        .register(new_email("a@x.com", "secret1"), None)
+        .register(new_email("a@x.com", "secret1"), None, &client())
         .await
         .unwrap();
     let a = t.auth.account("a@x.com").unwrap();
     for _ in 0..10 {
         assert!(matches!(
-            t.auth.check_password(&a, &pw("bad"), &Gate::Lockout).await,
+            t.auth.check_password(&a, &pw("bad"), &Gate::Lockout, &client()).await,
             Err(Error::InvalidCredentials(_))
         ));
     }
     assert!(matches!(
         t.auth
-            .check_password(&a, &pw("secret1"), &Gate::Lockout)
+            .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
             .await,
         Err(Error::TooManyRequests { .. })
     ));
-    // A captcha dialect asks for a captcha instead of locking.
+    // A captcha dialect locks as well: no captcha buys more than ten tries.
     assert!(matches!(
         t.auth
-            .check_password(&a, &pw("secret1"), &Gate::Captcha(None))
+            .check_password(&a, &pw("secret1"), &Gate::Captcha(None), &client())
             .await,
-        Err(Error::CaptchaRequired { .. })
+        Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(30 * 60);
     assert!(t
         .auth
-        .check_password(&a, &pw("secret1"), &Gate::Lockout)
+        .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
         .await
         .is_ok());
 }
@@ -363,7 +363,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     let t = harness();
     let mut new = new_email("m@x.com", "secret1");
     new.mobile = Some(t.auth.phone("13312341234").unwrap());
-    t.auth.register(new, None).await.unwrap();
+    t.auth.register(new, None, &client()).await.unwrap();
     let a = t.auth.account("m@x.com").unwrap();
     let step = t
         .auth
@@ -381,13 +381,47 @@ async fn second_factor_pending_resend_complete_and_void() {
     };
     let code = Code::parse(&t.last_code("+8613312341234")).unwrap();
     assert!(matches!(
-        t.auth.resend_second_factor(&pending, true).await,
+        t.auth.resend_second_factor(&pending, true, &client()).await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(60);
     assert_eq!(
-        t.auth.resend_second_factor(&pending, true).await.unwrap(),
-        crate::sender::Channel::Voice
+        t.auth.resend_second_factor(&pending, true, &client()).await.unwrap(),
+        crate::sender::Channel::Sms,
+        "no call to a mobile nobody proved"
+    );
+    t.clock.advance(60);
+    let s = t
+        .auth
+        .complete_second_factor(
+            &pending,
+            &Code::parse(&t.last_code("+8613312341234")).unwrap(),
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(t.auth.user(s.user.id).await.unwrap().unwrap().mobile_confirmed);
+    let LoginStep::SecondFactor(pending) = t
+        .auth
+        .password_login_with_second_step(
+            &a,
+            &pw("secret1"),
+            &Gate::Lockout,
+            &SessionSpec::default(),
+            &client(),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("second factor expected")
+    };
+    let code = Code::parse(&t.last_code("+8613312341234")).unwrap();
+    t.clock.advance(60);
+    assert_eq!(
+        t.auth.resend_second_factor(&pending, true, &client()).await.unwrap(),
+        crate::sender::Channel::Voice,
+        "a proven mobile may be called"
     );
     assert_eq!(
         t.outbox.entries().last().unwrap().channel,
@@ -476,7 +510,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(20 * 60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, false)
+            .resend_second_factor(&pending, false, &client())
             .await
             .unwrap_err(),
         Error::NoPendingLogin
@@ -487,12 +521,13 @@ async fn second_factor_pending_resend_complete_and_void() {
 async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sessions() {
     let t = harness();
     let s = signed_in(&t, "r@x.com").await;
+    t.clock.advance(60);
     t.auth
-        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .request_reset_link(&Email::parse("r@x.com").unwrap(), &client())
         .await
         .unwrap();
     t.auth
-        .request_reset_link(&Email::parse("nobody@x.com").unwrap())
+        .request_reset_link(&Email::parse("nobody@x.com").unwrap(), &client())
         .await
         .unwrap();
     assert!(t.outbox.entries().iter().all(|e| e.to != "nobody@x.com"));
@@ -512,8 +547,9 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
         Error::ResetTokenInvalid
     );
 
+    t.clock.advance(60);
     t.auth
-        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .request_reset_link(&Email::parse("r@x.com").unwrap(), &client())
         .await
         .unwrap();
     let token = t.last_reset_token("r@x.com");
@@ -535,7 +571,7 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
     let a = t.auth.account("r@x.com").unwrap();
     assert!(t
         .auth
-        .check_password(&a, &pw("newsecret"), &Gate::Lockout)
+        .check_password(&a, &pw("newsecret"), &Gate::Lockout, &client())
         .await
         .is_ok());
     // The new mobile is a claimed identifier now.
@@ -554,8 +590,9 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
         Error::ResetTokenInvalid
     );
     // Tokens expire after a day.
+    t.clock.advance(60);
     t.auth
-        .request_reset_link(&Email::parse("r@x.com").unwrap())
+        .request_reset_link(&Email::parse("r@x.com").unwrap(), &client())
         .await
         .unwrap();
     let token = t.last_reset_token("r@x.com");
@@ -574,7 +611,7 @@ async fn password_change_disable_and_permissions() {
     let s = signed_in(&t, "p@x.com").await;
     let a = t.auth.account("p@x.com").unwrap();
     t.auth
-        .change_password(None, &a, &pw("secret1"), &pw("changed1"))
+        .change_password(None, &a, &pw("secret1"), &pw("changed1"), &client())
         .await
         .unwrap();
     assert_eq!(
@@ -583,12 +620,12 @@ async fn password_change_disable_and_permissions() {
     );
     assert!(t
         .auth
-        .check_password(&a, &pw("secret1"), &Gate::Lockout)
+        .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
         .await
         .is_err());
     let user = t
         .auth
-        .check_password(&a, &pw("changed1"), &Gate::Lockout)
+        .check_password(&a, &pw("changed1"), &Gate::Lockout, &client())
         .await
         .unwrap();
 
@@ -663,7 +700,7 @@ async fn password_change_disable_and_permissions() {
     );
     assert_eq!(
         t.auth
-            .check_password(&a, &pw("changed1"), &Gate::Lockout)
+            .check_password(&a, &pw("changed1"), &Gate::Lockout, &client())
             .await
             .unwrap_err(),
         Error::Disabled
@@ -719,7 +756,7 @@ async fn login_records_page_newest_first_without_gaps() {
 async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
     let t = harness();
     t.auth
-        .register(new_email("many@x.com", "secret1"), None)
+        .register(new_email("many@x.com", "secret1"), None, &client())
         .await
         .unwrap();
     let account = t.auth.account("many@x.com").unwrap();

@@ -1,9 +1,12 @@
-//! Consecutive login failures per account. From the third, a dialect that has a captcha asks
-//! for one (a solved captcha lets exactly one attempt through); every dialect locks the account
-//! for the rest of the window from the tenth. The window is 30 minutes from the last failure,
-//! and a successful login clears it.
+//! Consecutive login failures per account, counted before the password or code is checked: the
+//! gate reserves the attempt (one atomic increment) and only then lets the check run, so N
+//! concurrent guesses cost N tries. From the fourth attempt after three failures a dialect
+//! that has a captcha asks for one (a solved captcha, bound to this account, lets exactly one
+//! attempt through); every dialect, captcha or not, locks the account from the eleventh attempt
+//! after ten failures. The window is 30 minutes from the last attempt, and only a successful
+//! login clears it. Each attempt also counts against the caller's address.
 
-use super::Auth;
+use super::{limits::Limit, Auth, Client};
 use crate::{
     domain::Account,
     store::{Key, Write},
@@ -28,27 +31,34 @@ fn throttle_key(account: &Account) -> Key {
 }
 
 impl Auth {
-    pub(crate) async fn pass_gate(&self, account: &Account, gate: &Gate) -> Result<()> {
-        let Some(item) = self.store().get(&throttle_key(account)).await? else {
-            return Ok(());
-        };
-        let failures = item.attrs.get("n").and_then(|v| v.as_i64()).unwrap_or(0);
-        match gate {
-            Gate::Captcha(solved) if failures >= CAPTCHA_AFTER => {
-                self.require_captcha(solved.as_deref()).await
-            }
-            Gate::Lockout if failures >= LOCK_AFTER => Err(Error::TooManyRequests {
-                retry_after: item.expires_at.map_or(WINDOW, |t| t - self.now()),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    pub(crate) async fn record_failure(&self, account: &Account) -> Result<()> {
+    /// Reserves one attempt at `account` for `client`, or refuses it: address over its limit,
+    /// account locked, or (captcha dialects) a captcha wanted. A refusal for want of a captcha
+    /// gives the reservation back: asking for the captcha is not a guess.
+    pub(crate) async fn enter_gate(
+        &self,
+        account: &Account,
+        gate: &Gate,
+        client: &Client,
+    ) -> Result<()> {
+        self.limit(Limit::Attempts, client).await?;
+        let key = throttle_key(account);
         let until = self.now() + WINDOW;
-        self.store()
-            .increment(&throttle_key(account), 1, Some(until), true)
-            .await?;
+        let attempt = self.store().increment(&key, 1, Some(until), true).await?;
+        if attempt > LOCK_AFTER {
+            tracing::warn!(account = %account.key(), ip = %client.ip(), "login_locked");
+            return Err(Error::TooManyRequests {
+                retry_after: WINDOW,
+            });
+        }
+        if let Gate::Captcha(solved) = gate {
+            if attempt > CAPTCHA_AFTER {
+                let binding = super::Purpose::Login.binding(account);
+                if let Err(e) = self.require_captcha(solved.as_deref(), &binding).await {
+                    self.store().increment(&key, -1, Some(until), true).await?;
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -66,6 +66,12 @@ impl Auth {
     }
 
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
+    /// The write that marks `user`'s mobile confirmed, when `code` was sent to it.
+    pub(crate) fn confirmation(&self, user: &User, code: &super::CodeCheck) -> Option<Write> {
+        user.confirming(&code.account)
+            .map(|confirmed| self.user_update(user, confirmed))
+    }
+
     pub(crate) fn user_update(&self, read: &User, updated: User) -> Write {
         Write::Put {
             item: Item::of(user_key(updated.id), &updated, None),

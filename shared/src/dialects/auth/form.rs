@@ -40,7 +40,7 @@ use crate::{
     domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer},
-    services::{Dialect, Gate, NewUser, SessionSpec},
+    services::{Client, Dialect, Gate, NewUser, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -204,7 +204,7 @@ pub(super) struct LoginReq {
 /// `POST /auth/login`
 pub(super) async fn login(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     body: Result<Body<LoginReq>, Failure>,
 ) -> Answer {
     let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Login)(f.error))?;
@@ -215,14 +215,14 @@ pub(super) async fn login(
         Account::Username(_) => Op::LoginByUsername,
         Account::Email(_) | Account::Mobile(_) => Op::Login,
     };
-    sign_in(&auth, &headers, &account, req)
+    sign_in(&auth, &client, &account, req)
         .await
         .map_err(Failure::during(op))
 }
 
 async fn sign_in(
     auth: &Auth,
-    headers: &HeaderMap,
+    client: &Client,
     account: &Account,
     req: LoginReq,
 ) -> Result<Response, Error> {
@@ -238,7 +238,7 @@ async fn sign_in(
             &password,
             &Gate::Lockout,
             &spec,
-            &http::client(headers),
+            client,
         )
         .await?;
     let bearer = format!("Bearer {}", s.tokens.access);
@@ -260,15 +260,16 @@ pub(super) struct RegisterReq {
 /// `POST /auth/register`
 pub(super) async fn register(
     State(auth): State<Auth>,
+    client: Client,
     body: Result<Body<RegisterReq>, Failure>,
 ) -> Answer {
     let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Register)(f.error))?;
-    create(&auth, req)
+    create(&auth, req, &client)
         .await
         .map_err(Failure::during(Op::Register))
 }
 
-async fn create(auth: &Auth, req: RegisterReq) -> Result<Response, Error> {
+async fn create(auth: &Auth, req: RegisterReq, client: &Client) -> Result<Response, Error> {
     let username =
         Username::parse(&req.username, USERNAME_POLICY).map_err(|e| e.field("username"))?;
     let password =
@@ -278,7 +279,7 @@ async fn create(auth: &Auth, req: RegisterReq) -> Result<Response, Error> {
         password: Some(password),
         ..Default::default()
     };
-    let user = auth.register(new, None).await?;
+    let user = auth.register(new, None, client).await?;
     Ok(success(user_data(auth, &user)))
 }
 

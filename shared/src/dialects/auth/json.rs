@@ -41,7 +41,7 @@ use crate::{
     domain::{Email, Password, PasswordPolicy, Username, UsernamePolicy},
     error::CredentialFault,
     http,
-    services::{Dialect, Gate, NewUser, Principal, SessionSpec},
+    services::{Client, Dialect, Gate, NewUser, Principal, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -175,7 +175,7 @@ pub(super) struct Credentials {
 /// `POST /auth/`
 pub(super) async fn login(
     State(auth): State<Auth>,
-    headers: HeaderMap,
+    client: Client,
     body: Result<Body<Credentials>, Failure>,
 ) -> Answer {
     let fail = during(Op::Login);
@@ -195,7 +195,7 @@ pub(super) async fn login(
             &password,
             &Gate::Lockout,
             &spec,
-            &http::client(&headers),
+            &client,
         )
         .await
         .map_err(&fail)?;
@@ -212,6 +212,7 @@ pub(super) struct CreateReq {
 /// `POST /auth/create`
 pub(super) async fn create(
     State(auth): State<Auth>,
+    client: Client,
     body: Result<Body<CreateReq>, Failure>,
 ) -> Answer {
     let fail = during(Op::Create);
@@ -227,7 +228,7 @@ pub(super) async fn create(
         password: Some(password),
         ..Default::default()
     };
-    let user = auth.register(new, None).await.map_err(&fail)?;
+    let user = auth.register(new, None, &client).await.map_err(&fail)?;
     Ok(ok(json!({ "id": user.id.0 })))
 }
 
@@ -255,6 +256,7 @@ fn bearer_only(headers: &HeaderMap) -> Option<String> {
 /// `POST /auth/disable`: the token is checked before the body is looked at.
 pub(super) async fn disable(
     State(auth): State<Auth>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Body<Credentials>, Failure>,
 ) -> Answer {
@@ -266,7 +268,8 @@ pub(super) async fn disable(
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
-    auth.disable_self(&principal, &account, &password).await?;
+    auth.disable_self(&principal, &account, &password, &client)
+        .await?;
     Ok(ok(json!({ "result": "Ok, user has been diabled." })))
 }
 
@@ -280,6 +283,7 @@ pub(super) struct ResetReq {
 /// `POST /auth/reset`
 pub(super) async fn reset(
     State(auth): State<Auth>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Body<ResetReq>, Failure>,
 ) -> Answer {
@@ -291,7 +295,7 @@ pub(super) async fn reset(
     let old = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let new =
         Password::new(&req.new_password, PASSWORD_POLICY).map_err(|e| e.field("new_password"))?;
-    auth.change_password(principal.as_ref(), &account, &old, &new)
+    auth.change_password(principal.as_ref(), &account, &old, &new, &client)
         .await?;
     Ok(ok(json!({ "result": "Ok, password has been updated." })))
 }

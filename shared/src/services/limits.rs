@@ -1,0 +1,189 @@
+//! Limits beyond one account: per caller address (an IPv4 address or an IPv6 /64) and per
+//! deployment (the daily SMS and mail budgets, the SMS destination countries). Each is a store
+//! counter in a fixed window, one atomic increment per guarded request, so it holds across any
+//! number of Lambda instances; the window's end is the `Retry-After`.
+
+use super::{Auth, Client};
+use crate::{config::Rate, sender::Channel, store::Key, Error, Result};
+
+/// What one address is limited in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// Password and code attempts.
+    Attempts,
+    /// Codes and links sent.
+    Sends,
+    /// Captcha challenges rendered.
+    Captchas,
+    Registrations,
+}
+
+impl Limit {
+    fn name(self) -> &'static str {
+        match self {
+            Limit::Attempts => "attempts",
+            Limit::Sends => "sends",
+            Limit::Captchas => "captchas",
+            Limit::Registrations => "registrations",
+        }
+    }
+}
+
+const DAY: i64 = 24 * 3600;
+
+impl Auth {
+    /// Counts one event of `limit` for the caller's address; past the limit, refused until the
+    /// window ends. Internal callers (no address) are not limited.
+    pub(crate) async fn limit(&self, limit: Limit, client: &Client) -> Result<()> {
+        let Some(bucket) = client.bucket() else {
+            return Ok(());
+        };
+        let limits = &self.config().limits;
+        let rate = match limit {
+            Limit::Attempts => limits.attempts,
+            Limit::Sends => limits.sends,
+            Limit::Captchas => limits.captchas,
+            Limit::Registrations => limits.registrations,
+        };
+        let (n, retry_after) = self
+            .count_in_window(&format!("RATE#{}#{bucket}", limit.name()), rate)
+            .await?;
+        if n > rate.count {
+            tracing::warn!(limit = limit.name(), address = %bucket, "address_limited");
+            return Err(Error::TooManyRequests { retry_after });
+        }
+        Ok(())
+    }
+
+    /// Spends one message of today's deployment-wide budget of `channel` (UTC days).
+    pub(crate) async fn spend_budget(&self, channel: Channel) -> Result<()> {
+        let limits = &self.config().limits;
+        let (name, budget) = match channel {
+            Channel::Sms | Channel::Voice => ("sms", limits.sms_daily),
+            Channel::Email => ("email", limits.email_daily),
+            Channel::Captcha => return Ok(()),
+        };
+        let (n, retry_after) = self
+            .count_in_window(&format!("BUDGET#{name}"), Rate::new(budget, DAY))
+            .await?;
+        if n > budget {
+            tracing::error!(channel = name, budget, "daily_budget_spent");
+            return Err(Error::TooManyRequests { retry_after });
+        }
+        if n * 5 == budget * 4 {
+            tracing::warn!(channel = name, budget, sent = n, "daily_budget_80_percent");
+        }
+        Ok(())
+    }
+
+    /// Refuses an SMS or voice destination outside the configured calling codes.
+    pub(crate) fn check_sms_destination(&self, e164: &str) -> Result<()> {
+        let digits = e164.trim_start_matches('+');
+        let allowed = self
+            .config()
+            .limits
+            .sms_countries
+            .iter()
+            .any(|cc| digits.starts_with(cc.as_str()));
+        if allowed {
+            Ok(())
+        } else {
+            tracing::warn!(country_of = %&digits[..digits.len().min(3)], "sms_country_refused");
+            Err(Error::invalid(
+                "account",
+                "text messages to this country are not enabled",
+            ))
+        }
+    }
+
+    /// Adds one to the counter of the current `rate.window` under `pk`; answers the count and
+    /// the seconds to the window's end.
+    async fn count_in_window(&self, pk: &str, rate: Rate) -> Result<(i64, i64)> {
+        let now = self.now();
+        let window = now.div_euclid(rate.window);
+        let end = (window + 1) * rate.window;
+        let key = Key::new(pk, format!("W#{window}"));
+        let n = self.store().increment(&key, 1, Some(end), false).await?;
+        Ok((n, end - now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::Config, services::testing::*};
+
+    fn from(ip: &str) -> Client {
+        Client::new(ip.parse().ok(), String::new())
+    }
+
+    fn strict() -> Config {
+        let mut config = Config::for_tests();
+        config.limits.sends = Rate::new(10, 3600);
+        config.limits.sms_daily = 5;
+        config
+    }
+
+    #[tokio::test]
+    async fn the_eleventh_send_from_an_address_waits_for_the_window() {
+        let t = harness_with(strict());
+        for _ in 0..10 {
+            t.auth.limit(Limit::Sends, &from("198.51.100.7")).await.unwrap();
+        }
+        let Err(Error::TooManyRequests { retry_after }) =
+            t.auth.limit(Limit::Sends, &from("198.51.100.7")).await
+        else {
+            panic!("the eleventh send passed");
+        };
+        assert!((1..=3600).contains(&retry_after), "{retry_after}");
+        t.auth.limit(Limit::Sends, &from("198.51.100.8")).await.unwrap();
+        t.clock.advance(retry_after);
+        t.auth.limit(Limit::Sends, &from("198.51.100.7")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_slash_64_is_one_address() {
+        let t = harness_with(strict());
+        for i in 0..10 {
+            let ip = format!("2001:db8:1:2::{i:x}");
+            t.auth.limit(Limit::Sends, &from(&ip)).await.unwrap();
+        }
+        assert!(t
+            .auth
+            .limit(Limit::Sends, &from("2001:db8:1:2:ffff::1"))
+            .await
+            .is_err());
+        t.auth.limit(Limit::Sends, &from("2001:db8:1:3::1")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn internal_callers_are_not_limited() {
+        let t = harness_with(strict());
+        for _ in 0..20 {
+            t.auth.limit(Limit::Sends, &Client::default()).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn the_daily_sms_budget_holds_and_mail_has_its_own() {
+        let t = harness_with(strict());
+        for _ in 0..5 {
+            t.auth.spend_budget(Channel::Sms).await.unwrap();
+        }
+        assert!(matches!(
+            t.auth.spend_budget(Channel::Voice).await,
+            Err(Error::TooManyRequests { .. })
+        ));
+        t.auth.spend_budget(Channel::Email).await.unwrap();
+    }
+
+    #[test]
+    fn only_listed_countries_get_text_messages() {
+        let t = harness_with(strict());
+        t.auth.check_sms_destination("+8613312341234").unwrap();
+        assert!(matches!(
+            t.auth.check_sms_destination("+88216000001"),
+            Err(Error::Invalid { .. })
+        ));
+    }
+}
