@@ -77,7 +77,8 @@ fn sessions(c: &mut Criterion) {
         password: Some(pw.clone()),
         ..Default::default()
     };
-    rt.block_on(auth.register(new, None)).expect("register");
+    rt.block_on(auth.register(new, None, &polyauth::services::Client::default()))
+        .expect("register");
     let account = auth.account("bench@x.com").expect("account");
     let login = || async {
         auth.password_login(

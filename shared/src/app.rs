@@ -237,7 +237,11 @@ pub(crate) mod testing {
 
         /// Registers a user directly through the core.
         pub async fn user(&self, new: crate::services::NewUser) -> crate::domain::User {
-            self.app.auth.register(new, None, &crate::services::Client::default()).await.expect("registers")
+            self.app
+                .auth
+                .register(new, None, &crate::services::Client::default())
+                .await
+                .expect("registers")
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod aws_senders;
 mod aws_store;
 mod clients;

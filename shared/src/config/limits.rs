@@ -101,15 +101,22 @@ impl Limits {
                 "POLYAUTH_LIMIT_REGISTRATIONS",
                 Rate::new(20, 3600),
             )?,
-            sms_daily: count(get("POLYAUTH_SMS_DAILY_BUDGET"), "POLYAUTH_SMS_DAILY_BUDGET", 1000)?,
+            sms_daily: count(
+                get("POLYAUTH_SMS_DAILY_BUDGET"),
+                "POLYAUTH_SMS_DAILY_BUDGET",
+                1000,
+            )?,
             email_daily: count(
                 get("POLYAUTH_EMAIL_DAILY_BUDGET"),
                 "POLYAUTH_EMAIL_DAILY_BUDGET",
                 10_000,
             )?,
             sms_countries: countries,
-            trusted_proxies: count(get("POLYAUTH_TRUSTED_PROXIES"), "POLYAUTH_TRUSTED_PROXIES", 0)?
-                as usize,
+            trusted_proxies: count(
+                get("POLYAUTH_TRUSTED_PROXIES"),
+                "POLYAUTH_TRUSTED_PROXIES",
+                0,
+            )? as usize,
             hash_queue_per_core: count(
                 get("POLYAUTH_HASH_QUEUE_PER_CORE"),
                 "POLYAUTH_HASH_QUEUE_PER_CORE",

@@ -250,13 +250,7 @@ async fn login(
         Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
-        .password_login(
-            &account,
-            &password,
-            &gate,
-            &session_spec(),
-            &client,
-        )
+        .password_login(&account, &password, &gate, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }

@@ -54,8 +54,8 @@ use crate::{
     http,
     sender::Channel,
     services::{
-        Client, Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec, Tokens,
-        PENDING_TTL,
+        Client, Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec,
+        Tokens, PENDING_TTL,
     },
     Auth, Error,
 };

@@ -285,13 +285,7 @@ async fn register(
         ..NewUser::of_contact(&account)
     };
     let s = auth
-        .register_or_sign_in(
-            new,
-            &account,
-            check,
-            &session_spec(),
-            &client,
-        )
+        .register_or_sign_in(new, &account, check, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s))
 }
@@ -315,13 +309,7 @@ async fn reset_password(
     let password = new_password(&req.password)?;
     let code = code(required_value("code", &req.code)?)?;
     let s = auth
-        .reset_password_and_sign_in(
-            &account,
-            &code,
-            &password,
-            &session_spec(),
-            &client,
-        )
+        .reset_password_and_sign_in(&account, &code, &password, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s))
 }

@@ -65,7 +65,8 @@ pub async fn identify(State(trusted): State<usize>, mut req: Request, next: Next
         .chars()
         .take(256)
         .collect();
-    req.extensions_mut().insert(Client::new(address, user_agent));
+    req.extensions_mut()
+        .insert(Client::new(address, user_agent));
     next.run(req).await
 }
 
@@ -73,7 +74,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Client>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<Client>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -100,7 +105,11 @@ mod tests {
         let h = forwarded("6.6.6.6, 198.51.100.7, 10.0.0.1");
         assert_eq!(resolve(peer, &h, 1), "10.0.0.1".parse().ok());
         assert_eq!(resolve(peer, &h, 2), "198.51.100.7".parse().ok());
-        assert_eq!(resolve(peer, &forwarded("1.1.1.1"), 2), peer, "too few hops");
+        assert_eq!(
+            resolve(peer, &forwarded("1.1.1.1"), 2),
+            peer,
+            "too few hops"
+        );
         assert_eq!(resolve(peer, &forwarded("nonsense"), 1), peer);
         let long = format!("{}1", "0".repeat(80));
         let mut h = HeaderMap::new();

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod import;
 mod remote;
+mod server;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -275,12 +276,7 @@ async fn serve(app: App, config: &Config) -> ExitCode {
     if let Some(h) = &handover {
         router = router.merge(h.router(app.auth.clone()));
     }
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = server::serve(listener, router, shutdown).await;
     drop(handover);
     match served {
         Ok(()) => ExitCode::SUCCESS,

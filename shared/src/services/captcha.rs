@@ -56,7 +56,6 @@ struct State {
     bound: Option<String>,
 }
 
-
 fn captcha_key(id: &str) -> Key {
     Key::new(format!("CAPTCHA#{id}"), "CAPTCHA")
 }
@@ -393,7 +392,10 @@ mod tests {
             Err(Error::CaptchaInvalid),
             "a solved challenge is not rendered again"
         );
-        t.auth.require_captcha(Some(&c.id), "login:a@x.io").await.unwrap();
+        t.auth
+            .require_captcha(Some(&c.id), "login:a@x.io")
+            .await
+            .unwrap();
         assert!(matches!(
             t.auth.require_captcha(Some(&c.id), "login:a@x.io").await,
             Err(Error::CaptchaRequired { .. })
@@ -552,7 +554,10 @@ mod tests {
             let c = t.auth.captcha(None, &anyone()).await.unwrap();
             let x = answer(&t, &c.id).await as u32;
             let share = exact_third_share(&c, x);
-            assert!(share < 0.25, "{share} of the gap is the piece darkened exactly");
+            assert!(
+                share < 0.25,
+                "{share} of the gap is the piece darkened exactly"
+            );
         }
     }
 

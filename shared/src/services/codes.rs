@@ -106,7 +106,7 @@ pub struct CodeCheck {
 
 /// What one reserved try found.
 enum Judged {
-    Right(CodeCheck),
+    Right(Box<CodeCheck>),
     Wrong,
 }
 
@@ -273,7 +273,7 @@ impl Auth {
                 hash: None,
                 ..state.clone()
             };
-            return Ok(Judged::Right(CodeCheck {
+            return Ok(Judged::Right(Box::new(CodeCheck {
                 expires_at: state.code_expires_at,
                 account: account.to_string(),
                 tries,
@@ -281,10 +281,13 @@ impl Auth {
                     item: spent.item(key),
                     cond: guard,
                 },
-            }));
+            })));
         }
         if tried == MAX_ATTEMPTS {
-            let void = CodeState { hash: None, ..state };
+            let void = CodeState {
+                hash: None,
+                ..state
+            };
             match self
                 .store()
                 .write(vec![Write::Put {
@@ -428,23 +431,22 @@ impl Auth {
         code: &Code,
     ) -> Result<CodeCheck> {
         self.code_use_allowed(key).await?;
-        let mut live = Vec::new();
+        let mut others = Vec::new();
         for &purpose in purposes {
-            if let Some(l) = self.live_code(purpose, key).await? {
-                live.push((purpose, l));
+            let Some(live) = self.live_code(purpose, key).await? else {
+                continue;
+            };
+            if super::tokens::same_digest(&self.presented(purpose, key, code), &live.hash) {
+                if let Judged::Right(check) = self.judge_code(purpose, key, code, live).await? {
+                    return Ok(*check);
+                }
+                self.note_wrong_code(key).await?;
+                return Err(Error::CodeInvalid);
             }
+            others.push((purpose, live));
         }
-        let matching = live.iter().position(|(purpose, l)| {
-            super::tokens::same_digest(&self.presented(*purpose, key, code), &l.hash)
-        });
-        let judged: Vec<(Purpose, LiveCode)> = match matching {
-            Some(i) => vec![live.swap_remove(i)],
-            None => live,
-        };
-        for (purpose, l) in judged {
-            if let Judged::Right(check) = self.judge_code(purpose, key, code, l).await? {
-                return Ok(check);
-            }
+        for (purpose, live) in others {
+            self.judge_code(purpose, key, code, live).await?;
         }
         self.note_wrong_code(key).await?;
         Err(Error::CodeInvalid)

@@ -493,7 +493,11 @@ mod tests {
         assert!(t.auth.user(UserId(60)).await.unwrap().is_none());
         let registered = t
             .auth
-            .register(new_email("new@x.com", "secret1"), None, &crate::services::Client::default())
+            .register(
+                new_email("new@x.com", "secret1"),
+                None,
+                &crate::services::Client::default(),
+            )
             .await
             .unwrap();
         assert!(registered.id.0 > 54, "{:?}", registered.id);

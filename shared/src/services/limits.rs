@@ -90,7 +90,7 @@ impl Auth {
         } else {
             tracing::warn!(country_of = %&digits[..digits.len().min(3)], "sms_country_refused");
             Err(Error::invalid(
-                "account",
+                "mobile",
                 "text messages to this country are not enabled",
             ))
         }
@@ -128,7 +128,10 @@ mod tests {
     async fn the_eleventh_send_from_an_address_waits_for_the_window() {
         let t = harness_with(strict());
         for _ in 0..10 {
-            t.auth.limit(Limit::Sends, &from("198.51.100.7")).await.unwrap();
+            t.auth
+                .limit(Limit::Sends, &from("198.51.100.7"))
+                .await
+                .unwrap();
         }
         let Err(Error::TooManyRequests { retry_after }) =
             t.auth.limit(Limit::Sends, &from("198.51.100.7")).await
@@ -136,9 +139,15 @@ mod tests {
             panic!("the eleventh send passed");
         };
         assert!((1..=3600).contains(&retry_after), "{retry_after}");
-        t.auth.limit(Limit::Sends, &from("198.51.100.8")).await.unwrap();
+        t.auth
+            .limit(Limit::Sends, &from("198.51.100.8"))
+            .await
+            .unwrap();
         t.clock.advance(retry_after);
-        t.auth.limit(Limit::Sends, &from("198.51.100.7")).await.unwrap();
+        t.auth
+            .limit(Limit::Sends, &from("198.51.100.7"))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -153,14 +162,20 @@ mod tests {
             .limit(Limit::Sends, &from("2001:db8:1:2:ffff::1"))
             .await
             .is_err());
-        t.auth.limit(Limit::Sends, &from("2001:db8:1:3::1")).await.unwrap();
+        t.auth
+            .limit(Limit::Sends, &from("2001:db8:1:3::1"))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
     async fn internal_callers_are_not_limited() {
         let t = harness_with(strict());
         for _ in 0..20 {
-            t.auth.limit(Limit::Sends, &Client::default()).await.unwrap();
+            t.auth
+                .limit(Limit::Sends, &Client::default())
+                .await
+                .unwrap();
         }
     }
 

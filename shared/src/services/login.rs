@@ -64,9 +64,7 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
-        let (user, extra, upgraded) = self
-            .verified_login(account, password, gate, client)
-            .await?;
+        let (user, extra, upgraded) = self.verified_login(account, password, gate, client).await?;
         let tokens = self
             .sign_in(&user, spec, LoginType::Password, client, extra)
             .await?;
@@ -88,9 +86,8 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<LoginStep> {
-        let (user, mut extra, upgraded) = self
-            .verified_login(account, password, gate, client)
-            .await?;
+        let (user, mut extra, upgraded) =
+            self.verified_login(account, password, gate, client).await?;
         if !(self.config().sms_second_factor && user.mobile.is_some()) {
             let tokens = self
                 .sign_in(&user, spec, LoginType::Password, client, extra)

@@ -200,17 +200,32 @@ mod tests {
         let t = harness();
         let u = t
             .auth
-            .register(new_email("a@x.com", "secret1"), None, &crate::services::Client::default())
+            .register(
+                new_email("a@x.com", "secret1"),
+                None,
+                &crate::services::Client::default(),
+            )
             .await
             .unwrap();
         assert_eq!(u.profile.nickname, "a***@x.com");
-        let again = t.auth.register(new_email("A@X.com", "secret2"), None, &crate::services::Client::default()).await;
+        let again = t
+            .auth
+            .register(
+                new_email("A@X.com", "secret2"),
+                None,
+                &crate::services::Client::default(),
+            )
+            .await;
         assert_eq!(again.unwrap_err(), Error::AlreadyExists { field: "email" });
         let m = NewUser {
             mobile: Some(t.auth.phone("13312341234").unwrap()),
             ..Default::default()
         };
-        let u2 = t.auth.register(m, None, &crate::services::Client::default()).await.unwrap();
+        let u2 = t
+            .auth
+            .register(m, None, &crate::services::Client::default())
+            .await
+            .unwrap();
         assert_eq!(u2.profile.nickname, "133****1234");
         assert!(u2.id.0 > u.id.0);
         let found = t
@@ -229,8 +244,12 @@ mod tests {
             .map(|_| {
                 let auth = t.auth.clone();
                 tokio::spawn(async move {
-                    auth.register(new_email("race@x.com", "secret1"), None, &crate::services::Client::default())
-                        .await
+                    auth.register(
+                        new_email("race@x.com", "secret1"),
+                        None,
+                        &crate::services::Client::default(),
+                    )
+                    .await
                 })
             })
             .collect();

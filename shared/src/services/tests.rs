@@ -152,7 +152,11 @@ async fn signed_in_again(t: &Harness) {
 async fn codes_expire_count_attempts_and_are_rate_limited() {
     let t = harness();
     let a = t.auth.account("c@x.com").unwrap();
-    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
+    let issued = t
+        .auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
     assert_eq!(issued.code.as_str(), t.last_code("c@x.com"));
     assert!(matches!(
         t.auth.send_code(Purpose::Login, &a, &client()).await,
@@ -184,7 +188,11 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
         Error::CodeInvalid
     );
     // Five wrong tries void the code.
-    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
+    let issued = t
+        .auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
     let wrong = Code::parse(if issued.code.as_str() == "123456" {
         "654321"
     } else {
@@ -210,7 +218,10 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
     // Hourly cap: ten sends an hour per account and purpose.
     let b = t.auth.account("d@x.com").unwrap();
     for _ in 0..10 {
-        t.auth.send_code(Purpose::Login, &b, &client()).await.unwrap();
+        t.auth
+            .send_code(Purpose::Login, &b, &client())
+            .await
+            .unwrap();
         t.clock.advance(60);
     }
     assert!(matches!(
@@ -218,14 +229,21 @@ async fn codes_expire_count_attempts_and_are_rate_limited() {
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(3600);
-    t.auth.send_code(Purpose::Login, &b, &client()).await.unwrap();
+    t.auth
+        .send_code(Purpose::Login, &b, &client())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn code_login_creates_the_account_when_asked() {
     let t = harness();
     let a = t.auth.account("13312341234").unwrap();
-    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
+    let issued = t
+        .auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
     assert_eq!(t.last_code("+8613312341234"), issued.code.as_str());
     let refused = t
         .auth
@@ -270,7 +288,11 @@ async fn code_login_creates_the_account_when_asked() {
         .await;
     assert_eq!(again.unwrap_err(), Error::CodeInvalid);
     t.clock.advance(60);
-    let issued = t.auth.send_code(Purpose::Login, &a, &client()).await.unwrap();
+    let issued = t
+        .auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
     let s2 = t
         .auth
         .code_login(
@@ -333,7 +355,9 @@ async fn lockout_after_ten_failures_lapses_after_thirty_minutes() {
     let a = t.auth.account("a@x.com").unwrap();
     for _ in 0..10 {
         assert!(matches!(
-            t.auth.check_password(&a, &pw("bad"), &Gate::Lockout, &client()).await,
+            t.auth
+                .check_password(&a, &pw("bad"), &Gate::Lockout, &client())
+                .await,
             Err(Error::InvalidCredentials(_))
         ));
     }
@@ -379,14 +403,16 @@ async fn second_factor_pending_resend_complete_and_void() {
     let LoginStep::SecondFactor(pending) = step else {
         panic!("second factor expected")
     };
-    let code = Code::parse(&t.last_code("+8613312341234")).unwrap();
     assert!(matches!(
         t.auth.resend_second_factor(&pending, true, &client()).await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(60);
     assert_eq!(
-        t.auth.resend_second_factor(&pending, true, &client()).await.unwrap(),
+        t.auth
+            .resend_second_factor(&pending, true, &client())
+            .await
+            .unwrap(),
         crate::sender::Channel::Sms,
         "no call to a mobile nobody proved"
     );
@@ -401,7 +427,14 @@ async fn second_factor_pending_resend_complete_and_void() {
         )
         .await
         .unwrap();
-    assert!(t.auth.user(s.user.id).await.unwrap().unwrap().mobile_confirmed);
+    assert!(
+        t.auth
+            .user(s.user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .mobile_confirmed
+    );
     let LoginStep::SecondFactor(pending) = t
         .auth
         .password_login_with_second_step(
@@ -419,7 +452,10 @@ async fn second_factor_pending_resend_complete_and_void() {
     let code = Code::parse(&t.last_code("+8613312341234")).unwrap();
     t.clock.advance(60);
     assert_eq!(
-        t.auth.resend_second_factor(&pending, true, &client()).await.unwrap(),
+        t.auth
+            .resend_second_factor(&pending, true, &client())
+            .await
+            .unwrap(),
         crate::sender::Channel::Voice,
         "a proven mobile may be called"
     );
@@ -794,4 +830,139 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
         2
     );
     assert_eq!(t.auth.logout_all(principal.user_id).await.unwrap(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_hashing_queue_turns_logins_away_before_any_write() {
+    let mut config = crate::config::Config::for_tests();
+    config.limits.hash_queue_per_core = 1;
+    let t = harness_with(config);
+    t.auth
+        .register(new_email("q@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("q@x.com").unwrap();
+    let attempts = (0..40).map(|_| {
+        let (auth, a) = (t.auth.clone(), a.clone());
+        tokio::spawn(async move {
+            auth.check_password(&a, &pw("wrong"), &Gate::Lockout, &client())
+                .await
+        })
+    });
+    let mut busy = 0;
+    let mut judged = 0;
+    for result in futures::future::join_all(attempts).await {
+        match result.unwrap() {
+            Err(Error::Unavailable) => busy += 1,
+            Err(Error::InvalidCredentials(_) | Error::TooManyRequests { .. }) => judged += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(busy > 0, "the queue never filled");
+    let throttle = crate::store::Key::new("THROTTLE#login#q@x.com", "COUNT");
+    let counted = t.store.get(&throttle).await.unwrap().unwrap().attrs["n"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        counted, judged,
+        "turned-away logins wrote nothing: {busy} busy, {judged} judged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_wrong_codes_void_the_code() {
+    let t = harness();
+    let a = t.auth.account("burst@x.com").unwrap();
+    t.auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
+    let right = Code::parse(&t.last_code("burst@x.com")).unwrap();
+    let wrong = Code::parse(if right.as_str() == "111111" {
+        "222222"
+    } else {
+        "111111"
+    })
+    .unwrap();
+    let guesses = (0..100).map(|_| {
+        let (auth, a, wrong) = (t.auth.clone(), a.clone(), wrong.clone());
+        tokio::spawn(async move {
+            auth.check_code_for(Purpose::Login, &a, &wrong, &client())
+                .await
+        })
+    });
+    for result in futures::future::join_all(guesses).await {
+        assert!(result.unwrap().is_err());
+    }
+    assert!(
+        !t.auth
+            .code_pending(Purpose::Login, "burst@x.com")
+            .await
+            .unwrap(),
+        "five of the hundred tries voided the code"
+    );
+    let tries = crate::store::Query {
+        pk: "CODE#login#burst@x.com".into(),
+        sk_prefix: "TRIES#".into(),
+        after: None,
+        limit: 10,
+        newest_first: false,
+    };
+    let page = t.store.query(tries).await.unwrap();
+    let tried = page.items[0].attrs["n"].as_i64().unwrap();
+    // Every guess past the account's wrong-code lock was refused before it reserved a try;
+    // every other one paid one, so at most five were ever compared.
+    assert!(tried >= super::codes::MAX_ATTEMPTS, "{tried}");
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_in_a_day_lock_code_use_for_an_hour() {
+    let t = harness();
+    let a = t.auth.account("ten@x.com").unwrap();
+    let mut right = String::new();
+    for round in 0..2 {
+        t.clock.advance(61);
+        t.auth
+            .send_code(Purpose::Login, &a, &client())
+            .await
+            .unwrap();
+        right = t.last_code("ten@x.com");
+        let wrong = Code::parse(if right == "111111" {
+            "222222"
+        } else {
+            "111111"
+        })
+        .unwrap();
+        for n in 0..5 {
+            let r = t
+                .auth
+                .check_code_for(Purpose::Login, &a, &wrong, &client())
+                .await;
+            assert_eq!(r.unwrap_err(), Error::CodeInvalid, "round {round}, try {n}");
+        }
+    }
+    t.clock.advance(61);
+    t.auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
+    let fresh = Code::parse(&t.last_code("ten@x.com")).unwrap();
+    assert_ne!(fresh.as_str(), right);
+    assert!(matches!(
+        t.auth
+            .check_code_for(Purpose::Login, &a, &fresh, &client())
+            .await,
+        Err(Error::TooManyRequests { .. })
+    ));
+    t.clock.advance(3600);
+    t.auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
+    let later = Code::parse(&t.last_code("ten@x.com")).unwrap();
+    assert!(t
+        .auth
+        .check_code_for(Purpose::Login, &a, &later, &client())
+        .await
+        .is_ok());
 }

@@ -7,10 +7,18 @@
 //! commit is atomic either way. One redb write
 //! transaction per batch gives all-or-nothing writes and serialises conditional checks, which
 //! is what makes uniqueness hold under concurrency.
+//!
+//! Expired items are absent on every read, and a sweeper deletes them: an index by expiry
+//! (`EXPIRY`) is kept in the same transactions as the items, and each sweep deletes at most
+//! `SWEEP_BATCH` of the oldest expired, every `SWEEP_EVERY`, so unauthenticated requests that
+//! write short-lived items (captchas, counters) cannot grow the file without bound.
 
 use super::{Item, Key, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
-use redb::{backends::InMemoryBackend, Database, Durability, ReadableTable, TableDefinition};
+use redb::{
+    backends::InMemoryBackend, Database, Durability, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
 use serde_json::{Map, Value};
 use std::{
     path::Path,
@@ -21,6 +29,11 @@ use std::{
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
+/// `(expires_at, raw key)` of every item that expires.
+const EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("expiry");
+/// Items a sweep deletes at most, and how often the sweeper runs.
+pub const SWEEP_BATCH: usize = 1000;
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 const SEP: char = '\u{0}';
 const MAX: char = '\u{10FFFF}';
 
@@ -68,6 +81,30 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+/// Sweeps every `SWEEP_EVERY` while the store is open.
+fn start_sweeper(store: &Embedded) {
+    let weak = Arc::downgrade(&store.db);
+    let clock = store.clock.clone();
+    let spawned = std::thread::Builder::new()
+        .name("redb-sweep".into())
+        .spawn(move || loop {
+            std::thread::sleep(SWEEP_EVERY);
+            let Some(db) = weak.upgrade() else {
+                return;
+            };
+            let store = Embedded {
+                db,
+                clock: clock.clone(),
+            };
+            if let Err(e) = store.sweep(SWEEP_BATCH) {
+                tracing::error!(error = %e, "sweeping expired items failed");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the store sweeper; expired items stay on disk");
     }
 }
 
@@ -133,6 +170,7 @@ impl Embedded {
             .map_err(unavailable)?;
         let store = Self::init(db, clock)?;
         start_flusher(&store.db);
+        start_sweeper(&store);
         Ok(store)
     }
 
@@ -146,6 +184,7 @@ impl Embedded {
     fn init(db: Database, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let tx = db.begin_write().map_err(unavailable)?;
         tx.open_table(ITEMS).map_err(unavailable)?;
+        tx.open_table(EXPIRY).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
         Ok(Embedded {
             db: Arc::new(Db {
@@ -165,23 +204,36 @@ impl Embedded {
         let tx = self.db.begin_write()?;
         {
             let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+            let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
+            let mut stored = Vec::with_capacity(writes.len());
             for (i, w) in writes.iter().enumerate() {
                 let k = raw_key(w.key());
                 let current = match table.get(k.as_str()).map_err(unavailable)? {
-                    Some(v) => self.live(decode(&k, v.value())?, now),
+                    Some(v) => Some(decode(&k, v.value())?),
                     None => None,
                 };
-                if !w.condition().holds(current.as_ref()) {
+                let live = current.clone().and_then(|item| self.live(item, now));
+                if !w.condition().holds(live.as_ref()) {
                     return Err(StoreError::ConditionFailed(i));
                 }
+                stored.push(current.and_then(|item| item.expires_at));
             }
-            for w in &writes {
+            for (w, old_expiry) in writes.iter().zip(stored) {
                 let k = raw_key(w.key());
+                if matches!(w, Write::Check { .. }) {
+                    continue;
+                }
+                if let Some(t) = old_expiry {
+                    expiry.remove((t, k.as_str())).map_err(unavailable)?;
+                }
                 match w {
                     Write::Put { item, .. } => {
                         table
                             .insert(k.as_str(), encode(item)?.as_slice())
                             .map_err(unavailable)?;
+                        if let Some(t) = item.expires_at {
+                            expiry.insert((t, k.as_str()), ()).map_err(unavailable)?;
+                        }
                     }
                     Write::Delete { .. } => {
                         table.remove(k.as_str()).map_err(unavailable)?;
@@ -191,6 +243,43 @@ impl Embedded {
             }
         }
         tx.commit().map_err(unavailable)
+    }
+
+    /// Deletes up to `limit` expired items, oldest expiry first; answers how many.
+    pub fn sweep(&self, limit: usize) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let tx = self.db.begin_write()?;
+        let swept = {
+            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+            let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
+            let due: Vec<(i64, String)> = expiry
+                .range((i64::MIN, "")..=(now, "\u{10FFFF}"))
+                .map_err(unavailable)?
+                .take(limit)
+                .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_string())))
+                .collect::<Result<_, _>>()
+                .map_err(unavailable)?;
+            for (t, k) in &due {
+                expiry.remove((*t, k.as_str())).map_err(unavailable)?;
+                let expired = match table.get(k.as_str()).map_err(unavailable)? {
+                    Some(v) => decode(k, v.value())?.expires_at == Some(*t),
+                    None => false,
+                };
+                if expired {
+                    table.remove(k.as_str()).map_err(unavailable)?;
+                }
+            }
+            due.len()
+        };
+        tx.commit().map_err(unavailable)?;
+        Ok(swept)
+    }
+
+    /// Items stored, expired or not (what a sweep leaves behind).
+    pub fn stored_items(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(ITEMS).map_err(unavailable)?;
+        table.len().map_err(unavailable)
     }
 
     fn increment_blocking(
@@ -205,10 +294,15 @@ impl Embedded {
         let tx = self.db.begin_write()?;
         let n = {
             let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
-            let current = match table.get(k.as_str()).map_err(unavailable)? {
-                Some(v) => self.live(decode(&k, v.value())?, now),
+            let mut index = tx.open_table(EXPIRY).map_err(unavailable)?;
+            let stored = match table.get(k.as_str()).map_err(unavailable)? {
+                Some(v) => Some(decode(&k, v.value())?),
                 None => None,
             };
+            if let Some(t) = stored.as_ref().and_then(|i| i.expires_at) {
+                index.remove((t, k.as_str())).map_err(unavailable)?;
+            }
+            let current = stored.and_then(|item| self.live(item, now));
             let (n, expiry) = match current {
                 Some(item) => {
                     let n = item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0) + by;
@@ -222,6 +316,9 @@ impl Embedded {
             table
                 .insert(k.as_str(), encode(&item)?.as_slice())
                 .map_err(unavailable)?;
+            if let Some(t) = expiry {
+                index.insert((t, k.as_str()), ()).map_err(unavailable)?;
+            }
             n
         };
         tx.commit().map_err(unavailable)?;
@@ -345,5 +442,81 @@ mod tests {
         }
         let s = Embedded::open(dir.path(), c).unwrap();
         assert!(s.get(&key).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_sweep_deletes_expired_items_only_and_at_most_its_batch() {
+        let c = clock();
+        let s = Embedded::in_memory(c.clone());
+        let t = c.now();
+        let put = |name: String, expires: Option<i64>| {
+            Write::put(Item::new(Key::new(name, "S"), Map::new(), expires))
+        };
+        s.write(
+            (0..5)
+                .map(|i| put(format!("short{i}"), Some(t + 10)))
+                .collect(),
+        )
+        .await
+        .unwrap();
+        s.write(vec![
+            put("long".into(), Some(t + 1000)),
+            put("forever".into(), None),
+        ])
+        .await
+        .unwrap();
+        // Renewed before it expired: its old expiry must not sweep it.
+        s.write(vec![put("short0".into(), Some(t + 1000))])
+            .await
+            .unwrap();
+        s.increment(&Key::new("counter", "S"), 1, Some(t + 10), false)
+            .await
+            .unwrap();
+        assert_eq!(s.sweep(100).unwrap(), 0, "nothing is due yet");
+        c.advance(11);
+        assert_eq!(s.sweep(2).unwrap(), 2, "a sweep stops at its batch");
+        assert_eq!(s.sweep(100).unwrap(), 3);
+        assert_eq!(
+            s.stored_items().unwrap(),
+            3,
+            "short0, long and forever stay"
+        );
+        assert!(s.get(&Key::new("short0", "S")).await.unwrap().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_captcha_flood_leaves_the_file_bounded_after_a_sweep() {
+        use crate::{config::Config, sender::Outbox, services::Client, Auth};
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock();
+        let store = Embedded::open(dir.path(), c.clone()).unwrap();
+        let auth = Auth::new(
+            Config::for_tests(),
+            Arc::new(store.clone()),
+            Arc::new(Outbox::new(c.clone())),
+            c.clone(),
+        );
+        let file = dir.path().join("polyauth.redb");
+        let caller = Client::new("198.51.100.1".parse().ok(), String::new());
+        let mut sizes = Vec::new();
+        for _ in 0..3 {
+            for _ in 0..400 {
+                auth.captcha(None, &caller).await.unwrap();
+            }
+            assert!(store.stored_items().unwrap() >= 400);
+            c.advance(3600);
+            while store.sweep(SWEEP_BATCH).unwrap() > 0 {}
+            assert_eq!(
+                store.stored_items().unwrap(),
+                0,
+                "every captcha and counter expired"
+            );
+            store.db.flush();
+            sizes.push(std::fs::metadata(&file).unwrap().len());
+        }
+        assert!(
+            sizes[2] <= sizes[0] + sizes[0] / 4,
+            "the file kept growing across floods: {sizes:?}"
+        );
     }
 }

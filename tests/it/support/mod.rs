@@ -141,6 +141,16 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Limits no suite reaches by accident.
+pub const GENEROUS_LIMITS: [(&str, &str); 6] = [
+    ("POLYAUTH_LIMIT_ATTEMPTS", "100000/60"),
+    ("POLYAUTH_LIMIT_SENDS", "100000/60"),
+    ("POLYAUTH_LIMIT_CAPTCHAS", "100000/60"),
+    ("POLYAUTH_LIMIT_REGISTRATIONS", "100000/60"),
+    ("POLYAUTH_SMS_DAILY_BUDGET", "1000000"),
+    ("POLYAUTH_EMAIL_DAILY_BUDGET", "1000000"),
+];
+
 fn command(data_dir: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_clear()
@@ -236,6 +246,10 @@ impl Server {
         cmd.env("POLYAUTH_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        // Every suite shares one address (loopback); suites about limits set their own.
+        for (k, v) in GENEROUS_LIMITS {
+            cmd.env(k, v);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -322,6 +336,31 @@ impl Server {
             .and_then(|e| e["body"].as_str())
             .unwrap_or_else(|| panic!("no message to {to} in the outbox"))
             .to_string()
+    }
+
+    /// The answer of the newest rendering of captcha `id`: from the development outbox
+    /// locally; on moto (where no sender reveals it) from the challenge's item in the table,
+    /// as only a test with the table's credentials can.
+    pub async fn captcha_answer(&self, id: &str) -> i64 {
+        if let Some(aws) = &self.aws {
+            use polyauth::store::{Dynamo, Key, Store};
+            let clock: std::sync::Arc<dyn polyauth::clock::Clock> =
+                std::sync::Arc::new(polyauth::clock::SystemClock);
+            let store = Dynamo::new(&moto::moto().sdk().await, &aws.table, clock);
+            let item = store
+                .get(&Key::new(format!("CAPTCHA#{id}"), "CAPTCHA"))
+                .await
+                .expect("moto answers")
+                .expect("the challenge exists");
+            return item.attrs["x"].as_i64().expect("a live rendering");
+        }
+        let entries = self.outbox().await;
+        let entry = entries
+            .iter()
+            .rev()
+            .find(|e| e["channel"] == "captcha" && e["to"] == id)
+            .expect("the outbox has the answer");
+        entry["body"].as_str().unwrap().parse().unwrap()
     }
 
     /// The six-digit code in the newest message to `to` (an email or an E.164 number).

@@ -146,7 +146,9 @@ fn outlined_at(slider: &Value, x: i64) -> bool {
     let x = x as usize;
     let s = 50;
     let light = |px: usize, py: usize| (0..3).all(|k| bg[(py * w + px) * 3 + k] >= 205);
-    (0..s).all(|i| light(x + i, y) && light(x + i, y + s - 1) && light(x, y + i) && light(x + s - 1, y + i))
+    (0..s).all(|i| {
+        light(x + i, y) && light(x + i, y + s - 1) && light(x, y + i) && light(x + s - 1, y + i)
+    })
 }
 
 #[tokio::test]

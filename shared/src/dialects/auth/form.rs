@@ -233,13 +233,7 @@ async fn sign_in(
         ..Default::default()
     };
     let s = auth
-        .password_login(
-            account,
-            &password,
-            &Gate::Lockout,
-            &spec,
-            client,
-        )
+        .password_login(account, &password, &Gate::Lockout, &spec, client)
         .await?;
     let bearer = format!("Bearer {}", s.tokens.access);
     let header_value = HeaderValue::from_str(&bearer).map_err(|_| Error::Unavailable)?;

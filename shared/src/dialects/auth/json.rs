@@ -190,13 +190,7 @@ pub(super) async fn login(
         ..Default::default()
     };
     let s = auth
-        .password_login(
-            &account,
-            &password,
-            &Gate::Lockout,
-            &spec,
-            &client,
-        )
+        .password_login(&account, &password, &Gate::Lockout, &spec, &client)
         .await
         .map_err(&fail)?;
     Ok(ok(json!({ "access_token": s.tokens.access })))

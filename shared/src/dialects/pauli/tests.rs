@@ -415,7 +415,14 @@ async fn get_code_resends_by_voice_or_sms_once_a_minute() {
     let r = get(&t, "/pass/code", Some(&pending(&pid))).await;
     assert_eq!(r.json["result"]["method"], "sms", "{}", r.json);
     let sent = t.last_code(E164);
-    let r = send(&t, "POST", "/pass/code", json!({"code": sent}), Some(&pending(&pid))).await;
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": sent}),
+        Some(&pending(&pid)),
+    )
+    .await;
     assert_eq!(code(&r), 0, "{}", r.json);
     t.clock.advance(61);
     let pid = login_pending(&t, "m@example.com", "secret1").await;
@@ -442,7 +449,11 @@ async fn get_code_resends_by_voice_or_sms_once_a_minute() {
     assert_eq!(code(&r), 0);
     assert_eq!(r.json["result"]["method"], "sms");
     assert_eq!(outbox(&t).last().map(|e| e.channel), Some(Channel::Sms));
-    assert_eq!(outbox(&t).len(), 3 + 2, "three for this login, two for the first");
+    assert_eq!(
+        outbox(&t).len(),
+        3 + 2,
+        "three for this login, two for the first"
+    );
     // The newest code is the one that counts.
     let r = send(
         &t,
@@ -493,7 +504,9 @@ async fn voice_falls_back_to_sms_and_says_so() {
         password: Some(Password::attempt("secret1").unwrap()),
         ..Default::default()
     };
-    auth.register(new, None, &crate::services::Client::default()).await.unwrap();
+    auth.register(new, None, &crate::services::Client::default())
+        .await
+        .unwrap();
     let router = super::router(auth);
     let call = |method: &str, uri: &str, cookie: Option<String>, body: Value| {
         let mut req = axum::http::Request::builder()
