@@ -65,6 +65,8 @@ pub struct Config {
     pub access_ttl: i64,
     pub refresh_ttl: i64,
     pub refresh_grace: i64,
+    /// A session's absolute lifetime from its login (`POLYAUTH_SESSION_MAX_AGE`, 30 days).
+    pub session_max_age: i64,
     pub limits: Limits,
 }
 
@@ -237,6 +239,11 @@ impl Config {
                 7 * 24 * 3600,
             )?,
             refresh_grace: seconds(get("POLYAUTH_REFRESH_GRACE"), "POLYAUTH_REFRESH_GRACE", 10)?,
+            session_max_age: seconds(
+                get("POLYAUTH_SESSION_MAX_AGE"),
+                "POLYAUTH_SESSION_MAX_AGE",
+                30 * 24 * 3600,
+            )?,
             limits,
         };
         if config.env == Env::Prod {

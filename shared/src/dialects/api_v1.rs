@@ -304,10 +304,13 @@ async fn update_token(
     http::Json(req, _): Body<RefreshReq>,
 ) -> Answer {
     let token = refresh_token(&req, &headers).ok_or(Error::TokenInvalid)?;
-    let tokens = auth.refresh(&token).await.map_err(|e| match e {
-        Error::Unavailable => e,
-        _ => Error::TokenInvalid,
-    })?;
+    let tokens = auth
+        .refresh(&token, Dialect::ApiV1)
+        .await
+        .map_err(|e| match e {
+            Error::Unavailable => e,
+            _ => Error::TokenInvalid,
+        })?;
     Ok(signed_in(&auth, &tokens, tokens.user_id.0))
 }
 
@@ -315,25 +318,46 @@ async fn logout(
     State(auth): State<Auth>,
     headers: HeaderMap,
     http::Json(req, _): Body<RefreshReq>,
-) -> Answer {
-    // A presented access token is checked like the original's middleware did (an expired one
-    // answers 3000, and the clients refresh and retry); the refresh token is what logs out.
-    let principal = match bearer(&headers) {
-        Some(access) => Some(auth.authenticate(&access).await?),
-        None => None,
+) -> Response {
+    // The refresh token is voided and the cookie cleared whatever the access token's state:
+    // a client whose access token expired is signed out all the same. A presented access
+    // token is then checked like the original's middleware did (an expired one answers 3000,
+    // and the clients refresh and retry), and its session ends too.
+    let refresh = refresh_token(&req, &headers);
+    let outcome = logout_outcome(&auth, &headers, refresh.as_deref()).await;
+    let mut res = match outcome {
+        Ok(()) => ok(Value::Null),
+        Err(e) => Failure::from(e).into_response(),
     };
-    let refresh = refresh_token(&req, &headers)
-        .ok_or_else(|| Error::malformed("refreshToken", "is required"))?;
-    if auth.logout_refresh(&refresh).await? == 0 {
-        return Err(Error::TokenInvalid.into());
-    }
-    if let Some(principal) = principal {
-        auth.logout(&principal).await?;
-    }
-    let mut res = ok(Value::Null);
     let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().cookie_secure);
     res.headers_mut().append(header::SET_COOKIE, clear);
-    Ok(res)
+    res
+}
+
+async fn logout_outcome(
+    auth: &Auth,
+    headers: &HeaderMap,
+    refresh: Option<&str>,
+) -> Result<(), Error> {
+    let presented = match bearer(headers) {
+        Some(access) => Some(auth.authenticate_in(&access, Dialect::ApiV1).await),
+        None => None,
+    };
+    let voided = match refresh {
+        Some(r) => auth.logout_refresh(r).await?,
+        None => 0,
+    };
+    let principal = presented.transpose()?;
+    match (refresh, voided) {
+        (None, _) => Err(Error::malformed("refreshToken", "is required")),
+        (Some(_), 0) => Err(Error::TokenInvalid),
+        _ => {
+            if let Some(principal) = principal {
+                auth.logout(&principal).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 #[derive(Deserialize)]

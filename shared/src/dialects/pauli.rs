@@ -254,7 +254,7 @@ fn token(headers: &HeaderMap) -> Option<String> {
 
 async fn principal(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Failure> {
     let token = token(headers).ok_or(Error::MissingToken)?;
-    Ok(auth.authenticate(&token).await?)
+    Ok(auth.authenticate_in(&token, Dialect::Pauli).await?)
 }
 
 /// `E_USER_LOGIN`: the login steps refuse a request that already carries a live session.
@@ -262,7 +262,7 @@ async fn refuse_if_signed_in(auth: &Auth, headers: &HeaderMap) -> Result<(), Fai
     let Some(token) = token(headers) else {
         return Ok(());
     };
-    match auth.authenticate(&token).await {
+    match auth.authenticate_in(&token, Dialect::Pauli).await {
         Ok(_) => Err(Error::AlreadySignedIn.into()),
         Err(Error::Unavailable) => Err(Error::Unavailable.into()),
         Err(_) => Ok(()),
@@ -322,7 +322,7 @@ async fn logined(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let Some(token) = token(&headers) else {
         return Ok(not_logged_in());
     };
-    match auth.whoami(&token).await {
+    match auth.whoami_in(&token, Dialect::Pauli).await {
         Ok((_, user)) => Ok(ok(profile(&auth, &user))),
         Err(Error::Unavailable) => Err(Error::Unavailable.into()),
         Err(_) => Ok(not_logged_in()),
@@ -535,7 +535,7 @@ async fn enter_code(
 
 async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     if let Some(token) = token(&headers) {
-        match auth.authenticate(&token).await {
+        match auth.authenticate_in(&token, Dialect::Pauli).await {
             Ok(principal) => {
                 auth.logout(&principal).await?;
             }

@@ -54,6 +54,9 @@ pub struct User {
     /// mobile is ever called by voice, which costs the most.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mobile_confirmed: bool,
+    /// Sessions opened at an older epoch are dead: bumping it ends them all in one write.
+    #[serde(default)]
+    pub session_epoch: u64,
     /// Bumped on every write; writes are conditional on it, so concurrent edits never merge.
     pub version: u64,
 }

@@ -49,8 +49,9 @@ impl Auth {
     pub async fn disable(&self, user: &User) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
+        updated.session_epoch += 1;
         let saved = self.save_user(user, updated, Batch::new()).await?;
-        self.logout_all(user.id).await?;
+        tracing::info!(user = %user.id, "user_disabled");
         Ok(saved)
     }
 
@@ -77,7 +78,9 @@ impl Auth {
             .user(principal.user_id)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if !user.is_active() {
+        // A permission is used only at the strength the account can reach: with a proven
+        // mobile, a password alone is not enough.
+        if !user.is_active() || !self.assured_enough(principal, &user) {
             return Err(Error::Unauthenticated);
         }
         if !user.has(permission) {

@@ -111,6 +111,7 @@ impl Auth {
             created_at: self.now(),
             legacy_id: None,
             mobile_confirmed,
+            session_epoch: 0,
             version: 1,
         };
         let mut batch = Batch::new();

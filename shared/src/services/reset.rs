@@ -37,6 +37,9 @@ struct LinkWindow {
 struct ResetState {
     user_id: UserId,
     checks_left: i64,
+    /// The user's session epoch when the link was mailed: a later change voids the link.
+    #[serde(default)]
+    epoch: u64,
 }
 
 fn reset_key(token: &str) -> Key {
@@ -114,6 +117,7 @@ impl Auth {
         let state = ResetState {
             user_id: user.id,
             checks_left: RESET_CHECKS,
+            epoch: user.session_epoch,
         };
         let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL));
         self.store().write(vec![Write::put_new(item)]).await?;
@@ -147,6 +151,13 @@ impl Auth {
     /// refused.
     pub async fn check_reset_token(&self, token: &str) -> Result<()> {
         let (key, state, expires_at) = self.reset_state(token).await?;
+        let current = self
+            .user(state.user_id)
+            .await?
+            .is_some_and(|u| u.is_active() && u.session_epoch == state.epoch);
+        if !current {
+            return Err(Error::ResetTokenInvalid);
+        }
         let next = ResetState {
             checks_left: state.checks_left - 1,
             ..state.clone()
@@ -180,7 +191,12 @@ impl Auth {
         let user = self
             .user(state.user_id)
             .await?
+            .filter(|u| u.session_epoch == state.epoch)
             .ok_or(Error::ResetTokenInvalid)?;
+        // A disabled account stays as it was left.
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
         let mut updated = user.clone();
         if let Some(p) = &password {
             updated.password_hash = self.0.hasher.hash(p).await?;
@@ -188,6 +204,8 @@ impl Auth {
         if let Some(m) = mobile {
             updated.mobile = Some(m);
         }
+        // Every session, pending step and older reset link dies in this same write.
+        updated.session_epoch += 1;
         let spend = Write::Delete {
             key,
             cond: Condition::equals("checks_left", state.checks_left),
@@ -195,7 +213,7 @@ impl Auth {
         let saved = self
             .save_user(&user, updated, Batch::of(spend, Error::ResetTokenInvalid))
             .await?;
-        self.logout_all(user.id).await?;
+        tracing::info!(user = %user.id, password = password.is_some(), mobile = saved.mobile != user.mobile, "reset_completed");
         Ok(saved)
     }
 
@@ -245,11 +263,13 @@ impl Auth {
         self.set_password(&user, new, Batch::new()).await
     }
 
+    /// Sets a new password; the session-epoch bump in the same write ends every session.
     async fn set_password(&self, user: &User, password: &Password, extra: Batch) -> Result<User> {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
+        updated.session_epoch += 1;
         let saved = self.save_user(user, updated, extra).await?;
-        self.logout_all(user.id).await?;
+        tracing::info!(user = %user.id, "password_changed");
         Ok(saved)
     }
 }

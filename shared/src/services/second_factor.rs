@@ -18,6 +18,9 @@ pub struct PendingId(pub String);
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Pending {
     user_id: UserId,
+    /// The user's session epoch at the password step: a later change ends the pending login.
+    #[serde(default)]
+    epoch: u64,
 }
 
 fn pending_key(id: &str) -> Key {
@@ -38,7 +41,10 @@ impl Auth {
         let id = crate::random::token();
         let item = Item::of(
             pending_key(&id),
-            &Pending { user_id: user.id },
+            &Pending {
+                user_id: user.id,
+                epoch: user.session_epoch,
+            },
             Some(self.now() + PENDING_TTL),
         );
         self.store().write(vec![Write::put_new(item)]).await?;
@@ -81,6 +87,7 @@ impl Auth {
         let user = self
             .user(pending.user_id)
             .await?
+            .filter(|u| u.session_epoch == pending.epoch)
             .ok_or(Error::NoPendingLogin)?;
         if !user.is_active() {
             return Err(Error::Disabled);

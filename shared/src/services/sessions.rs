@@ -2,7 +2,17 @@
 //! use. A session item holds the hash of the current refresh token and of the ones it replaced:
 //! presenting a replaced token revokes the session (the whole family of its tokens), except the
 //! immediately previous token within a short grace, which gets the very same new pair, so two
-//! tabs refreshing at once both stay signed in.
+//! tabs refreshing at once both stay signed in; any other token presented for a live session
+//! revokes it.
+//!
+//! A session records how it was made: the dialect that opened it (each dialect accepts only its
+//! own) and its assurance level (`aal2` for a password plus an SMS code). It also records the
+//! user's session epoch when it opened: a password change, reset, disable or "log out
+//! everywhere" bumps the epoch in the same write as the change, and every older session is
+//! dead at once, however many there are. Checking that costs nothing extra: the session and
+//! its user are read in one round trip. A session lives at most `POLYAUTH_SESSION_MAX_AGE`
+//! from its login (or as long as its client asked its token to live, when that is longer);
+//! refreshing does not extend that.
 
 use super::{batch::Batch, Auth, Client, LoginType};
 use crate::{
@@ -24,6 +34,28 @@ pub enum Dialect {
     ApiV1,
     V1,
     AuthForm,
+}
+
+/// How strongly a session's user was authenticated.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Aal {
+    /// A password, or a code.
+    #[default]
+    Aal1,
+    /// A password and an SMS code.
+    Aal2,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,6 +83,8 @@ pub struct Tokens {
 pub struct Principal {
     pub user_id: UserId,
     pub sid: String,
+    pub dialect: Option<Dialect>,
+    pub aal: Aal,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -66,6 +100,11 @@ struct SessionState {
     #[serde(default)]
     dialect: Option<Dialect>,
     created_at: i64,
+    #[serde(default)]
+    aal: Aal,
+    /// The user's session epoch when the session opened.
+    #[serde(default)]
+    epoch: u64,
 }
 
 fn session_key(sid: &str) -> Key {
@@ -86,7 +125,9 @@ struct IndexEntry {
 
 impl Auth {
     fn session_expiry(&self, s: &SessionState) -> i64 {
-        s.rotated_at + self.config().refresh_ttl.max(s.access_ttl)
+        let idle = s.rotated_at + self.config().refresh_ttl.max(s.access_ttl);
+        let lifetime = self.config().session_max_age.max(s.access_ttl);
+        idle.min(s.created_at + lifetime)
     }
 
     fn session_writes(
@@ -142,7 +183,8 @@ impl Auth {
     ) -> Result<(Batch, Tokens)> {
         let now = self.now();
         let sid = crate::random::id();
-        let refresh = format!("{sid}.{}", crate::random::token());
+        // `sid.user.secret`: the session and its user are then read in one round trip.
+        let refresh = format!("{sid}.{}.{}", user.id, crate::random::token());
         let state = SessionState {
             user_id: user.id,
             refresh_hash: super::tokens::sha256_hex(&refresh),
@@ -152,6 +194,11 @@ impl Auth {
             backdate: spec.backdate,
             dialect: spec.dialect,
             created_at: now,
+            aal: match kind {
+                LoginType::SecondFactor => Aal::Aal2,
+                _ => Aal::Aal1,
+            },
+            epoch: user.session_epoch,
         };
         let mut batch = Batch::new();
         // A fresh random session id: its `NotExists` condition cannot fail in practice.
@@ -177,53 +224,102 @@ impl Auth {
         Ok(tokens)
     }
 
-    /// Verifies an access token and that its session is still open (logout and password
-    /// changes end sessions, and with them their access tokens, at once).
+    /// Verifies an access token and that its session is still open (logout, password changes
+    /// and disabling end sessions, and with them their access tokens, at once). Any dialect's
+    /// session: for core callers; dialects use `authenticate_in`.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        Ok(self.session_and_user(access_token).await?.0)
+    }
+
+    /// `authenticate` for a dialect: only a session that dialect opened, and for seed 000 with
+    /// the SMS second factor on, one of a user with a proven mobile only at `aal2` (a password
+    /// alone, through whatever dialect, does not open pauli).
+    pub async fn authenticate_in(&self, access_token: &str, dialect: Dialect) -> Result<Principal> {
+        Ok(self.whoami_in(access_token, dialect).await?.0)
+    }
+
+    /// The user behind an access token, for who-am-I endpoints (one round trip).
+    pub async fn whoami_in(
+        &self,
+        access_token: &str,
+        dialect: Dialect,
+    ) -> Result<(Principal, User)> {
+        let (principal, user) = self.session_and_user(access_token).await?;
+        if principal.dialect != Some(dialect) {
+            return Err(Error::Unauthenticated);
+        }
+        if dialect == Dialect::Pauli && !self.assured_enough(&principal, &user) {
+            return Err(Error::Unauthenticated);
+        }
+        Ok((principal, user))
+    }
+
+    /// Whether a session is strong enough for pauli and its permissions: `aal2` wherever the
+    /// second factor applies (the user has a proven mobile and the factor is on).
+    pub(crate) fn assured_enough(&self, principal: &Principal, user: &User) -> bool {
+        let needs_two = self.config().sms_second_factor && user.mobile_confirmed;
+        principal.aal == Aal::Aal2 || !needs_two
+    }
+
+    /// The session of an access token and its user, read together: a session from before the
+    /// user's latest epoch bump, or of a disabled user, is dead.
+    async fn session_and_user(&self, access_token: &str) -> Result<(Principal, User)> {
         let claims = self
             .0
             .keys
             .verify_access(&self.config().issuer, access_token, self.now())?;
-        let Some(item) = self.store().get(&session_key(&claims.sid)).await? else {
-            return Err(self.why_session_gone(UserId(claims.user_id)).await);
+        let user_id = UserId(claims.user_id);
+        let read = self
+            .store()
+            .get_many(&[session_key(&claims.sid), super::users::user_key(user_id)])
+            .await?;
+        let (session, user) = match <[Option<Item>; 2]>::try_from(read) {
+            Ok([session, user]) => (session, user),
+            Err(_) => return Err(Error::Unavailable),
         };
-        let state: SessionState = item.parse()?;
-        if state.user_id.0 != claims.user_id {
+        let user: Option<User> = user.map(|i| i.parse()).transpose()?;
+        let Some(user) = user else {
+            return Err(Error::Unauthenticated);
+        };
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
+        let Some(session) = session else {
+            return Err(Error::Unauthenticated);
+        };
+        let state: SessionState = session.parse()?;
+        if state.user_id != user_id || state.epoch < user.session_epoch {
             return Err(Error::Unauthenticated);
         }
-        Ok(Principal {
-            user_id: state.user_id,
+        let principal = Principal {
+            user_id,
             sid: claims.sid,
-        })
+            dialect: state.dialect,
+            aal: state.aal,
+        };
+        Ok((principal, user))
     }
 
-    /// A session that is gone was logged out, replaced, or ended with its user's account: only
-    /// the failure path pays for the profile read that tells the last apart.
-    async fn why_session_gone(&self, user: UserId) -> Error {
-        match self.user(user).await {
-            Ok(Some(u)) if !u.is_active() => Error::Disabled,
-            Ok(_) => Error::Unauthenticated,
-            Err(e) => e,
-        }
-    }
-
-    /// Exchanges a refresh token for a new pair.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens> {
-        let sid = refresh_token
-            .split_once('.')
-            .map(|(s, _)| s)
-            .filter(|s| crate::random::well_formed(s) && refresh_token.len() <= 256)
-            .ok_or(Error::Unauthenticated)?;
+    /// Exchanges a refresh token of a session `dialect` opened for a new pair.
+    pub async fn refresh(&self, refresh_token: &str, dialect: Dialect) -> Result<Tokens> {
+        let (sid, user_hint) = refresh_parts(refresh_token).ok_or(Error::Unauthenticated)?;
         let presented = super::tokens::sha256_hex(refresh_token);
-        let next = self.0.keys.next_refresh(sid, refresh_token);
         // Two passes at most: a lost race re-reads the winner's state and takes the grace path.
         for _ in 0..2 {
-            let item = self
-                .store()
-                .get(&session_key(sid))
-                .await?
-                .ok_or(Error::Unauthenticated)?;
-            let state: SessionState = item.parse()?;
+            let (state, user) = self.session_for_refresh(sid, user_hint).await?;
+            if state.dialect != Some(dialect) {
+                return Err(Error::Unauthenticated);
+            }
+            if !user.is_active() {
+                return Err(Error::Disabled);
+            }
+            if state.epoch < user.session_epoch {
+                return Err(Error::Unauthenticated);
+            }
+            let next = self
+                .0
+                .keys
+                .next_refresh(sid, state.user_id.0, refresh_token);
             let now = self.now();
             if super::tokens::same_digest(&presented, &state.refresh_hash) {
                 let mut replaced = state.replaced.clone();
@@ -262,17 +358,47 @@ impl Auth {
             {
                 return self.tokens(sid, &state, next);
             }
-            if state
-                .replaced
-                .iter()
-                .any(|h| super::tokens::same_digest(h, &presented))
-            {
-                tracing::warn!(user = %state.user_id, "refresh token reuse: revoking the session");
-                self.end_session(state.user_id, sid).await?;
-            }
+            // Neither the current token nor the previous one within the grace: a stolen or
+            // forged token is in play, so the whole session goes.
+            tracing::warn!(user = %state.user_id, "refresh_reuse");
+            self.end_session(state.user_id, sid).await?;
             return Err(Error::Unauthenticated);
         }
         Err(Error::Unauthenticated)
+    }
+
+    /// A refresh token's session and its user: in one round trip when the token names the
+    /// user (every token issued now does), else one after the other.
+    async fn session_for_refresh(
+        &self,
+        sid: &str,
+        user_hint: Option<UserId>,
+    ) -> Result<(SessionState, User)> {
+        let (session, user) = match user_hint {
+            Some(uid) => {
+                let read = self
+                    .store()
+                    .get_many(&[session_key(sid), super::users::user_key(uid)])
+                    .await?;
+                match <[Option<Item>; 2]>::try_from(read) {
+                    Ok([session, user]) => (session, user.map(|i| i.parse::<User>()).transpose()?),
+                    Err(_) => return Err(Error::Unavailable),
+                }
+            }
+            None => {
+                let session = self.store().get(&session_key(sid)).await?;
+                let user = match &session {
+                    Some(item) => self.user(item.parse::<SessionState>()?.user_id).await?,
+                    None => None,
+                };
+                (session, user)
+            }
+        };
+        let state: SessionState = session.ok_or(Error::Unauthenticated)?.parse()?;
+        match user {
+            Some(user) if user.id == state.user_id => Ok((state, user)),
+            _ => Err(Error::Unauthenticated),
+        }
     }
 
     /// Ends one session. Answers how many sessions ended (0 if it was already gone).
@@ -283,10 +409,7 @@ impl Auth {
     /// Ends the session a refresh token belongs to, if it is the session's current or a
     /// replaced token.
     pub async fn logout_refresh(&self, refresh_token: &str) -> Result<u64> {
-        let Some((sid, _)) = refresh_token
-            .split_once('.')
-            .filter(|(s, _)| crate::random::well_formed(s) && refresh_token.len() <= 256)
-        else {
+        let Some((sid, _)) = refresh_parts(refresh_token) else {
             return Ok(0);
         };
         let Some(item) = self.store().get(&session_key(sid)).await? else {
@@ -318,19 +441,13 @@ impl Auth {
         }
     }
 
-    /// Ends every session of a user, or only those opened through `dialect`. Answers how many
-    /// ended.
-    pub async fn logout_all(&self, user: UserId) -> Result<u64> {
-        self.end_sessions(user, None).await
-    }
-
     /// Ends every session of the caller's user opened through the caller's own dialect (seed
     /// 004's logout removed all of the user's tokens).
     pub async fn logout_dialect(&self, principal: &Principal, dialect: Dialect) -> Result<u64> {
-        self.end_sessions(principal.user_id, Some(dialect)).await
+        self.end_sessions(principal.user_id, dialect).await
     }
 
-    async fn end_sessions(&self, user: UserId, dialect: Option<Dialect>) -> Result<u64> {
+    async fn end_sessions(&self, user: UserId, dialect: Dialect) -> Result<u64> {
         let mut ended = 0;
         // Pages follow the cursor: sessions of other dialects stay, so re-reading from the
         // start would find them again forever.
@@ -350,7 +467,8 @@ impl Auth {
                 .items
                 .iter()
                 .filter(|i| {
-                    dialect.is_none() || i.parse::<IndexEntry>().is_ok_and(|e| e.dialect == dialect)
+                    i.parse::<IndexEntry>()
+                        .is_ok_and(|e| e.dialect == Some(dialect))
                 })
                 .filter_map(|i| i.key.sk.strip_prefix("SESSION#"))
                 .flat_map(|sid| {
@@ -371,16 +489,24 @@ impl Auth {
         }
     }
 
-    /// The user behind an access token, for who-am-I endpoints.
+    /// The user behind an access token of any dialect (core callers).
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
-        let principal = self.authenticate(access_token).await?;
-        let user = self
-            .user(principal.user_id)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
-        if !user.is_active() {
-            return Err(Error::Unauthenticated);
-        }
-        Ok((principal, user))
+        self.session_and_user(access_token).await
     }
+}
+
+/// The session id of a refresh token and, for tokens that carry it, its user; `None` for
+/// anything that cannot be ours (checked before it becomes a store key).
+fn refresh_parts(token: &str) -> Option<(&str, Option<UserId>)> {
+    if token.len() > 256 {
+        return None;
+    }
+    let mut parts = token.split('.');
+    let sid = parts.next().filter(|s| crate::random::well_formed(s))?;
+    let user = match (parts.next(), parts.next()) {
+        (Some(uid), Some(_)) => Some(UserId(uid.parse().ok()?)),
+        (Some(_), None) => None,
+        _ => return None,
+    };
+    Some((sid, user))
 }

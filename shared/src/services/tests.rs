@@ -14,6 +14,14 @@ fn client() -> Client {
     }
 }
 
+/// Sessions opened as seed 002's clients open them.
+fn spec() -> SessionSpec {
+    SessionSpec {
+        dialect: Some(Dialect::ApiV1),
+        ..Default::default()
+    }
+}
+
 fn pw(s: &str) -> Password {
     Password::attempt(s).unwrap()
 }
@@ -25,13 +33,7 @@ async fn signed_in(t: &Harness, email: &str) -> SignedIn {
         .unwrap();
     let account = t.auth.account(email).unwrap();
     t.auth
-        .password_login(
-            &account,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login(&account, &pw("secret1"), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap()
 }
@@ -40,17 +42,25 @@ async fn signed_in(t: &Harness, email: &str) -> SignedIn {
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let t = harness();
     let s = signed_in(&t, "a@x.com").await;
-    let second = t.auth.refresh(&s.tokens.refresh).await.unwrap();
+    let second = t
+        .auth
+        .refresh(&s.tokens.refresh, Dialect::ApiV1)
+        .await
+        .unwrap();
     assert_ne!(second.refresh, s.tokens.refresh);
-    let third = t.auth.refresh(&second.refresh).await.unwrap();
+    let third = t
+        .auth
+        .refresh(&second.refresh, Dialect::ApiV1)
+        .await
+        .unwrap();
     t.clock.advance(60);
     // The first token, long replaced: reuse. The whole session goes, newest tokens included.
     assert_eq!(
-        t.auth.refresh(&s.tokens.refresh).await,
+        t.auth.refresh(&s.tokens.refresh, Dialect::ApiV1).await,
         Err(Error::Unauthenticated)
     );
     assert_eq!(
-        t.auth.refresh(&third.refresh).await,
+        t.auth.refresh(&third.refresh, Dialect::ApiV1).await,
         Err(Error::Unauthenticated)
     );
     assert_eq!(
@@ -63,14 +73,18 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 async fn previous_token_outside_grace_is_reuse() {
     let t = harness();
     let s = signed_in(&t, "a@x.com").await;
-    let next = t.auth.refresh(&s.tokens.refresh).await.unwrap();
+    let next = t
+        .auth
+        .refresh(&s.tokens.refresh, Dialect::ApiV1)
+        .await
+        .unwrap();
     t.clock.advance(t.auth.config().refresh_grace + 1);
     assert_eq!(
-        t.auth.refresh(&s.tokens.refresh).await,
+        t.auth.refresh(&s.tokens.refresh, Dialect::ApiV1).await,
         Err(Error::Unauthenticated)
     );
     assert_eq!(
-        t.auth.refresh(&next.refresh).await,
+        t.auth.refresh(&next.refresh, Dialect::ApiV1).await,
         Err(Error::Unauthenticated)
     );
 }
@@ -82,7 +96,7 @@ async fn concurrent_refreshes_within_grace_get_the_same_pair() {
     let tabs: Vec<_> = (0..2)
         .map(|_| {
             let (auth, token) = (t.auth.clone(), s.tokens.refresh.clone());
-            tokio::spawn(async move { auth.refresh(&token).await })
+            tokio::spawn(async move { auth.refresh(&token, Dialect::ApiV1).await })
         })
         .collect();
     let mut pairs = Vec::new();
@@ -92,9 +106,19 @@ async fn concurrent_refreshes_within_grace_get_the_same_pair() {
     assert_eq!(pairs[0], pairs[1], "both tabs hold the same new pair");
     // A late second tab within the grace gets it too, and the pair keeps working.
     t.clock.advance(2);
-    assert_eq!(t.auth.refresh(&s.tokens.refresh).await.unwrap(), pairs[0]);
+    assert_eq!(
+        t.auth
+            .refresh(&s.tokens.refresh, Dialect::ApiV1)
+            .await
+            .unwrap(),
+        pairs[0]
+    );
     assert!(t.auth.authenticate(&pairs[0].access).await.is_ok());
-    assert!(t.auth.refresh(&pairs[0].refresh).await.is_ok());
+    assert!(t
+        .auth
+        .refresh(&pairs[0].refresh, Dialect::ApiV1)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -129,23 +153,31 @@ async fn logout_one_or_all_and_expiry() {
         t.auth.authenticate(&other.tokens.access).await,
         Err(Error::TokenExpired)
     );
-    signed_in_again(&t).await;
-    assert_eq!(t.auth.logout_all(s.user.id).await.unwrap(), 2);
-    assert!(t.auth.refresh(&other.tokens.refresh).await.is_err());
-}
-
-async fn signed_in_again(t: &Harness) {
+    let again = signed_in_again(&t).await;
+    // A password change ends every session in the one write that changes the password.
     let account = t.auth.account("a@x.com").unwrap();
     t.auth
-        .password_login(
-            &account,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .change_password(None, &account, &pw("secret1"), &pw("secret2"), &client())
         .await
         .unwrap();
+    assert!(t
+        .auth
+        .refresh(&other.tokens.refresh, Dialect::ApiV1)
+        .await
+        .is_err());
+    assert_eq!(
+        t.auth.authenticate(&again.access).await,
+        Err(Error::Unauthenticated)
+    );
+}
+
+async fn signed_in_again(t: &Harness) -> Tokens {
+    let account = t.auth.account("a@x.com").unwrap();
+    t.auth
+        .password_login(&account, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .await
+        .unwrap()
+        .tokens
 }
 
 #[tokio::test]
@@ -252,7 +284,7 @@ async fn code_login_creates_the_account_when_asked() {
             &issued.code,
             UnknownAccount::Refuse,
             &Gate::Lockout,
-            &SessionSpec::default(),
+            &spec(),
             &client(),
         )
         .await;
@@ -267,7 +299,7 @@ async fn code_login_creates_the_account_when_asked() {
             &issued.code,
             UnknownAccount::Register,
             &Gate::Lockout,
-            &SessionSpec::default(),
+            &spec(),
             &client(),
         )
         .await
@@ -282,7 +314,7 @@ async fn code_login_creates_the_account_when_asked() {
             &issued.code,
             UnknownAccount::Register,
             &Gate::Lockout,
-            &SessionSpec::default(),
+            &spec(),
             &client(),
         )
         .await;
@@ -300,7 +332,7 @@ async fn code_login_creates_the_account_when_asked() {
             &issued.code,
             UnknownAccount::Register,
             &Gate::Lockout,
-            &SessionSpec::default(),
+            &spec(),
             &client(),
         )
         .await
@@ -391,13 +423,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     let a = t.auth.account("m@x.com").unwrap();
     let step = t
         .auth
-        .password_login_with_second_step(
-            &a,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap();
     let LoginStep::SecondFactor(pending) = step else {
@@ -422,7 +448,7 @@ async fn second_factor_pending_resend_complete_and_void() {
         .complete_second_factor(
             &pending,
             &Code::parse(&t.last_code("+8613312341234")).unwrap(),
-            &SessionSpec::default(),
+            &spec(),
             &client(),
         )
         .await
@@ -437,13 +463,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     );
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(
-            &a,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap()
     else {
@@ -466,7 +486,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     let code2 = Code::parse(&t.last_code("+8613312341234")).unwrap();
     assert_eq!(
         t.auth
-            .complete_second_factor(&pending, &code, &SessionSpec::default(), &client())
+            .complete_second_factor(&pending, &code, &spec(), &client())
             .await
             .unwrap_err(),
         Error::CodeInvalid,
@@ -474,13 +494,13 @@ async fn second_factor_pending_resend_complete_and_void() {
     );
     let s = t
         .auth
-        .complete_second_factor(&pending, &code2, &SessionSpec::default(), &client())
+        .complete_second_factor(&pending, &code2, &spec(), &client())
         .await
         .unwrap();
     assert!(t.auth.authenticate(&s.tokens.access).await.is_ok());
     assert_eq!(
         t.auth
-            .complete_second_factor(&pending, &code2, &SessionSpec::default(), &client())
+            .complete_second_factor(&pending, &code2, &spec(), &client())
             .await
             .unwrap_err(),
         Error::NoPendingLogin
@@ -490,13 +510,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(
-            &a,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap()
     else {
@@ -512,7 +526,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     for _ in 0..5 {
         assert_eq!(
             t.auth
-                .complete_second_factor(&pending, &wrong, &SessionSpec::default(), &client())
+                .complete_second_factor(&pending, &wrong, &spec(), &client())
                 .await
                 .unwrap_err(),
             Error::CodeInvalid
@@ -521,7 +535,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     let right = Code::parse(&right).unwrap();
     assert_eq!(
         t.auth
-            .complete_second_factor(&pending, &right, &SessionSpec::default(), &client())
+            .complete_second_factor(&pending, &right, &spec(), &client())
             .await
             .unwrap_err(),
         Error::NoPendingLogin
@@ -531,13 +545,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(
-            &a,
-            &pw("secret1"),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap()
     else {
@@ -746,13 +754,7 @@ async fn password_change_disable_and_permissions() {
 async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
     let account = t.auth.account(email).unwrap();
     t.auth
-        .password_login(
-            &account,
-            &pw(password),
-            &Gate::Lockout,
-            &SessionSpec::default(),
-            &client(),
-        )
+        .password_login(&account, &pw(password), &Gate::Lockout, &spec(), &client())
         .await
         .unwrap()
 }
@@ -797,6 +799,7 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
         .unwrap();
     let account = t.auth.account("many@x.com").unwrap();
     let mut form = None;
+    let mut others = Vec::new();
     for i in 0..62 {
         // Sixty seed-001 sessions and two seed-004 ones: a page of 50 may hold neither of these.
         let dialect = if i % 31 == 30 {
@@ -815,6 +818,8 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
             .unwrap();
         if dialect == Dialect::AuthForm {
             form = Some(s);
+        } else {
+            others.push(s.tokens);
         }
     }
     let principal = t
@@ -829,7 +834,12 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
             .unwrap(),
         2
     );
-    assert_eq!(t.auth.logout_all(principal.user_id).await.unwrap(), 60);
+    // The other dialects' sessions stay until the account changes; then all go at once.
+    let user = t.auth.user(principal.user_id).await.unwrap().unwrap();
+    t.auth.disable(&user).await.unwrap();
+    for s in &others {
+        assert_eq!(t.auth.authenticate(&s.access).await, Err(Error::Disabled));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -965,4 +975,177 @@ async fn ten_wrong_codes_in_a_day_lock_code_use_for_an_hour() {
         .check_code_for(Purpose::Login, &a, &later, &client())
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn ten_thousand_sessions_die_with_one_password_change_in_one_write() {
+    use crate::store::failing::FailFrom;
+    let t = harness();
+    let counting = Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
+    let auth = Auth::new(
+        crate::config::Config::for_tests(),
+        counting.clone(),
+        Arc::new(t.outbox.clone()),
+        t.clock.clone(),
+    );
+    let user = auth
+        .register(new_email("many@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..10_000 {
+        let (batch, tokens) = auth
+            .open_session(&user, &spec(), LoginType::Password, &client())
+            .unwrap();
+        batch.commit(t.store.as_ref()).await.unwrap();
+        sessions.push(tokens);
+    }
+    assert!(auth.authenticate(&sessions[9_999].access).await.is_ok());
+    let before = counting.calls();
+    let account = auth.account("many@x.com").unwrap();
+    auth.change_password(None, &account, &pw("secret1"), &pw("secret2"), &client())
+        .await
+        .unwrap();
+    let calls = counting.calls() - before;
+    // Address and account attempts, the unique key, the user, and the one write.
+    assert!(calls <= 6, "{calls} store calls for 10,000 sessions");
+    for s in sessions.iter().step_by(97) {
+        assert_eq!(
+            auth.authenticate(&s.access).await,
+            Err(Error::Unauthenticated)
+        );
+        assert!(auth.refresh(&s.refresh, Dialect::ApiV1).await.is_err());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
+    let t = harness();
+    t.auth
+        .register(new_email("race@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("race@x.com").unwrap();
+    let logins = (0..50).map(|_| {
+        let (auth, a) = (t.auth.clone(), a.clone());
+        tokio::spawn(async move {
+            auth.password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+                .await
+        })
+    });
+    let logins: Vec<_> = logins.collect();
+    t.auth
+        .change_password(None, &a, &pw("secret1"), &pw("secret2"), &client())
+        .await
+        .unwrap();
+    for login in futures::future::join_all(logins).await {
+        if let Ok(signed) = login.unwrap() {
+            assert_eq!(
+                t.auth.authenticate(&signed.tokens.access).await,
+                Err(Error::Unauthenticated),
+                "a login racing the reset kept its session"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_refreshed_daily_ends_at_thirty_days() {
+    let mut config = crate::config::Config::for_tests();
+    config.access_ttl = 3600;
+    let t = harness_with(config);
+    t.auth
+        .register(new_email("daily@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("daily@x.com").unwrap();
+    let mut tokens = t
+        .auth
+        .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .await
+        .unwrap()
+        .tokens;
+    let mut days = 0;
+    loop {
+        t.clock.advance(24 * 3600);
+        match t.auth.refresh(&tokens.refresh, Dialect::ApiV1).await {
+            Ok(next) => {
+                days += 1;
+                tokens = next;
+            }
+            Err(e) => {
+                assert_eq!(e, Error::Unauthenticated);
+                break;
+            }
+        }
+    }
+    assert_eq!(days, 29, "refreshed on days 1 to 29, refused on day 30");
+}
+
+#[tokio::test]
+async fn an_unknown_refresh_token_for_a_live_session_revokes_it() {
+    let t = harness();
+    t.auth
+        .register(new_email("forge@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("forge@x.com").unwrap();
+    let s = t
+        .auth
+        .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .await
+        .unwrap();
+    let sid = s.tokens.refresh.split('.').next().unwrap();
+    let forged = format!("{sid}.{}.{}", s.user.id, crate::random::token());
+    assert!(t.auth.refresh(&forged, Dialect::ApiV1).await.is_err());
+    assert_eq!(
+        t.auth.authenticate(&s.tokens.access).await,
+        Err(Error::Unauthenticated)
+    );
+    assert!(t
+        .auth
+        .refresh(&s.tokens.refresh, Dialect::ApiV1)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn each_dialect_accepts_only_its_own_sessions() {
+    let t = harness();
+    t.auth
+        .register(new_email("own@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("own@x.com").unwrap();
+    let json = SessionSpec {
+        dialect: Some(Dialect::AuthJson),
+        ..Default::default()
+    };
+    let s = t
+        .auth
+        .password_login(&a, &pw("secret1"), &Gate::Lockout, &json, &client())
+        .await
+        .unwrap();
+    assert!(t
+        .auth
+        .authenticate_in(&s.tokens.access, Dialect::AuthJson)
+        .await
+        .is_ok());
+    for other in [
+        Dialect::AuthForm,
+        Dialect::ApiV1,
+        Dialect::V1,
+        Dialect::Pauli,
+    ] {
+        assert_eq!(
+            t.auth.authenticate_in(&s.tokens.access, other).await,
+            Err(Error::Unauthenticated),
+            "{other:?}"
+        );
+    }
+    assert!(t
+        .auth
+        .refresh(&s.tokens.refresh, Dialect::ApiV1)
+        .await
+        .is_err());
 }

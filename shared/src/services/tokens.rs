@@ -131,9 +131,9 @@ impl Keys {
 
     /// The successor of a refresh token: unguessable without the server key, yet the same for
     /// everyone presenting the same token.
-    pub fn next_refresh(&self, sid: &str, token: &str) -> String {
+    pub fn next_refresh(&self, sid: &str, user: u64, token: &str) -> String {
         format!(
-            "{sid}.{}",
+            "{sid}.{user}.{}",
             URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()]))
         )
     }

@@ -24,6 +24,38 @@ pub async fn run<S: Store>(store: &S, clock: Arc<ManualClock>) {
     expiry(store, &ns, &clock).await;
     pagination(store, &ns).await;
     concurrent_uniqueness(store, &ns).await;
+    batch_reads(store, &ns, &clock).await;
+}
+
+async fn batch_reads<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
+    let (a, b, gone, missing) = (
+        Key::new(format!("{ns}#M"), "A"),
+        Key::new(format!("{ns}#M"), "B"),
+        Key::new(format!("{ns}#N"), "GONE"),
+        Key::new(format!("{ns}#N"), "MISSING"),
+    );
+    let now = clock.now();
+    s.write(vec![
+        Write::put(Item::new(a.clone(), attrs(json!({"v": "a"})), None)),
+        Write::put(Item::new(b.clone(), attrs(json!({"v": "b"})), None)),
+        Write::put(Item::new(gone.clone(), attrs(json!({})), Some(now + 5))),
+    ])
+    .await
+    .expect("items written");
+    clock.advance(5);
+    let read = s
+        .get_many(&[b.clone(), missing, a.clone(), gone])
+        .await
+        .expect("batch read");
+    let values: Vec<Option<Value>> = read
+        .iter()
+        .map(|i| i.as_ref().map(|i| i.attrs["v"].clone()))
+        .collect();
+    assert_eq!(
+        values,
+        vec![Some(json!("b")), None, Some(json!("a")), None],
+        "in the order asked, missing and expired items absent"
+    );
 }
 
 async fn conditional_writes<S: Store>(s: &S, ns: &str) {

@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-        KeyType, Put, ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
-        TransactWriteItem,
+        KeyType, KeysAndAttributes, Put, ReturnValue, ScalarAttributeType, TableStatus,
+        TimeToLiveSpecification, TransactWriteItem,
     },
     Client,
 };
@@ -493,6 +493,55 @@ impl Store for Dynamo {
             Some(raw) => Ok(self.live(decode(raw)?, self.clock.now())),
             None => Ok(None),
         }
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        let mut pending: Vec<Attrs> = keys.iter().map(|k| self.key(k)).collect();
+        pending.dedup();
+        for attempt in 0..=CONFLICT_RETRIES {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                back_off(attempt - 1).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("dynamodb: BatchGetItem: {e}")))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_message("BatchGetItem", &e))?;
+            let now = self.clock.now();
+            for raw in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                if let Some(item) = self.live(decode(raw)?, now) {
+                    found.insert(item.key.clone(), item);
+                }
+            }
+            // Keys DynamoDB did not get to (throttling): asked again after a pause.
+            pending = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| k.keys().to_vec())
+                .unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(
+                "dynamodb: BatchGetItem left keys unprocessed".into(),
+            ));
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {

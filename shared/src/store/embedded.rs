@@ -349,6 +349,21 @@ impl Store for Embedded {
         }
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let now = self.clock.now();
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(ITEMS).map_err(unavailable)?;
+        keys.iter()
+            .map(|key| {
+                let k = raw_key(key);
+                match table.get(k.as_str()).map_err(unavailable)? {
+                    Some(v) => Ok(self.live(decode(&k, v.value())?, now)),
+                    None => Ok(None),
+                }
+            })
+            .collect()
+    }
+
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let now = self.clock.now();
         let lo = format!("{}{SEP}{}", q.pk, q.sk_prefix);

@@ -59,6 +59,11 @@ impl<S: Store> Store for FailFrom<S> {
         self.inner.query(query).await
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.call()?;
+        self.inner.get_many(keys).await
+    }
+
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.call()?;
         self.inner.write(writes).await

@@ -167,6 +167,10 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
+    /// Reads up to 100 items in one round trip (DynamoDB's `BatchGetItem`, consistent),
+    /// answered in the order of `keys`.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
+
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
     /// Applies every write or none. At most 100 writes (DynamoDB's transaction limit) and each

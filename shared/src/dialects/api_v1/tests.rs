@@ -702,9 +702,6 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
     assert_refused(&logout(&t, None, json!({})).await, "请求参数有误");
     let r = logout(&t, None, json!({"refreshToken": "nope.nope"})).await;
     assert_answer(&r, 2000, "token验证失败");
-    // Not one of ours: 2000, on which the client signs out.
-    let r = logout(&t, Some("garbage"), body.clone()).await;
-    assert_answer(&r, 2000, "token验证失败");
     // No refresh token in the body or a cookie.
     let r = logout(&t, Some(&access), json!({})).await;
     assert_refused(&r, "请求参数有误");
@@ -712,15 +709,23 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
     let r = logout(&t, Some(&access), json!({"refreshToken": "nope.nope"})).await;
     assert_answer(&r, 2000, "token验证失败");
     assert!(t.app.auth.authenticate(&access).await.is_ok());
+    // An access token not of ours: 2000, on which the client signs out; the refresh token it
+    // sent is void all the same, and the cookie cleared.
+    let r = logout(&t, Some("garbage"), body.clone()).await;
+    assert_answer(&r, 2000, "token验证失败");
+    assert_eq!(set_cookie(&r, "refresh_token").as_deref(), Some(""));
     let r = post(&t, "/updateToken", body.clone()).await;
+    assert_answer(&r, 2000, "token验证失败");
+    // An expired access token: 3000 `TOKEN过期` (the original's clients refresh and retry),
+    // and still the refresh token is void: the retry's refresh signs the client out.
+    let r = login(&t, "a@x.com", "secret1").await;
     let data = assert_ok(&r).clone();
-    // An expired access token: 3000 `TOKEN过期`; the client refreshes (cookie) and retries.
     t.clock.advance(3600);
     let access = data["token"].as_str().unwrap();
     let refresh = data["refreshToken"].as_str().unwrap();
-    let body = json!({"refreshToken": refresh});
-    let r = logout(&t, Some(access), body.clone()).await;
+    let r = logout(&t, Some(access), json!({"refreshToken": refresh})).await;
     assert_answer(&r, 3000, "TOKEN过期");
+    assert_eq!(set_cookie(&r, "refresh_token").as_deref(), Some(""));
     let cookie = format!("refresh_token={refresh}");
     let r = t
         .json(
@@ -730,6 +735,8 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
             &[("cookie", &cookie)],
         )
         .await;
+    assert_answer(&r, 2000, "token验证失败");
+    let r = login(&t, "a@x.com", "secret1").await;
     let data = assert_ok(&r).clone();
     // `Bearer <token>` is accepted too, and the refresh token may come from the cookie.
     let bearer = format!("Bearer {}", data["token"].as_str().unwrap());

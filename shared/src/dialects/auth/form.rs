@@ -183,13 +183,13 @@ fn expiration(raw: Option<&str>) -> Result<i64, Error> {
 /// The principal behind the request's `Authorization` header.
 async fn caller(auth: &Auth, headers: &HeaderMap) -> Result<crate::services::Principal, Error> {
     let token = bearer(headers).ok_or(Error::MissingToken)?;
-    auth.authenticate(&token).await
+    auth.authenticate_in(&token, Dialect::AuthForm).await
 }
 
 /// `GET /auth/`
 pub(super) async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let token = bearer(&headers).ok_or(Error::MissingToken)?;
-    let (_, user) = auth.whoami(&token).await?;
+    let (_, user) = auth.whoami_in(&token, Dialect::AuthForm).await?;
     Ok(success(user_data(&auth, &user)))
 }
 

@@ -233,7 +233,9 @@ async fn presented(auth: &Auth, headers: &HeaderMap) -> Result<Option<Principal>
         return Ok(None);
     }
     let token = bearer_only(headers).ok_or(Error::TokenInvalid)?;
-    auth.authenticate(&token).await.map(Some)
+    auth.authenticate_in(&token, Dialect::AuthJson)
+        .await
+        .map(Some)
 }
 
 /// `Authorization: Bearer <jwt>` exactly: the original refused any other scheme.

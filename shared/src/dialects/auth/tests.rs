@@ -997,8 +997,10 @@ async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
         401,
         "Unauthorized",
     );
-    // The seed-001 session lives on.
-    assert_eq!(whoami(&t, Some(&seed_001)).await.json["data"]["id"], id);
+    // The seed-001 session lives on (and, a session of another dialect, opens no 004 door).
+    let principal = t.app.auth.authenticate(&seed_001).await.unwrap();
+    assert_eq!(principal.user_id.0, id);
+    assert_fail(&whoami(&t, Some(&seed_001)).await, 401, "Unauthorized");
     // A body, if sent, is not read.
     let fresh = login().await;
     let r = form(
@@ -1023,9 +1025,9 @@ async fn a_seed_001_user_signs_in_through_004_and_002() {
     assert_eq!(login_data(&r), json!({"id": id, "username": "test"}));
     let token = header_token(&r);
     assert_eq!(whoami(&t, Some(&token)).await.json["data"]["id"], id);
-    // A seed-001 token is good for seed 004's who-am-I too: one session store.
+    // One user, but a seed-001 token opens no seed-004 door: each dialect its own sessions.
     let token_001 = token_001(&t, "test", "test").await;
-    assert_eq!(whoami(&t, Some(&token_001)).await.json["data"]["id"], id);
+    assert_fail(&whoami(&t, Some(&token_001)).await, 401, "Unauthorized");
     // Seed 002 by email, whose original refused passwords under six characters at login.
     let r = t
         .json(
