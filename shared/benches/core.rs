@@ -7,7 +7,7 @@ use polyauth::{
     clock::SystemClock,
     config::Config,
     domain::{Email, Password, UserId},
-    services::{tokens::Keys, Client, Gate, Hasher, NewUser, SessionSpec},
+    services::{tokens::Keys, Client, Dialect, Gate, Hasher, NewUser, SessionSpec},
     store::{Condition, Embedded, Item, Key, Store, Write},
 };
 use serde_json::{json, Map};
@@ -85,7 +85,10 @@ fn sessions(c: &mut Criterion) {
             &account,
             &pw,
             &Gate::Lockout,
-            &SessionSpec::default(),
+            &SessionSpec {
+                dialect: Some(Dialect::ApiV1),
+                ..Default::default()
+            },
             &Client::default(),
         )
         .await
@@ -100,7 +103,7 @@ fn sessions(c: &mut Criterion) {
     c.bench_function("session/refresh rotation (file store)", |b| {
         b.iter(|| {
             current = rt
-                .block_on(auth.refresh(&current))
+                .block_on(auth.refresh(&current, Dialect::ApiV1))
                 .expect("refresh")
                 .refresh;
         })
