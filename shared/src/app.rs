@@ -108,6 +108,7 @@ pub fn harden(router: Router, config: &Config) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(http::bound_body))
+        .layer(axum::middleware::map_response(http::no_store))
         .layer(axum::middleware::from_fn_with_state(
             config.limits.trusted_proxies,
             http::identify,

@@ -68,6 +68,8 @@ pub struct Config {
     /// A session's absolute lifetime from its login (`POLYAUTH_SESSION_MAX_AGE`, 30 days).
     pub session_max_age: i64,
     pub limits: Limits,
+    /// Set by the Lambda entry point: no response ever shows a code there, whatever the stage.
+    pub on_lambda: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -245,7 +247,25 @@ impl Config {
                 30 * 24 * 3600,
             )?,
             limits,
+            on_lambda: false,
         };
+        let dev_on_network = flag(
+            get("POLYAUTH_DEV_ON_NETWORK"),
+            "POLYAUTH_DEV_ON_NETWORK",
+            false,
+        )?;
+        // Development mode shows codes and reset links to whoever asks: only to this machine,
+        // unless asked for in so many words.
+        if config.env == Env::Dev && !config.addr.ip().is_loopback() && !dev_on_network {
+            return Err(bad(
+                "POLYAUTH_ADDR",
+                format!(
+                    "{} is not a loopback address; development mode shows codes to every \
+                     caller, so it listens on one (set POLYAUTH_DEV_ON_NETWORK=1 to override)",
+                    config.addr
+                ),
+            ));
+        }
         if config.env == Env::Prod {
             if config.secret == DEV_SECRET {
                 return Err(ConfigError::UnsafeForProd("the development JWT secret"));
@@ -260,12 +280,32 @@ impl Config {
                     "the placeholder sender address (set POLYAUTH_EMAIL_FROM)",
                 ));
             }
+            let link_configured =
+                get("POLYAUTH_RESET_LINK").is_some() || get("POLYAUTH_PUBLIC_URL").is_some();
+            if link_configured && !config.reset_link.starts_with("https://") {
+                return Err(ConfigError::UnsafeForProd(
+                    "a reset link that is not https (POLYAUTH_RESET_LINK, POLYAUTH_PUBLIC_URL)",
+                ));
+            }
+            if !link_configured {
+                // A first deployment does not know its URL yet (the template's PublicUrl is
+                // set after it); until then reset links point nowhere useful.
+                tracing::error!(
+                    "no POLYAUTH_PUBLIC_URL or POLYAUTH_RESET_LINK: reset links are not usable"
+                );
+            }
         }
         Ok(config)
     }
 
     pub fn is_dev(&self) -> bool {
         self.env == Env::Dev
+    }
+
+    /// Whether a response may show a code (seed 003's development answer): development mode,
+    /// and never on Lambda.
+    pub fn shows_codes(&self) -> bool {
+        self.is_dev() && !self.on_lambda
     }
 
     /// Whether any adapter talks to AWS (so the SDK configuration is loaded).
@@ -411,6 +451,42 @@ mod tests {
             Config::from_vars(vars(&set)).unwrap().sender,
             SenderKind::Aws
         );
+    }
+
+    #[test]
+    fn development_mode_stays_on_this_machine_unless_told() {
+        let err = Config::from_vars(vars(&[("POLYAUTH_ADDR", "0.0.0.0:3000")])).unwrap_err();
+        assert!(err.to_string().starts_with("POLYAUTH_ADDR"), "{err}");
+        let c = Config::from_vars(vars(&[
+            ("POLYAUTH_ADDR", "0.0.0.0:3000"),
+            ("POLYAUTH_DEV_ON_NETWORK", "1"),
+        ]))
+        .unwrap();
+        assert!(c.shows_codes());
+        let on_lambda = Config {
+            on_lambda: true,
+            ..c
+        };
+        assert!(!on_lambda.shows_codes());
+    }
+
+    #[test]
+    fn prod_refuses_a_reset_link_that_is_not_https() {
+        let prod = [
+            ("POLYAUTH_ENV", "prod"),
+            (
+                "POLYAUTH_JWT_SECRET",
+                "a-real-secret-that-is-long-enough-for-hs256",
+            ),
+            ("POLYAUTH_SENDER", "aws"),
+            ("POLYAUTH_EMAIL_FROM", "auth@corp.example"),
+            ("POLYAUTH_RESET_LINK", "http://app.example/#/r?code={code}"),
+        ];
+        let err = Config::from_vars(vars(&prod)).unwrap_err();
+        assert!(err.to_string().contains("https"), "{err}");
+        let mut ok = prod.to_vec();
+        ok[4] = ("POLYAUTH_RESET_LINK", "https://app.example/#/r?code={code}");
+        assert!(Config::from_vars(vars(&ok)).is_ok());
     }
 
     #[test]

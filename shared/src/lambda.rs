@@ -69,7 +69,8 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
             .ok_or("the JWT secret has no string value")?;
         vars.insert("POLYAUTH_JWT_SECRET".into(), secret);
     }
-    let config = Config::from_vars(vars)?;
+    let mut config = Config::from_vars(vars)?;
+    config.on_lambda = true;
     let app = App::build(config).await?;
     tracing::info!(function = function.name(), "cold start complete");
     lambda_http::run(function.router(app.auth)).await

@@ -345,7 +345,7 @@ async fn send_code(
         .send_code(purpose, &account, &client)
         .await
         .map_err(&fail)?;
-    if !auth.config().is_dev() {
+    if !auth.config().shows_codes() {
         return Ok(axum::Json(json!({ "message": "验证码发送成功" })).into_response());
     }
     let shown = match issued.code.as_str().parse::<u64>() {

@@ -37,7 +37,7 @@ impl Account {
         match self {
             Account::Email(e) => format!("EMAIL#{}", e.as_str()),
             Account::Mobile(p) => format!("MOBILE#{}", p.e164()),
-            Account::Username(u) => format!("USERNAME#{}", u.as_str()),
+            Account::Username(u) => format!("USERNAME#{}", u.folded()),
         }
     }
 
@@ -46,7 +46,7 @@ impl Account {
         match self {
             Account::Email(e) => e.as_str().to_string(),
             Account::Mobile(p) => p.e164().to_string(),
-            Account::Username(u) => format!("u:{}", u.as_str()),
+            Account::Username(u) => format!("u:{}", u.folded()),
         }
     }
 

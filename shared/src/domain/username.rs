@@ -1,4 +1,5 @@
 use super::ParseError;
+use unicode_normalization::UnicodeNormalization;
 
 /// Length bounds are per dialect (seed 004 says 5..=30); the character rules are everyone's.
 #[derive(Debug, Clone, Copy)]
@@ -13,14 +14,16 @@ impl Default for UsernamePolicy {
     }
 }
 
-/// A login name. It never contains `@` and is never all digits, so an identifier a client
-/// types is unambiguously an email, a mobile number or a username.
+/// A login name. It never contains `@` and never looks like a phone number, so an identifier a
+/// client types is unambiguously an email, a mobile number or a username. Kept in NFKC (so a
+/// full-width `ａｄｍｉｎ` is `admin`) and compared case-insensitively (`folded`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(raw: &str, policy: UsernamePolicy) -> Result<Self, ParseError> {
-        let s = raw.trim();
+        let normalised: String = raw.trim().nfkc().collect();
+        let s = normalised.as_str();
         let n = s.chars().count();
         if n < policy.min || n > policy.max {
             return Err(ParseError::new(format!(
@@ -33,14 +36,20 @@ impl Username {
                 "only letters, digits, '_', '.' and '-' are allowed",
             ));
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
-            return Err(ParseError::new("must not be only digits"));
+        // What `Account::parse` would take for a mobile number (`133-1234-1234`) is not a name.
+        if s.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+            return Err(ParseError::new("must not look like a phone number"));
         }
         Ok(Username(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The form names are compared in: `Alice` and `alice` are one account.
+    pub fn folded(&self) -> String {
+        self.0.to_lowercase()
     }
 }
 
@@ -57,5 +66,15 @@ mod tests {
         assert!(Username::parse("a@b.com", UsernamePolicy::default()).is_err());
         assert!(Username::parse("12345678", UsernamePolicy::default()).is_err());
         assert!(Username::parse("has space", UsernamePolicy::default()).is_err());
+        assert!(Username::parse("133-1234-1234", UsernamePolicy::default()).is_err());
+        assert!(Username::parse("+86-133", UsernamePolicy::default()).is_err());
+    }
+
+    #[test]
+    fn full_width_and_case_are_one_name() {
+        let full = Username::parse("ＡｄＭｉｎ", UsernamePolicy::default()).unwrap();
+        assert_eq!(full.as_str(), "AdMin");
+        let plain = Username::parse("admin", UsernamePolicy::default()).unwrap();
+        assert_eq!(full.folded(), plain.folded());
     }
 }

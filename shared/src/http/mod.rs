@@ -10,6 +10,15 @@ pub use caller::{identify, resolve};
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
+/// Every answer of an auth API carries tokens, personal data or codes, or says something about
+/// an account: none may be kept by a browser or a proxy (RFC 6749 §5.1).
+pub async fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
 /// The token of `Authorization: Bearer <t>`, or of a bare `Authorization: <t>` (seed 002).
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();

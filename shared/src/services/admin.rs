@@ -4,19 +4,37 @@
 use super::{batch::Batch, Auth, LoginRecord, NewUser, Principal};
 use crate::{
     domain::{Account, Password, Permission, Status, User, UserId},
+    store::{Condition, Write},
     Error, Result,
 };
 
 impl Auth {
     /// Creates a user; without a password, a random one is set and the user is mailed a reset
-    /// link to choose their own.
+    /// link to choose their own. A link that cannot be sent takes the new user back with it,
+    /// so a retry starts afresh instead of finding the email taken.
     pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
         let mail_link = new.password.is_none();
         let user = self.register(new, None, &super::Client::default()).await?;
         if mail_link {
-            self.send_reset_link(&user).await?;
+            if let Err(e) = self.send_reset_link(&user).await {
+                self.remove_new_user(&user).await?;
+                return Err(e);
+            }
         }
         Ok(user)
+    }
+
+    /// Deletes a user nobody has used yet (its first version) with its claims, in one write.
+    async fn remove_new_user(&self, user: &User) -> Result<()> {
+        let mut batch = Batch::new();
+        batch.push(Write::Delete {
+            key: super::users::user_key(user.id),
+            cond: Condition::equals("version", user.version),
+        });
+        for account in super::users::accounts(user) {
+            batch.push(Write::delete(super::users::unique_key(&account)));
+        }
+        batch.commit(self.store()).await
     }
 
     pub async fn user_by(&self, who: &str) -> Result<User> {

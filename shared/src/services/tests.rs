@@ -1149,3 +1149,96 @@ async fn each_dialect_accepts_only_its_own_sessions() {
         .await
         .is_err());
 }
+
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl crate::sender::Sender for Unreachable {
+    async fn send(
+        &self,
+        _: &crate::sender::Message,
+    ) -> std::result::Result<(), crate::sender::SendError> {
+        Err(crate::sender::SendError("unreachable".into()))
+    }
+
+    fn supports_voice(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn an_admin_created_user_whose_link_cannot_be_mailed_is_not_left_behind() {
+    let t = harness();
+    let auth = Auth::new(
+        crate::config::Config::for_tests(),
+        t.store.clone(),
+        Arc::new(Unreachable),
+        t.clock.clone(),
+    );
+    let new = NewUser {
+        email: Some(Email::parse("boss@x.com").unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        auth.admin_create_user(new.clone()).await.unwrap_err(),
+        Error::Unavailable
+    );
+    let a = auth.account("boss@x.com").unwrap();
+    assert!(auth.find_user(&a).await.unwrap().is_none());
+    // Once mail works, the same user is created as if nothing had happened.
+    assert!(t.auth.admin_create_user(new).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_reset_link_cannot_change_a_disabled_account() {
+    let t = harness();
+    let user = t
+        .auth
+        .register(new_email("gone@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("gone@x.com").unwrap(), &client())
+        .await
+        .unwrap();
+    let token = t.last_reset_token("gone@x.com");
+    t.auth.disable(&user).await.unwrap();
+    assert!(t
+        .auth
+        .redeem_reset_token(&token, Some(pw("newsecret1")), None)
+        .await
+        .is_err());
+    let after = t.auth.user(user.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.password_hash, user.password_hash,
+        "the password stayed"
+    );
+    assert!(!after.is_active());
+}
+
+#[tokio::test]
+async fn usernames_are_one_account_across_case_and_width() {
+    let t = harness();
+    let new = NewUser {
+        username: Some(crate::domain::Username::parse("Alice", Default::default()).unwrap()),
+        password: Some(pw("secret1")),
+        ..Default::default()
+    };
+    let alice = t.auth.register(new, None, &client()).await.unwrap();
+    for other in ["alice", "ＡＬＩＣＥ"] {
+        let a = t.auth.account(other).unwrap();
+        assert_eq!(
+            t.auth.find_user(&a).await.unwrap().map(|u| u.id),
+            Some(alice.id)
+        );
+        let again = NewUser {
+            username: Some(crate::domain::Username::parse(other, Default::default()).unwrap()),
+            password: Some(pw("secret1")),
+            ..Default::default()
+        };
+        assert!(matches!(
+            t.auth.register(again, None, &client()).await,
+            Err(Error::AlreadyExists { .. })
+        ));
+    }
+}

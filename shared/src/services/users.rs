@@ -58,20 +58,28 @@ impl Auth {
     }
 
     pub async fn find_user(&self, account: &Account) -> Result<Option<User>> {
-        let Some(item) = self.store().get(&unique_key(account)).await? else {
+        let mut found = self.store().get(&unique_key(account)).await?;
+        // A username claimed before names were compared case-insensitively keeps its case.
+        if let (None, Account::Username(u)) = (&found, account) {
+            if u.folded() != u.as_str() {
+                let exact = Key::new(format!("USERNAME#{}", u.as_str()), "USER");
+                found = self.store().get(&exact).await?;
+            }
+        }
+        let Some(item) = found else {
             return Ok(None);
         };
         let claim: Claim = item.parse()?;
         self.user(claim.user_id).await
     }
 
-    /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
     /// The write that marks `user`'s mobile confirmed, when `code` was sent to it.
     pub(crate) fn confirmation(&self, user: &User, code: &super::CodeCheck) -> Option<Write> {
         user.confirming(&code.account)
             .map(|confirmed| self.user_update(user, confirmed))
     }
 
+    /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
     pub(crate) fn user_update(&self, read: &User, updated: User) -> Write {
         Write::Put {
             item: Item::of(user_key(updated.id), &updated, None),

@@ -948,3 +948,15 @@ async fn an_unreachable_sender_is_503_in_the_envelope_and_the_next_try_is_not_a_
         );
     }
 }
+
+#[tokio::test]
+async fn answers_that_carry_tokens_or_profiles_are_never_cached() {
+    let t = test_app();
+    registered(&t, "cache@x.com", "secret1").await;
+    let r = login(&t, "cache@x.com", "secret1").await;
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let r = t.raw("GET", "/pauli/auth/api/logined", "", "", &[]).await;
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let r = t.raw("GET", "/nowhere", "", "", &[]).await;
+    assert_eq!(r.headers["cache-control"], "no-store");
+}
