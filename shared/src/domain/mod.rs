@@ -16,7 +16,7 @@ pub use email::Email;
 pub use password::{Password, PasswordPolicy};
 pub use permission::Permission;
 pub use phone::Phone;
-pub use user::{Gender, Profile, Status, User, UserId};
+pub use user::{Contact, Gender, Profile, Status, User, UserId};
 pub use username::{Username, UsernamePolicy};
 
 /// Why a value did not parse; the dialect adds the field name it came from.

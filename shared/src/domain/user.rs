@@ -13,6 +13,16 @@ impl std::fmt::Display for UserId {
     }
 }
 
+/// A way to reach the user that a code or link can prove.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Contact {
+    Email,
+    Mobile,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -54,6 +64,11 @@ pub struct User {
     /// mobile is ever called by voice, which costs the most.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mobile_confirmed: bool,
+    /// Identifiers claimed without proof (an email typed into a sign-up form, a mobile set by a
+    /// reset link). The first code sent to one of them that comes back hands the account to
+    /// whoever holds it: a squatter loses the password and sessions set up on the claim.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub unproven: BTreeSet<Contact>,
     /// Sessions opened at an older epoch are dead: bumping it ends them all in one write.
     #[serde(default)]
     pub session_epoch: u64,
@@ -70,16 +85,27 @@ impl User {
         self.status == Status::Active
     }
 
-    /// The user with its mobile confirmed, when a code sent to `account` (a key) proved it.
-    pub fn confirming(&self, account: &str) -> Option<User> {
-        let proves = self
-            .mobile
-            .as_ref()
-            .is_some_and(|m| m.e164() == account && !self.mobile_confirmed);
-        proves.then(|| User {
-            mobile_confirmed: true,
+    /// Which of the user's contacts `account` (a code's key: an email or E.164 number) is.
+    pub fn contact_of(&self, account: &str) -> Option<Contact> {
+        if self.email.as_ref().is_some_and(|e| e.as_str() == account) {
+            Some(Contact::Email)
+        } else if self.mobile.as_ref().is_some_and(|m| m.e164() == account) {
+            Some(Contact::Mobile)
+        } else {
+            None
+        }
+    }
+
+    /// The user with `contact` proven, if that changes anything.
+    pub fn proving(&self, contact: Contact) -> Option<User> {
+        let mut updated = self.clone();
+        updated.unproven.remove(&contact);
+        if contact == Contact::Mobile {
+            updated.mobile_confirmed = true;
+        }
+        (updated != *self).then(|| User {
             version: self.version + 1,
-            ..self.clone()
+            ..updated
         })
     }
 }

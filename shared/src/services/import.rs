@@ -327,6 +327,7 @@ impl Auth {
             legacy_id: legacy_id.clone(),
             // The original proved it, or the operator vouches for it by importing.
             mobile_confirmed: new.mobile.is_some(),
+            unproven: Default::default(),
             session_epoch: 0,
             version: 1,
         };

@@ -206,10 +206,21 @@ impl Auth {
             (Some(user), _) => {
                 let mut extra = Batch::of(check.consume.clone(), Error::CodeInvalid);
                 extra.push(clear);
-                extra.push_all(self.confirmation(&user, &check));
+                let proof = self.proof(&user, &check).await?;
+                let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
+                let user = match proof {
+                    Some(p) => {
+                        extra.push(p.write);
+                        p.user
+                    }
+                    None => user,
+                };
                 let tokens = self
                     .sign_in(&user, spec, LoginType::Code, client, extra)
                     .await?;
+                if let Some(contact) = reclaimed {
+                    self.tell_reclaimed(&user, contact).await;
+                }
                 Ok(SignedIn {
                     user,
                     tokens,

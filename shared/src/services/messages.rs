@@ -71,3 +71,44 @@ pub(crate) fn reset_link(lang: Lang, to: &str, link: &str, token: &str) -> Messa
         body,
     }
 }
+
+/// To the owner of a contact someone had claimed: the account is theirs now, with a password
+/// nobody knows, and every earlier session ended.
+pub(crate) fn reclaimed(lang: Lang, channel: Channel, to: &str) -> Message {
+    let (subject, body) = match lang {
+        Lang::Zh => (
+            "您的账号已收回".to_string(),
+            "有人曾用您的联系方式注册账号。您刚才用验证码登录，账号已归您所有：原密码已失效，其他登录已全部退出。如需密码，请通过重置密码设置。".to_string(),
+        ),
+        Lang::En => (
+            "Your account is yours again".to_string(),
+            "Someone had signed up with your contact details. You have just signed in with a code, so the account is now yours: its old password no longer works and every other session has ended. Reset the password to set one.".to_string(),
+        ),
+    };
+    Message {
+        channel,
+        to: to.to_string(),
+        subject,
+        body,
+    }
+}
+
+/// To the old mobile and the email when a reset link set a new mobile.
+pub(crate) fn mobile_changed(lang: Lang, channel: Channel, to: &str) -> Message {
+    let (subject, body) = match lang {
+        Lang::Zh => (
+            "您的手机号已更改".to_string(),
+            "您账号的手机号刚通过重置链接更改。如非本人操作，请立即重置密码。".to_string(),
+        ),
+        Lang::En => (
+            "Your mobile number was changed".to_string(),
+            "The mobile number of your account was just changed through a reset link. If this was not you, reset your password now.".to_string(),
+        ),
+    };
+    Message {
+        channel,
+        to: to.to_string(),
+        subject,
+        body,
+    }
+}

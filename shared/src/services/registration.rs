@@ -95,10 +95,15 @@ impl Auth {
                 (None, None, None) => String::new(),
             };
         }
-        let mobile_confirmed = match (&new.mobile, &code) {
-            (Some(m), Some(c)) => c.account == m.e164(),
-            _ => false,
-        };
+        let proven = |key: &str| code.as_ref().is_some_and(|c| c.account == key);
+        let mobile_confirmed = new.mobile.as_ref().is_some_and(|m| proven(m.e164()));
+        let mut unproven = std::collections::BTreeSet::new();
+        if new.email.as_ref().is_some_and(|e| !proven(e.as_str())) {
+            unproven.insert(crate::domain::Contact::Email);
+        }
+        if new.mobile.is_some() && !mobile_confirmed {
+            unproven.insert(crate::domain::Contact::Mobile);
+        }
         let user = User {
             id,
             email: new.email,
@@ -111,6 +116,7 @@ impl Auth {
             created_at: self.now(),
             legacy_id: None,
             mobile_confirmed,
+            unproven,
             session_epoch: 0,
             version: 1,
         };
@@ -179,10 +185,21 @@ impl Auth {
             return Err(Error::Disabled);
         }
         let mut extra = Batch::of(code.consume.clone(), Error::CodeInvalid);
-        extra.push_all(self.confirmation(&user, &code));
+        let proof = self.proof(&user, &code).await?;
+        let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
+        let user = match proof {
+            Some(p) => {
+                extra.push(p.write);
+                p.user
+            }
+            None => user,
+        };
         let tokens = self
             .sign_in(&user, spec, super::LoginType::Code, client, extra)
             .await?;
+        if let Some(contact) = reclaimed {
+            self.tell_reclaimed(&user, contact).await;
+        }
         Ok(super::SignedIn {
             user,
             tokens,

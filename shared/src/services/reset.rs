@@ -9,7 +9,7 @@ use super::{
     messages, Auth, Client,
 };
 use crate::{
-    domain::{Account, Code, Email, Password, Phone, User, UserId},
+    domain::{Account, Code, Contact, Email, Password, Phone, User, UserId},
     sender::Channel,
     store::{Condition, Item, Key, StoreError, Write},
     Error, Result,
@@ -75,6 +75,29 @@ impl Auth {
         match self.find_user(&Account::Email(email.clone())).await? {
             Some(user) if user.is_active() => self.send_reset_link(&user).await,
             _ => Ok(()),
+        }
+    }
+
+    /// Tells the old mobile and the email that a reset link changed the mobile (best effort,
+    /// after the change is saved).
+    async fn tell_mobile_changed(&self, user: &User, old: Option<&Phone>) {
+        tracing::warn!(user = %user.id, "mobile_changed");
+        let lang = self.config().lang;
+        let mut told = Vec::new();
+        if let Some(old) = old {
+            told.push(messages::mobile_changed(lang, Channel::Sms, old.e164()));
+        }
+        if let Some(email) = &user.email {
+            told.push(messages::mobile_changed(
+                lang,
+                Channel::Email,
+                email.as_str(),
+            ));
+        }
+        for message in told {
+            if let Err(e) = self.0.sender.send(&message).await {
+                tracing::error!(error = %e, "telling of a mobile change failed");
+            }
         }
     }
 
@@ -201,7 +224,18 @@ impl Auth {
         if let Some(p) = &password {
             updated.password_hash = self.0.hasher.hash(p).await?;
         }
+        // The link was mailed to the email: whoever opened it holds the email.
+        updated.unproven.remove(&Contact::Email);
+        let old_mobile = user.mobile.clone();
+        let mobile_changed = mobile
+            .as_ref()
+            .is_some_and(|m| Some(m) != old_mobile.as_ref());
         if let Some(m) = mobile {
+            if mobile_changed {
+                // A mobile set by a link is only claimed: an SMS code to it proves it.
+                updated.mobile_confirmed = false;
+                updated.unproven.insert(Contact::Mobile);
+            }
             updated.mobile = Some(m);
         }
         // Every session, pending step and older reset link dies in this same write.
@@ -213,7 +247,10 @@ impl Auth {
         let saved = self
             .save_user(&user, updated, Batch::of(spend, Error::ResetTokenInvalid))
             .await?;
-        tracing::info!(user = %user.id, password = password.is_some(), mobile = saved.mobile != user.mobile, "reset_completed");
+        tracing::info!(user = %user.id, password = password.is_some(), mobile = mobile_changed, "reset_completed");
+        if mobile_changed {
+            self.tell_mobile_changed(&saved, old_mobile.as_ref()).await;
+        }
         Ok(saved)
     }
 

@@ -152,11 +152,10 @@ impl Auth {
             },
             Error::NoPendingLogin,
         );
-        // The code went to the mobile: it is proven now (a voice call may follow next time).
-        if let Some(mobile) = &user.mobile {
-            if let Some(confirmed) = user.confirming(mobile.e164()) {
-                extra.push(self.user_update(&user, confirmed));
-            }
+        // The code went to the mobile, and the password came with it: the mobile is proven
+        // (a voice call may follow next time), by the one who also set the password.
+        if let Some(proven) = user.proving(crate::domain::Contact::Mobile) {
+            extra.push(self.user_update(&user, proven));
         }
         let tokens = self
             .sign_in(&user, spec, LoginType::SecondFactor, client, extra)

@@ -1026,6 +1026,11 @@ async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
         .await
         .unwrap();
     let a = t.auth.account("race@x.com").unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("race@x.com").unwrap(), &client())
+        .await
+        .unwrap();
+    let token = t.last_reset_token("race@x.com");
     let logins = (0..50).map(|_| {
         let (auth, a) = (t.auth.clone(), a.clone());
         tokio::spawn(async move {
@@ -1035,7 +1040,7 @@ async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
     });
     let logins: Vec<_> = logins.collect();
     t.auth
-        .change_password(None, &a, &pw("secret1"), &pw("secret2"), &client())
+        .redeem_reset_token(&token, Some(pw("secret2")), None)
         .await
         .unwrap();
     for login in futures::future::join_all(logins).await {
@@ -1241,4 +1246,133 @@ async fn usernames_are_one_account_across_case_and_width() {
             Err(Error::AlreadyExists { .. })
         ));
     }
+}
+
+#[tokio::test]
+async fn a_code_login_into_a_squatted_email_leaves_the_squatter_nothing() {
+    let t = harness();
+    // The squatter signs up with someone else's email (001 `create` checks no proof).
+    let squat = NewUser {
+        email: Some(Email::parse("victim@x.com").unwrap()),
+        username: Some(crate::domain::Username::parse("squatter", Default::default()).unwrap()),
+        password: Some(pw("squatter-pass-1")),
+        ..Default::default()
+    };
+    let user = t.auth.register(squat, None, &client()).await.unwrap();
+    assert!(user.unproven.contains(&crate::domain::Contact::Email));
+    let by_name = t.auth.account("squatter").unwrap();
+    let squatter = t
+        .auth
+        .password_login(
+            &by_name,
+            &pw("squatter-pass-1"),
+            &Gate::Lockout,
+            &spec(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    // The owner of the email signs in with a code sent to it.
+    let email = t.auth.account("victim@x.com").unwrap();
+    t.auth
+        .send_code(Purpose::Login, &email, &client())
+        .await
+        .unwrap();
+    let code = Code::parse(&t.last_code("victim@x.com")).unwrap();
+    let owner = t
+        .auth
+        .code_login(
+            &email,
+            &code,
+            UnknownAccount::Register,
+            &Gate::Lockout,
+            &spec(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(owner.user.id, user.id);
+    assert!(t.auth.authenticate(&owner.tokens.access).await.is_ok());
+    assert_eq!(
+        t.auth.authenticate(&squatter.tokens.access).await,
+        Err(Error::Unauthenticated),
+        "the squatter's session ended"
+    );
+    assert!(matches!(
+        t.auth
+            .password_login(
+                &by_name,
+                &pw("squatter-pass-1"),
+                &Gate::Lockout,
+                &spec(),
+                &client()
+            )
+            .await,
+        Err(Error::InvalidCredentials(_))
+    ));
+    let told = t.outbox.entries().pop().unwrap();
+    assert_eq!(told.to, "victim@x.com");
+    assert!(
+        told.body.contains("收回") || told.subject.contains("收回"),
+        "{}",
+        told.body
+    );
+    let after = t.auth.user(user.id).await.unwrap().unwrap();
+    assert!(after.unproven.is_empty());
+    // A second code login changes nothing more: the email is proven.
+    t.clock.advance(61);
+    t.auth
+        .send_code(Purpose::Login, &email, &client())
+        .await
+        .unwrap();
+    let code = Code::parse(&t.last_code("victim@x.com")).unwrap();
+    let again = t
+        .auth
+        .code_login(
+            &email,
+            &code,
+            UnknownAccount::Register,
+            &Gate::Lockout,
+            &spec(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert!(t.auth.authenticate(&owner.tokens.access).await.is_ok());
+    assert!(t.auth.authenticate(&again.tokens.access).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_reset_link_that_sets_a_mobile_leaves_it_unproven_and_tells_the_old_one() {
+    let t = harness();
+    let mut new = new_email("m@x.com", "secret1");
+    new.mobile = Some(t.auth.phone("13312341234").unwrap());
+    let user = t.auth.register(new, None, &client()).await.unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("m@x.com").unwrap(), &client())
+        .await
+        .unwrap();
+    let token = t.last_reset_token("m@x.com");
+    let changed = t
+        .auth
+        .redeem_reset_token(&token, None, Some(t.auth.phone("13312349999").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(changed.id, user.id);
+    assert!(!changed.mobile_confirmed);
+    assert!(changed.unproven.contains(&crate::domain::Contact::Mobile));
+    assert!(
+        !changed.unproven.contains(&crate::domain::Contact::Email),
+        "the link proved the email"
+    );
+    let told: Vec<String> = t
+        .outbox
+        .entries()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| e.to.clone())
+        .collect();
+    assert!(told.contains(&"+8613312341234".to_string()), "{told:?}");
+    assert!(told.contains(&"m@x.com".to_string()), "{told:?}");
 }

@@ -4,10 +4,19 @@
 
 use super::{batch::Batch, Auth};
 use crate::{
-    domain::{Account, Email, Phone, User, UserId, Username},
+    domain::{Account, Contact, Email, Password, Phone, User, UserId, Username},
+    sender::Channel,
     store::{Condition, Item, Key, Write},
     Error, Result,
 };
+
+/// A contact proven by a code: the user as it is to be saved, the write that saves it, and
+/// the contact that changed hands, if one did.
+pub(crate) struct Proof {
+    pub user: User,
+    pub write: Write,
+    pub reclaimed: Option<Contact>,
+}
 
 pub(crate) fn user_key(id: UserId) -> Key {
     Key::new(format!("USER#{id}"), "PROFILE")
@@ -73,10 +82,48 @@ impl Auth {
         self.user(claim.user_id).await
     }
 
-    /// The write that marks `user`'s mobile confirmed, when `code` was sent to it.
-    pub(crate) fn confirmation(&self, user: &User, code: &super::CodeCheck) -> Option<Write> {
-        user.confirming(&code.account)
-            .map(|confirmed| self.user_update(user, confirmed))
+    /// What a code that came back from one of `user`'s contacts proves. A contact that was
+    /// only claimed now belongs to whoever holds it: the password is replaced by a random
+    /// one and the epoch bumped (every session and pending step of the claimer ends), and
+    /// `reclaimed` says the owner is to be told. `None` when nothing changes.
+    pub(crate) async fn proof(
+        &self,
+        user: &User,
+        code: &super::CodeCheck,
+    ) -> Result<Option<Proof>> {
+        let Some(contact) = user.contact_of(&code.account) else {
+            return Ok(None);
+        };
+        let Some(mut proven) = user.proving(contact) else {
+            return Ok(None);
+        };
+        let reclaimed = user.unproven.contains(&contact);
+        if reclaimed {
+            proven.password_hash = self.0.hasher.hash(&Password::random()).await?;
+            proven.session_epoch += 1;
+        }
+        Ok(Some(Proof {
+            write: self.user_update(user, proven.clone()),
+            user: proven,
+            reclaimed: reclaimed.then_some(contact),
+        }))
+    }
+
+    /// Tells the owner of a reclaimed contact what happened (after the commit that did it).
+    pub(crate) async fn tell_reclaimed(&self, user: &User, contact: Contact) {
+        tracing::warn!(user = %user.id, contact = ?contact, "account_reclaimed");
+        let message = match (contact, &user.email, &user.mobile) {
+            (Contact::Email, Some(e), _) => {
+                super::messages::reclaimed(self.config().lang, Channel::Email, e.as_str())
+            }
+            (Contact::Mobile, _, Some(m)) => {
+                super::messages::reclaimed(self.config().lang, Channel::Sms, m.e164())
+            }
+            _ => return,
+        };
+        if let Err(e) = self.0.sender.send(&message).await {
+            tracing::error!(error = %e, "telling the owner of a reclaimed account failed");
+        }
     }
 
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
