@@ -6,6 +6,7 @@ mod audit;
 mod batch;
 mod captcha;
 mod codes;
+mod equalizer;
 mod import;
 pub mod legacy_hash;
 mod limits;
@@ -122,6 +123,9 @@ struct Inner {
     hasher: Hasher,
     keys: tokens::Keys,
     ulids: Mutex<ulid::Generator>,
+    /// Seed 000's reset links and seed 002's reset codes answer alike for unknown emails.
+    reset_link_timing: equalizer::Equalizer,
+    reset_code_timing: equalizer::Equalizer,
 }
 
 impl Auth {
@@ -141,6 +145,8 @@ impl Auth {
             hasher,
             keys,
             ulids: Mutex::new(ulid::Generator::new()),
+            reset_link_timing: Default::default(),
+            reset_code_timing: Default::default(),
         }))
     }
 

@@ -73,8 +73,16 @@ impl Auth {
             });
         }
         match self.find_user(&Account::Email(email.clone())).await? {
-            Some(user) if user.is_active() => self.send_reset_link(&user).await,
-            _ => Ok(()),
+            Some(user) if user.is_active() => {
+                self.0
+                    .reset_link_timing
+                    .work(self.send_reset_link(&user))
+                    .await
+            }
+            _ => {
+                self.0.reset_link_timing.imitate().await;
+                Ok(())
+            }
         }
     }
 
@@ -244,9 +252,18 @@ impl Auth {
             key,
             cond: Condition::equals("checks_left", state.checks_left),
         };
-        let saved = self
+        let saved = match self
             .save_user(&user, updated, Batch::of(spend, Error::ResetTokenInvalid))
-            .await?;
+            .await
+        {
+            Ok(saved) => saved,
+            Err(e @ Error::AlreadyExists { .. }) => {
+                // Probing which mobiles are taken costs the link a check, like any other try.
+                let _ = self.check_reset_token(token).await;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         tracing::info!(user = %user.id, password = password.is_some(), mobile = mobile_changed, "reset_completed");
         if mobile_changed {
             self.tell_mobile_changed(&saved, old_mobile.as_ref()).await;
@@ -322,12 +339,19 @@ impl Auth {
     ) -> Result<()> {
         self.require_captcha(captcha, &Purpose::ResetPassword.binding(account))
             .await?;
+        // Counted for known and unknown emails alike (the send below is then internal).
+        self.limit(Limit::Sends, client).await?;
         match self.find_user(account).await? {
             Some(user) if user.is_active() => self
-                .send_code(Purpose::ResetPassword, account, client)
+                .0
+                .reset_code_timing
+                .work(self.send_code(Purpose::ResetPassword, account, &Client::default()))
                 .await
                 .map(|_| ()),
-            _ => Ok(()),
+            _ => {
+                self.0.reset_code_timing.imitate().await;
+                Ok(())
+            }
         }
     }
 }

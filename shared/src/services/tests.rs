@@ -1376,3 +1376,35 @@ async fn a_reset_link_that_sets_a_mobile_leaves_it_unproven_and_tells_the_old_on
     assert!(told.contains(&"+8613312341234".to_string()), "{told:?}");
     assert!(told.contains(&"m@x.com".to_string()), "{told:?}");
 }
+
+#[tokio::test]
+async fn probing_taken_mobiles_with_a_reset_link_spends_its_checks() {
+    let t = harness();
+    let mut other = new_email("other@x.com", "secret1");
+    other.mobile = Some(t.auth.phone("13312340000").unwrap());
+    t.auth.register(other, None, &client()).await.unwrap();
+    t.auth
+        .register(new_email("prober@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    t.auth
+        .request_reset_link(&Email::parse("prober@x.com").unwrap(), &client())
+        .await
+        .unwrap();
+    let token = t.last_reset_token("prober@x.com");
+    let taken = || Some(t.auth.phone("13312340000").unwrap());
+    for _ in 0..super::reset::RESET_CHECKS {
+        assert!(matches!(
+            t.auth.redeem_reset_token(&token, None, taken()).await,
+            Err(Error::AlreadyExists { .. })
+        ));
+    }
+    assert_eq!(
+        t.auth
+            .redeem_reset_token(&token, None, Some(t.auth.phone("13312341111").unwrap()))
+            .await
+            .unwrap_err(),
+        Error::ResetTokenInvalid,
+        "the probes spent the link's checks"
+    );
+}
