@@ -15,3 +15,4 @@ mod journey_pauli;
 mod journey_v1;
 mod lambda_runtime;
 mod local_binary;
+mod security_log;

@@ -82,6 +82,7 @@ pub fn router(auth: Auth) -> Router {
         .nest(PREFIX, auth_routes)
         .nest(VERIFY, verify_routes)
         .with_state(auth)
+        .layer(axum::Extension(Dialect::ApiV1))
 }
 
 /// The endpoint a failure happened in, where the original worded one error per endpoint.
@@ -540,9 +541,10 @@ struct ValidateReq {
 
 async fn captcha_validate(
     State(auth): State<Auth>,
+    client: Client,
     http::Json(req, _): Body<ValidateReq>,
 ) -> Answer {
-    auth.verify_captcha(&req.captcha_id, req.x).await?;
+    auth.verify_captcha(&req.captcha_id, req.x, &client).await?;
     Ok(ok(Value::Null))
 }
 

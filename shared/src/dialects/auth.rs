@@ -20,22 +20,31 @@
 pub mod form;
 pub mod json;
 
-use crate::Auth;
-use axum::{routing::post, Router};
+use crate::{services::Dialect, Auth};
+use axum::{handler::Handler, routing::post, Extension, Router};
 
 pub fn router(auth: Auth) -> Router {
+    // Each handler is marked with its seed's dialect (security events name it).
+    let json = Extension(Dialect::AuthJson);
+    let form = Extension(Dialect::AuthForm);
     Router::new()
         // Seed 001 (POST) and seed 004 (GET) on the same path.
-        .route("/auth/", post(json::login).get(form::whoami))
-        .route("/auth", post(json::login).get(form::whoami))
+        .route(
+            "/auth/",
+            post(json::login.layer(json)).get(form::whoami.layer(form)),
+        )
+        .route(
+            "/auth",
+            post(json::login.layer(json)).get(form::whoami.layer(form)),
+        )
         // Seed 001.
-        .route("/auth/create", post(json::create))
-        .route("/auth/disable", post(json::disable))
-        .route("/auth/reset", post(json::reset))
+        .route("/auth/create", post(json::create.layer(json)))
+        .route("/auth/disable", post(json::disable.layer(json)))
+        .route("/auth/reset", post(json::reset.layer(json)))
         // Seed 004.
-        .route("/auth/login", post(form::login))
-        .route("/auth/register", post(form::register))
-        .route("/auth/logout", post(form::logout))
+        .route("/auth/login", post(form::login.layer(form)))
+        .route("/auth/register", post(form::register.layer(form)))
+        .route("/auth/logout", post(form::logout.layer(form)))
         .with_state(auth)
 }
 

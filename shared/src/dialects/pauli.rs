@@ -101,6 +101,7 @@ pub fn router(auth: Auth) -> Router {
             get(reset_request).put(reset_check).post(reset_redeem),
         )
         .with_state(auth)
+        .layer(axum::Extension(Dialect::Pauli))
 }
 
 /// The endpoint a failure happened in, where the original worded a refusal per endpoint.
@@ -599,6 +600,7 @@ struct ResetRedeemReq {
 
 async fn reset_redeem(
     State(auth): State<Auth>,
+    client: Client,
     http::Params(req, _): Params<ResetRedeemReq>,
 ) -> Answer {
     let code = reset_code(&req.code)?;
@@ -606,7 +608,8 @@ async fn reset_redeem(
         .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
         .transpose()?;
     let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
-    auth.redeem_reset_token(code, password, mobile).await?;
+    auth.redeem_reset_token(code, password, mobile, &client)
+        .await?;
     Ok(ok(json!({})))
 }
 

@@ -62,6 +62,7 @@ pub fn router(auth: Auth) -> Router {
         .route(&format!("{PREFIX}/send-code"), post(send_code))
         .route(&format!("{PREFIX}/check-code"), post(check_code))
         .with_state(auth)
+        .layer(axum::Extension(Dialect::V1))
 }
 
 /// Seed 003's tokens: three hours, issued 30 s in the past (the seed's example token).

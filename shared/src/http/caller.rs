@@ -4,7 +4,7 @@
 //! front, taken from the right, where those proxies appended it. Anything else in the header
 //! is the client's own words and ignored.
 
-use crate::services::Client;
+use crate::services::{Client, Dialect};
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
     http::{request::Parts, HeaderMap},
@@ -74,11 +74,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
+        let mut client = parts
             .extensions
             .get::<Client>()
             .cloned()
-            .unwrap_or_default())
+            .unwrap_or_default();
+        client.dialect = parts.extensions.get::<Dialect>().copied();
+        Ok(client)
     }
 }
 

@@ -49,9 +49,13 @@ impl Sender for Outbox {
             sent_at: rfc3339(self.clock.now()),
         };
         // On stderr, with the logs, so a command's stdout stays machine-readable.
+        // One line per message, so log readers can tell it from the log proper.
         eprintln!(
             "[outbox] {:?} to {}: {} | {}",
-            entry.channel, entry.to, entry.subject, entry.body
+            entry.channel,
+            entry.to,
+            entry.subject,
+            entry.body.replace('\n', " / ")
         );
         let mut entries = self
             .entries

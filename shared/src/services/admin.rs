@@ -1,7 +1,7 @@
 //! Administration: creating users on someone's behalf, permissions, disabling. Reached from the
 //! local binary's admin commands, and from dialect endpoints for callers holding a permission.
 
-use super::{batch::Batch, Auth, LoginRecord, NewUser, Principal};
+use super::{batch::Batch, security::Event, Auth, Client, LoginRecord, NewUser, Principal};
 use crate::{
     domain::{Account, Password, Permission, Status, User, UserId},
     store::{Condition, Write},
@@ -14,7 +14,7 @@ impl Auth {
     /// so a retry starts afresh instead of finding the email taken.
     pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
         let mail_link = new.password.is_none();
-        let user = self.register(new, None, &super::Client::default()).await?;
+        let user = self.register(new, None, &Client::default()).await?;
         if mail_link {
             if let Err(e) = self.send_reset_link(&user).await {
                 self.remove_new_user(&user).await?;
@@ -55,21 +55,30 @@ impl Auth {
         granted: bool,
     ) -> Result<User> {
         let mut updated = user.clone();
-        if granted {
-            updated.permissions.insert(permission);
+        let outcome = if granted {
+            updated.permissions.insert(permission.clone());
+            "granted"
         } else {
             updated.permissions.remove(&permission);
-        }
-        self.save_user(user, updated, Batch::new()).await
+            "revoked"
+        };
+        let saved = self.save_user(user, updated, Batch::new()).await?;
+        let admin = Client::default();
+        self.security_event(Event::PermissionChanged, Some(user.id), &admin, outcome);
+        Ok(saved)
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
     pub async fn disable(&self, user: &User) -> Result<User> {
+        self.disable_as(user, &Client::default()).await
+    }
+
+    async fn disable_as(&self, user: &User, client: &Client) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
         updated.session_epoch += 1;
         let saved = self.save_user(user, updated, Batch::new()).await?;
-        tracing::info!(user = %user.id, "user_disabled");
+        self.security_event(Event::UserDisabled, Some(user.id), client, "disabled");
         Ok(saved)
     }
 
@@ -80,7 +89,7 @@ impl Auth {
         principal: &Principal,
         account: &Account,
         password: &Password,
-        client: &super::Client,
+        client: &Client,
     ) -> Result<User> {
         let user = self
             .check_password(account, password, &super::Gate::Lockout, client)
@@ -88,7 +97,7 @@ impl Auth {
         if user.id != principal.user_id {
             return Err(Error::Forbidden);
         }
-        self.disable(&user).await
+        self.disable_as(&user, client).await
     }
 
     async fn holder(&self, principal: &Principal, permission: &'static str) -> Result<User> {

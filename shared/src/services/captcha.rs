@@ -10,7 +10,7 @@
 //! carries its own noise, and decoy gaps sit beside the real one. The limits per account and
 //! per address are what stop a bot.
 
-use super::{limits::Limit, Auth, Client};
+use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
     sender::{Channel, Message},
     store::{Condition, Item, Key, StoreError, Write},
@@ -146,7 +146,7 @@ impl Auth {
 
     /// Checks a slider position against the live rendering, which the answer spends. Right:
     /// solved. A third miss voids the challenge.
-    pub async fn verify_captcha(&self, id: &str, x: i64) -> Result<()> {
+    pub async fn verify_captcha(&self, id: &str, x: i64, client: &Client) -> Result<()> {
         if !crate::random::well_formed(id) {
             return Err(Error::CaptchaInvalid);
         }
@@ -185,7 +185,7 @@ impl Auth {
         match self.store().write(vec![write]).await {
             Ok(()) if right => Ok(()),
             Ok(()) | Err(StoreError::ConditionFailed(_)) => {
-                tracing::info!("captcha_failed");
+                self.security_event(Event::CaptchaFailed, None, client, "wrong position");
                 Err(Error::CaptchaInvalid)
             }
             Err(e) => Err(e.into()),
@@ -382,9 +382,12 @@ mod tests {
         let t = harness();
         let c = t.auth.captcha(None, &anyone()).await.unwrap();
         let x = answer(&t, &c.id).await;
-        t.auth.verify_captcha(&c.id, x + TOLERANCE).await.unwrap();
+        t.auth
+            .verify_captcha(&c.id, x + TOLERANCE, &anyone())
+            .await
+            .unwrap();
         assert_eq!(
-            t.auth.verify_captcha(&c.id, x).await,
+            t.auth.verify_captcha(&c.id, x, &anyone()).await,
             Err(Error::CaptchaInvalid)
         );
         assert_eq!(
@@ -408,11 +411,13 @@ mod tests {
         let c = t.auth.captcha(None, &anyone()).await.unwrap();
         let x = answer(&t, &c.id).await;
         assert_eq!(
-            t.auth.verify_captcha(&c.id, x + TOLERANCE + 1).await,
+            t.auth
+                .verify_captcha(&c.id, x + TOLERANCE + 1, &anyone())
+                .await,
             Err(Error::CaptchaInvalid)
         );
         assert_eq!(
-            t.auth.verify_captcha(&c.id, x).await,
+            t.auth.verify_captcha(&c.id, x, &anyone()).await,
             Err(Error::CaptchaInvalid),
             "the right answer after a miss needs a new rendering"
         );
@@ -420,7 +425,7 @@ mod tests {
             t.auth.render_captcha(&c.id, &anyone()).await.unwrap();
             let x = answer(&t, &c.id).await;
             assert_eq!(
-                t.auth.verify_captcha(&c.id, x + 20).await,
+                t.auth.verify_captcha(&c.id, x + 20, &anyone()).await,
                 Err(Error::CaptchaInvalid)
             );
         }
@@ -453,7 +458,7 @@ mod tests {
         let x = answer(&t, &c.id).await;
         t.clock.advance(TTL);
         assert_eq!(
-            t.auth.verify_captcha(&c.id, x).await,
+            t.auth.verify_captcha(&c.id, x, &anyone()).await,
             Err(Error::CaptchaInvalid)
         );
     }
@@ -468,7 +473,7 @@ mod tests {
         };
         t.auth.render_captcha(&id, &anyone()).await.unwrap();
         let x = answer(&t, &id).await;
-        t.auth.verify_captcha(&id, x).await.unwrap();
+        t.auth.verify_captcha(&id, x, &anyone()).await.unwrap();
         assert!(matches!(
             t.auth.require_captcha(Some(&id), "login:other@x.io").await,
             Err(Error::CaptchaRequired { .. })
@@ -489,13 +494,13 @@ mod tests {
         for x in [i64::MIN, i64::MAX, -1] {
             let c = t.auth.captcha(None, &anyone()).await.unwrap();
             assert_eq!(
-                t.auth.verify_captcha(&c.id, x).await,
+                t.auth.verify_captcha(&c.id, x, &anyone()).await,
                 Err(Error::CaptchaInvalid)
             );
         }
         let long = "a".repeat(3000);
         assert_eq!(
-            t.auth.verify_captcha(&long, 100).await,
+            t.auth.verify_captcha(&long, 100, &anyone()).await,
             Err(Error::CaptchaInvalid)
         );
         assert_eq!(

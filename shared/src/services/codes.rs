@@ -7,7 +7,7 @@
 //! counter), so N concurrent guesses cost N tries and at most five are ever compared. Wrong
 //! codes also count against the account: ten in a day lock code use there for an hour.
 
-use super::{limits::Limit, messages, Auth, Client};
+use super::{limits::Limit, messages, security::Event, Auth, Client};
 use crate::{
     domain::Code,
     sender::Channel,
@@ -327,13 +327,26 @@ impl Auth {
             .increment(&key, 1, Some(now + DAY), false)
             .await?;
         if wrong == WRONG_CODES_PER_DAY {
-            tracing::warn!(account, "code_use_locked");
             let mut attrs = Map::new();
             attrs.insert("n".into(), wrong.into());
             let lock = Item::new(key, attrs, Some(now + HOUR));
             self.store().write(vec![Write::put(lock)]).await?;
         }
         Ok(())
+    }
+
+    /// The security event of a code check that failed: a wrong code, or one refused while
+    /// code use is locked.
+    pub(crate) fn note_code_outcome(&self, checked: &Result<CodeCheck>, client: &Client) {
+        match checked {
+            Err(Error::CodeInvalid) => {
+                self.security_event(Event::CodeFailed, None, client, "wrong or expired code")
+            }
+            Err(Error::TooManyRequests { .. }) => {
+                self.security_event(Event::CodeUseLocked, None, client, "refused")
+            }
+            _ => {}
+        }
     }
 
     /// Uses up a checked code on its own, when nothing else is written with it.
@@ -400,9 +413,11 @@ impl Auth {
         client: &Client,
     ) -> Result<CodeCheck> {
         self.limit(Limit::Attempts, client).await?;
-        let check = self
+        let checked = self
             .check_code_among(&ACCOUNT_PURPOSES, &account.key(), code)
-            .await?;
+            .await;
+        self.note_code_outcome(&checked, client);
+        let check = checked?;
         // A right code checked, not used: its try is given back for the use to come.
         self.store()
             .increment(&check.tries, -1, None, false)

@@ -2,8 +2,8 @@
 //! may create the account. Unknown accounts cost the same hashing work as known ones.
 
 use super::{
-    batch::Batch, codes::Purpose, limits::Limit, Auth, Client, Gate, LoginType, PendingId,
-    SessionSpec, Tokens,
+    batch::Batch, codes::Purpose, limits::Limit, security::Event, Auth, Client, Gate, LoginType,
+    PendingId, SessionSpec, Tokens,
 };
 use crate::{
     domain::{Account, Code, Password, User},
@@ -42,14 +42,15 @@ impl Auth {
         self.enter_gate(account, gate, client).await?;
         let Some(user) = self.find_user(account).await? else {
             self.0.hasher.verify_nobody(password).await?;
-            tracing::info!(account = %account.key(), ip = %client.ip(), "login_failed");
+            self.security_event(Event::LoginFailed, None, client, "unknown account");
             return Err(Error::InvalidCredentials(CredentialFault::UnknownAccount));
         };
         if !self.0.hasher.verify(&user.password_hash, password).await? {
-            tracing::info!(user = %user.id, ip = %client.ip(), "login_failed");
+            self.security_event(Event::LoginFailed, Some(user.id), client, "wrong password");
             return Err(Error::InvalidCredentials(CredentialFault::WrongPassword));
         }
         if !user.is_active() {
+            self.security_event(Event::LoginFailed, Some(user.id), client, "disabled");
             return Err(Error::Disabled);
         }
         Ok(user)
@@ -182,7 +183,9 @@ impl Auth {
         client: &Client,
     ) -> Result<super::CodeCheck> {
         self.limit(Limit::Attempts, client).await?;
-        self.check_account_code(purpose, &account.key(), code).await
+        let checked = self.check_account_code(purpose, &account.key(), code).await;
+        self.note_code_outcome(&checked, client);
+        checked
     }
 
     /// Signs in with a code sent to an email or mobile; `unknown` says what an account nobody
@@ -197,9 +200,11 @@ impl Auth {
         client: &Client,
     ) -> Result<SignedIn> {
         self.enter_gate(account, gate, client).await?;
-        let check = self
+        let checked = self
             .check_account_code(Purpose::Login, &account.key(), code)
-            .await?;
+            .await;
+        self.note_code_outcome(&checked, client);
+        let check = checked?;
         let clear = self.clear_failures(account);
         match (self.find_user(account).await?, unknown) {
             (Some(user), _) if !user.is_active() => Err(Error::Disabled),
@@ -219,7 +224,7 @@ impl Auth {
                     .sign_in(&user, spec, LoginType::Code, client, extra)
                     .await?;
                 if let Some(contact) = reclaimed {
-                    self.tell_reclaimed(&user, contact).await;
+                    self.tell_reclaimed(&user, contact, client).await;
                 }
                 Ok(SignedIn {
                     user,

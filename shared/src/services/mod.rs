@@ -16,6 +16,7 @@ mod passwords;
 mod registration;
 mod reset;
 mod second_factor;
+mod security;
 mod sessions;
 mod throttle;
 pub mod tokens;
@@ -53,6 +54,8 @@ use std::{
 pub struct Client {
     pub address: Option<IpAddr>,
     pub user_agent: String,
+    /// The dialect the request came through, for security events.
+    pub dialect: Option<Dialect>,
 }
 
 impl Client {
@@ -60,6 +63,7 @@ impl Client {
         Client {
             address,
             user_agent,
+            dialect: None,
         }
     }
 

@@ -198,7 +198,7 @@ impl Auth {
             .sign_in(&user, spec, super::LoginType::Code, client, extra)
             .await?;
         if let Some(contact) = reclaimed {
-            self.tell_reclaimed(&user, contact).await;
+            self.tell_reclaimed(&user, contact, client).await;
         }
         Ok(super::SignedIn {
             user,

@@ -6,7 +6,9 @@ use super::{
     batch::Batch,
     codes::{send_window, Purpose},
     limits::Limit,
-    messages, Auth, Client,
+    messages,
+    security::Event,
+    Auth, Client,
 };
 use crate::{
     domain::{Account, Code, Contact, Email, Password, Phone, User, UserId},
@@ -74,12 +76,14 @@ impl Auth {
         }
         match self.find_user(&Account::Email(email.clone())).await? {
             Some(user) if user.is_active() => {
+                self.security_event(Event::ResetRequested, Some(user.id), client, "link mailed");
                 self.0
                     .reset_link_timing
                     .work(self.send_reset_link(&user))
                     .await
             }
             _ => {
+                self.security_event(Event::ResetRequested, None, client, "no such account");
                 self.0.reset_link_timing.imitate().await;
                 Ok(())
             }
@@ -89,7 +93,6 @@ impl Auth {
     /// Tells the old mobile and the email that a reset link changed the mobile (best effort,
     /// after the change is saved).
     async fn tell_mobile_changed(&self, user: &User, old: Option<&Phone>) {
-        tracing::warn!(user = %user.id, "mobile_changed");
         let lang = self.config().lang;
         let mut told = Vec::new();
         if let Some(old) = old {
@@ -211,6 +214,7 @@ impl Auth {
         token: &str,
         password: Option<Password>,
         mobile: Option<Phone>,
+        client: &Client,
     ) -> Result<User> {
         if password.is_none() && mobile.is_none() {
             return Err(Error::invalid(
@@ -264,8 +268,14 @@ impl Auth {
             }
             Err(e) => return Err(e),
         };
-        tracing::info!(user = %user.id, password = password.is_some(), mobile = mobile_changed, "reset_completed");
+        let outcome = match (password.is_some(), mobile_changed) {
+            (true, true) => "password and mobile set",
+            (true, false) => "password set",
+            (false, _) => "mobile set",
+        };
+        self.security_event(Event::ResetCompleted, Some(user.id), client, outcome);
         if mobile_changed {
+            self.security_event(Event::MobileChanged, Some(user.id), client, "by reset link");
             self.tell_mobile_changed(&saved, old_mobile.as_ref()).await;
         }
         Ok(saved)
@@ -294,6 +304,7 @@ impl Auth {
             &user,
             password,
             Batch::of(check.consume, Error::CodeInvalid),
+            client,
         )
         .await
     }
@@ -314,16 +325,22 @@ impl Auth {
         if caller.is_some_and(|p| p.user_id != user.id) {
             return Err(Error::Forbidden);
         }
-        self.set_password(&user, new, Batch::new()).await
+        self.set_password(&user, new, Batch::new(), client).await
     }
 
     /// Sets a new password; the session-epoch bump in the same write ends every session.
-    async fn set_password(&self, user: &User, password: &Password, extra: Batch) -> Result<User> {
+    async fn set_password(
+        &self,
+        user: &User,
+        password: &Password,
+        extra: Batch,
+        client: &Client,
+    ) -> Result<User> {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
         updated.session_epoch += 1;
         let saved = self.save_user(user, updated, extra).await?;
-        tracing::info!(user = %user.id, "password_changed");
+        self.security_event(Event::PasswordChanged, Some(user.id), client, "changed");
         Ok(saved)
     }
 }
@@ -342,13 +359,16 @@ impl Auth {
         // Counted for known and unknown emails alike (the send below is then internal).
         self.limit(Limit::Sends, client).await?;
         match self.find_user(account).await? {
-            Some(user) if user.is_active() => self
-                .0
-                .reset_code_timing
-                .work(self.send_code(Purpose::ResetPassword, account, &Client::default()))
-                .await
-                .map(|_| ()),
+            Some(user) if user.is_active() => {
+                self.security_event(Event::ResetRequested, Some(user.id), client, "code mailed");
+                self.0
+                    .reset_code_timing
+                    .work(self.send_code(Purpose::ResetPassword, account, &Client::default()))
+                    .await
+                    .map(|_| ())
+            }
             _ => {
+                self.security_event(Event::ResetRequested, None, client, "no such account");
                 self.0.reset_code_timing.imitate().await;
                 Ok(())
             }

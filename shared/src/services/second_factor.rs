@@ -133,7 +133,9 @@ impl Auth {
         self.limit(super::limits::Limit::Attempts, client).await?;
         let (user, key) = self.pending(id).await?;
         let account = code_account(user.id);
-        let check = match self.check_code(Purpose::SecondFactor, &account, code).await {
+        let checked = self.check_code(Purpose::SecondFactor, &account, code).await;
+        self.note_code_outcome(&checked, client);
+        let check = match checked {
             Ok(c) => c,
             Err(e) => {
                 if e == Error::CodeInvalid

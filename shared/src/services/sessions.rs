@@ -36,6 +36,19 @@ pub enum Dialect {
     AuthForm,
 }
 
+impl Dialect {
+    /// The seed's route prefix, as logs name the dialect.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Pauli => "pauli",
+            Dialect::AuthJson => "auth-json",
+            Dialect::ApiV1 => "api-v1",
+            Dialect::V1 => "v1",
+            Dialect::AuthForm => "auth-form",
+        }
+    }
+}
+
 /// How strongly a session's user was authenticated.
 #[derive(
     Debug,
@@ -360,7 +373,16 @@ impl Auth {
             }
             // Neither the current token nor the previous one within the grace: a stolen or
             // forged token is in play, so the whole session goes.
-            tracing::warn!(user = %state.user_id, "refresh_reuse");
+            let caller = Client {
+                dialect: Some(dialect),
+                ..Client::default()
+            };
+            self.security_event(
+                super::security::Event::RefreshReuse,
+                Some(state.user_id),
+                &caller,
+                "session revoked",
+            );
             self.end_session(state.user_id, sid).await?;
             return Err(Error::Unauthenticated);
         }

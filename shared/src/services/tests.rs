@@ -8,10 +8,7 @@ use crate::{
 };
 
 fn client() -> Client {
-    Client {
-        address: "127.0.0.1".parse().ok(),
-        user_agent: "test".into(),
-    }
+    Client::new("127.0.0.1".parse().ok(), "test".into())
 }
 
 /// Sessions opened as seed 002's clients open them.
@@ -585,7 +582,7 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
     );
     assert_eq!(
         t.auth
-            .redeem_reset_token(&token, Some(pw("newsecret")), None)
+            .redeem_reset_token(&token, Some(pw("newsecret")), None, &client())
             .await
             .unwrap_err(),
         Error::ResetTokenInvalid
@@ -604,7 +601,12 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
     let mobile = t.auth.phone("13312341234").unwrap();
     let u = t
         .auth
-        .redeem_reset_token(&token, Some(pw("newsecret")), Some(mobile.clone()))
+        .redeem_reset_token(
+            &token,
+            Some(pw("newsecret")),
+            Some(mobile.clone()),
+            &client(),
+        )
         .await
         .unwrap();
     assert_eq!(u.mobile, Some(mobile));
@@ -628,7 +630,7 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
     assert_eq!(by_mobile.id, u.id);
     assert_eq!(
         t.auth
-            .redeem_reset_token(&token, Some(pw("other1")), None)
+            .redeem_reset_token(&token, Some(pw("other1")), None, &client())
             .await
             .unwrap_err(),
         Error::ResetTokenInvalid
@@ -1040,7 +1042,7 @@ async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
     });
     let logins: Vec<_> = logins.collect();
     t.auth
-        .redeem_reset_token(&token, Some(pw("secret2")), None)
+        .redeem_reset_token(&token, Some(pw("secret2")), None, &client())
         .await
         .unwrap();
     for login in futures::future::join_all(logins).await {
@@ -1210,7 +1212,7 @@ async fn a_reset_link_cannot_change_a_disabled_account() {
     t.auth.disable(&user).await.unwrap();
     assert!(t
         .auth
-        .redeem_reset_token(&token, Some(pw("newsecret1")), None)
+        .redeem_reset_token(&token, Some(pw("newsecret1")), None, &client())
         .await
         .is_err());
     let after = t.auth.user(user.id).await.unwrap().unwrap();
@@ -1355,7 +1357,12 @@ async fn a_reset_link_that_sets_a_mobile_leaves_it_unproven_and_tells_the_old_on
     let token = t.last_reset_token("m@x.com");
     let changed = t
         .auth
-        .redeem_reset_token(&token, None, Some(t.auth.phone("13312349999").unwrap()))
+        .redeem_reset_token(
+            &token,
+            None,
+            Some(t.auth.phone("13312349999").unwrap()),
+            &client(),
+        )
         .await
         .unwrap();
     assert_eq!(changed.id, user.id);
@@ -1395,13 +1402,20 @@ async fn probing_taken_mobiles_with_a_reset_link_spends_its_checks() {
     let taken = || Some(t.auth.phone("13312340000").unwrap());
     for _ in 0..super::reset::RESET_CHECKS {
         assert!(matches!(
-            t.auth.redeem_reset_token(&token, None, taken()).await,
+            t.auth
+                .redeem_reset_token(&token, None, taken(), &client())
+                .await,
             Err(Error::AlreadyExists { .. })
         ));
     }
     assert_eq!(
         t.auth
-            .redeem_reset_token(&token, None, Some(t.auth.phone("13312341111").unwrap()))
+            .redeem_reset_token(
+                &token,
+                None,
+                Some(t.auth.phone("13312341111").unwrap()),
+                &client()
+            )
             .await
             .unwrap_err(),
         Error::ResetTokenInvalid,

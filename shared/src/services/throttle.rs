@@ -6,7 +6,7 @@
 //! after ten failures. The window is 30 minutes from the last attempt, and only a successful
 //! login clears it. Each attempt also counts against the caller's address.
 
-use super::{limits::Limit, Auth, Client};
+use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
     domain::Account,
     store::{Key, Write},
@@ -45,7 +45,7 @@ impl Auth {
         let until = self.now() + WINDOW;
         let attempt = self.store().increment(&key, 1, Some(until), true).await?;
         if attempt > LOCK_AFTER {
-            tracing::warn!(account = %account.key(), ip = %client.ip(), "login_locked");
+            self.security_event(Event::LoginLocked, None, client, "refused");
             return Err(Error::TooManyRequests {
                 retry_after: WINDOW,
             });

@@ -110,8 +110,22 @@ impl Auth {
     }
 
     /// Tells the owner of a reclaimed contact what happened (after the commit that did it).
-    pub(crate) async fn tell_reclaimed(&self, user: &User, contact: Contact) {
-        tracing::warn!(user = %user.id, contact = ?contact, "account_reclaimed");
+    pub(crate) async fn tell_reclaimed(
+        &self,
+        user: &User,
+        contact: Contact,
+        client: &super::Client,
+    ) {
+        let outcome = match contact {
+            Contact::Email => "email proven",
+            Contact::Mobile => "mobile proven",
+        };
+        self.security_event(
+            super::security::Event::AccountReclaimed,
+            Some(user.id),
+            client,
+            outcome,
+        );
         let message = match (contact, &user.email, &user.mobile) {
             (Contact::Email, Some(e), _) => {
                 super::messages::reclaimed(self.config().lang, Channel::Email, e.as_str())

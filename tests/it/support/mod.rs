@@ -241,11 +241,26 @@ impl Server {
     }
 
     pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with_stderr(data_dir, env, Stdio::inherit()).await
+    }
+
+    /// A server on a fresh data directory whose log (stderr) goes to the file answered.
+    pub async fn start_logged(env: &[(&str, &str)]) -> (Server, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("server.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let data = dir.path().join("data");
+        let mut s = Self::start_with_stderr(&data, env, Stdio::from(file)).await;
+        s._dir = Some(dir);
+        (s, log)
+    }
+
+    async fn start_with_stderr(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> Server {
         let port = free_port();
         let mut cmd = command(data_dir);
         cmd.env("POLYAUTH_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         // Every suite shares one address (loopback); suites about limits set their own.
         for (k, v) in GENEROUS_LIMITS {
             cmd.env(k, v);
