@@ -23,6 +23,10 @@ pub enum Error {
     /// outside the policy).
     #[error("invalid {field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// A new password of the right length that is too easy to guess, or that holds the
+    /// account's own email, mobile or username.
+    #[error("password too weak")]
+    WeakPassword,
     #[error("wrong account or password")]
     InvalidCredentials(CredentialFault),
     #[error("captcha required")]

@@ -105,12 +105,12 @@ async fn dynamodb_requests_per_use_case() {
         let check = auth
             .check_code_for(Purpose::Register, &account, &code, &caller)
             .await?;
-        auth.register(new_user(&email, "secret1"), Some(check), &caller)
+        auth.register(new_user(&email, "secret-pass-1"), Some(check), &caller)
             .await
     })
     .await;
     let user = user.expect("registered");
-    let password = Password::attempt("secret1").unwrap();
+    let password = Password::attempt("secret-pass-1").unwrap();
     let (step, login) = counted(
         &store,
         auth.password_login(
@@ -209,7 +209,7 @@ async fn registration_outage<S: Store + Clone + 'static>(store: S, c: Arc<Manual
                 )
                 .await?;
             auth.register(
-                new_user(&email, "secret1"),
+                new_user(&email, "secret-pass-1"),
                 Some(check),
                 &polyauth::services::Client::default(),
             )
@@ -250,7 +250,7 @@ async fn registration_outage<S: Store + Clone + 'static>(store: S, c: Arc<Manual
             .expect("the code is unspent");
         healthy
             .register(
-                new_user(&email, "secret1"),
+                new_user(&email, "secret-pass-1"),
                 Some(check),
                 &polyauth::services::Client::default(),
             )
@@ -301,14 +301,14 @@ async fn login_outage<S: Store + Clone + 'static>(store: S, c: Arc<ManualClock>)
     let email = email();
     let user = healthy
         .register(
-            new_user(&email, "secret1"),
+            new_user(&email, "secret-pass-1"),
             None,
             &polyauth::services::Client::default(),
         )
         .await
         .unwrap();
     let account = healthy.account(&email).unwrap();
-    let password = Password::attempt("secret1").unwrap();
+    let password = Password::attempt("secret-pass-1").unwrap();
     for from in 0.. {
         let failing = Arc::new(FailFrom::new(store.clone(), from));
         let (auth, _) = auth(failing.clone(), c.clone());
@@ -399,7 +399,7 @@ async fn an_unreachable_dynamodb_answers_unavailable() {
     );
     assert_eq!(
         auth.register(
-            new_user(&email, "secret1"),
+            new_user(&email, "secret-pass-1"),
             None,
             &polyauth::services::Client::default()
         )
@@ -440,7 +440,7 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
     let c = reqwest::Client::new();
     let res = c
         .post(s.url("/auth/create"))
-        .json(&serde_json::json!({"username": "someone", "password": "secret12", "email": "someone@example.com"}))
+        .json(&serde_json::json!({"username": "someone", "password": "secret-pass-12", "email": "someone@example.com"}))
         .send()
         .await
         .unwrap();
@@ -459,7 +459,7 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
     assert_eq!(res.status(), 503);
     let res = c
         .post(s.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "someone@example.com", "password": "secret12"}))
+        .json(&serde_json::json!({"email": "someone@example.com", "password": "secret-pass-12"}))
         .send()
         .await
         .unwrap();

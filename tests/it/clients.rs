@@ -489,7 +489,7 @@ async fn api_v1_expired_access_token_answers_3000_and_the_client_refreshes(d: De
         "--email",
         email,
         "--password",
-        "expiry-pass-1",
+        "lapse-pass-1",
         "--name",
         "Expiry",
     ]);
@@ -501,7 +501,7 @@ async fn api_v1_expired_access_token_answers_3000_and_the_client_refreshes(d: De
         "POST",
         "/api/v1/auth/login",
         None,
-        Some(json!({"email": email, "password": "expiry-pass-1"})),
+        Some(json!({"email": email, "password": "lapse-pass-1"})),
     )
     .await;
     let (access, refresh, user_id) = token_pair(&r);
@@ -766,7 +766,7 @@ async fn auth_json_flutter_client_on_moto() {
 
 async fn auth_json_flutter_client(s: Server) {
     let alice =
-        json!({"username": "alice", "password": "alice-pass-1", "email": "alice@example.com"});
+        json!({"username": "alice", "password": "amber-pass-1", "email": "alice@example.com"});
     let (status, b) = nocode(&s, "/auth/create", None, alice).await;
     assert_eq!(status, 200, "{b}");
     let alice_id = b["id"].as_u64().expect("an integer id");
@@ -775,7 +775,7 @@ async fn auth_json_flutter_client(s: Server) {
     assert_eq!(status, 200, "{b}");
 
     let taken =
-        json!({"username": "alice", "password": "alice-pass-1", "email": "alice2@example.com"});
+        json!({"username": "alice", "password": "amber-pass-1", "email": "alice2@example.com"});
     assert_nocode_error(
         &nocode(&s, "/auth/create", None, taken).await,
         409,
@@ -804,7 +804,7 @@ async fn auth_json_flutter_client(s: Server) {
         &s,
         "/auth/",
         None,
-        json!({"username": "alice", "password": "alice-pass-1"}),
+        json!({"username": "alice", "password": "amber-pass-1"}),
     )
     .await;
     assert_eq!(status, 200, "{b}");
@@ -852,7 +852,7 @@ async fn auth_json_flutter_client(s: Server) {
         "StatusCode.INVALID_REQUEST_ARGUMENT: Bad login info",
     );
 
-    let alice_creds = json!({"username": "alice", "password": "alice-pass-1"});
+    let alice_creds = json!({"username": "alice", "password": "amber-pass-1"});
     assert_nocode_error(
         &nocode(&s, "/auth/disable", None, alice_creds.clone()).await,
         401,
@@ -867,7 +867,7 @@ async fn auth_json_flutter_client(s: Server) {
     );
 
     let ghost =
-        json!({"username": "ghost", "password": "ghost-pass-1", "new_password": "ghost-pass-2"});
+        json!({"username": "ghost", "password": "spook-pass-1", "new_password": "spook-pass-2"});
     assert_nocode_error(
         &nocode(&s, "/auth/reset", None, ghost.clone()).await,
         404,
@@ -894,14 +894,14 @@ async fn auth_json_flutter_client(s: Server) {
         &s,
         "/auth/reset",
         None,
-        json!({"username": "alice", "password": "alice-pass-1", "new_password": "alice-pass-2"}),
+        json!({"username": "alice", "password": "amber-pass-1", "new_password": "amber-pass-2"}),
     )
     .await;
     assert_eq!(
         (status, b),
         (200, json!({"result": "Ok, password has been updated."}))
     );
-    let new_creds = json!({"username": "alice", "password": "alice-pass-2"});
+    let new_creds = json!({"username": "alice", "password": "amber-pass-2"});
     let (status, b) = nocode(&s, "/auth/", None, new_creds.clone()).await;
     assert_eq!(status, 200, "{b}");
     let token = b["access_token"]
@@ -1133,7 +1133,7 @@ async fn pauli_front_end_client(d: Deployment) {
         "--name",
         "Boss",
         "--password",
-        "boss-pass-1",
+        "chief-pass-1",
     ]);
     d.admin_json(&["grant", "boss@example.com", "pauli:user:audit"]);
     let member = d.admin_json(&[
@@ -1145,14 +1145,14 @@ async fn pauli_front_end_client(d: Deployment) {
         "--name",
         "Member",
         "--password",
-        "member-pass-1",
+        "fellow-pass-1",
     ]);
     let (boss_id, member_id) = (id_string(&boss["id"]), id_string(&member["id"]));
     let s = d.start().await;
 
     // The administrator (no mobile) signs in with the password alone.
     let admin = s.client();
-    let boss_login = json!({"username": "boss@example.com", "password": "boss-pass-1"});
+    let boss_login = json!({"username": "boss@example.com", "password": "chief-pass-1"});
     let r = pauli(&admin, &s, "PUT", "/pass/login", Some(boss_login.clone())).await;
     assert_eq!(r["code"], 0, "{r}");
     let r = pauli(&admin, &s, "PUT", "/pass/login", Some(boss_login.clone())).await;
@@ -1194,14 +1194,14 @@ async fn pauli_front_end_client(d: Deployment) {
         &s,
         "PUT",
         "/pass/login",
-        Some(json!({"username": "ghost@example.com", "password": "boss-pass-1"})),
+        Some(json!({"username": "ghost@example.com", "password": "chief-pass-1"})),
     )
     .await;
     assert_eq!(unknown, wrong);
 
     // A user with a mobile: the password step texts a code.
     let m = s.client();
-    let member_login = json!({"username": "member@example.com", "password": "member-pass-1"});
+    let member_login = json!({"username": "member@example.com", "password": "fellow-pass-1"});
     let r = pauli(&m, &s, "PUT", "/pass/login", Some(member_login)).await;
     assert_eq!(r["code"], 1032, "{r}");
     let code = s.last_code(MEMBER_E164).await;

@@ -257,7 +257,7 @@ async fn originals_users_sign_in_with_their_passwords_and_ids(d: Deployment) {
         &c,
         &s,
         "/auth/create",
-        json!({"username": "newcomer", "password": "newcomer-1", "email": "newcomer@example.com"}),
+        json!({"username": "newcomer", "password": "arrival-pass-1", "email": "newcomer@example.com"}),
     )
     .await;
     assert_eq!(status, 200, "{made}");

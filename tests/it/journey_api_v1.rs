@@ -68,14 +68,14 @@ async fn the_whole_journey(s: Server) {
         &c,
         &s,
         "/register",
-        json!({"email": email, "password": "secret1", "code": code}),
+        json!({"email": email, "password": "secret-pass-1", "code": code}),
     )
     .await;
     assert_eq!(r["code"], 200, "{r}");
 
     let res = c
         .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": "secret1"}))
+        .json(&json!({"email": email, "password": "secret-pass-1"}))
         .send()
         .await
         .unwrap();
@@ -113,7 +113,7 @@ async fn the_whole_journey(s: Server) {
         &plain,
         &s,
         "/login",
-        json!({"email": email, "password": "secret1"}),
+        json!({"email": email, "password": "secret-pass-1"}),
     )
     .await;
     let access2 = r["data"]["token"].as_str().unwrap().to_string();
@@ -156,7 +156,7 @@ async fn the_whole_journey(s: Server) {
         &plain,
         &s,
         "/login",
-        json!({"email": email, "password": "secret1"}),
+        json!({"email": email, "password": "secret-pass-1"}),
     )
     .await;
     assert_eq!(r["code"], -1);
@@ -167,7 +167,7 @@ async fn the_whole_journey(s: Server) {
         &plain,
         &s,
         "/login",
-        json!({"email": email, "password": "secret1", "captchaId": id}),
+        json!({"email": email, "password": "secret-pass-1", "captchaId": id}),
     )
     .await;
     assert_eq!(r["code"], 200, "{r}");
@@ -197,7 +197,7 @@ async fn the_whole_journey(s: Server) {
         &plain,
         &s,
         "/login",
-        json!({"email": email, "password": "secret1"}),
+        json!({"email": email, "password": "secret-pass-1"}),
     )
     .await;
     assert_eq!(
@@ -224,7 +224,7 @@ async fn hashing_leaves_other_requests_served() {
             let (c, url) = (c.clone(), s.url("/api/v1/auth/login"));
             tokio::spawn(async move {
                 c.post(url)
-                    .json(&json!({"email": format!("u{i}@example.com"), "password": "whatever1"}))
+                    .json(&json!({"email": format!("u{i}@example.com"), "password": "whatever-pass-1"}))
                     .send()
                     .await
                     .unwrap()

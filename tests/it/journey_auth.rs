@@ -54,7 +54,7 @@ async fn seed_001_create_login_reset_disable(server: Server) {
     let (status, body) = post_json(
         &c,
         server.url("/auth/create"),
-        json!({"username": "test", "password": "test", "email": "test@example.com"}),
+        json!({"username": "test", "password": "seed-pass-1", "email": "test@example.com"}),
         None,
     )
     .await;
@@ -63,7 +63,7 @@ async fn seed_001_create_login_reset_disable(server: Server) {
     let (status, again) = post_json(
         &c,
         server.url("/auth/create"),
-        json!({"username": "test", "password": "test", "email": "other@example.com"}),
+        json!({"username": "test", "password": "seed-pass-1", "email": "other@example.com"}),
         None,
     )
     .await;
@@ -73,7 +73,7 @@ async fn seed_001_create_login_reset_disable(server: Server) {
         json!({"code": 409, "detailed_error_code": 40900, "error_msg": "StatusCode.ITEM_ALREADY_EXISTS: Username conflicted"})
     );
 
-    let creds = json!({"username": "test", "password": "test"});
+    let creds = json!({"username": "test", "password": "seed-pass-1"});
     let (status, body) = post_json(&c, server.url("/auth/"), creds.clone(), None).await;
     assert_eq!(status, 200, "{body}");
     let old_token = body["access_token"]
@@ -96,7 +96,8 @@ async fn seed_001_create_login_reset_disable(server: Server) {
     );
     assert!(id > 0);
 
-    let reset = json!({"username": "test", "password": "test", "new_password": "new_password"});
+    let reset =
+        json!({"username": "test", "password": "seed-pass-1", "new_password": "new_password"});
     let (status, body) = post_json(&c, server.url("/auth/reset"), reset, None).await;
     assert_eq!(
         (status, &body),
@@ -138,7 +139,7 @@ async fn seed_001_create_login_reset_disable(server: Server) {
     let (status, body) = post_json(
         &c,
         server.url("/auth/reset"),
-        json!({"username": "test", "password": "new_password", "new_password": "whatever"}),
+        json!({"username": "test", "password": "new_password", "new_password": "whatever-pass-2"}),
         Some(&token),
     )
     .await;
@@ -164,7 +165,7 @@ async fn seed_004_register_login_whoami_logout(server: Server) {
 
     let res = c
         .post(server.url("/auth/register"))
-        .form(&[("username", "aoihosizora"), ("password", "password123")])
+        .form(&[("username", "aoihosizora"), ("password", "pass-word-123")])
         .send()
         .await
         .unwrap();
@@ -179,7 +180,7 @@ async fn seed_004_register_login_whoami_logout(server: Server) {
 
     // Login as multipart form data; the token comes back in the Authorization header.
     let (content_type, form) =
-        multipart(&[("username", "aoihosizora"), ("password", "password123")]);
+        multipart(&[("username", "aoihosizora"), ("password", "pass-word-123")]);
     let res = c
         .post(server.url("/auth/login"))
         .header("content-type", content_type)
@@ -265,7 +266,7 @@ async fn a_seed_001_user_signs_in_through_004_and_002(server: Server) {
     let (status, body) = post_json(
         &c,
         server.url("/auth/create"),
-        json!({"username": "crosser", "password": "secret123", "email": "crosser@example.com"}),
+        json!({"username": "crosser", "password": "secret-pass-123", "email": "crosser@example.com"}),
         None,
     )
     .await;
@@ -274,7 +275,7 @@ async fn a_seed_001_user_signs_in_through_004_and_002(server: Server) {
 
     let res = c
         .post(server.url("/auth/login"))
-        .form(&[("username", "crosser"), ("password", "secret123")])
+        .form(&[("username", "crosser"), ("password", "secret-pass-123")])
         .send()
         .await
         .unwrap();
@@ -287,7 +288,7 @@ async fn a_seed_001_user_signs_in_through_004_and_002(server: Server) {
     let (status, body) = post_json(
         &c,
         server.url("/api/v1/auth/login"),
-        json!({"email": "crosser@example.com", "password": "secret123"}),
+        json!({"email": "crosser@example.com", "password": "secret-pass-123"}),
         None,
     )
     .await;

@@ -52,7 +52,7 @@ async fn seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited
         "--email",
         "admin@example.com",
         "--password",
-        "adminpass1",
+        "overseer-pass-1",
         "--name",
         "Admin",
     ]);
@@ -77,7 +77,7 @@ async fn seed_000_admin_creates_user_who_resets_signs_in_with_sms_and_is_audited
     assert_eq!((status, &body["code"]), (200, &json!(1004)), "{body}");
 
     // The administrator has no mobile: the password alone signs in.
-    let login = json!({"username": "admin@example.com", "password": "adminpass1"});
+    let login = json!({"username": "admin@example.com", "password": "overseer-pass-1"});
     let (status, body) = call(&admin, &server, "PUT", "/pass/login", Some(login)).await;
     assert_eq!((status, &body["code"]), (200, &json!(0)), "{body}");
     let admin_id = admin_user["id"].as_u64().unwrap().to_string();

@@ -58,7 +58,8 @@ async fn mobile_journey_send_check_register_login_reset(server: Server) {
         "{expired_at}"
     );
 
-    let register = json!({"account": MOBILE, "password": "123456", "nickname": "", "code": code});
+    let register =
+        json!({"account": MOBILE, "password": "pass-word-123456", "nickname": "", "code": code});
     let (status, reg) = post(&server, "/v1/auth/register", register).await;
     assert_eq!(status, 200, "{reg}");
     assert_eq!(reg["isNewUser"], true);
@@ -76,7 +77,7 @@ async fn mobile_journey_send_check_register_login_reset(server: Server) {
     let (status, login) = post(
         &server,
         "/v1/auth/login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_eq!(status, 200, "{login}");
@@ -125,7 +126,7 @@ async fn mobile_journey_send_check_register_login_reset(server: Server) {
     let (status, old) = post(
         &server,
         "/v1/auth/login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_eq!(status, 400, "{old}");
@@ -165,7 +166,7 @@ async fn registered_here_by_email_signs_in_through_api_v1_on_moto() {
 async fn registered_here_by_email_signs_in_through_api_v1(server: Server) {
     let email = "journey@example.com";
     let code = send_code(&server, email, email, "register").await;
-    let register = json!({"account": email, "password": "secret1", "code": code});
+    let register = json!({"account": email, "password": "secret-pass-1", "code": code});
     let (status, reg) = post(&server, "/v1/auth/register", register).await;
     assert_eq!(status, 200, "{reg}");
     assert_eq!(reg["user"]["nickname"], "jo***@example.com");
@@ -174,7 +175,7 @@ async fn registered_here_by_email_signs_in_through_api_v1(server: Server) {
     let (status, body) = post(
         &server,
         "/api/v1/auth/login",
-        json!({"email": email, "password": "secret1"}),
+        json!({"email": email, "password": "secret-pass-1"}),
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -14,14 +14,14 @@ async fn users_created_by_admin_survive_a_restart() {
             "--email",
             "keep@example.com",
             "--password",
-            "secret123",
+            "secret-pass-123",
         ],
     );
     assert_eq!(created["email"], "keep@example.com");
     let server = Server::start_in(dir.path()).await;
     let res = reqwest::Client::new()
         .post(server.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "keep@example.com", "password": "secret123"}))
+        .json(&serde_json::json!({"email": "keep@example.com", "password": "secret-pass-123"}))
         .send()
         .await
         .unwrap();

@@ -90,6 +90,8 @@ pub fn router(auth: Auth) -> Router {
 enum Op {
     Other,
     CaptchaGet,
+    /// Registering or changing a password: the new password's rules apply.
+    NewPassword,
 }
 
 /// The one place this dialect turns a core error into its envelope.
@@ -120,6 +122,12 @@ impl IntoResponse for Failure {
                 "需要人机验证".to_string(),
             ),
             Error::Malformed { .. } => refused("请求参数有误"),
+            Error::Invalid { field, .. } if field == "password" && op == Op::NewPassword => {
+                refused("密码长度不能小于8位")
+            }
+            Error::WeakPassword => {
+                refused("密码强度太弱，请换一个更长、更不常见且不含账号信息的密码")
+            }
             Error::Invalid { field, .. } => match field.as_str() {
                 "email" => refused("邮箱格式错误"),
                 "password" => refused("密码长度不能小于6位"),
@@ -170,6 +178,19 @@ fn email(raw: &str) -> Result<Email, Failure> {
     Ok(Email::parse(raw).map_err(|e| e.field("email"))?)
 }
 
+/// A password being chosen (register, modifyPwd): eight characters or more.
+fn new_password(raw: &str) -> Result<Password, Failure> {
+    Password::new(raw, PasswordPolicy::default())
+        .map_err(|e| during_new_password(e.field("password")))
+}
+
+fn during_new_password(error: Error) -> Failure {
+    Failure {
+        error,
+        op: Op::NewPassword,
+    }
+}
+
 /// The original's codes are exactly six digits (`验证码长度为6位` otherwise).
 fn code(raw: &str) -> Result<Code, Failure> {
     if raw.trim().len() != Code::LEN {
@@ -217,8 +238,7 @@ async fn register(
     http::Json(req, _): Body<RegisterReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let password =
-        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    let password = new_password(&req.password)?;
     let code = code(&req.code)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code, &client)
@@ -228,7 +248,9 @@ async fn register(
         password: Some(password),
         ..Default::default()
     };
-    auth.register(new, Some(check), &client).await?;
+    auth.register(new, Some(check), &client)
+        .await
+        .map_err(during_new_password)?;
     Ok(ok(Value::Null))
 }
 
@@ -246,9 +268,12 @@ async fn login(
     http::Json(req, _): Body<LoginReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    // The original refused a short password before counting the attempt.
-    let password =
-        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    // The original refused a password under six characters before counting the attempt (new
+    // passwords need eight now; older ones still sign in).
+    if req.password.chars().count() < 6 {
+        return Err(Error::invalid("password", "at least 6 characters").into());
+    }
+    let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
         .password_login(&account, &password, &gate, &session_spec(), &client)
@@ -423,11 +448,11 @@ async fn modify_pwd(
     http::Json(req, _): Body<ModifyPwdReq>,
 ) -> Answer {
     let account = Account::Email(email(&req.email)?);
-    let password =
-        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    let password = new_password(&req.password)?;
     let code = code(&req.code)?;
     auth.reset_password_with_code(&account, &code, &password, &client)
-        .await?;
+        .await
+        .map_err(during_new_password)?;
     Ok(ok(Value::Null))
 }
 

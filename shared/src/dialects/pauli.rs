@@ -146,6 +146,7 @@ impl IntoResponse for Failure {
             Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
                 (1, "参数错误".into(), json!({ "field": field }))
             }
+            Error::WeakPassword => (1, "密码强度太弱".into(), json!({ "field": "password" })),
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (1, "验证码发送间隔时间太短".into(), json!({}))
             }

@@ -107,6 +107,11 @@ impl IntoResponse for Failure {
             }
             Error::Invalid { field, .. } if field == "account" => (400, NOT_CONTACT.into()),
             Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
+            Error::WeakPassword => (
+                400,
+                "password is too weak: use a longer, less common one without your own account name"
+                    .into(),
+            ),
             Error::InvalidCredentials(_) => (400, "incorrect username or password".into()),
             Error::CodeInvalid if op == Op::CheckCode => (404, "验证码不存在或已过期".into()),
             Error::CodeInvalid | Error::ResetTokenInvalid => (400, "验证码不存在或已过期".into()),

@@ -13,7 +13,7 @@ mod username;
 pub use account::Account;
 pub use code::Code;
 pub use email::Email;
-pub use password::{Password, PasswordPolicy};
+pub use password::{Password, PasswordPolicy, WeakPassword};
 pub use permission::Permission;
 pub use phone::Phone;
 pub use user::{Contact, Gender, Profile, Status, User, UserId};

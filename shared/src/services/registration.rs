@@ -22,6 +22,35 @@ pub struct NewUser {
     pub permissions: BTreeSet<Permission>,
 }
 
+/// What a new password must not contain: the email's name, the mobile's digits, the username.
+pub(crate) fn identifiers_of(
+    email: &Option<Email>,
+    mobile: &Option<Phone>,
+    username: &Option<Username>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = email {
+        out.push(e.as_str().split('@').next().unwrap_or_default().to_string());
+    }
+    if let Some(m) = mobile {
+        out.push(m.e164().trim_start_matches('+').to_string());
+        out.push(
+            m.e164()
+                .chars()
+                .rev()
+                .take(8)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect(),
+        );
+    }
+    if let Some(u) = username {
+        out.push(u.as_str().to_string());
+    }
+    out
+}
+
 pub(crate) fn counter_key() -> Key {
     Key::new("COUNTER#user", "COUNT")
 }
@@ -84,6 +113,9 @@ impl Auth {
             ));
         }
         let password = new.password.clone().unwrap_or_else(Password::random);
+        password
+            .vet(&identifiers_of(&new.email, &new.mobile, &new.username))
+            .map_err(|_| Error::WeakPassword)?;
         let password_hash = self.0.hasher.hash(&password).await?;
         let id = self.next_user_id().await?;
         let mut profile = new.profile;

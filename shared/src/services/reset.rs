@@ -234,6 +234,8 @@ impl Auth {
         }
         let mut updated = user.clone();
         if let Some(p) = &password {
+            p.vet(&user_identifiers(&user))
+                .map_err(|_| Error::WeakPassword)?;
             updated.password_hash = self.0.hasher.hash(p).await?;
         }
         // The link was mailed to the email: whoever opened it holds the email.
@@ -336,6 +338,9 @@ impl Auth {
         extra: Batch,
         client: &Client,
     ) -> Result<User> {
+        password
+            .vet(&user_identifiers(user))
+            .map_err(|_| Error::WeakPassword)?;
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
         updated.session_epoch += 1;
@@ -406,4 +411,8 @@ impl Auth {
             is_new: false,
         })
     }
+}
+
+fn user_identifiers(user: &User) -> Vec<String> {
+    super::registration::identifiers_of(&user.email, &user.mobile, &user.username)
 }

@@ -105,6 +105,7 @@ impl IntoResponse for Failure {
         let (code, message) = match &e {
             Error::Malformed { .. } => (400, "Request Form Data Param Error"),
             Error::Invalid { .. } => (400, "Format Error"),
+            Error::WeakPassword => (400, "Password Too Weak"),
             Error::TokenExpired => (401, "Token Expired"),
             Error::TokenInvalid => (401, "Token Bad Signature"),
             Error::MissingToken | Error::Unauthenticated => (401, "Unauthorized"),

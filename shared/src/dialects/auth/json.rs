@@ -52,9 +52,6 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Seed 001's example account is `test`/`test`.
-const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy { min: 4, max: 128 };
-
 /// The endpoint a failure happened in: the original worded bad input and unknown users per
 /// endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +99,12 @@ impl IntoResponse for Failure {
             Error::Malformed { .. } | Error::Invalid { .. } => {
                 (40001, "INVALID_REQUEST_ARGUMENT", bad_fields.into())
             }
+            Error::WeakPassword => (
+                40001,
+                "INVALID_REQUEST_ARGUMENT",
+                "Password too weak: use a longer, less common password without your own name"
+                    .into(),
+            ),
             Error::InvalidCredentials(CredentialFault::UnknownAccount) if op == Op::Account => {
                 (40400, "ITEM_NOT_FOUND", "User does not exist".into())
             }
@@ -213,8 +216,8 @@ pub(super) async fn create(
     let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
     let username = Username::parse(&req.username, UsernamePolicy::default())
         .map_err(|e| fail(e.field("username")))?;
-    let password =
-        Password::new(&req.password, PASSWORD_POLICY).map_err(|e| fail(e.field("password")))?;
+    let password = Password::new(&req.password, PasswordPolicy::default())
+        .map_err(|e| fail(e.field("password")))?;
     let email = Email::parse(&req.email).map_err(|e| fail(e.field("email")))?;
     let new = NewUser {
         email: Some(email),
@@ -289,8 +292,8 @@ pub(super) async fn reset(
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
     let old = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
-    let new =
-        Password::new(&req.new_password, PASSWORD_POLICY).map_err(|e| e.field("new_password"))?;
+    let new = Password::new(&req.new_password, PasswordPolicy::default())
+        .map_err(|e| e.field("new_password"))?;
     auth.change_password(principal.as_ref(), &account, &old, &new, &client)
         .await?;
     Ok(ok(json!({ "result": "Ok, password has been updated." })))

@@ -171,12 +171,12 @@ fn assert_username_conflicted(r: &Reply) {
 #[tokio::test]
 async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
     let t = test_app();
-    let r = create(&t, "test", "test", "test@example.com").await;
+    let r = create(&t, "test", "seed-pass-1", "test@example.com").await;
     assert_eq!(r.status, 200, "{}", r.json);
     let id = r.json["id"].as_u64().expect("integer id");
     assert_eq!(r.json.as_object().unwrap().len(), 1, "{}", r.json);
 
-    let r = login_001(&t, "test", "test").await;
+    let r = login_001(&t, "test", "seed-pass-1").await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json.as_object().unwrap().len(), 1, "{}", r.json);
     let token = r.json["access_token"].as_str().unwrap();
@@ -193,7 +193,7 @@ async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
         .json(
             "POST",
             "/auth",
-            json!({"username": "TEST@example.com", "password": "test"}),
+            json!({"username": "TEST@example.com", "password": "seed-pass-1"}),
             &[],
         )
         .await;
@@ -207,7 +207,7 @@ async fn create_then_login_answers_a_jwt_with_the_seed_claims() {
 #[tokio::test]
 async fn login_failures_are_one_answer_and_bad_bodies_are_bad_login_info() {
     let t = test_app();
-    create(&t, "alice", "secret", "alice@example.com").await;
+    create(&t, "alice", "secret-pass-1", "alice@example.com").await;
     let wrong = login_001(&t, "alice", "nope").await;
     let unknown = login_001(&t, "nobody", "secret").await;
     assert_login_incorrect(&wrong);
@@ -223,7 +223,7 @@ async fn login_failures_are_one_answer_and_bad_bodies_are_bad_login_info() {
         .json(
             "POST",
             "/auth/",
-            json!({"username": 5, "password": "secret"}),
+            json!({"username": 5, "password": "secret-pass-1"}),
             &[],
         )
         .await;
@@ -247,16 +247,18 @@ async fn login_failures_are_one_answer_and_bad_bodies_are_bad_login_info() {
 async fn create_refuses_duplicates_and_bad_input() {
     let t = test_app();
     assert_eq!(
-        create(&t, "bob", "test", "bob@example.com").await.status,
+        create(&t, "bob", "test-pass-1", "bob@example.com")
+            .await
+            .status,
         200
     );
 
     // A taken username, and a taken email: both the original's conflict.
-    assert_username_conflicted(&create(&t, "bob", "another", "other@example.com").await);
-    assert_username_conflicted(&create(&t, "bobby", "another", "BOB@example.com").await);
+    assert_username_conflicted(&create(&t, "bob", "fresh-pass-9", "other@example.com").await);
+    assert_username_conflicted(&create(&t, "bobby", "fresh-pass-9", "BOB@example.com").await);
     // Nothing half-written: the refused username is still free.
     assert_eq!(
-        create(&t, "bobby", "another", "bobby@example.com")
+        create(&t, "bobby", "fresh-pass-9", "bobby@example.com")
             .await
             .status,
         200
@@ -277,7 +279,7 @@ async fn create_refuses_duplicates_and_bad_input() {
         .json(
             "POST",
             "/auth/create",
-            json!({"username": "carol", "password": "test"}),
+            json!({"username": "carol", "password": "test-pass-1"}),
             &[],
         )
         .await;
@@ -289,7 +291,7 @@ async fn create_refuses_duplicates_and_bad_input() {
     assert_bad_request(&r);
     // None of the refused ones was created.
     assert_eq!(
-        create(&t, "carol", "test", "carol@example.com")
+        create(&t, "carol", "test-pass-1", "carol@example.com")
             .await
             .status,
         200
@@ -299,11 +301,11 @@ async fn create_refuses_duplicates_and_bad_input() {
 #[tokio::test]
 async fn disable_by_the_same_user_locks_the_account_everywhere() {
     let t = test_app();
-    create(&t, "dave", "test", "dave@example.com").await;
-    let token = token_001(&t, "dave", "test").await;
-    let other_session = token_001(&t, "dave", "test").await;
+    create(&t, "dave", "test-pass-1", "dave@example.com").await;
+    let token = token_001(&t, "dave", "test-pass-1").await;
+    let other_session = token_001(&t, "dave", "test-pass-1").await;
 
-    let r = disable(&t, &token, "dave", "test").await;
+    let r = disable(&t, &token, "dave", "test-pass-1").await;
     assert_eq!(
         (r.status, &r.json),
         (200, &json!({"result": "Ok, user has been diabled."}))
@@ -324,23 +326,23 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         (401, &json!({"code": 401, "message": "Unauthorized"}))
     );
     // ...and seed 001 tells the disabled account apart.
-    assert_account_disabled(&disable(&t, &other_session, "dave", "test").await);
+    assert_account_disabled(&disable(&t, &other_session, "dave", "test-pass-1").await);
     let auth = bearer(&other_session);
     let r = t
         .json(
             "POST",
             "/auth/reset",
-            json!({"username": "dave", "password": "test", "new_password": "another"}),
+            json!({"username": "dave", "password": "test-pass-1", "new_password": "fresh-pass-9"}),
             &[("authorization", &auth)],
         )
         .await;
     assert_account_disabled(&r);
     // No dialect signs the account in any more; seed 001 answers as for a wrong password.
-    assert_login_incorrect(&login_001(&t, "dave", "test").await);
+    assert_login_incorrect(&login_001(&t, "dave", "test-pass-1").await);
     let r = form(
         &t,
         "/auth/login",
-        &[("username", "dave"), ("password", "test")],
+        &[("username", "dave"), ("password", "test-pass-1")],
         &[],
     )
     .await;
@@ -349,7 +351,7 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         .json(
             "POST",
             "/api/v1/auth/login",
-            json!({"email": "dave@example.com", "password": "test"}),
+            json!({"email": "dave@example.com", "password": "test-pass-1"}),
             &[],
         )
         .await;
@@ -364,15 +366,15 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
 #[tokio::test]
 async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_tokens() {
     let t = test_app();
-    create(&t, "erin", "test", "erin@example.com").await;
-    create(&t, "frank", "test", "frank@example.com").await;
-    let erin = token_001(&t, "erin", "test").await;
+    create(&t, "erin", "test-pass-1", "erin@example.com").await;
+    create(&t, "frank", "test-pass-1", "frank@example.com").await;
+    let erin = token_001(&t, "erin", "test-pass-1").await;
 
-    let r = disable(&t, &erin, "frank", "test").await;
+    let r = disable(&t, &erin, "frank", "test-pass-1").await;
     assert_err_001(&r, 403, 40301, "PERMISSION_DENIED", "Permission denied");
     assert_password_wrong(&disable(&t, &erin, "erin", "wrong").await);
     // The username is checked before the password.
-    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "test").await);
+    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "test-pass-1").await);
     assert_user_does_not_exist(&disable(&t, &erin, "nobody", "wrong").await);
     // Missing or invalid fields.
     let auth = bearer(&erin);
@@ -391,18 +393,18 @@ async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_token
         .json(
             "POST",
             "/auth/disable",
-            json!({"username": "erin", "password": "test"}),
+            json!({"username": "erin", "password": "test-pass-1"}),
             &[],
         )
         .await;
     assert_invalid_token(&r);
-    assert_invalid_token(&disable(&t, "not.a.token", "erin", "test").await);
+    assert_invalid_token(&disable(&t, "not.a.token", "erin", "test-pass-1").await);
     for authorization in [erin.clone(), format!("Token {erin}")] {
         let r = t
             .json(
                 "POST",
                 "/auth/disable",
-                json!({"username": "erin", "password": "test"}),
+                json!({"username": "erin", "password": "test-pass-1"}),
                 &[("authorization", &authorization)],
             )
             .await;
@@ -425,30 +427,30 @@ async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_token
     assert_bad_request(&r);
 
     // Both accounts still work.
-    token_001(&t, "erin", "test").await;
-    token_001(&t, "frank", "test").await;
+    token_001(&t, "erin", "test-pass-1").await;
+    token_001(&t, "frank", "test-pass-1").await;
 }
 
 #[tokio::test]
 async fn expired_tokens_are_told_apart() {
     let t = test_app();
-    create(&t, "gina", "test", "gina@example.com").await;
-    let token = token_001(&t, "gina", "test").await;
+    create(&t, "gina", "test-pass-1", "gina@example.com").await;
+    let token = token_001(&t, "gina", "test-pass-1").await;
     let exp = claims(&token)["exp"].as_i64().unwrap();
     t.clock.advance(exp - 1_700_000_000);
-    let r = disable(&t, &token, "gina", "test").await;
+    let r = disable(&t, &token, "gina", "test-pass-1").await;
     assert_err_001(&r, 401, 40103, "TOKEN_EXPIRED", "Token expired");
     // A fresh login works and the account was not disabled.
-    let fresh = token_001(&t, "gina", "test").await;
-    assert_eq!(disable(&t, &fresh, "gina", "test").await.status, 200);
+    let fresh = token_001(&t, "gina", "test-pass-1").await;
+    assert_eq!(disable(&t, &fresh, "gina", "test-pass-1").await.status, 200);
 }
 
 #[tokio::test]
 async fn reset_changes_the_password_and_ends_sessions() {
     let t = test_app();
-    create(&t, "hank", "test", "hank@example.com").await;
-    create(&t, "ingrid", "test", "ingrid@example.com").await;
-    let token = token_001(&t, "hank", "test").await;
+    create(&t, "hank", "test-pass-1", "hank@example.com").await;
+    create(&t, "ingrid", "test-pass-1", "ingrid@example.com").await;
+    let token = token_001(&t, "hank", "test-pass-1").await;
 
     let reset = |username: &'static str, password: &'static str, new: &'static str| {
         let t = &t;
@@ -469,7 +471,7 @@ async fn reset_changes_the_password_and_ends_sessions() {
         .json(
             "POST",
             "/auth/reset",
-            json!({"username": "hank", "password": "test"}),
+            json!({"username": "hank", "password": "test-pass-1"}),
             &[],
         )
         .await;
@@ -479,7 +481,8 @@ async fn reset_changes_the_password_and_ends_sessions() {
         .await;
     assert_bad_request(&r);
     // A token that is present must be valid, and be that user's.
-    let body = json!({"username": "hank", "password": "test", "new_password": "new_password"});
+    let body =
+        json!({"username": "hank", "password": "test-pass-1", "new_password": "new_password"});
     let r = t
         .json(
             "POST",
@@ -489,19 +492,19 @@ async fn reset_changes_the_password_and_ends_sessions() {
         )
         .await;
     assert_invalid_token(&r);
-    let ingrid = bearer(&token_001(&t, "ingrid", "test").await);
+    let ingrid = bearer(&token_001(&t, "ingrid", "test-pass-1").await);
     let r = t
         .json("POST", "/auth/reset", body, &[("authorization", &ingrid)])
         .await;
     assert_err_001(&r, 403, 40301, "PERMISSION_DENIED", "Permission denied");
     assert_eq!(login_001(&t, "hank", "new_password").await.status, 401);
 
-    let r = reset("hank", "test", "new_password").await;
+    let r = reset("hank", "test-pass-1", "new_password").await;
     assert_eq!(
         (r.status, &r.json),
         (200, &json!({"result": "Ok, password has been updated."}))
     );
-    assert_login_incorrect(&login_001(&t, "hank", "test").await);
+    assert_login_incorrect(&login_001(&t, "hank", "test-pass-1").await);
     let fresh = token_001(&t, "hank", "new_password").await;
     // The token from before the change no longer works (not expired: revoked).
     assert_invalid_token(&disable(&t, &token, "hank", "new_password").await);
@@ -514,11 +517,11 @@ async fn reset_changes_the_password_and_ends_sessions() {
 #[tokio::test]
 async fn repeated_failures_lock_with_retry_after() {
     let t = test_app();
-    create(&t, "ivan", "test", "ivan@example.com").await;
+    create(&t, "ivan", "test-pass-1", "ivan@example.com").await;
     for _ in 0..10 {
         assert_login_incorrect(&login_001(&t, "ivan", "wrong").await);
     }
-    let r = login_001(&t, "ivan", "test").await;
+    let r = login_001(&t, "ivan", "test-pass-1").await;
     assert_eq!(r.status, 429, "{}", r.json);
     assert_eq!(
         (
@@ -537,7 +540,7 @@ async fn repeated_failures_lock_with_retry_after() {
     let r = form(
         &t,
         "/auth/login",
-        &[("username", "ivan"), ("password", "test")],
+        &[("username", "ivan"), ("password", "test-pass-1")],
         &[],
     )
     .await;
@@ -625,7 +628,7 @@ async fn whoami(t: &TestApp, authorization: Option<&str>) -> Reply {
 #[tokio::test]
 async fn register_answers_the_user_in_both_encodings() {
     let t = test_app();
-    let r = register(&t, "aoihosizora", "password1").await;
+    let r = register(&t, "aoihosizora", "pass-word-1").await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["code"], 200);
     assert_eq!(r.json["message"], "Success");
@@ -635,7 +638,7 @@ async fn register_answers_the_user_in_both_encodings() {
     let r = multipart(
         &t,
         "/auth/register",
-        &[("username", "multipart_user"), ("password", "password2")],
+        &[("username", "multipart_user"), ("password", "pass-word-2")],
         &[],
     )
     .await;
@@ -649,7 +652,7 @@ async fn register_answers_the_user_in_both_encodings() {
 #[tokio::test]
 async fn register_enforces_the_seed_lengths() {
     let t = test_app();
-    let ok_password = "password";
+    let ok_password = "pass-word-1";
     assert_format_error(&register(&t, "abcd", ok_password).await);
     assert_format_error(&register(&t, &"a".repeat(31), ok_password).await);
     assert_format_error(&register(&t, "bad name", ok_password).await);
@@ -657,26 +660,38 @@ async fn register_enforces_the_seed_lengths() {
     assert_format_error(&register(&t, "valid_name", &"p".repeat(21)).await);
     // None of the refused ones was created.
     assert_eq!(
-        register(&t, "valid_name", "password").await.json["code"],
+        register(&t, "valid_name", "pass-word-1").await.json["code"],
         200
     );
-    assert_eq!(register(&t, "abcde", "12345678").await.json["code"], 200);
+    // Eight and twenty characters are the seed's bounds; a weak password of the right length
+    // is refused as weak.
+    assert_eq!(register(&t, "abcde", "k7#Qp2!z").await.json["code"], 200);
     assert_eq!(
-        register(&t, &"b".repeat(30), &"p".repeat(20)).await.json["code"],
+        register(&t, &"b".repeat(30), "Very-long-pass-20chr")
+            .await
+            .json["code"],
         200
+    );
+    let weak = register(&t, "weakling", "12345678").await;
+    assert_eq!(
+        (weak.status, &weak.json["message"]),
+        (400, &json!("Password Too Weak"))
     );
 }
 
 #[tokio::test]
 async fn register_refuses_a_taken_username() {
     let t = test_app();
-    assert_eq!(register(&t, "existing", "password").await.json["code"], 200);
-    let r = register(&t, "existing", "password2").await;
+    assert_eq!(
+        register(&t, "existing", "pass-word-1").await.json["code"],
+        200
+    );
+    let r = register(&t, "existing", "pass-word-2").await;
     assert_fail(&r, 401, "User Existed");
     // Taken through another dialect too.
-    create(&t, "seed001user", "test", "s1@example.com").await;
+    create(&t, "seed001user", "test-pass-1", "s1@example.com").await;
     assert_fail(
-        &register(&t, "seed001user", "password").await,
+        &register(&t, "seed001user", "pass-word-1").await,
         401,
         "User Existed",
     );
@@ -686,7 +701,7 @@ async fn register_refuses_a_taken_username() {
 async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
     let t = test_app();
     assert_param_error(&form(&t, "/auth/register", &[("username", "someone")], &[]).await);
-    assert_param_error(&form(&t, "/auth/login", &[("password", "password")], &[]).await);
+    assert_param_error(&form(&t, "/auth/login", &[("password", "pass-word-1")], &[]).await);
     assert_param_error(&multipart(&t, "/auth/login", &[("username", "someone")], &[]).await);
     assert_param_error(&t.raw("POST", "/auth/register", "", "", &[]).await);
 
@@ -697,7 +712,7 @@ async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
         (ct.as_str(), "no boundary anywhere".to_string()),
         (
             "multipart/form-data",
-            multipart_body(&[("username", "someone"), ("password", "password")]),
+            multipart_body(&[("username", "someone"), ("password", "pass-word-1")]),
         ),
         (
             ct.as_str(),
@@ -720,11 +735,15 @@ async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
 #[tokio::test]
 async fn login_answers_a_bearer_header_and_the_token_in_data() {
     let t = test_app();
-    let id = register(&t, "loginuser", "password").await.json["data"]["id"]
+    let id = register(&t, "loginuser", "pass-word-1").await.json["data"]["id"]
         .as_u64()
         .unwrap();
 
-    let r = login_004(&t, &[("username", "loginuser"), ("password", "password")]).await;
+    let r = login_004(
+        &t,
+        &[("username", "loginuser"), ("password", "pass-word-1")],
+    )
+    .await;
     assert_eq!(r.json["message"], "Success");
     let token = header_token(&r);
     assert_eq!(
@@ -748,7 +767,7 @@ async fn login_answers_a_bearer_header_and_the_token_in_data() {
     let r = multipart(
         &t,
         "/auth/login",
-        &[("username", "loginuser"), ("password", "password")],
+        &[("username", "loginuser"), ("password", "pass-word-1")],
         &[],
     )
     .await;
@@ -762,7 +781,7 @@ async fn login_expiration_defaults_customises_and_caps() {
     // One day by default, 90 days at most.
     assert_eq!(DEFAULT_EXPIRATION, 24 * 3600);
     assert_eq!(MAX_EXPIRATION, 90 * 24 * 3600);
-    register(&t, "expiring", "password").await;
+    register(&t, "expiring", "pass-word-1").await;
     let lifetime = |r: &Reply| {
         let c = claims(&header_token(r));
         c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
@@ -774,7 +793,7 @@ async fn login_expiration_defaults_customises_and_caps() {
                 t,
                 &[
                     ("username", "expiring"),
-                    ("password", "password"),
+                    ("password", "pass-word-1"),
                     ("expiration", exp),
                 ],
             )
@@ -802,7 +821,7 @@ async fn login_expiration_defaults_customises_and_caps() {
         "/auth/login",
         &[
             ("username", "expiring"),
-            ("password", "password"),
+            ("password", "pass-word-1"),
             ("expiration", "900"),
         ],
         &[],
@@ -820,7 +839,7 @@ async fn login_expiration_defaults_customises_and_caps() {
 #[tokio::test]
 async fn login_tells_wrong_password_from_unknown_user() {
     let t = test_app();
-    register(&t, "knownuser", "password").await;
+    register(&t, "knownuser", "pass-word-1").await;
     let r = login_004(
         &t,
         &[("username", "knownuser"), ("password", "wrong-password")],
@@ -829,7 +848,11 @@ async fn login_tells_wrong_password_from_unknown_user() {
     assert_fail(&r, 401, "Password Error");
     assert!(r.headers.get("authorization").is_none());
     assert_fail(
-        &login_004(&t, &[("username", "nobodyhere"), ("password", "password")]).await,
+        &login_004(
+            &t,
+            &[("username", "nobodyhere"), ("password", "pass-word-1")],
+        )
+        .await,
         401,
         "User Not Found",
     );
@@ -838,11 +861,11 @@ async fn login_tells_wrong_password_from_unknown_user() {
 #[tokio::test]
 async fn whoami_needs_a_valid_token() {
     let t = test_app();
-    let id = register(&t, "whoisit", "password").await.json["data"]["id"]
+    let id = register(&t, "whoisit", "pass-word-1").await.json["data"]["id"]
         .as_u64()
         .unwrap();
     let token =
-        header_token(&login_004(&t, &[("username", "whoisit"), ("password", "password")]).await);
+        header_token(&login_004(&t, &[("username", "whoisit"), ("password", "pass-word-1")]).await);
 
     for authorization in [token.clone(), bearer(&token)] {
         let r = whoami(&t, Some(&authorization)).await;
@@ -954,19 +977,21 @@ async fn users_without_a_username_are_shown_by_email_or_mobile() {
 #[tokio::test]
 async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
     let t = test_app();
-    let id = register(&t, "leaving", "password").await.json["data"]["id"]
+    let id = register(&t, "leaving", "pass-word-1").await.json["data"]["id"]
         .as_u64()
         .unwrap();
     let login = || {
         let t = &t;
         async move {
-            header_token(&login_004(t, &[("username", "leaving"), ("password", "password")]).await)
+            header_token(
+                &login_004(t, &[("username", "leaving"), ("password", "pass-word-1")]).await,
+            )
         }
     };
     let token = login().await;
     let other = login().await;
     // A session of the same user through seed 001 is not this dialect's.
-    let seed_001 = token_001(&t, "leaving", "password").await;
+    let seed_001 = token_001(&t, "leaving", "pass-word-1").await;
 
     let r = t
         .raw(
@@ -1017,16 +1042,18 @@ async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
 #[tokio::test]
 async fn a_seed_001_user_signs_in_through_004_and_002() {
     let t = test_app();
-    let id = create(&t, "test", "test", "shared@example.com").await.json["id"]
+    let id = create(&t, "test", "seed-pass-1", "shared@example.com")
+        .await
+        .json["id"]
         .as_u64()
         .unwrap();
     // Seed 004 by username, although "test" is shorter than its register rule.
-    let r = login_004(&t, &[("username", "test"), ("password", "test")]).await;
+    let r = login_004(&t, &[("username", "test"), ("password", "seed-pass-1")]).await;
     assert_eq!(login_data(&r), json!({"id": id, "username": "test"}));
     let token = header_token(&r);
     assert_eq!(whoami(&t, Some(&token)).await.json["data"]["id"], id);
     // One user, but a seed-001 token opens no seed-004 door: each dialect its own sessions.
-    let token_001 = token_001(&t, "test", "test").await;
+    let token_001 = token_001(&t, "test", "seed-pass-1").await;
     assert_fail(&whoami(&t, Some(&token_001)).await, 401, "Unauthorized");
     // Seed 002 by email, whose original refused passwords under six characters at login.
     let r = t
@@ -1043,14 +1070,15 @@ async fn a_seed_001_user_signs_in_through_004_and_002() {
         "{}",
         r.json
     );
-    let reset = json!({"username": "test", "password": "test", "new_password": "test-longer"});
+    let reset =
+        json!({"username": "test", "password": "seed-pass-1", "new_password": "longer-pass-2"});
     let r = t.json("POST", "/auth/reset", reset, &[]).await;
     assert_eq!(r.status, 200, "{}", r.json);
     let r = t
         .json(
             "POST",
             "/api/v1/auth/login",
-            json!({"email": "shared@example.com", "password": "test-longer"}),
+            json!({"email": "shared@example.com", "password": "longer-pass-2"}),
             &[],
         )
         .await;

@@ -860,11 +860,11 @@ async fn create_needs_the_permission_and_never_returns_the_random_password() {
     );
 
     // With a password: no mail, and the user signs in with it.
-    let with_pw = json!({"username": "pw@example.com", "name": "Pw", "password": "chosen1"});
+    let with_pw = json!({"username": "pw@example.com", "name": "Pw", "password": "chosen-pass-1"});
     let r = send(&t, "POST", "/pass/create", with_pw, Some(&cookie)).await;
     assert_eq!(code(&r), 0);
     assert_eq!(outbox(&t).len(), 1);
-    let r = login(&t, "pw@example.com", "chosen1").await;
+    let r = login(&t, "pw@example.com", "chosen-pass-1").await;
     assert_eq!(code(&r), 0);
     assert!(r.json["result"]["user_id"].is_string());
 
@@ -964,7 +964,7 @@ async fn reset_check_allows_fewer_than_five_checks_then_the_code_is_void() {
         &t,
         "POST",
         "/pass/reset",
-        json!({"code": token, "password": "newpass1"}),
+        json!({"code": token, "password": "new-pass-word-1"}),
         None,
     )
     .await;
@@ -993,7 +993,7 @@ async fn reset_sets_the_password_and_revokes_every_session() {
         &t,
         "POST",
         "/pass/reset",
-        json!({"code": token, "password": "newpass1"}),
+        json!({"code": token, "password": "new-pass-word-1"}),
         None,
     )
     .await;
@@ -1005,13 +1005,16 @@ async fn reset_sets_the_password_and_revokes_every_session() {
         1005,
         WRONG_CREDENTIALS,
     );
-    assert_eq!(code(&login(&t, "alice@example.com", "newpass1").await), 0);
+    assert_eq!(
+        code(&login(&t, "alice@example.com", "new-pass-word-1").await),
+        0
+    );
     // Spent.
     let r = send(
         &t,
         "POST",
         "/pass/reset",
-        json!({"code": token, "password": "other12"}),
+        json!({"code": token, "password": "other-pass-12"}),
         None,
     )
     .await;

@@ -170,7 +170,7 @@ async fn send_code_in_production_never_returns_the_code() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": sent}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": sent}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -279,7 +279,7 @@ async fn check_code_answers_the_code_and_its_expiry_without_using_it() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": code}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -329,7 +329,7 @@ async fn check_code_finds_codes_of_every_flag() {
     // Both codes still do their work.
     let r = post(&t, "login", json!({"account": "c@x.com", "code": login})).await;
     assert_eq!(r.status, 200, "{}", r.json);
-    let body = json!({"account": "c@x.com", "password": "123456", "code": reset});
+    let body = json!({"account": "c@x.com", "password": "pass-word-123456", "code": reset});
     let r = post(&t, "reset-password", body).await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
@@ -357,7 +357,7 @@ async fn check_code_counts_wrong_codes_and_five_void_it() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": code}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_exact(&r, 400, NO_CODE);
@@ -404,7 +404,7 @@ async fn check_code_refuses_bad_parameters() {
 #[tokio::test]
 async fn register_by_mobile_answers_a_token_and_the_default_nickname() {
     let t = test_app();
-    let r = register_mobile(&t, "123456").await;
+    let r = register_mobile(&t, "pass-word-123456").await;
     let user = &r.json["user"];
     assert_eq!(r.json["isNewUser"], true);
     assert_eq!(user["nickname"], "133****1234");
@@ -426,7 +426,7 @@ async fn register_by_email_masks_it_and_keeps_a_given_nickname() {
     let r = post(
         &t,
         "register",
-        json!({"account": "alice@x.com", "password": "123456", "code": code}),
+        json!({"account": "alice@x.com", "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -437,7 +437,7 @@ async fn register_by_email_masks_it_and_keeps_a_given_nickname() {
     let r = post(
         &t,
         "register",
-        json!({"account": "bob@x.com", "password": "123456", "nickname": "Bobby", "code": code}),
+        json!({"account": "bob@x.com", "password": "pass-word-123456", "nickname": "Bobby", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -450,7 +450,7 @@ async fn register_needs_a_register_code() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": "4729"}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": "4729"}),
     )
     .await;
     assert_exact(&r, 400, NO_CODE);
@@ -458,7 +458,7 @@ async fn register_needs_a_register_code() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": login}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": login}),
     )
     .await;
     assert_exact(&r, 400, NO_CODE);
@@ -466,7 +466,7 @@ async fn register_needs_a_register_code() {
         &post(
             &t,
             "register",
-            json!({"account": MOBILE, "password": "123456"}),
+            json!({"account": MOBILE, "password": "pass-word-123456"}),
         )
         .await,
         "code",
@@ -494,7 +494,7 @@ async fn register_accepts_the_integer_code_send_code_shows() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": shown}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": shown}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -503,7 +503,7 @@ async fn register_accepts_the_integer_code_send_code_shows() {
 #[tokio::test]
 async fn register_with_a_valid_code_signs_in_an_existing_account() {
     let t = test_app();
-    let reg = register_mobile(&t, "123456").await;
+    let reg = register_mobile(&t, "pass-word-123456").await;
     let id = reg.json["user"]["id"].as_u64().unwrap();
     t.clock.advance(60);
     let code = code_for(&t, "+86 133-1234-1234", E164, "register").await;
@@ -512,14 +512,14 @@ async fn register_with_a_valid_code_signs_in_an_existing_account() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "654321", "code": wrong}),
+        json!({"account": MOBILE, "password": "other-pass-654321", "code": wrong}),
     )
     .await;
     assert_exact(&r, 400, NO_CODE);
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "654321", "nickname": "Other", "code": code}),
+        json!({"account": MOBILE, "password": "other-pass-654321", "nickname": "Other", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -531,7 +531,7 @@ async fn register_with_a_valid_code_signs_in_an_existing_account() {
     let r = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -539,7 +539,7 @@ async fn register_with_a_valid_code_signs_in_an_existing_account() {
     let r = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "654321"}),
+        json!({"account": MOBILE, "password": "other-pass-654321"}),
     )
     .await;
     assert_exact(&r, 400, WRONG);
@@ -569,14 +569,14 @@ async fn register_refuses_bad_parameters() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "nickname": 5, "code": code}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "nickname": 5, "code": code}),
     )
     .await;
     assert_required(&r, "nickname");
     let r = post(
         &t,
         "register",
-        json!({"account": "alice", "password": "123456", "code": code}),
+        json!({"account": "alice", "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_exact(&r, 400, NOT_CONTACT);
@@ -584,7 +584,7 @@ async fn register_refuses_bad_parameters() {
     let r = post(
         &t,
         "register",
-        json!({"account": MOBILE, "password": "123456", "code": code}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -593,12 +593,12 @@ async fn register_refuses_bad_parameters() {
 #[tokio::test]
 async fn login_by_password() {
     let t = test_app();
-    let reg = register_mobile(&t, "123456").await;
+    let reg = register_mobile(&t, "pass-word-123456").await;
     let id = reg.json["user"]["id"].as_u64().unwrap();
     let r = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -607,7 +607,12 @@ async fn login_by_password() {
     assert_eq!(user_of(&t, r.json["token"].as_str().unwrap()).await, id);
     assert_seed_token(&t, r.json["token"].as_str().unwrap(), id);
     // The mobile in international form is the same account.
-    let r = post(&t, "login", json!({"account": E164, "password": "123456"})).await;
+    let r = post(
+        &t,
+        "login",
+        json!({"account": E164, "password": "pass-word-123456"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.json);
     let wrong = post(
         &t,
@@ -619,7 +624,7 @@ async fn login_by_password() {
     let unknown = post(
         &t,
         "login",
-        json!({"account": "13900000000", "password": "123456"}),
+        json!({"account": "13900000000", "password": "pass-word-123456"}),
     )
     .await;
     assert_exact(&unknown, 400, WRONG);
@@ -629,7 +634,7 @@ async fn login_by_password() {
 #[tokio::test]
 async fn login_by_password_locks_after_ten_failures() {
     let t = test_app();
-    register_mobile(&t, "123456").await;
+    register_mobile(&t, "pass-word-123456").await;
     for _ in 0..10 {
         let r = post(
             &t,
@@ -642,7 +647,7 @@ async fn login_by_password_locks_after_ten_failures() {
     let r = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_error(&r, 429, "请求过于频繁");
@@ -713,7 +718,7 @@ async fn login_takes_exactly_one_of_password_and_code() {
     let both = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "123456", "code": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": "123456"}),
     )
     .await;
     assert_bad_value(&both, "code");
@@ -722,11 +727,16 @@ async fn login_takes_exactly_one_of_password_and_code() {
         "password",
     );
     assert_required(
-        &post(&t, "login", json!({"password": "123456"})).await,
+        &post(&t, "login", json!({"password": "pass-word-123456"})).await,
         "account",
     );
     assert_exact(
-        &post(&t, "login", json!({"account": "bob", "password": "123456"})).await,
+        &post(
+            &t,
+            "login",
+            json!({"account": "bob", "password": "pass-word-123456"}),
+        )
+        .await,
         400,
         NOT_CONTACT,
     );
@@ -761,7 +771,7 @@ async fn disabled_accounts_are_refused() {
 #[tokio::test]
 async fn reset_password_sets_it_ends_old_sessions_and_signs_in() {
     let t = test_app();
-    let reg = register_mobile(&t, "123456").await;
+    let reg = register_mobile(&t, "pass-word-123456").await;
     let old_token = reg.json["token"].as_str().unwrap().to_string();
     let id = reg.json["user"]["id"].as_u64().unwrap();
     let code = code_for(&t, MOBILE, E164, "reset-password").await;
@@ -784,7 +794,7 @@ async fn reset_password_sets_it_ends_old_sessions_and_signs_in() {
     let old = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "123456"}),
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
     )
     .await;
     assert_exact(&old, 400, WRONG);
@@ -808,7 +818,7 @@ async fn reset_password_sets_it_ends_old_sessions_and_signs_in() {
 #[tokio::test]
 async fn reset_password_needs_a_reset_code_for_a_known_account() {
     let t = test_app();
-    register_mobile(&t, "123456").await;
+    register_mobile(&t, "pass-word-123456").await;
     let login = code_for(&t, MOBILE, E164, "login").await;
     let r = post(
         &t,
@@ -883,7 +893,7 @@ async fn users_are_shared_with_the_api_v1_dialect() {
     let r = post(
         &t,
         "register",
-        json!({"account": "cross@x.com", "password": "123456", "code": code}),
+        json!({"account": "cross@x.com", "password": "pass-word-123456", "code": code}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -892,7 +902,7 @@ async fn users_are_shared_with_the_api_v1_dialect() {
         .json(
             "POST",
             "/api/v1/auth/login",
-            json!({"email": "cross@x.com", "password": "123456"}),
+            json!({"email": "cross@x.com", "password": "pass-word-123456"}),
             &[],
         )
         .await;
@@ -909,13 +919,13 @@ async fn users_are_shared_with_the_api_v1_dialect() {
         .await;
     assert_eq!(r.json["code"], 200, "{}", r.json);
     let code = t.last_code("there@x.com");
-    let body = json!({"email": "there@x.com", "password": "secret1", "code": code});
+    let body = json!({"email": "there@x.com", "password": "secret-pass-1", "code": code});
     let r = t.json("POST", "/api/v1/auth/register", body, &[]).await;
     assert_eq!(r.json["code"], 200, "{}", r.json);
     let r = post(
         &t,
         "login",
-        json!({"account": "there@x.com", "password": "secret1"}),
+        json!({"account": "there@x.com", "password": "secret-pass-1"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
