@@ -68,6 +68,9 @@ pub struct Config {
     /// A session's absolute lifetime from its login (`POLYAUTH_SESSION_MAX_AGE`, 30 days).
     pub session_max_age: i64,
     pub limits: Limits,
+    /// Live sessions a user may hold; a login past it ends the oldest
+    /// (`POLYAUTH_SESSIONS_PER_USER`, 100).
+    pub sessions_per_user: usize,
     /// Set by the Lambda entry point: no response ever shows a code there, whatever the stage.
     pub on_lambda: bool,
 }
@@ -247,6 +250,19 @@ impl Config {
                 30 * 24 * 3600,
             )?,
             limits,
+            sessions_per_user: match get("POLYAUTH_SESSIONS_PER_USER") {
+                None => 100,
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            "POLYAUTH_SESSIONS_PER_USER",
+                            format!("{v:?} is not 1 to 1000"),
+                        )
+                    })?,
+            },
             on_lambda: false,
         };
         let dev_on_network = flag(

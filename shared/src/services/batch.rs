@@ -44,6 +44,11 @@ impl Batch {
         }
     }
 
+    /// Whether a write of this batch is on `key` (a transaction writes each key at most once).
+    pub fn touches(&self, key: &crate::store::Key) -> bool {
+        self.writes.iter().any(|w| w.key() == key)
+    }
+
     pub fn append(&mut self, other: Batch) {
         self.writes.extend(other.writes);
         self.meanings.extend(other.meanings);

@@ -394,6 +394,24 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// The writes that void every code outstanding for a user's email and mobile.
+    pub(crate) fn codes_of(&self, user: &crate::domain::User) -> Vec<Write> {
+        let contacts = user
+            .email
+            .iter()
+            .map(|e| e.as_str().to_string())
+            .chain(user.mobile.iter().map(|m| m.e164().to_string()));
+        contacts
+            .flat_map(|account| {
+                ACCOUNT_PURPOSES
+                    .iter()
+                    .map(move |&purpose| Write::delete(code_key(purpose, &account)))
+            })
+            .collect()
+    }
+}
+
 /// The purposes of a code sent to an email or mobile (a second-factor code is bound to a
 /// pending login, not to an account).
 const ACCOUNT_PURPOSES: [Purpose; 4] = [

@@ -134,6 +134,9 @@ struct IndexEntry {
     sid: String,
     #[serde(default)]
     dialect: Option<Dialect>,
+    /// When the session's login was (entries from before the cap have 0: oldest).
+    #[serde(default)]
+    created_at: i64,
 }
 
 impl Auth {
@@ -161,6 +164,7 @@ impl Auth {
                 &IndexEntry {
                     sid: sid.into(),
                     dialect,
+                    created_at: s.created_at,
                 },
                 until,
             )),
@@ -232,9 +236,47 @@ impl Auth {
         extra: Batch,
     ) -> Result<Tokens> {
         let (mut batch, tokens) = self.open_session(user, spec, kind, client)?;
+        batch.push_all(self.evictions(user.id).await?);
         batch.append(extra);
         batch.commit(self.store()).await?;
         Ok(tokens)
+    }
+
+    /// The writes that end a user's oldest sessions when a new one would pass the cap (one
+    /// query of the user's session index).
+    async fn evictions(&self, user: UserId) -> Result<Vec<Write>> {
+        let cap = self.config().sessions_per_user;
+        let page = self
+            .store()
+            .query(Query {
+                pk: format!("USER#{user}"),
+                sk_prefix: "SESSION#".into(),
+                after: None,
+                limit: cap,
+                newest_first: false,
+            })
+            .await?;
+        if page.items.len() < cap {
+            return Ok(Vec::new());
+        }
+        let mut live: Vec<(i64, String)> = page
+            .items
+            .iter()
+            .filter_map(|i| i.parse::<IndexEntry>().ok())
+            .map(|e| (e.created_at, e.sid))
+            .collect();
+        live.sort();
+        let excess = live.len() + 1 - cap;
+        Ok(live
+            .into_iter()
+            .take(excess)
+            .flat_map(|(_, sid)| {
+                [
+                    Write::delete(session_key(&sid)),
+                    Write::delete(index_key(user, &sid)),
+                ]
+            })
+            .collect())
     }
 
     /// Verifies an access token and that its session is still open (logout, password changes

@@ -1422,3 +1422,59 @@ async fn probing_taken_mobiles_with_a_reset_link_spends_its_checks() {
         "the probes spent the link's checks"
     );
 }
+
+#[tokio::test]
+async fn a_login_past_the_session_cap_ends_the_oldest_session() {
+    let mut config = crate::config::Config::for_tests();
+    config.sessions_per_user = 3;
+    let t = harness_with(config);
+    t.auth
+        .register(new_email("cap@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("cap@x.com").unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..4 {
+        t.clock.advance(1);
+        let s = t
+            .auth
+            .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+            .await
+            .unwrap();
+        sessions.push(s.tokens);
+    }
+    assert_eq!(
+        t.auth.authenticate(&sessions[0].access).await,
+        Err(Error::Unauthenticated),
+        "the oldest went"
+    );
+    for s in &sessions[1..] {
+        assert!(t.auth.authenticate(&s.access).await.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn codes_outstanding_when_the_password_changes_die_with_it() {
+    let t = harness();
+    t.auth
+        .register(new_email("codes@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("codes@x.com").unwrap();
+    t.auth
+        .send_code(Purpose::Login, &a, &client())
+        .await
+        .unwrap();
+    let code = Code::parse(&t.last_code("codes@x.com")).unwrap();
+    t.auth
+        .change_password(None, &a, &pw("secret1"), &pw("secret2"), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth
+            .check_code_for(Purpose::Login, &a, &code, &client())
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid
+    );
+}

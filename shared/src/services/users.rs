@@ -172,6 +172,14 @@ impl Auth {
         for a in before.iter().filter(|a| !after.contains(a)) {
             batch.push(Write::delete(unique_key(a)));
         }
+        // An epoch bump ends what was outstanding for the old account too: its codes.
+        if updated.session_epoch > read.session_epoch {
+            for void in self.codes_of(read) {
+                if !extra.touches(void.key()) {
+                    batch.push(void);
+                }
+            }
+        }
         batch.append(extra);
         batch.commit(self.store()).await?;
         Ok(updated)
