@@ -1,5 +1,11 @@
 //! Core operations at the configured parameters: what each request pays before any I/O, and
 //! the embedded store's own costs. `cargo bench -p polyauth-shared`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark harness: a setup that fails ends the run"
+)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use polyauth::{

@@ -108,6 +108,7 @@ impl Config {
     }
 
     /// Safe defaults for tests: development mode, in-memory store, outbox.
+    #[allow(clippy::expect_used, reason = "constant input that always parses")]
     pub fn for_tests() -> Self {
         let mut vars = HashMap::new();
         vars.insert("POLYAUTH_STORE".into(), "memory".into());
@@ -305,9 +306,9 @@ impl Config {
             }
             if !link_configured {
                 // A first deployment does not know its URL yet (the template's PublicUrl is
-                // set after it); until then reset links point nowhere useful.
+                // set after it): it starts, and refuses to mail a link until then.
                 tracing::error!(
-                    "no POLYAUTH_PUBLIC_URL or POLYAUTH_RESET_LINK: reset links are not usable"
+                    "no POLYAUTH_PUBLIC_URL or POLYAUTH_RESET_LINK: reset links are refused"
                 );
             }
         }

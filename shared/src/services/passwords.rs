@@ -48,6 +48,10 @@ impl Drop for Admitted {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "constant parameters within argon2's bounds"
+)]
 fn params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, LANES, Some(OUTPUT_LEN)).expect("constant params are valid")
 }

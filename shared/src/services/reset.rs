@@ -146,6 +146,12 @@ impl Auth {
             return Ok(());
         };
         self.spend_budget(Channel::Email).await?;
+        // Production mails no link a network can read: one left unconfigured (first deployment,
+        // before its URL is known) is refused here, as a configured one is at start-up.
+        if !self.config().is_dev() && !self.config().reset_link.starts_with("https://") {
+            tracing::error!("reset links need an https POLYAUTH_PUBLIC_URL or POLYAUTH_RESET_LINK");
+            return Err(Error::Unavailable);
+        }
         let token = crate::random::token();
         let key = reset_key(&token);
         let state = ResetState {

@@ -1478,3 +1478,21 @@ async fn codes_outstanding_when_the_password_changes_die_with_it() {
         Error::CodeInvalid
     );
 }
+
+#[tokio::test]
+async fn production_mails_no_reset_link_that_is_not_https() {
+    let mut config = crate::config::Config::for_tests();
+    config.env = crate::config::Env::Prod;
+    let t = harness_with(config);
+    t.auth
+        .register(new_email("prod@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth
+            .request_reset_link(&Email::parse("prod@x.com").unwrap(), &client())
+            .await,
+        Err(Error::Unavailable)
+    );
+    assert!(t.outbox.entries().is_empty(), "nothing mailed");
+}

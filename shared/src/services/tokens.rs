@@ -16,6 +16,7 @@ pub struct Keys {
     refresh: [u8; 32],
 }
 
+#[allow(clippy::expect_used, reason = "HMAC takes a key of any length")]
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     for p in parts {

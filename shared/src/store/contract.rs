@@ -1,6 +1,12 @@
 //! The contract every `Store` adapter passes. Public so each adapter's tests (embedded file,
 //! in-memory, DynamoDB) run the very same checks. The clock given must be the one the store
 //! reads, so expiry can be driven without sleeping.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test suite: a failed assumption is a failed test (public so the DynamoDB test in tests/ runs it too)"
+)]
 
 use super::{Condition, Item, Key, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};

@@ -174,6 +174,10 @@ impl Embedded {
         Ok(store)
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "an in-memory backend has no I/O to fail"
+    )]
     pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
         let db = Database::builder()
             .create_with_backend(InMemoryBackend::new())
