@@ -106,6 +106,11 @@ def main():
     try:
         # Seed: one user per connection, each with its own session for the refresh chains.
         call(base, "POST", "/auth/create", {"username": "loaduser", "password": "load-pass-1", "email": "load@example.com"})
+        # The login scenario spreads over as many accounts as connections: an account's attempts
+        # are reserved before the password is checked, so more than ten logins in flight on one
+        # account would be its lockout, not a login rate.
+        for i in range(CONNECTIONS):
+            call(base, "POST", "/auth/create", {"username": f"loaduser{i}", "password": "load-pass-1", "email": f"load{i}@example.com"})
         st, _, body = call(base, "POST", "/auth/", {"username": "loaduser", "password": "load-pass-1"})
         token = body["access_token"]
         refresh = []
