@@ -14,7 +14,7 @@ impl Auth {
     /// so a retry starts afresh instead of finding the email taken.
     pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
         let mail_link = new.password.is_none();
-        let user = self.register(new, None, &Client::default()).await?;
+        let user = self.register(new, None, &Client::internal()).await?;
         if mail_link {
             if let Err(e) = self.send_reset_link(&user).await {
                 self.remove_new_user(&user).await?;
@@ -63,21 +63,22 @@ impl Auth {
             "revoked"
         };
         let saved = self.save_user(user, updated, Batch::new()).await?;
-        let admin = Client::default();
+        let admin = Client::internal();
         self.security_event(Event::PermissionChanged, Some(user.id), &admin, outcome);
         Ok(saved)
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
     pub async fn disable(&self, user: &User) -> Result<User> {
-        self.disable_as(user, &Client::default()).await
+        self.disable_as(user, &Client::internal(), Batch::new())
+            .await
     }
 
-    async fn disable_as(&self, user: &User, client: &Client) -> Result<User> {
+    async fn disable_as(&self, user: &User, client: &Client, extra: Batch) -> Result<User> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
         updated.session_epoch += 1;
-        let saved = self.save_user(user, updated, Batch::new()).await?;
+        let saved = self.save_user(user, updated, extra).await?;
         self.security_event(Event::UserDisabled, Some(user.id), client, "disabled");
         Ok(saved)
     }
@@ -97,7 +98,12 @@ impl Auth {
         if user.id != principal.user_id {
             return Err(Error::Forbidden);
         }
-        self.disable_as(&user, client).await
+        self.disable_as(
+            &user,
+            client,
+            Batch::of(self.clear_failures(account), Error::Unavailable),
+        )
+        .await
     }
 
     async fn holder(&self, principal: &Principal, permission: &'static str) -> Result<User> {

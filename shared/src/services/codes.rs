@@ -438,7 +438,7 @@ impl Auth {
         let check = checked?;
         // A right code checked, not used: its try is given back for the use to come.
         self.store()
-            .increment(&check.tries, -1, None, false)
+            .increment(&check.tries, -1, Some(check.expires_at), false)
             .await?;
         Ok(check)
     }

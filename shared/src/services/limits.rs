@@ -33,7 +33,7 @@ const DAY: i64 = 24 * 3600;
 
 impl Auth {
     /// Counts one event of `limit` for the caller's address; past the limit, refused until the
-    /// window ends. Internal callers (no address) are not limited.
+    /// window ends. The service's own calls are not limited.
     pub(crate) async fn limit(&self, limit: Limit, client: &Client) -> Result<()> {
         let Some(bucket) = client.bucket() else {
             return Ok(());
@@ -70,7 +70,7 @@ impl Auth {
             tracing::error!(channel = name, budget, "daily_budget_spent");
             return Err(Error::TooManyRequests { retry_after });
         }
-        if n * 5 == budget * 4 {
+        if (n - 1) * 5 < budget * 4 && n * 5 >= budget * 4 {
             tracing::warn!(channel = name, budget, sent = n, "daily_budget_80_percent");
         }
         Ok(())
@@ -169,14 +169,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn internal_callers_are_not_limited() {
+    async fn the_service_itself_is_not_limited_and_unknown_addresses_share_a_bucket() {
         let t = harness_with(strict());
         for _ in 0..20 {
+            t.auth
+                .limit(Limit::Sends, &Client::internal())
+                .await
+                .unwrap();
+        }
+        for _ in 0..10 {
             t.auth
                 .limit(Limit::Sends, &Client::default())
                 .await
                 .unwrap();
         }
+        assert!(t
+            .auth
+            .limit(Limit::Sends, &Client::default())
+            .await
+            .is_err());
     }
 
     #[tokio::test]

@@ -215,6 +215,7 @@ impl Auth {
                 let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
                 let user = match proof {
                     Some(p) => {
+                        self.hand_over(&user, p.reclaimed, &mut extra);
                         extra.push(p.write);
                         p.user
                     }

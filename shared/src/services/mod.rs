@@ -56,6 +56,9 @@ pub struct Client {
     pub user_agent: String,
     /// The dialect the request came through, for security events.
     pub dialect: Option<Dialect>,
+    /// The service acting on its own behalf (an admin command, a send the use case already
+    /// counted): no per-address limit applies.
+    pub internal: bool,
 }
 
 impl Client {
@@ -64,6 +67,15 @@ impl Client {
             address,
             user_agent,
             dialect: None,
+            internal: false,
+        }
+    }
+
+    /// The service itself, for admin commands and nested use cases.
+    pub fn internal() -> Self {
+        Client {
+            internal: true,
+            ..Client::default()
         }
     }
 
@@ -73,9 +85,16 @@ impl Client {
     }
 
     /// The bucket per-address limits count in: an IPv4 address, or the /64 of an IPv6 one
-    /// (one subscriber's network, which a client can hop around freely).
+    /// (one subscriber's network, which a client can hop around freely); requests whose address
+    /// could not be read share one bucket. `None` for the service itself.
     pub fn bucket(&self) -> Option<String> {
-        match self.address? {
+        if self.internal {
+            return None;
+        }
+        let Some(address) = self.address else {
+            return Some("unknown".into());
+        };
+        match address {
             IpAddr::V4(v4) => Some(v4.to_string()),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => Some(v4.to_string()),

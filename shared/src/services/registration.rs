@@ -161,6 +161,17 @@ impl Auth {
                 Error::AlreadyExists { field: a.field() },
             );
         }
+        // A name claimed before names were compared case-insensitively keeps its case: the
+        // same spelling is taken too.
+        if let Some(u) = user.username.as_ref().filter(|u| u.folded() != u.as_str()) {
+            batch.add(
+                Write::Check {
+                    key: Key::new(format!("USERNAME#{}", u.as_str()), "USER"),
+                    cond: crate::store::Condition::NotExists,
+                },
+                Error::AlreadyExists { field: "username" },
+            );
+        }
         if let Some(c) = code {
             batch.add(c.consume, Error::CodeInvalid);
         }
@@ -221,6 +232,7 @@ impl Auth {
         let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
         let user = match proof {
             Some(p) => {
+                self.hand_over(&user, p.reclaimed, &mut extra);
                 extra.push(p.write);
                 p.user
             }

@@ -308,13 +308,23 @@ impl Auth {
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        self.set_password(
-            &user,
-            password,
-            Batch::of(check.consume, Error::CodeInvalid),
-            client,
-        )
-        .await
+        // The code came back through one of the user's contacts: that contact is proven now,
+        // and if it had only been claimed, its holder has just taken the account back.
+        let proven = user.contact_of(&check.account);
+        let reclaimed = proven.filter(|c| user.unproven.contains(c));
+        let saved = self
+            .set_password(
+                &user,
+                password,
+                Batch::of(check.consume, Error::CodeInvalid),
+                client,
+                proven,
+            )
+            .await?;
+        if let Some(contact) = reclaimed {
+            self.tell_reclaimed(&saved, contact, client).await;
+        }
+        Ok(saved)
     }
 
     /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
@@ -333,7 +343,9 @@ impl Auth {
         if caller.is_some_and(|p| p.user_id != user.id) {
             return Err(Error::Forbidden);
         }
-        self.set_password(&user, new, Batch::new(), client).await
+        // The right old password ends the run of failures, as a login would.
+        let cleared = Batch::of(self.clear_failures(account), Error::Unavailable);
+        self.set_password(&user, new, cleared, client, None).await
     }
 
     /// Sets a new password; the session-epoch bump in the same write ends every session.
@@ -343,11 +355,18 @@ impl Auth {
         password: &Password,
         extra: Batch,
         client: &Client,
+        proven: Option<Contact>,
     ) -> Result<User> {
         password
             .vet(&user_identifiers(user))
             .map_err(|_| Error::WeakPassword)?;
         let mut updated = user.clone();
+        if let Some(contact) = proven {
+            updated.unproven.remove(&contact);
+            if contact == Contact::Mobile {
+                updated.mobile_confirmed = true;
+            }
+        }
         updated.password_hash = self.0.hasher.hash(password).await?;
         updated.session_epoch += 1;
         let saved = self.save_user(user, updated, extra).await?;
@@ -372,11 +391,17 @@ impl Auth {
         match self.find_user(account).await? {
             Some(user) if user.is_active() => {
                 self.security_event(Event::ResetRequested, Some(user.id), client, "code mailed");
-                self.0
+                let sent = self
+                    .0
                     .reset_code_timing
-                    .work(self.send_code(Purpose::ResetPassword, account, &Client::default()))
-                    .await
-                    .map(|_| ())
+                    .work(self.send_code(Purpose::ResetPassword, account, &Client::internal()))
+                    .await;
+                // Whatever kept the code from going out (the account's resend window, the day's
+                // budget, the mail service) is not told: an unknown email would answer ok.
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "a reset code was not sent");
+                }
+                Ok(())
             }
             _ => {
                 self.security_event(Event::ResetRequested, None, client, "no such account");

@@ -7,8 +7,8 @@
 //!
 //! A session records how it was made: the dialect that opened it (each dialect accepts only its
 //! own) and its assurance level (`aal2` for a password plus an SMS code). It also records the
-//! user's session epoch when it opened: a password change, reset, disable or "log out
-//! everywhere" bumps the epoch in the same write as the change, and every older session is
+//! user's session epoch when it opened: a password change, reset, disable or a reclaimed
+//! account bumps the epoch in the same write as the change, and every older session is
 //! dead at once, however many there are. Checking that costs nothing extra: the session and
 //! its user are read in one round trip. A session lives at most `POLYAUTH_SESSION_MAX_AGE`
 //! from its login (or as long as its client asked its token to live, when that is longer);
@@ -266,7 +266,7 @@ impl Auth {
             .map(|e| (e.created_at, e.sid))
             .collect();
         live.sort();
-        let excess = live.len() + 1 - cap;
+        let excess = (live.len() + 1).saturating_sub(cap);
         Ok(live
             .into_iter()
             .take(excess)

@@ -1496,3 +1496,96 @@ async fn production_mails_no_reset_link_that_is_not_https() {
     );
     assert!(t.outbox.entries().is_empty(), "nothing mailed");
 }
+
+#[tokio::test]
+async fn a_reset_by_code_through_a_claimed_contact_proves_it_and_tells_the_owner() {
+    let t = harness();
+    let squat = NewUser {
+        email: Some(Email::parse("held@x.com").unwrap()),
+        password: Some(pw("squatter-pass-1")),
+        ..Default::default()
+    };
+    let user = t.auth.register(squat, None, &client()).await.unwrap();
+    let a = t.auth.account("held@x.com").unwrap();
+    t.auth
+        .send_code(Purpose::ResetPassword, &a, &client())
+        .await
+        .unwrap();
+    let code = Code::parse(&t.last_code("held@x.com")).unwrap();
+    let saved = t
+        .auth
+        .reset_password_with_code(&a, &code, &pw("owner-pass-1"), &client())
+        .await
+        .unwrap();
+    assert!(saved.unproven.is_empty(), "the email is proven");
+    assert_eq!(saved.id, user.id);
+    let told = t.outbox.entries().pop().unwrap();
+    assert_eq!(told.to, "held@x.com");
+    assert!(told.subject.contains("收回"), "{}", told.subject);
+}
+
+#[tokio::test]
+async fn a_handed_over_account_takes_the_claimers_outstanding_codes_with_it() {
+    let t = harness();
+    let mut squat = new_email("victim2@x.com", "secret1");
+    squat.mobile = Some(t.auth.phone("13312347777").unwrap());
+    t.auth.register(squat, None, &client()).await.unwrap();
+    let mobile = t.auth.account("13312347777").unwrap();
+    t.auth
+        .send_code(Purpose::Login, &mobile, &client())
+        .await
+        .unwrap();
+    let pending = Code::parse(&t.last_code("+8613312347777")).unwrap();
+    let email = t.auth.account("victim2@x.com").unwrap();
+    t.auth
+        .send_code(Purpose::Login, &email, &client())
+        .await
+        .unwrap();
+    let code = Code::parse(&t.last_code("victim2@x.com")).unwrap();
+    t.auth
+        .code_login(
+            &email,
+            &code,
+            UnknownAccount::Refuse,
+            &Gate::Lockout,
+            &spec(),
+            &client(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth
+            .check_code_for(Purpose::Login, &mobile, &pending, &client())
+            .await
+            .unwrap_err(),
+        Error::CodeInvalid
+    );
+}
+
+#[tokio::test]
+async fn the_right_old_password_ends_a_run_of_failures() {
+    let t = harness();
+    t.auth
+        .register(new_email("runs@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("runs@x.com").unwrap();
+    for _ in 0..9 {
+        let _ = t
+            .auth
+            .check_password(&a, &pw("nope"), &Gate::Lockout, &client())
+            .await;
+    }
+    t.auth
+        .change_password(None, &a, &pw("secret1"), &pw("secret2"), &client())
+        .await
+        .unwrap();
+    for _ in 0..9 {
+        assert!(matches!(
+            t.auth
+                .check_password(&a, &pw("nope"), &Gate::Lockout, &client())
+                .await,
+            Err(Error::InvalidCredentials(_))
+        ));
+    }
+}

@@ -109,7 +109,21 @@ impl Auth {
         }))
     }
 
-    /// Tells the owner of a reclaimed contact what happened (after the commit that did it).
+    /// When a contact changed hands, the old account's outstanding codes go with it (all but
+    /// the one `batch` already spends).
+    pub(crate) fn hand_over(&self, read: &User, reclaimed: Option<Contact>, batch: &mut Batch) {
+        if reclaimed.is_none() {
+            return;
+        }
+        for void in self.codes_of(read) {
+            if !batch.touches(void.key()) {
+                batch.push(void);
+            }
+        }
+    }
+
+    /// Tells the owner of a reclaimed contact what happened (after the commit that did it), at
+    /// that contact and at the account's email.
     pub(crate) async fn tell_reclaimed(
         &self,
         user: &User,
@@ -126,17 +140,18 @@ impl Auth {
             client,
             outcome,
         );
-        let message = match (contact, &user.email, &user.mobile) {
-            (Contact::Email, Some(e), _) => {
-                super::messages::reclaimed(self.config().lang, Channel::Email, e.as_str())
+        let lang = self.config().lang;
+        let mut told = Vec::new();
+        if let Some(e) = &user.email {
+            told.push(super::messages::reclaimed(lang, Channel::Email, e.as_str()));
+        }
+        if let (Contact::Mobile, Some(m)) = (contact, &user.mobile) {
+            told.push(super::messages::reclaimed(lang, Channel::Sms, m.e164()));
+        }
+        for message in told {
+            if let Err(e) = self.0.sender.send(&message).await {
+                tracing::error!(error = %e, "telling the owner of a reclaimed account failed");
             }
-            (Contact::Mobile, _, Some(m)) => {
-                super::messages::reclaimed(self.config().lang, Channel::Sms, m.e164())
-            }
-            _ => return,
-        };
-        if let Err(e) = self.0.sender.send(&message).await {
-            tracing::error!(error = %e, "telling the owner of a reclaimed account failed");
         }
     }
 
@@ -160,7 +175,18 @@ impl Auth {
         updated.version = read.version + 1;
         let before = accounts(read);
         let after = accounts(&updated);
-        let mut batch = Batch::new();
+        // The caller's writes first: when a double submit loses on both its code (or token)
+        // and the user's version, the stores name the first failed write, and the code's
+        // meaning (`CodeInvalid`, `ResetTokenInvalid`) is the answer that fits.
+        let voids: Vec<Write> = if updated.session_epoch > read.session_epoch {
+            self.codes_of(read)
+                .into_iter()
+                .filter(|w| !extra.touches(w.key()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut batch = extra;
         // A concurrent edit of the same user: the caller may read again and retry.
         batch.push(self.user_update(read, updated.clone()));
         for a in after.iter().filter(|a| !before.contains(a)) {
@@ -173,14 +199,7 @@ impl Auth {
             batch.push(Write::delete(unique_key(a)));
         }
         // An epoch bump ends what was outstanding for the old account too: its codes.
-        if updated.session_epoch > read.session_epoch {
-            for void in self.codes_of(read) {
-                if !extra.touches(void.key()) {
-                    batch.push(void);
-                }
-            }
-        }
-        batch.append(extra);
+        batch.push_all(voids);
         batch.commit(self.store()).await?;
         Ok(updated)
     }
