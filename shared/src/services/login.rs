@@ -209,29 +209,9 @@ impl Auth {
         match (self.find_user(account).await?, unknown) {
             (Some(user), _) if !user.is_active() => Err(Error::Disabled),
             (Some(user), _) => {
-                let mut extra = Batch::of(check.consume.clone(), Error::CodeInvalid);
+                let mut extra = Batch::new();
                 extra.push(clear);
-                let proof = self.proof(&user, &check).await?;
-                let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
-                let user = match proof {
-                    Some(p) => {
-                        self.hand_over(&user, p.reclaimed, &mut extra);
-                        extra.push(p.write);
-                        p.user
-                    }
-                    None => user,
-                };
-                let tokens = self
-                    .sign_in(&user, spec, LoginType::Code, client, extra)
-                    .await?;
-                if let Some(contact) = reclaimed {
-                    self.tell_reclaimed(&user, contact, client).await;
-                }
-                Ok(SignedIn {
-                    user,
-                    tokens,
-                    is_new: false,
-                })
+                self.sign_in_by_code(user, check, extra, spec, client).await
             }
             (None, UnknownAccount::Register) => {
                 self.limit(Limit::Registrations, client).await?;
@@ -254,6 +234,43 @@ impl Auth {
                 Err(Error::InvalidCredentials(CredentialFault::UnknownAccount))
             }
         }
+    }
+}
+
+impl Auth {
+    /// Signs an existing user in with a code that checked out, spending it with `extra`. What
+    /// the code proves goes in the same write: a contact that was only claimed changes hands
+    /// (the claimer's password, sessions and codes end, and the owner is told after).
+    pub(crate) async fn sign_in_by_code(
+        &self,
+        user: User,
+        check: super::CodeCheck,
+        mut extra: Batch,
+        spec: &SessionSpec,
+        client: &Client,
+    ) -> Result<SignedIn> {
+        extra.add(check.consume.clone(), Error::CodeInvalid);
+        let proof = self.proof(&user, &check).await?;
+        let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
+        let user = match proof {
+            Some(p) => {
+                self.hand_over(&user, p.reclaimed, &mut extra);
+                extra.push(p.write);
+                p.user
+            }
+            None => user,
+        };
+        let tokens = self
+            .sign_in(&user, spec, LoginType::Code, client, extra)
+            .await?;
+        if let Some(contact) = reclaimed {
+            self.tell_reclaimed(&user, contact, client).await;
+        }
+        Ok(SignedIn {
+            user,
+            tokens,
+            is_new: false,
+        })
     }
 }
 

@@ -227,28 +227,8 @@ impl Auth {
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        let mut extra = Batch::of(code.consume.clone(), Error::CodeInvalid);
-        let proof = self.proof(&user, &code).await?;
-        let reclaimed = proof.as_ref().and_then(|p| p.reclaimed);
-        let user = match proof {
-            Some(p) => {
-                self.hand_over(&user, p.reclaimed, &mut extra);
-                extra.push(p.write);
-                p.user
-            }
-            None => user,
-        };
-        let tokens = self
-            .sign_in(&user, spec, super::LoginType::Code, client, extra)
-            .await?;
-        if let Some(contact) = reclaimed {
-            self.tell_reclaimed(&user, contact, client).await;
-        }
-        Ok(super::SignedIn {
-            user,
-            tokens,
-            is_new: false,
-        })
+        self.sign_in_by_code(user, code, Batch::new(), spec, client)
+            .await
     }
 }
 
