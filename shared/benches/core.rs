@@ -11,9 +11,12 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use polyauth::{
     app::App,
     clock::SystemClock,
-    config::Config,
+    config::{Config, ProfileChoice, Secret},
     domain::{Email, Password, UserId},
-    services::{tokens::Keys, Client, Dialect, Gate, Hasher, NewUser, SessionSpec},
+    services::{
+        tokens::{Grant, Keys, Keyset, Material, Profiles, StoredKey, StoredKeyset},
+        Client, Dialect, Gate, Hasher, NewUser, SessionSpec,
+    },
     store::{Condition, Embedded, Item, Key, Store, Write},
 };
 use serde_json::{json, Map};
@@ -41,17 +44,45 @@ fn passwords(c: &mut Criterion) {
     g.finish();
 }
 
+/// Signing and verifying per profile: polyauth's HS256 and RS256, and seed 004's itsdangerous
+/// format (the legacy JWT profiles cost what HS256 does).
 fn tokens(c: &mut Criterion) {
     let keys = Keys::derive(polyauth::config::DEV_SECRET);
-    let token = keys
-        .sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600)
-        .expect("sign");
-    c.bench_function("jwt/sign", |b| {
-        b.iter(|| keys.sign_access("polyauth", UserId(42), "sid", 1_700_000_000, 3600))
-    });
-    c.bench_function("jwt/verify", |b| {
-        b.iter(|| keys.verify_access("polyauth", &token, 1_700_000_100))
-    });
+    let seal = [1u8; 32];
+    let material = Material::generate(true).expect("key material");
+    let stored = StoredKeyset {
+        version: 1,
+        keys: vec![StoredKey::seal(&seal, "kid".into(), 0, 0, &material).expect("seal")],
+    };
+    let keyset = Keyset::open(&stored, &seal);
+    let mut config = Config::for_tests();
+    config.tokens.set(Dialect::V1, ProfileChoice::Rs256);
+    config.tokens.set(
+        Dialect::AuthForm,
+        ProfileChoice::Legacy(Secret::new("biji-secret".into())),
+    );
+    let profiles = Profiles::new(&config.tokens, "polyauth");
+    let grant = Grant {
+        user: UserId(42),
+        sid: "sid",
+        iat: 1_700_000_000,
+        exp: 1_700_003_600,
+    };
+    for (name, dialect) in [
+        ("hs256", Dialect::ApiV1),
+        ("rs256", Dialect::V1),
+        ("itsdangerous", Dialect::AuthForm),
+    ] {
+        let token = profiles
+            .sign(Some(dialect), &grant, &keyset, 1_700_000_000)
+            .expect("sign");
+        c.bench_function(&format!("jwt/sign/{name}"), |b| {
+            b.iter(|| profiles.sign(Some(dialect), &grant, &keyset, 1_700_000_000))
+        });
+        c.bench_function(&format!("jwt/verify/{name}"), |b| {
+            b.iter(|| profiles.verify(dialect, &token, &keyset, 1_700_000_100))
+        });
+    }
     let hash = keys.code_hash("login", "a@x.com", "123456");
     c.bench_function("code/hash", |b| {
         b.iter(|| keys.code_hash("login", "a@x.com", "123456"))

@@ -80,14 +80,15 @@ impl App {
         }
     }
 
-    /// Every dialect on one router, plus health, plus the outbox in development mode.
+    /// Every dialect on one router, plus health and token discovery, plus the outbox in development mode.
     pub fn router(&self) -> Router {
         let mut router = Router::new()
             .merge(dialects::api_v1::router(self.auth.clone()))
             .merge(dialects::auth::router(self.auth.clone()))
             .merge(dialects::pauli::router(self.auth.clone()))
             .merge(dialects::v1::router(self.auth.clone()))
-            .merge(http::dev::health());
+            .merge(http::dev::health())
+            .merge(http::discovery::router(self.auth.clone()));
         if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
             router = router.merge(http::dev::outbox(outbox.clone()));
         }

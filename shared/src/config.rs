@@ -2,9 +2,11 @@
 //! local defaults. Production refuses the development secret and the development outbox.
 
 mod limits;
+mod tokens;
 
 pub use limits::{Limits, Rate};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+pub use tokens::{ProfileChoice, Secret, TokenConfig};
 
 /// The development JWT secret. Known to everyone, so `prod` refuses to start with it.
 pub const DEV_SECRET: &str = "polyauth-development-secret-do-not-use-in-production";
@@ -52,8 +54,10 @@ pub struct Config {
     pub sms_sender_id: Option<String>,
     /// The origination identity of voice calls; without one, voice falls back to SMS.
     pub voice_origination: Option<String>,
+    /// The root secret: hashes codes, derives refresh tokens, seals the signing keys.
     pub secret: String,
     pub issuer: String,
+    pub tokens: TokenConfig,
     pub default_country_code: String,
     pub public_url: String,
     /// Where a reset link points: the front-end page that takes the token, `{code}` standing
@@ -87,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("email_from", &self.email_from)
             .field("secret", &"<redacted>")
             .field("issuer", &self.issuer)
+            .field("tokens", &self.tokens)
             .field("default_country_code", &self.default_country_code)
             .field("public_url", &self.public_url)
             .finish_non_exhaustive()
@@ -224,6 +229,7 @@ impl Config {
             voice_origination: get("POLYAUTH_VOICE_ORIGINATION"),
             secret,
             issuer: get("POLYAUTH_JWT_ISSUER").unwrap_or_else(|| "polyauth".into()),
+            tokens: TokenConfig::read(&get)?,
             default_country_code,
             public_url,
             reset_link,

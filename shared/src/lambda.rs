@@ -1,6 +1,7 @@
 //! Lambda entry points. Each function is one endpoint group: configuration is read once at cold
-//! start (the JWT key from Secrets Manager when `POLYAUTH_JWT_SECRET_ARN` is set, so it is never
-//! a plain environment value), AWS clients are built once, then the group's router serves every
+//! start (the root secret from Secrets Manager when `POLYAUTH_JWT_SECRET_ARN` is set, the original
+//! apps' token secrets when `POLYAUTH_LEGACY_SECRETS_ARN` is, so neither is a plain environment
+//! value), AWS clients are built once, then the group's router serves every
 //! invocation. Logs are JSON with the request id (lambda_http's subscriber, `AWS_LAMBDA_LOG_FORMAT`).
 
 use crate::{app::App, config::Config, dialects, http, Auth};
@@ -36,7 +37,9 @@ impl Function {
     pub fn router(self, auth: Auth) -> Router {
         let config = auth.config().clone();
         let routes = match self {
-            Function::ApiV1 => dialects::api_v1::router(auth).merge(http::dev::health()),
+            Function::ApiV1 => dialects::api_v1::router(auth.clone())
+                .merge(http::dev::health())
+                .merge(http::discovery::router(auth)),
             Function::V1 => dialects::v1::router(auth),
             Function::Pauli => dialects::pauli::router(auth),
             Function::Auth => dialects::auth::router(auth),
@@ -48,30 +51,89 @@ impl Function {
 pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
-    if let Some(arn) = vars
-        .get("POLYAUTH_JWT_SECRET_ARN")
-        .filter(|a| !a.is_empty())
-        .cloned()
-    {
+    let arn = |name: &str| vars.get(name).filter(|a| !a.is_empty()).cloned();
+    let (root, legacy) = (
+        arn("POLYAUTH_JWT_SECRET_ARN"),
+        arn("POLYAUTH_LEGACY_SECRETS_ARN"),
+    );
+    if root.is_some() || legacy.is_some() {
         let sdk = crate::aws::sdk_config().await;
-        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "reading the JWT secret failed: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                )
-            })?
-            .secret_string
-            .ok_or("the JWT secret has no string value")?;
-        vars.insert("POLYAUTH_JWT_SECRET".into(), secret);
+        let client = aws_sdk_secretsmanager::Client::new(&sdk);
+        let (root, legacy) = tokio::join!(
+            secret_string(&client, root, "the root secret"),
+            secret_string(&client, legacy, "the legacy token secrets"),
+        );
+        if let Some(root) = root? {
+            vars.insert("POLYAUTH_JWT_SECRET".into(), root);
+        }
+        if let Some(legacy) = legacy? {
+            vars.extend(legacy_secret_vars(&legacy)?);
+        }
     }
     let mut config = Config::from_vars(vars)?;
     config.on_lambda = true;
     let app = App::build(config).await?;
     tracing::info!(function = function.name(), "cold start complete");
     lambda_http::run(function.router(app.auth)).await
+}
+
+async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: Option<String>,
+    what: &str,
+) -> Result<Option<String>, lambda_http::Error> {
+    let Some(arn) = arn else { return Ok(None) };
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading {what} failed: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(Some(
+        out.secret_string
+            .ok_or(format!("{what} has no string value"))?,
+    ))
+}
+
+/// The legacy secrets are one JSON object keyed by dialect (`{"AUTH_FORM": "..."}`), each
+/// becoming `POLYAUTH_LEGACY_SECRET_<DIALECT>` as it would be locally.
+fn legacy_secret_vars(json: &str) -> Result<Vec<(String, String)>, String> {
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(json)
+        .map_err(|_| "the legacy token secrets are not a JSON object of strings".to_string())?;
+    map.into_iter()
+        .map(|(dialect, secret)| {
+            crate::domain::Dialect::ALL
+                .iter()
+                .any(|d| d.env_name() == dialect)
+                .then(|| (format!("POLYAUTH_LEGACY_SECRET_{dialect}"), secret))
+                .ok_or(format!(
+                    "the legacy token secrets name no dialect {dialect:?}"
+                ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn legacy_secrets_become_the_local_variables() {
+        let vars = super::legacy_secret_vars(r#"{"AUTH_FORM": "a", "API_V1": "b"}"#).unwrap();
+        assert_eq!(
+            vars,
+            [
+                ("POLYAUTH_LEGACY_SECRET_API_V1".to_string(), "b".to_string()),
+                (
+                    "POLYAUTH_LEGACY_SECRET_AUTH_FORM".to_string(),
+                    "a".to_string()
+                ),
+            ]
+        );
+        assert!(super::legacy_secret_vars(r#"{"auth_form": "a"}"#).is_err());
+        assert!(super::legacy_secret_vars("secret").is_err());
+    }
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod code;
+mod dialect;
 mod email;
 mod password;
 mod permission;
@@ -12,6 +13,7 @@ mod username;
 
 pub use account::Account;
 pub use code::Code;
+pub use dialect::Dialect;
 pub use email::Email;
 pub use password::{Password, PasswordPolicy, WeakPassword};
 pub use permission::Permission;

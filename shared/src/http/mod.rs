@@ -4,6 +4,7 @@
 mod body;
 mod caller;
 pub mod dev;
+pub mod discovery;
 
 pub use body::{bound_body, Form, Json, Params};
 pub use caller::{identify, resolve};

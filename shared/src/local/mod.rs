@@ -84,6 +84,13 @@ enum Admin {
         #[arg(long, default_value_t = 8)]
         parallel: usize,
     },
+    /// Add a new access-token signing key. It is published at once (JWKS, every instance
+    /// within five minutes) and signs from --activate-in seconds on; tokens of the older keys
+    /// stay valid until they expire. Codes, reset links and refresh tokens are not affected.
+    RotateSigningKey {
+        #[arg(long, default_value_t = crate::services::DEFAULT_ACTIVATION_DELAY)]
+        activate_in: i64,
+    },
     /// List a user's login records, newest first.
     Records {
         user: String,
@@ -353,6 +360,10 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
         }
         Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
         Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
+        Admin::RotateSigningKey { activate_in } => {
+            serde_json::to_value(auth.rotate_signing_key(activate_in).await?)
+                .map_err(|_| Error::Unavailable)
+        }
         // Handled in `main`: one needs no store, the other prints its own summary.
         Admin::CreateTable | Admin::Import { .. } => Err(Error::Unavailable),
         Admin::Records {

@@ -216,10 +216,11 @@ impl Auth {
             (None, UnknownAccount::Register) => {
                 self.limit(Limit::Registrations, client).await?;
                 let new = super::NewUser::of_contact(account);
+                let keys = self.keyset().await?;
                 let (user, tokens) = self
                     .create_user(new, Some(check), |user| {
                         let (mut batch, tokens) =
-                            self.open_session(user, spec, LoginType::Code, client)?;
+                            self.open_session(&keys, user, spec, LoginType::Code, client)?;
                         batch.push(clear);
                         Ok((batch, tokens))
                     })

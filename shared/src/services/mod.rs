@@ -8,6 +8,7 @@ mod captcha;
 mod codes;
 mod equalizer;
 mod import;
+mod keyring;
 pub mod legacy_hash;
 mod limits;
 mod login;
@@ -22,16 +23,18 @@ mod throttle;
 pub mod tokens;
 mod users;
 
+pub use crate::domain::Dialect;
 pub use audit::LoginRecord;
 pub use captcha::Challenge;
 pub use codes::{CodeCheck, IssuedCode, Purpose};
 pub use import::{BadField, ImportLine, ImportedUser, LegacyId, Outcome};
+pub use keyring::{Rotation, DEFAULT_ACTIVATION_DELAY};
 pub use login::{LoginStep, SignedIn, UnknownAccount};
 pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use reset::RESETS_PER_DAY;
 pub use second_factor::{PendingId, PENDING_TTL};
-pub use sessions::{Dialect, Principal, SessionSpec, Tokens};
+pub use sessions::{Principal, SessionSpec, Tokens, LONGEST_ACCESS_TTL};
 pub use throttle::Gate;
 pub use tokens::AccessClaims;
 
@@ -145,6 +148,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hasher: Hasher,
     keys: tokens::Keys,
+    profiles: tokens::Profiles,
+    keyring: keyring::Keyring,
     ulids: Mutex<ulid::Generator>,
     /// Seed 000's reset links and seed 002's reset codes answer alike for unknown emails.
     reset_link_timing: equalizer::Equalizer,
@@ -159,6 +164,7 @@ impl Auth {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let keys = tokens::Keys::derive(&config.secret);
+        let profiles = tokens::Profiles::new(&config.tokens, &config.issuer);
         let hasher = Hasher::with_queue(config.limits.hash_queue_per_core);
         Auth(Arc::new(Inner {
             config,
@@ -167,6 +173,8 @@ impl Auth {
             clock,
             hasher,
             keys,
+            profiles,
+            keyring: Default::default(),
             ulids: Mutex::new(ulid::Generator::new()),
             reset_link_timing: Default::default(),
             reset_code_timing: Default::default(),

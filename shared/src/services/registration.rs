@@ -194,9 +194,10 @@ impl Auth {
     ) -> Result<super::SignedIn> {
         self.limit(super::limits::Limit::Registrations, client)
             .await?;
+        let keys = self.keyset().await?;
         let (user, tokens) = self
             .create_user(new, code, |user| {
-                self.open_session(user, spec, super::LoginType::Register, client)
+                self.open_session(&keys, user, spec, super::LoginType::Register, client)
             })
             .await?;
         Ok(super::SignedIn {

@@ -20,6 +20,7 @@ pub(crate) enum Event {
     PermissionChanged,
     RefreshReuse,
     AccountReclaimed,
+    SigningKeyRotated,
 }
 
 impl Event {
@@ -38,6 +39,7 @@ impl Event {
             Event::PermissionChanged => "permission_changed",
             Event::RefreshReuse => "refresh_reuse",
             Event::AccountReclaimed => "account_reclaimed",
+            Event::SigningKeyRotated => "signing_key_rotated",
         }
     }
 

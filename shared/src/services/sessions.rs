@@ -14,40 +14,23 @@
 //! from its login (or as long as its client asked its token to live, when that is longer);
 //! refreshing does not extend that.
 
-use super::{batch::Batch, Auth, Client, LoginType};
+use super::{
+    batch::Batch,
+    tokens::{kid_of, Bearer, Grant, Keyset},
+    Auth, Client, LoginType,
+};
 use crate::{
-    domain::{User, UserId},
+    domain::{Dialect, User, UserId},
     store::{Condition, Item, Key, Query, StoreError, Write},
     Error, Result,
 };
 
+/// The longest an access token may live (seed 004's clients choose theirs, up to this); signing
+/// keys are kept for verification at least this long after they are replaced.
+pub const LONGEST_ACCESS_TTL: i64 = 90 * 24 * 3600;
+
 /// Replaced refresh-token hashes remembered per session, to recognise reuse.
 const REMEMBERED: usize = 16;
-
-/// The dialect a session was opened through. Seed 004's logout ends every session its own
-/// clients opened, and only those.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dialect {
-    Pauli,
-    AuthJson,
-    ApiV1,
-    V1,
-    AuthForm,
-}
-
-impl Dialect {
-    /// The seed's route prefix, as logs name the dialect.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Pauli => "pauli",
-            Dialect::AuthJson => "auth-json",
-            Dialect::ApiV1 => "api-v1",
-            Dialect::V1 => "v1",
-            Dialect::AuthForm => "auth-form",
-        }
-    }
-}
 
 /// How strongly a session's user was authenticated.
 #[derive(
@@ -171,14 +154,20 @@ impl Auth {
         ]
     }
 
-    fn tokens(&self, sid: &str, s: &SessionState, refresh: String) -> Result<Tokens> {
-        let access = self.0.keys.sign_access(
-            &self.config().issuer,
-            s.user_id,
+    fn tokens(
+        &self,
+        keys: &Keyset,
+        sid: &str,
+        s: &SessionState,
+        refresh: String,
+    ) -> Result<Tokens> {
+        let grant = Grant {
+            user: s.user_id,
             sid,
-            s.rotated_at - s.backdate,
-            s.rotated_at + s.access_ttl,
-        )?;
+            iat: s.rotated_at - s.backdate,
+            exp: s.rotated_at + s.access_ttl,
+        };
+        let access = self.0.profiles.sign(s.dialect, &grant, keys, self.now())?;
         Ok(Tokens {
             user_id: s.user_id,
             sid: sid.to_string(),
@@ -193,6 +182,7 @@ impl Auth {
     /// Callers put these in one transaction with whatever else the login changes.
     pub(crate) fn open_session(
         &self,
+        keys: &Keyset,
         user: &User,
         spec: &SessionSpec,
         kind: LoginType,
@@ -207,7 +197,10 @@ impl Auth {
             refresh_hash: super::tokens::sha256_hex(&refresh),
             replaced: vec![],
             rotated_at: now,
-            access_ttl: spec.access_ttl.unwrap_or(self.config().access_ttl),
+            access_ttl: spec
+                .access_ttl
+                .unwrap_or(self.config().access_ttl)
+                .min(LONGEST_ACCESS_TTL),
             backdate: spec.backdate,
             dialect: spec.dialect,
             created_at: now,
@@ -221,7 +214,7 @@ impl Auth {
         // A fresh random session id: its `NotExists` condition cannot fail in practice.
         batch.push_all(self.session_writes(&sid, &state, spec.dialect, Condition::NotExists));
         batch.push(self.login_record(user.id, kind, client));
-        let tokens = self.tokens(&sid, &state, refresh)?;
+        let tokens = self.tokens(keys, &sid, &state, refresh)?;
         Ok((batch, tokens))
     }
 
@@ -235,7 +228,8 @@ impl Auth {
         client: &Client,
         extra: Batch,
     ) -> Result<Tokens> {
-        let (mut batch, tokens) = self.open_session(user, spec, kind, client)?;
+        let keys = self.keyset().await?;
+        let (mut batch, tokens) = self.open_session(&keys, user, spec, kind, client)?;
         batch.push_all(self.evictions(user.id).await?);
         batch.append(extra);
         batch.commit(self.store()).await?;
@@ -283,7 +277,7 @@ impl Auth {
     /// and disabling end sessions, and with them their access tokens, at once). Any dialect's
     /// session: for core callers; dialects use `authenticate_in`.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
-        Ok(self.session_and_user(access_token).await?.0)
+        Ok(self.whoami(access_token).await?.0)
     }
 
     /// `authenticate` for a dialect: only a session that dialect opened, and for seed 000 with
@@ -299,7 +293,8 @@ impl Auth {
         access_token: &str,
         dialect: Dialect,
     ) -> Result<(Principal, User)> {
-        let (principal, user) = self.session_and_user(access_token).await?;
+        let bearer = self.bearer(access_token, dialect).await?;
+        let (principal, user) = self.session_and_user(bearer).await?;
         if principal.dialect != Some(dialect) {
             return Err(Error::Unauthenticated);
         }
@@ -316,14 +311,22 @@ impl Auth {
         principal.aal == Aal::Aal2 || !needs_two
     }
 
-    /// The session of an access token and its user, read together: a session from before the
+    /// Verifies `access_token` by `dialect`'s token profile. A keyset token naming a key this
+    /// process has not seen rereads the keyset first (another instance may have rotated it).
+    async fn bearer(&self, access_token: &str, dialect: Dialect) -> Result<Bearer> {
+        let profiles = &self.0.profiles;
+        let kid = profiles
+            .uses_keyset(dialect)
+            .then(|| kid_of(access_token))
+            .flatten();
+        let keys = self.keyset_knowing(kid.as_deref()).await?;
+        profiles.verify(dialect, access_token, &keys, self.now())
+    }
+
+    /// The session of a verified token and its user, read together: a session from before the
     /// user's latest epoch bump, or of a disabled user, is dead.
-    async fn session_and_user(&self, access_token: &str) -> Result<(Principal, User)> {
-        let claims = self
-            .0
-            .keys
-            .verify_access(&self.config().issuer, access_token, self.now())?;
-        let user_id = UserId(claims.user_id);
+    async fn session_and_user(&self, claims: Bearer) -> Result<(Principal, User)> {
+        let user_id = claims.user;
         let read = self
             .store()
             .get_many(&[session_key(&claims.sid), super::users::user_key(user_id)])
@@ -359,6 +362,7 @@ impl Auth {
     pub async fn refresh(&self, refresh_token: &str, dialect: Dialect) -> Result<Tokens> {
         let (sid, user_hint) = refresh_parts(refresh_token).ok_or(Error::Unauthenticated)?;
         let presented = super::tokens::sha256_hex(refresh_token);
+        let keys = self.keyset().await?;
         // Two passes at most: a lost race re-reads the winner's state and takes the grace path.
         for _ in 0..2 {
             let (state, user) = self.session_for_refresh(sid, user_hint).await?;
@@ -395,7 +399,7 @@ impl Auth {
                     .write(self.session_writes(sid, &rotated, dialect, cond))
                     .await
                 {
-                    Ok(()) => return self.tokens(sid, &rotated, next),
+                    Ok(()) => return self.tokens(&keys, sid, &rotated, next),
                     Err(StoreError::ConditionFailed(_)) => continue,
                     Err(e) => return Err(e.into()),
                 }
@@ -411,7 +415,7 @@ impl Auth {
                     &state.refresh_hash,
                 )
             {
-                return self.tokens(sid, &state, next);
+                return self.tokens(&keys, sid, &state, next);
             }
             // Neither the current token nor the previous one within the grace: a stolen or
             // forged token is in play, so the whole session goes.
@@ -553,9 +557,19 @@ impl Auth {
         }
     }
 
-    /// The user behind an access token of any dialect (core callers).
+    /// The user behind an access token of any dialect (core callers): the first profile that
+    /// verifies it names the session, whose own dialect then decides.
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
-        self.session_and_user(access_token).await
+        let mut refusal = Error::TokenInvalid;
+        for dialect in Dialect::ALL {
+            match self.bearer(access_token, dialect).await {
+                Ok(bearer) => return self.session_and_user(bearer).await,
+                Err(Error::TokenExpired) => refusal = Error::TokenExpired,
+                Err(Error::TokenInvalid) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(refusal)
     }
 }
 

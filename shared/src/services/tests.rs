@@ -995,9 +995,10 @@ async fn ten_thousand_sessions_die_with_one_password_change_in_one_write() {
         .await
         .unwrap();
     let mut sessions = Vec::new();
+    let keys = auth.keyset().await.unwrap();
     for _ in 0..10_000 {
         let (batch, tokens) = auth
-            .open_session(&user, &spec(), LoginType::Password, &client())
+            .open_session(&keys, &user, &spec(), LoginType::Password, &client())
             .unwrap();
         batch.commit(t.store.as_ref()).await.unwrap();
         sessions.push(tokens);

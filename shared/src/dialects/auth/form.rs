@@ -56,7 +56,7 @@ pub const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy { min: 8, max: 20 };
 /// `expiration` when the client sends none: one day, as the seed says.
 pub const DEFAULT_EXPIRATION: i64 = 24 * 3600;
 /// The longest token a client can ask for: 90 days.
-pub const MAX_EXPIRATION: i64 = 90 * 24 * 3600;
+pub const MAX_EXPIRATION: i64 = crate::services::LONGEST_ACCESS_TTL;
 
 /// The endpoint a failure happened in: the seed names a catch-all failure per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,236 @@
+//! The signing keyset as this process holds it: read from the store on first use, created there
+//! if none exists yet (a compare-and-set, so concurrent instances agree on one), read again every
+//! five minutes and when a token names a `kid` this process has not seen (at most every 30 s), so
+//! every Lambda instance learns of a rotation before the new key signs.
+
+use super::{
+    tokens::{Keyset, Material, StoredKey, StoredKeyset},
+    Auth,
+};
+use crate::{
+    store::{Condition, Item, Key, StoreError, Write},
+    Error, Result,
+};
+use std::sync::{Arc, RwLock};
+
+/// How often a process rereads the keyset; a rotation activates later than this by default.
+pub const RECHECK_SECONDS: i64 = 300;
+/// The shortest time between rereads prompted by an unknown `kid`.
+const UNKNOWN_KID_RECHECK: i64 = 30;
+/// The default delay between a rotation and its key signing.
+pub const DEFAULT_ACTIVATION_DELAY: i64 = 2 * RECHECK_SECONDS;
+
+#[derive(Default)]
+pub(crate) struct Keyring {
+    held: RwLock<Option<Held>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Held {
+    keyset: Arc<Keyset>,
+    read_at: i64,
+}
+
+fn keyset_key() -> Key {
+    Key::new("KEYS", "SIGNING")
+}
+
+/// What a rotation did, for the admin command's answer.
+#[derive(Debug, serde::Serialize)]
+pub struct Rotation {
+    pub kid: String,
+    pub activates_at: i64,
+    pub published: Vec<String>,
+}
+
+impl Auth {
+    fn held(&self) -> Option<Held> {
+        self.0.keyring.held.read().ok().and_then(|h| h.clone())
+    }
+
+    /// The keyset, reread when older than `RECHECK_SECONDS`.
+    pub(crate) async fn keyset(&self) -> Result<Arc<Keyset>> {
+        let now = self.now();
+        match self.held() {
+            Some(h) if h.read_at + RECHECK_SECONDS > now => Ok(h.keyset),
+            _ => self.reload_keyset(now).await,
+        }
+    }
+
+    /// The keyset after a token named `kid`: reread once if this process does not know it.
+    pub(crate) async fn keyset_knowing(&self, kid: Option<&str>) -> Result<Arc<Keyset>> {
+        let keyset = self.keyset().await?;
+        let now = self.now();
+        let unknown = kid.is_some_and(|k| keyset.find(k).is_none());
+        let stale = self
+            .held()
+            .is_some_and(|h| h.read_at + UNKNOWN_KID_RECHECK <= now);
+        if unknown && stale {
+            return self.reload_keyset(now).await;
+        }
+        Ok(keyset)
+    }
+
+    async fn reload_keyset(&self, now: i64) -> Result<Arc<Keyset>> {
+        let _one_at_a_time = self.0.keyring.loading.lock().await;
+        if let Some(h) = self.held().filter(|h| h.read_at >= now) {
+            return Ok(h.keyset);
+        }
+        let keyset = Arc::new(self.read_or_create_keyset().await?);
+        if let Ok(mut held) = self.0.keyring.held.write() {
+            *held = Some(Held {
+                keyset: keyset.clone(),
+                read_at: now,
+            });
+        }
+        Ok(keyset)
+    }
+
+    /// Reads the stored keyset; creates one when there is none or none this root secret opens,
+    /// and gives the signing key an RSA part when a profile needs one. Each change is a
+    /// compare-and-set on the item's version: the loser of a race reads the winner's keyset.
+    async fn read_or_create_keyset(&self) -> Result<Keyset> {
+        let seal = *self.0.keys.seal_key();
+        let needs_rsa = self.config().tokens.any_rs256();
+        for _ in 0..3 {
+            let now = self.now();
+            let (mut stored, cond) = match self.store().get(&keyset_key()).await? {
+                Some(item) => {
+                    let s: StoredKeyset = item.parse()?;
+                    let cond = Condition::equals("version", s.version);
+                    (s, cond)
+                }
+                None => (StoredKeyset::default(), Condition::NotExists),
+            };
+            let keyset = Keyset::open(&stored, &seal);
+            let usable = keyset.current(now).is_some();
+            if usable && (!needs_rsa || keyset.current_has_rsa(now)) {
+                return Ok(keyset);
+            }
+            if !usable {
+                if !stored.keys.is_empty() {
+                    tracing::warn!(
+                        "no stored signing key opens with this root secret: starting a new keyset"
+                    );
+                }
+                stored.keys.clear();
+                let material = generate(needs_rsa).await?;
+                stored.keys.push(StoredKey::seal(
+                    &seal,
+                    crate::random::id(),
+                    now,
+                    now,
+                    &material,
+                )?);
+            } else if let Some(last) = stored.keys.iter_mut().rev().find(|k| k.activates_at <= now)
+            {
+                let mut material = last.open(&seal).ok_or(Error::Unavailable)?;
+                material = add_rsa(material).await?;
+                *last = StoredKey::seal(
+                    &seal,
+                    last.kid.clone(),
+                    last.created_at,
+                    last.activates_at,
+                    &material,
+                )?;
+            }
+            stored.version += 1;
+            if self.put_keyset(&stored, cond).await? {
+                return Ok(Keyset::open(&stored, &seal));
+            }
+        }
+        Err(Error::Unavailable)
+    }
+
+    /// Writes the keyset if nobody changed it since it was read; `false` when somebody did.
+    async fn put_keyset(&self, stored: &StoredKeyset, cond: Condition) -> Result<bool> {
+        let write = Write::Put {
+            item: Item::of(keyset_key(), stored, None),
+            cond,
+        };
+        match self.store().write(vec![write]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Adds a signing key that signs from `activate_in` seconds on; tokens of the older keys
+    /// keep verifying until they expire, codes and refresh tokens are untouched (they hang on
+    /// the root secret, not on this keyset).
+    pub async fn rotate_signing_key(&self, activate_in: i64) -> Result<Rotation> {
+        let seal = *self.0.keys.seal_key();
+        let needs_rsa = self.config().tokens.any_rs256();
+        self.keyset().await?;
+        for _ in 0..3 {
+            let now = self.now();
+            let item = self
+                .store()
+                .get(&keyset_key())
+                .await?
+                .ok_or(Error::Unavailable)?;
+            let mut stored: StoredKeyset = item.parse()?;
+            let cond = Condition::equals("version", stored.version);
+            let material = generate(needs_rsa).await?;
+            let kid = crate::random::id();
+            let activates_at = now + activate_in.max(0);
+            stored.keys.push(StoredKey::seal(
+                &seal,
+                kid.clone(),
+                now,
+                activates_at,
+                &material,
+            )?);
+            stored.prune(now);
+            stored.version += 1;
+            if self.put_keyset(&stored, cond).await? {
+                {
+                    let keyset = Arc::new(Keyset::open(&stored, &seal));
+                    let published = keyset.kids().into_iter().map(String::from).collect();
+                    if let Ok(mut held) = self.0.keyring.held.write() {
+                        *held = Some(Held {
+                            keyset,
+                            read_at: now,
+                        });
+                    }
+                    self.security_event(
+                        super::security::Event::SigningKeyRotated,
+                        None,
+                        &super::Client::internal(),
+                        &kid,
+                    );
+                    return Ok(Rotation {
+                        kid,
+                        activates_at,
+                        published,
+                    });
+                }
+            }
+        }
+        Err(Error::Unavailable)
+    }
+
+    /// The public signing keys (RS256) as a JWK Set.
+    pub async fn jwks(&self) -> Result<serde_json::Value> {
+        Ok(self.keyset().await?.jwks())
+    }
+}
+
+async fn generate(with_rsa: bool) -> Result<Material> {
+    tokio::task::spawn_blocking(move || Material::generate(with_rsa))
+        .await
+        .map_err(|_| Error::Unavailable)?
+}
+
+async fn add_rsa(mut material: Material) -> Result<Material> {
+    tokio::task::spawn_blocking(move || {
+        material.add_rsa()?;
+        Ok(material)
+    })
+    .await
+    .map_err(|_| Error::Unavailable)?
+}
+
+#[cfg(test)]
+mod tests;
