@@ -16,3 +16,4 @@ mod journey_v1;
 mod lambda_runtime;
 mod local_binary;
 mod security_log;
+mod tokens;

@@ -323,3 +323,37 @@ impl Moto {
             .collect()
     }
 }
+
+/// The originals' own token libraries, for verifying polyauth's legacy tokens as the apps do:
+/// PyJWT 1.7.1 (seed 001's Django app called `jwt.encode(..).decode()`, which only 1.x allows)
+/// and itsdangerous 1.1.0 (seed 004's `TimedJSONWebSignatureSerializer`, gone since 2.1).
+/// They go into their own directory, put first on `PYTHONPATH` for the verifier only: moto's
+/// Flask needs a newer itsdangerous.
+pub const VERIFIERS: &[&str] = &["PyJWT==1.7.1", "itsdangerous==1.1.0"];
+
+/// The venv's python and the directory holding `VERIFIERS` (installed once).
+pub fn legacy_verifiers() -> (PathBuf, PathBuf) {
+    let python = python();
+    let dir = target_dir().join("moto-venv").join("legacy-verifiers");
+    let marker = dir.join(".polyauth-verifiers-1");
+    if marker.exists() {
+        return (python, dir);
+    }
+    let _lock = InstallLock::take(target_dir().join("moto-venv.lock"));
+    if !marker.exists() {
+        run(
+            Command::new(target_dir().join("moto-venv").join("bin").join("pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                ])
+                .arg(&dir)
+                .args(VERIFIERS),
+            "pip install the legacy token verifiers",
+        );
+        fs::write(&marker, VERIFIERS.join("\n")).expect("the install marker is written");
+    }
+    (python, dir)
+}

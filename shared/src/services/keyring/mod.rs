@@ -161,7 +161,6 @@ impl Auth {
     /// the root secret, not on this keyset).
     pub async fn rotate_signing_key(&self, activate_in: i64) -> Result<Rotation> {
         let seal = *self.0.keys.seal_key();
-        let needs_rsa = self.config().tokens.any_rs256();
         self.keyset().await?;
         for _ in 0..3 {
             let now = self.now();
@@ -172,7 +171,10 @@ impl Auth {
                 .ok_or(Error::Unavailable)?;
             let mut stored: StoredKeyset = item.parse()?;
             let cond = Condition::equals("version", stored.version);
-            let material = generate(needs_rsa).await?;
+            // Always with an RSA part: the command may run where no profile is rs256 (an
+            // operator's shell) for a stack where one is, and the key must be published before
+            // it signs.
+            let material = generate(true).await?;
             let kid = crate::random::id();
             let activates_at = now + activate_in.max(0);
             stored.keys.push(StoredKey::seal(
