@@ -98,6 +98,9 @@ async fn dynamodb_requests_per_use_case() {
     // A caller with an address, as every HTTP request has: the per-address limits count.
     let caller = Client::new("198.51.100.20".parse().ok(), String::new());
 
+    // The signing keyset is read once per instance (and again every five minutes), not per
+    // request: a warm instance holds it, as the counts below assume.
+    auth.jwks().await.expect("the keyset is created");
     let (sent, send_code) =
         counted(&store, auth.send_code(Purpose::Register, &account, &caller)).await;
     let code = sent.expect("a code is sent").code;
