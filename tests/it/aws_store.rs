@@ -129,7 +129,11 @@ async fn dynamodb_requests_per_use_case() {
     )
     .await;
     let signed = step.expect("signed in");
-    let (me, whoami) = counted(&store, auth.whoami(&signed.tokens.access)).await;
+    let (me, whoami) = counted(
+        &store,
+        auth.whoami_in(&signed.tokens.access, Dialect::ApiV1),
+    )
+    .await;
     assert_eq!(me.expect("who am I").1.id, user.id);
     let (tokens, refresh) =
         counted(&store, auth.refresh(&signed.tokens.refresh, Dialect::ApiV1)).await;

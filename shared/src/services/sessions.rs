@@ -557,17 +557,37 @@ impl Auth {
         }
     }
 
-    /// The user behind an access token of any dialect (core callers): the first profile that
-    /// verifies it names the session, whose own dialect then decides.
+    /// The user behind an access token of any dialect (core callers): a dialect whose profile
+    /// verifies it and whose session it names, as `whoami_in` checks for each (several
+    /// dialects may share a profile; a legacy secret never opens another dialect's session).
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
         let mut refusal = Error::TokenInvalid;
         for dialect in Dialect::ALL {
-            match self.bearer(access_token, dialect).await {
-                Ok(bearer) => return self.session_and_user(bearer).await,
-                Err(Error::TokenExpired) => refusal = Error::TokenExpired,
-                Err(Error::TokenInvalid) => {}
+            let bearer = match self.bearer(access_token, dialect).await {
+                Ok(bearer) => bearer,
+                Err(e @ Error::TokenExpired) => {
+                    refusal = e;
+                    continue;
+                }
+                Err(Error::TokenInvalid) => continue,
                 Err(e) => return Err(e),
+            };
+            let (principal, user) = self.session_and_user(bearer).await?;
+            // The profile that verified the token must be its session's own; a session opened
+            // without a dialect (core callers) takes polyauth's own tokens only.
+            let own = match principal.dialect {
+                Some(d) => d == dialect,
+                None => self.0.profiles.uses_keyset(dialect),
+            };
+            if !own {
+                refusal = Error::Unauthenticated;
+                continue;
             }
+            if principal.dialect == Some(Dialect::Pauli) && !self.assured_enough(&principal, &user)
+            {
+                return Err(Error::Unauthenticated);
+            }
+            return Ok((principal, user));
         }
         Err(refusal)
     }

@@ -17,8 +17,9 @@ use std::sync::{Arc, RwLock};
 pub const RECHECK_SECONDS: i64 = 300;
 /// The shortest time between rereads prompted by an unknown `kid`.
 const UNKNOWN_KID_RECHECK: i64 = 30;
-/// The default delay between a rotation and its key signing.
-pub const DEFAULT_ACTIVATION_DELAY: i64 = 2 * RECHECK_SECONDS;
+/// The default delay between a rotation and its key signing: API Gateway's JWT authorizers
+/// may cache a JWKS for two hours, and every instance rereads within `RECHECK_SECONDS`.
+pub const DEFAULT_ACTIVATION_DELAY: i64 = 2 * 3600 + 2 * RECHECK_SECONDS;
 
 #[derive(Default)]
 pub(crate) struct Keyring {
@@ -49,12 +50,20 @@ impl Auth {
         self.0.keyring.held.read().ok().and_then(|h| h.clone())
     }
 
-    /// The keyset, reread when older than `RECHECK_SECONDS`.
+    /// The keyset, reread when older than `RECHECK_SECONDS`; while the store cannot be read,
+    /// the keyset held keeps serving (a reread is a refresh, not a dependency of each request).
     pub(crate) async fn keyset(&self) -> Result<Arc<Keyset>> {
         let now = self.now();
         match self.held() {
             Some(h) if h.read_at + RECHECK_SECONDS > now => Ok(h.keyset),
-            _ => self.reload_keyset(now).await,
+            Some(h) => match self.reload_keyset(now).await {
+                Ok(keyset) => Ok(keyset),
+                Err(e) => {
+                    tracing::warn!(error = %e, "rereading the signing keyset failed: keeping the one held");
+                    Ok(h.keyset)
+                }
+            },
+            None => self.reload_keyset(now).await,
         }
     }
 
@@ -87,8 +96,10 @@ impl Auth {
         Ok(keyset)
     }
 
-    /// Reads the stored keyset; creates one when there is none or none this root secret opens,
-    /// and gives the signing key an RSA part when a profile needs one. Each change is a
+    /// Reads the stored keyset; adds a generation when there is none or none this root secret
+    /// opens (the others are kept, never wiped: an instance or a command with a wrong secret
+    /// must not sign everyone out), and gives the signing key an RSA part when a profile needs
+    /// one. Each change is a
     /// compare-and-set on the item's version: the loser of a race reads the winner's keyset.
     async fn read_or_create_keyset(&self) -> Result<Keyset> {
         let seal = *self.0.keys.seal_key();
@@ -104,36 +115,38 @@ impl Auth {
                 None => (StoredKeyset::default(), Condition::NotExists),
             };
             let keyset = Keyset::open(&stored, &seal);
-            let usable = keyset.current(now).is_some();
-            if usable && (!needs_rsa || keyset.current_has_rsa(now)) {
-                return Ok(keyset);
-            }
-            if !usable {
-                if !stored.keys.is_empty() {
-                    tracing::warn!(
-                        "no stored signing key opens with this root secret: starting a new keyset"
-                    );
+            let signing = keyset.current(now).map(|k| k.kid.clone());
+            match signing {
+                Some(_) if !needs_rsa || keyset.current_has_rsa(now) => return Ok(keyset),
+                Some(kid) => {
+                    let Some(key) = stored.keys.iter_mut().find(|k| k.kid == kid) else {
+                        return Err(Error::Unavailable);
+                    };
+                    let material = key.open(&seal).ok_or(Error::Unavailable)?;
+                    let material = add_rsa(material).await?;
+                    *key = StoredKey::seal(
+                        &seal,
+                        key.kid.clone(),
+                        key.created_at,
+                        key.activates_at,
+                        &material,
+                    )?;
                 }
-                stored.keys.clear();
-                let material = generate(needs_rsa).await?;
-                stored.keys.push(StoredKey::seal(
-                    &seal,
-                    crate::random::id(),
-                    now,
-                    now,
-                    &material,
-                )?);
-            } else if let Some(last) = stored.keys.iter_mut().rev().find(|k| k.activates_at <= now)
-            {
-                let mut material = last.open(&seal).ok_or(Error::Unavailable)?;
-                material = add_rsa(material).await?;
-                *last = StoredKey::seal(
-                    &seal,
-                    last.kid.clone(),
-                    last.created_at,
-                    last.activates_at,
-                    &material,
-                )?;
+                None => {
+                    if !stored.keys.is_empty() {
+                        tracing::warn!(
+                            "no stored signing key opens with this root secret: adding one that does"
+                        );
+                    }
+                    let material = generate(needs_rsa).await?;
+                    stored.keys.push(StoredKey::seal(
+                        &seal,
+                        crate::random::id(),
+                        now,
+                        now,
+                        &material,
+                    )?);
+                }
             }
             stored.version += 1;
             if self.put_keyset(&stored, cond).await? {
@@ -170,13 +183,19 @@ impl Auth {
                 .await?
                 .ok_or(Error::Unavailable)?;
             let mut stored: StoredKeyset = item.parse()?;
+            if Keyset::open(&stored, &seal).is_empty() {
+                tracing::error!(
+                    "refusing to rotate: this root secret opens none of the stored signing keys"
+                );
+                return Err(Error::Unavailable);
+            }
             let cond = Condition::equals("version", stored.version);
             // Always with an RSA part: the command may run where no profile is rs256 (an
             // operator's shell) for a stack where one is, and the key must be published before
             // it signs.
             let material = generate(true).await?;
             let kid = crate::random::id();
-            let activates_at = now + activate_in.max(0);
+            let activates_at = now.saturating_add(activate_in.max(0));
             stored.keys.push(StoredKey::seal(
                 &seal,
                 kid.clone(),
@@ -191,10 +210,16 @@ impl Auth {
                     let keyset = Arc::new(Keyset::open(&stored, &seal));
                     let published = keyset.kids().into_iter().map(String::from).collect();
                     if let Ok(mut held) = self.0.keyring.held.write() {
-                        *held = Some(Held {
-                            keyset,
-                            read_at: now,
-                        });
+                        // A reread that raced this rotation may hold an older version already.
+                        if held
+                            .as_ref()
+                            .is_none_or(|h| h.keyset.version < keyset.version)
+                        {
+                            *held = Some(Held {
+                                keyset,
+                                read_at: now,
+                            });
+                        }
                     }
                     self.security_event(
                         super::security::Event::SigningKeyRotated,

@@ -208,9 +208,19 @@ impl Keyset {
         }
     }
 
-    /// The generation that signs now: the newest one already active.
+    /// The generation that signs now: the newest one already active, or, on a clock behind
+    /// the one that wrote the keyset, the oldest (it is published either way).
     pub fn current(&self, now: i64) -> Option<&SigningKey> {
-        self.keys.iter().rev().find(|k| k.activates_at <= now)
+        self.keys
+            .iter()
+            .rev()
+            .find(|k| k.activates_at <= now)
+            .or(self.keys.first())
+    }
+
+    /// Whether this root secret opens none of the stored generations.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
@@ -256,7 +266,7 @@ impl StoredKeyset {
         self.keys.retain(|_| {
             let keep = successors
                 .get(i)
-                .is_none_or(|&next| next + RETAIN_AFTER_REPLACED > now);
+                .is_none_or(|&next| next.saturating_add(RETAIN_AFTER_REPLACED) > now);
             i += 1;
             keep
         });
@@ -291,7 +301,7 @@ mod tests {
             },
             &[8u8; 32],
         );
-        assert!(set.current(10).is_none());
+        assert!(set.is_empty() && set.current(10).is_none());
     }
 
     #[test]
@@ -301,8 +311,14 @@ mod tests {
             version: 3,
             keys: vec![stored(&seal, "old", 0, true), stored(&seal, "new", 0, true)],
         };
+        s.keys[0].activates_at = 50;
         s.keys[1].activates_at = 100;
         let set = Keyset::open(&s, &seal);
+        assert_eq!(
+            set.current(10).map(|k| k.kid.as_str()),
+            Some("old"),
+            "a clock behind the writer's signs with the oldest"
+        );
         assert_eq!(set.current(99).map(|k| k.kid.as_str()), Some("old"));
         assert_eq!(set.current(100).map(|k| k.kid.as_str()), Some("new"));
         let jwks = set.jwks();
