@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    polyauth::lambda::run(polyauth::lambda::Function::ApiV1).await
+    polyauth::lambda::run(polyauth::lambda::Function::API_V1).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    polyauth::lambda::run(polyauth::lambda::Function::Auth).await
+    polyauth::lambda::run(polyauth::lambda::Function::AUTH).await
 }

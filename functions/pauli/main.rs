@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    polyauth::lambda::run(polyauth::lambda::Function::Pauli).await
+    polyauth::lambda::run(polyauth::lambda::Function::PAULI).await
 }

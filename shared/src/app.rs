@@ -4,7 +4,7 @@
 use crate::{
     clock::{Clock, SystemClock},
     config::{Config, SenderKind, StoreKind},
-    dialects, http,
+    http,
     sender::{AwsSender, AwsSenderSettings, Outbox, Sender},
     store::{Dynamo, Embedded, Store, StoreError},
     Auth,
@@ -23,6 +23,9 @@ impl App {
     /// Builds the adapters the configuration names. The AWS SDK configuration is loaded once,
     /// and only when an AWS adapter is chosen; its clients live as long as the app.
     pub async fn build(config: Config) -> Result<App, StoreError> {
+        if config.metrics {
+            crate::metrics::enable();
+        }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let sdk = match config.uses_aws() {
             true => Some(crate::aws::sdk_config().await),
@@ -80,15 +83,11 @@ impl App {
         }
     }
 
-    /// Every dialect on one router, plus health and token discovery, plus the outbox in development mode.
+    /// Every endpoint group on one router (every dialect, health, token discovery), plus the outbox in development mode.
     pub fn router(&self) -> Router {
-        let mut router = Router::new()
-            .merge(dialects::api_v1::router(self.auth.clone()))
-            .merge(dialects::auth::router(self.auth.clone()))
-            .merge(dialects::pauli::router(self.auth.clone()))
-            .merge(dialects::v1::router(self.auth.clone()))
-            .merge(http::dev::health())
-            .merge(http::discovery::router(self.auth.clone()));
+        let mut router = crate::lambda::Function::ALL
+            .into_iter()
+            .fold(Router::new(), |r, f| r.merge(f.routes(self.auth.clone())));
         if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
             router = router.merge(http::dev::outbox(outbox.clone()));
         }
@@ -101,7 +100,7 @@ impl App {
 /// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope. The
 /// caller's address is resolved once (`http::identify`) for every limit and record.
 pub fn harden(router: Router, config: &Config) -> Router {
-    router
+    let router = router
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -121,7 +120,45 @@ pub fn harden(router: Router, config: &Config) -> Router {
                 axum::Json(serde_json::json!({"error": "internal error"})),
             )
                 .into_response()
-        }))
+        }));
+    match cors(&config.web.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// Cross-origin calls with credentials from the configured origins only (the same answer API
+/// Gateway gives from the template's `AllowedOrigins`); without origins, no CORS headers at all.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_credentials(true)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::COOKIE,
+                HeaderName::from_static("x-requested-with"),
+                HeaderName::from_static("x-captcha-id"),
+            ])
+            .expose_headers([header::AUTHORIZATION, header::RETRY_AFTER])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 
 mod limits;
 mod tokens;
+mod web;
 
 pub use limits::{Limits, Rate};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 pub use tokens::{ProfileChoice, Secret, TokenConfig};
+pub use web::{Cookies, SameSite, Web};
 
 /// The development JWT secret. Known to everyone, so `prod` refuses to start with it.
 pub const DEV_SECRET: &str = "polyauth-development-secret-do-not-use-in-production";
@@ -65,7 +67,10 @@ pub struct Config {
     pub reset_link: String,
     pub lang: Lang,
     pub sms_second_factor: bool,
-    pub cookie_secure: bool,
+    pub web: Web,
+    /// CloudWatch embedded-metric lines on stdout (`POLYAUTH_METRICS=emf|off`; on by default
+    /// on Lambda, off locally).
+    pub metrics: bool,
     pub access_ttl: i64,
     pub refresh_ttl: i64,
     pub refresh_grace: i64,
@@ -239,11 +244,18 @@ impl Config {
                 "POLYAUTH_SMS_SECOND_FACTOR",
                 true,
             )?,
-            cookie_secure: flag(
-                get("POLYAUTH_COOKIE_SECURE"),
-                "POLYAUTH_COOKIE_SECURE",
-                env == Env::Prod,
-            )?,
+            web: Web::read(&get, env == Env::Prod)?,
+            metrics: match get("POLYAUTH_METRICS").as_deref() {
+                None => vars.contains_key("AWS_LAMBDA_FUNCTION_NAME"),
+                Some("emf") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(bad(
+                        "POLYAUTH_METRICS",
+                        format!("{other:?} is not emf or off"),
+                    ))
+                }
+            },
             access_ttl: seconds(get("POLYAUTH_ACCESS_TTL"), "POLYAUTH_ACCESS_TTL", 3600)?,
             refresh_ttl: seconds(
                 get("POLYAUTH_REFRESH_TTL"),
@@ -395,7 +407,7 @@ mod tests {
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.default_country_code, "86");
         assert_eq!(c.store, StoreKind::Embedded);
-        assert!(!c.cookie_secure);
+        assert!(!c.web.cookies.secure);
     }
 
     #[test]

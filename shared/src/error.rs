@@ -105,6 +105,7 @@ impl From<StoreError> for Error {
             }
             StoreError::Unavailable(reason) => {
                 tracing::error!(%reason, "store unavailable");
+                crate::metrics::count(crate::metrics::Metric::StoreUnavailable, &[]);
                 Error::Unavailable
             }
         }

@@ -7,45 +7,60 @@
 use crate::{app::App, config::Config, dialects, http, Auth};
 use axum::Router;
 
-/// The endpoint groups, one function each (seeds 001 and 004 share `/auth`, so one function).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    ApiV1,
-    V1,
-    Pauli,
-    Auth,
+/// An endpoint group: the routes one Lambda function serves (seeds 001 and 004 share `/auth`,
+/// so one function). The local server serves every group (`App::router`). A function's `main`
+/// names its group's constant, so its binary links that group's dialect and no other.
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    name: &'static str,
+    routes: fn(Auth) -> Router,
 }
 
 impl Function {
+    pub const API_V1: Function = Function {
+        name: "api_v1",
+        routes: api_v1_group,
+    };
+    pub const V1: Function = Function {
+        name: "v1",
+        routes: dialects::v1::router,
+    };
+    pub const PAULI: Function = Function {
+        name: "pauli",
+        routes: dialects::pauli::router,
+    };
+    pub const AUTH: Function = Function {
+        name: "auth",
+        routes: dialects::auth::router,
+    };
     pub const ALL: [Function; 4] = [
-        Function::ApiV1,
+        Function::API_V1,
         Function::V1,
-        Function::Pauli,
-        Function::Auth,
+        Function::PAULI,
+        Function::AUTH,
     ];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Function::ApiV1 => "api_v1",
-            Function::V1 => "v1",
-            Function::Pauli => "pauli",
-            Function::Auth => "auth",
-        }
+        self.name
+    }
+
+    /// The group's routes, before hardening.
+    pub fn routes(self, auth: Auth) -> Router {
+        (self.routes)(auth)
     }
 
     /// The group's routes, hardened like the local server's.
     pub fn router(self, auth: Auth) -> Router {
         let config = auth.config().clone();
-        let routes = match self {
-            Function::ApiV1 => dialects::api_v1::router(auth.clone())
-                .merge(http::dev::health())
-                .merge(http::discovery::router(auth)),
-            Function::V1 => dialects::v1::router(auth),
-            Function::Pauli => dialects::pauli::router(auth),
-            Function::Auth => dialects::auth::router(auth),
-        };
-        crate::app::harden(routes, &config)
+        crate::app::harden(self.routes(auth), &config)
     }
+}
+
+/// Seed 002's routes, with the health check and token discovery beside them.
+fn api_v1_group(auth: Auth) -> Router {
+    dialects::api_v1::router(auth.clone())
+        .merge(http::dev::health())
+        .merge(http::discovery::router(auth))
 }
 
 pub async fn run(function: Function) -> Result<(), lambda_http::Error> {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod lambda;
 pub mod local;
+pub mod metrics;
 pub mod random;
 pub mod sender;
 pub mod services;

@@ -215,7 +215,7 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
         &tokens.refresh,
         COOKIE_PATH,
         max_age,
-        auth.config().cookie_secure,
+        auth.config().web.cookies,
     );
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
@@ -355,7 +355,7 @@ async fn logout(
         Ok(()) => ok(Value::Null),
         Err(e) => Failure::from(e).into_response(),
     };
-    let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().cookie_secure);
+    let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().web.cookies);
     res.headers_mut().append(header::SET_COOKIE, clear);
     res
 }

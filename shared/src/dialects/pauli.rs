@@ -278,7 +278,7 @@ fn pending(headers: &HeaderMap) -> Result<PendingId, Failure> {
 }
 
 fn clear(auth: &Auth, name: &str) -> HeaderValue {
-    http::clear_cookie(name, COOKIE_PATH, auth.config().cookie_secure)
+    http::clear_cookie(name, COOKIE_PATH, auth.config().web.cookies)
 }
 
 /// Code 0 with the user id, the session cookie set and any pending login cookie cleared.
@@ -297,7 +297,7 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
         &tokens.access,
         COOKIE_PATH,
         max_age,
-        auth.config().cookie_secure,
+        auth.config().web.cookies,
     );
     let res = with_cookie(ok(json!({ "user_id": shown_id(user) })), session);
     with_cookie(res, clear(auth, PENDING_COOKIE))
@@ -469,7 +469,7 @@ async fn login(
                 &id,
                 COOKIE_PATH,
                 PENDING_TTL,
-                auth.config().cookie_secure,
+                auth.config().web.cookies,
             );
             Ok(with_cookie(res, cookie))
         }

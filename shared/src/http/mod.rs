@@ -9,6 +9,7 @@ pub mod discovery;
 pub use body::{bound_body, Form, Json, Params};
 pub use caller::{identify, resolve};
 
+use crate::config::{Cookies, SameSite};
 use axum::http::{header, HeaderMap, HeaderValue};
 
 /// Every answer of an auth API carries tokens, personal data or codes, or says something about
@@ -43,20 +44,32 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// An HttpOnly, SameSite=Lax cookie; `Secure` per configuration (on in production).
-pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+/// An HttpOnly cookie with the configured `Secure` (on in production) and `SameSite` (`Lax`
+/// unless a cross-site front-end needs `None`).
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    policy: Cookies,
+) -> HeaderValue {
+    let same_site = match policy.same_site {
+        SameSite::Lax => cookie::SameSite::Lax,
+        SameSite::Strict => cookie::SameSite::Strict,
+        SameSite::None => cookie::SameSite::None,
+    };
     let c = cookie::Cookie::build((name, value))
         .path(path)
         .http_only(true)
-        .secure(secure)
-        .same_site(cookie::SameSite::Lax)
+        .secure(policy.secure)
+        .same_site(same_site)
         .max_age(cookie::time::Duration::seconds(max_age))
         .build();
     HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-pub fn clear_cookie(name: &str, path: &str, secure: bool) -> HeaderValue {
-    set_cookie(name, "", path, 0, secure)
+pub fn clear_cookie(name: &str, path: &str, policy: Cookies) -> HeaderValue {
+    set_cookie(name, "", path, 0, policy)
 }
 
 #[cfg(test)]
@@ -84,7 +97,11 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; sid=xyz"));
         assert_eq!(cookie(&h, "sid").as_deref(), Some("xyz"));
         assert_eq!(cookie(&h, "none"), None);
-        let c = set_cookie("sid", "v", "/pauli", 60, true);
+        let secure_lax = Cookies {
+            secure: true,
+            same_site: SameSite::Lax,
+        };
+        let c = set_cookie("sid", "v", "/pauli", 60, secure_lax);
         let c = c.to_str().unwrap();
         for part in [
             "sid=v",
@@ -96,5 +113,11 @@ mod tests {
         ] {
             assert!(c.contains(part), "{c} lacks {part}");
         }
+        let cross_site = Cookies {
+            secure: true,
+            same_site: SameSite::None,
+        };
+        let c = set_cookie("sid", "v", "/", 60, cross_site);
+        assert!(c.to_str().unwrap().contains("SameSite=None"));
     }
 }

@@ -132,6 +132,7 @@ pub(crate) fn html(text: &str) -> String {
 
 #[async_trait::async_trait]
 impl Sender for AwsSender {
+    #[tracing::instrument(name = "sender.send", skip_all, fields(channel = m.channel.as_str()), err(Display))]
     async fn send(&self, m: &Message) -> Result<(), SendError> {
         match (m.channel, &self.settings.voice_origination) {
             (Channel::Email, _) => self.email(m).await,

@@ -210,6 +210,14 @@ impl Auth {
             ip = %client.ip(),
             "message_sent"
         );
+        let country = match channel {
+            Channel::Sms | Channel::Voice => self.sms_country(to).unwrap_or("other"),
+            Channel::Email | Channel::Captcha => "none",
+        };
+        crate::metrics::count(
+            crate::metrics::Metric::CodeSent,
+            &[("Channel", channel.as_str()), ("Country", country)],
+        );
         Ok(IssuedCode {
             code,
             expires_at: now + purpose.ttl(),

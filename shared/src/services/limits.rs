@@ -77,15 +77,20 @@ impl Auth {
     }
 
     /// Refuses an SMS or voice destination outside the configured calling codes.
-    pub(crate) fn check_sms_destination(&self, e164: &str) -> Result<()> {
+    /// The enabled country calling code `e164` belongs to.
+    pub(crate) fn sms_country(&self, e164: &str) -> Option<&str> {
         let digits = e164.trim_start_matches('+');
-        let allowed = self
-            .config()
+        self.config()
             .limits
             .sms_countries
             .iter()
-            .any(|cc| digits.starts_with(cc.as_str()));
-        if allowed {
+            .find(|cc| digits.starts_with(cc.as_str()))
+            .map(String::as_str)
+    }
+
+    pub(crate) fn check_sms_destination(&self, e164: &str) -> Result<()> {
+        let digits = e164.trim_start_matches('+');
+        if self.sms_country(e164).is_some() {
             Ok(())
         } else {
             tracing::warn!(country_of = %&digits[..digits.len().min(3)], "sms_country_refused");

@@ -225,6 +225,7 @@ impl Auth {
                         Ok((batch, tokens))
                     })
                     .await?;
+                super::sessions::signed_in_metric(spec);
                 Ok(SignedIn {
                     user,
                     tokens,
@@ -285,5 +286,6 @@ pub enum UnknownAccount {
 fn log_upgrade(user: &User, upgraded: bool) {
     if upgraded {
         tracing::info!(user = %user.id, "hash_upgraded");
+        crate::metrics::count(crate::metrics::Metric::LegacyHashUpgraded, &[]);
     }
 }

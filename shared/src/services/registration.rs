@@ -200,6 +200,7 @@ impl Auth {
                 self.open_session(&keys, user, spec, super::LoginType::Register, client)
             })
             .await?;
+        super::sessions::signed_in_metric(spec);
         Ok(super::SignedIn {
             user,
             tokens,

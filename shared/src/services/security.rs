@@ -3,7 +3,10 @@
 //! password, code, token or link: only ids and names (the test that reads the log checks).
 
 use super::{Auth, Client};
-use crate::domain::UserId;
+use crate::{
+    domain::UserId,
+    metrics::{self, Metric},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -43,6 +46,16 @@ impl Event {
         }
     }
 
+    /// The operational metric the event also counts, where it is one.
+    fn metric(self) -> Option<Metric> {
+        match self {
+            Event::LoginFailed => Some(Metric::LoginFailed),
+            Event::LoginLocked | Event::CodeUseLocked => Some(Metric::Lockout),
+            Event::RefreshReuse => Some(Metric::RefreshReuse),
+            _ => None,
+        }
+    }
+
     /// Whether the event ends sessions (the session epoch moves with it).
     fn bumps_epoch(self) -> bool {
         matches!(
@@ -66,6 +79,9 @@ impl Auth {
     ) {
         let user = user.map(|u| u.0);
         let dialect = client.dialect.map(|d| d.name());
+        if let Some(metric) = event.metric() {
+            metrics::count(metric, &[("Dialect", dialect.unwrap_or_default())]);
+        }
         tracing::warn!(
             target: "security",
             event = event.name(),

@@ -233,6 +233,7 @@ impl Auth {
         batch.push_all(self.evictions(user.id).await?);
         batch.append(extra);
         batch.commit(self.store()).await?;
+        signed_in_metric(spec);
         Ok(tokens)
     }
 
@@ -591,6 +592,15 @@ impl Auth {
         }
         Err(refusal)
     }
+}
+
+/// Counts a session opened (a login, or a registration that signs in).
+pub(crate) fn signed_in_metric(spec: &SessionSpec) {
+    let dialect = spec.dialect.map_or("", Dialect::name);
+    crate::metrics::count(
+        crate::metrics::Metric::LoginSucceeded,
+        &[("Dialect", dialect)],
+    );
 }
 
 /// The session id of a refresh token and, for tokens that carry it, its user; `None` for

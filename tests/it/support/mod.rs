@@ -241,7 +241,19 @@ impl Server {
     }
 
     pub async fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        Self::start_with_stderr(data_dir, env, Stdio::inherit()).await
+        Self::start_with_output(data_dir, env, Stdio::null(), Stdio::inherit()).await
+    }
+
+    /// A server on a fresh data directory whose standard output (where metric lines go) is
+    /// written to the file answered.
+    pub async fn start_with_stdout(env: &[(&str, &str)]) -> (Server, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("stdout.log");
+        let file = std::fs::File::create(&out).expect("stdout file");
+        let data = dir.path().join("data");
+        let mut s = Self::start_with_output(&data, env, Stdio::from(file), Stdio::inherit()).await;
+        s._dir = Some(dir);
+        (s, out)
     }
 
     /// A server on a fresh data directory whose log (stderr) goes to the file answered.
@@ -250,16 +262,21 @@ impl Server {
         let log = dir.path().join("server.log");
         let file = std::fs::File::create(&log).expect("log file");
         let data = dir.path().join("data");
-        let mut s = Self::start_with_stderr(&data, env, Stdio::from(file)).await;
+        let mut s = Self::start_with_output(&data, env, Stdio::null(), Stdio::from(file)).await;
         s._dir = Some(dir);
         (s, log)
     }
 
-    async fn start_with_stderr(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> Server {
+    async fn start_with_output(
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Server {
         let port = free_port();
         let mut cmd = command(data_dir);
         cmd.env("POLYAUTH_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(stderr);
         // Every suite shares one address (loopback); suites about limits set their own.
         for (k, v) in GENEROUS_LIMITS {

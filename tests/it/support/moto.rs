@@ -144,7 +144,7 @@ impl Drop for InstallLock {
 }
 
 /// The venv's python, with moto installed.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let venv = target_dir().join("moto-venv");
     let python = venv.join("bin").join("python");
     let marker = venv.join(format!(".polyauth-moto-{MOTO_VERSION}"));

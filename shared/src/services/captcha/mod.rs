@@ -216,9 +216,9 @@ impl Auth {
                 }
             }
         }
-        Err(Error::CaptchaRequired {
-            captcha_id: self.new_captcha_id(Some(binding)).await?,
-        })
+        let captcha_id = self.new_captcha_id(Some(binding)).await?;
+        crate::metrics::count(crate::metrics::Metric::CaptchaAsked, &[]);
+        Err(Error::CaptchaRequired { captcha_id })
     }
 }
 
