@@ -23,38 +23,40 @@ impl App {
     /// Builds the adapters the configuration names. The AWS SDK configuration is loaded once,
     /// and only when an AWS adapter is chosen; its clients live as long as the app.
     pub async fn build(config: Config) -> Result<App, StoreError> {
+        if config.store == StoreKind::DynamoDb {
+            return Self::build_on_aws(config).await;
+        }
         if config.metrics {
             crate::metrics::enable();
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let sdk = match config.uses_aws() {
-            true => Some(crate::aws::sdk_config().await),
-            false => None,
-        };
-        let no_sdk = || StoreError::Unavailable("the AWS SDK configuration is not loaded".into());
         let store: Arc<dyn Store> = match config.store {
             StoreKind::Embedded => Arc::new(Embedded::open(&config.data_dir, clock.clone())?),
-            StoreKind::Memory => Arc::new(Embedded::in_memory(clock.clone())),
-            StoreKind::DynamoDb => Arc::new(Dynamo::new(
-                sdk.as_ref().ok_or_else(no_sdk)?,
-                &config.table,
-                clock.clone(),
-            )),
+            _ => Arc::new(Embedded::in_memory(clock.clone())),
         };
-        let sender: Option<Arc<dyn Sender>> = match config.sender {
+        let sdk = match config.sender {
+            SenderKind::Aws => Some(crate::aws::sdk_config().await),
             SenderKind::Outbox => None,
-            SenderKind::Aws => {
-                let settings = AwsSenderSettings {
-                    email_from: config.email_from.clone(),
-                    sms_sender_id: config.sms_sender_id.clone(),
-                    voice_origination: config.voice_origination.clone(),
-                };
-                Some(Arc::new(AwsSender::new(
-                    sdk.as_ref().ok_or_else(no_sdk)?,
-                    settings,
-                )))
-            }
         };
+        let sender = aws_sender(&config, sdk.as_ref());
+        Ok(Self::assemble_with(config, store, sender, clock))
+    }
+
+    /// The app of a Lambda function: DynamoDB, and SES/SNS or (in development) the outbox. It
+    /// names no embedded store, so a function's binary does not link one.
+    pub async fn build_on_aws(config: Config) -> Result<App, StoreError> {
+        if config.store != StoreKind::DynamoDb {
+            return Err(StoreError::Unavailable(
+                "a Lambda function stores in DynamoDB: set POLYAUTH_STORE=dynamodb".into(),
+            ));
+        }
+        if config.metrics {
+            crate::metrics::enable();
+        }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let sdk = crate::aws::sdk_config().await;
+        let store: Arc<dyn Store> = Arc::new(Dynamo::new(&sdk, &config.table, clock.clone()));
+        let sender = aws_sender(&config, Some(&sdk));
         Ok(Self::assemble_with(config, store, sender, clock))
     }
 
@@ -92,6 +94,21 @@ impl App {
             router = router.merge(http::dev::outbox(outbox.clone()));
         }
         harden(router, self.auth.config())
+    }
+}
+
+/// SES v2, SNS and SMS-voice, when the configuration names them and the SDK is loaded.
+fn aws_sender(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<Arc<dyn Sender>> {
+    match (config.sender, sdk) {
+        (SenderKind::Aws, Some(sdk)) => {
+            let settings = AwsSenderSettings {
+                email_from: config.email_from.clone(),
+                sms_sender_id: config.sms_sender_id.clone(),
+                voice_origination: config.voice_origination.clone(),
+            };
+            Some(Arc::new(AwsSender::new(sdk, settings)))
+        }
+        _ => None,
     }
 }
 

@@ -87,7 +87,7 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     }
     let mut config = Config::from_vars(vars)?;
     config.on_lambda = true;
-    let app = App::build(config).await?;
+    let app = App::build_on_aws(config).await?;
     tracing::info!(function = function.name(), "cold start complete");
     lambda_http::run(function.router(app.auth)).await
 }

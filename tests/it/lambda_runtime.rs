@@ -1,6 +1,7 @@
 //! Each function binary against a stand-in of the Lambda runtime API: it must start, fetch one
 //! invocation, and post a well-formed API Gateway answer. The time from process start to that
 //! answer (the cold start, minus the download) is printed; the README reports release figures.
+//! The functions run against moto's DynamoDB and SES, as they run against AWS's.
 
 use axum::{
     extract::{Path, State},
@@ -71,7 +72,7 @@ async fn init_error(State(rt): State<Runtime>, body: String) -> &'static str {
     "{}"
 }
 
-async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
+async fn cold_start(binary: &str, event_file: &str, env: &[(String, String)]) -> (Duration, Value) {
     let event = std::fs::read_to_string(format!(
         "{}/events/{event_file}",
         env!("CARGO_MANIFEST_DIR")
@@ -100,8 +101,9 @@ async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
-        .env("POLYAUTH_STORE", "memory")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -115,26 +117,31 @@ async fn cold_start(binary: &str, event_file: &str) -> (Duration, Value) {
     (elapsed, serde_json::from_str(&body).unwrap())
 }
 
+/// Each function binary with an event of its group and the status it answers.
+const CASES: [(&str, &str, u16); 4] = [
+    (
+        env!("CARGO_BIN_EXE_polyauth-api-v1"),
+        "api-v1-captcha.json",
+        200,
+    ),
+    (env!("CARGO_BIN_EXE_polyauth-v1"), "v1-send-code.json", 200),
+    (
+        env!("CARGO_BIN_EXE_polyauth-pauli"),
+        "pauli-logined-get.json",
+        200,
+    ),
+    (
+        env!("CARGO_BIN_EXE_polyauth-auth"),
+        "auth-json-create.json",
+        200,
+    ),
+];
+
 #[tokio::test]
 async fn every_function_starts_and_answers_its_first_invocation() {
-    let cases = [
-        (
-            env!("CARGO_BIN_EXE_polyauth-api-v1"),
-            "api-v1-captcha.json",
-            200,
-        ),
-        (env!("CARGO_BIN_EXE_polyauth-v1"), "v1-send-code.json", 200),
-        (
-            env!("CARGO_BIN_EXE_polyauth-pauli"),
-            "pauli-logined-get.json",
-            200,
-        ),
-        (
-            env!("CARGO_BIN_EXE_polyauth-auth"),
-            "auth-json-create.json",
-            200,
-        ),
-    ];
+    // A function stores in DynamoDB (it links no embedded store): moto's, here.
+    let aws = crate::support::Aws::new().await;
+    let cases = CASES;
     // POLYAUTH_FUNCTION_BINS=target/release measures the release binaries (the README's figures).
     let dir = std::env::var("POLYAUTH_FUNCTION_BINS").ok();
     for (binary, event, status) in cases {
@@ -143,7 +150,7 @@ async fn every_function_starts_and_answers_its_first_invocation() {
             None => binary.to_string(),
         };
         let binary = binary.as_str();
-        let (elapsed, answer) = cold_start(binary, event).await;
+        let (elapsed, answer) = cold_start(binary, event, &aws.env).await;
         assert_eq!(answer["statusCode"], status, "{binary}: {answer}");
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         assert!(body.is_object(), "{body}");
@@ -152,5 +159,80 @@ async fn every_function_starts_and_answers_its_first_invocation() {
             "cold start {name}: {:.1} ms to the first answered invocation",
             elapsed.as_secs_f64() * 1000.0
         );
+    }
+}
+
+/// The README's local invocation without Docker: `cargo lambda watch` as the runtime API (with
+/// `--only-lambda-apis`, the function binaries are the ones cargo built for this test) and
+/// `cargo lambda invoke` with the `events/` files. Needs cargo-lambda on PATH (`.ci/run`
+/// installs it); without it the check is skipped and says so.
+#[tokio::test]
+async fn cargo_lambda_watch_and_invoke_run_each_function() {
+    let Some(cargo_lambda) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("cargo-lambda"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!(
+            "SKIPPED cargo_lambda_watch_and_invoke_run_each_function: cargo-lambda is not on \
+             PATH (pip install cargo-lambda==1.9.2)"
+        );
+        return;
+    };
+    let aws = crate::support::Aws::new().await;
+    let port = crate::support::free_port().to_string();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let _watch = tokio::process::Command::new(&cargo_lambda)
+        .args(["lambda", "watch", "--only-lambda-apis", "-P", &port])
+        .arg("--manifest-path")
+        .arg(format!("{root}/Cargo.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cargo lambda watch starts");
+    let reachable = || std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok();
+    let started = Instant::now();
+    while !reachable() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "cargo lambda watch did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (binary, event, status) in CASES {
+        let name = binary.rsplit('/').next().unwrap();
+        let mut function = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(aws.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt/{name}"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let invoke = tokio::process::Command::new(&cargo_lambda)
+            .args(["lambda", "invoke", name, "-P", &port, "-o", "json", "-F"])
+            .arg(format!("{root}/events/{event}"))
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(30), invoke)
+            .await
+            .expect("invoked within 30 s")
+            .expect("cargo lambda invoke runs");
+        let _ = function.kill().await;
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(answer["statusCode"], status, "{name}: {answer}");
     }
 }

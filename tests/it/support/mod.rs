@@ -31,7 +31,7 @@ pub struct Server {
 pub struct Aws {
     pub table: String,
     pub from: String,
-    env: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
     /// SMS sent before this deployment existed are not its own.
     sms_before: usize,
     data_dir: PathBuf,
@@ -134,7 +134,7 @@ impl Aws {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
