@@ -195,3 +195,49 @@ async fn a_keyset_sealed_under_another_root_secret_is_replaced() {
         .await
         .is_ok());
 }
+
+#[tokio::test]
+async fn a_legacy_secret_opens_no_session_of_another_dialect() {
+    // Whoever holds seed 004's app secret (the app itself, by design) mints a token in 004's
+    // format for a session seed 003 opened: neither the core nor 004 takes it.
+    let mut config = config();
+    let secret = crate::config::Secret::new("biji-secret".into());
+    config.tokens.set(
+        Dialect::AuthForm,
+        crate::config::ProfileChoice::Legacy(secret),
+    );
+    let t = harness_with(config.clone());
+    let victim = signed_in(&t.auth, "v@x.com", Dialect::V1).await;
+    let profiles = super::super::tokens::Profiles::new(&config.tokens, &config.issuer);
+    let keys = t.auth.keyset().await.unwrap();
+    let forged = profiles
+        .sign(
+            Some(Dialect::AuthForm),
+            &super::super::tokens::Grant {
+                user: victim.user.id,
+                sid: &victim.tokens.sid,
+                iat: t.auth.now(),
+                exp: t.auth.now() + 10 * 365 * 24 * 3600,
+            },
+            &keys,
+            t.auth.now(),
+        )
+        .unwrap();
+    assert_eq!(
+        t.auth.authenticate_in(&forged, Dialect::AuthForm).await,
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth.whoami(&forged).await.map(|_| ()),
+        Err(Error::Unauthenticated)
+    );
+    assert_eq!(
+        t.auth.authenticate_in(&forged, Dialect::V1).await,
+        Err(Error::TokenInvalid)
+    );
+    assert!(t
+        .auth
+        .authenticate_in(&victim.tokens.access, Dialect::V1)
+        .await
+        .is_ok());
+}
