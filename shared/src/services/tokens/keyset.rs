@@ -45,10 +45,6 @@ impl Material {
         })
     }
 
-    pub fn has_rsa(&self) -> bool {
-        self.rsa.is_some()
-    }
-
     pub fn add_rsa(&mut self) -> Result<()> {
         if self.rsa.is_none() {
             self.rsa = Some(generate_rsa()?);
