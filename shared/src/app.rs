@@ -85,11 +85,13 @@ impl App {
         }
     }
 
-    /// Every endpoint group on one router (every dialect, health, token discovery), plus the outbox in development mode.
+    /// Every endpoint group on one router (every dialect, health, token discovery), the OpenAPI
+    /// documents, plus the outbox in development mode.
     pub fn router(&self) -> Router {
         let mut router = crate::lambda::Function::ALL
             .into_iter()
             .fold(Router::new(), |r, f| r.merge(f.routes(self.auth.clone())));
+        router = router.merge(crate::openapi::router());
         if let (true, Some(outbox)) = (self.auth.config().is_dev(), &self.outbox) {
             router = router.merge(http::dev::outbox(outbox.clone()));
         }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod lambda;
 pub mod local;
 pub mod metrics;
+pub mod openapi;
 pub mod random;
 pub mod sender;
 pub mod services;

@@ -59,6 +59,10 @@ const COOKIE: &str = "refresh_token";
 const OLD_COOKIE: &str = "refreshToken";
 const COOKIE_PATH: &str = "/api";
 
+pub fn routes() -> crate::openapi::Routes {
+    crate::openapi::Routes::new()
+}
+
 pub fn router(auth: Auth) -> Router {
     let auth_routes = Router::new()
         .route("/register", post(register))

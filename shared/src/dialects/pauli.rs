@@ -82,6 +82,10 @@ const MAX_NAME: usize = 128;
 /// `code` of a right password that still needs the SMS code.
 const E_USER_NEED_SMS_AUTH: i64 = 1032;
 
+pub fn routes() -> crate::openapi::Routes {
+    crate::openapi::Routes::new()
+}
+
 pub fn router(auth: Auth) -> Router {
     Router::new()
         .route(&format!("{PREFIX}/logined"), get(logined))

@@ -39,6 +39,7 @@ use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http,
+    openapi::Anywhere,
     services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
     Auth, Error,
 };
@@ -46,23 +47,55 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::post,
     Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 const PREFIX: &str = "/v1/auth";
 
+/// The routes with their OpenAPI entries.
+pub fn routes() -> crate::openapi::Routes {
+    let auth = crate::openapi::Routes::new()
+        .routes(routes!(login))
+        .routes(routes!(register))
+        .routes(routes!(reset_password))
+        .routes(routes!(send_code))
+        .routes(routes!(check_code));
+    let routes = crate::openapi::Routes::new()
+        .nest(PREFIX, auth)
+        .layer(axum::Extension(Dialect::V1));
+    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
+}
+
+/// What `Failure` may answer on any route.
+const REFUSALS: &[Anywhere] = &[
+    Anywhere {
+        status: 400,
+        description: "A missing or ill-typed field (`<field> is required`), another \
+            unacceptable value (`<field> <what is wrong>`), an account that is neither a mobile \
+            nor an email, wrong credentials, or a wrong, used or expired code",
+    },
+    Anywhere {
+        status: 403,
+        description: "A disabled account (`账号已被禁用`) or a captcha to solve; on `send-code` \
+            also an account that is neither a mobile nor an email",
+    },
+    Anywhere {
+        status: 429,
+        description: "Too many attempts, codes or registrations from this address or for this \
+            account (`请求过于频繁，请 N 秒后再试`)",
+    },
+    Anywhere {
+        status: 503,
+        description: "The store or the sender is unavailable",
+    },
+];
+
 pub fn router(auth: Auth) -> Router {
-    Router::new()
-        .route(&format!("{PREFIX}/login"), post(login))
-        .route(&format!("{PREFIX}/register"), post(register))
-        .route(&format!("{PREFIX}/reset-password"), post(reset_password))
-        .route(&format!("{PREFIX}/send-code"), post(send_code))
-        .route(&format!("{PREFIX}/check-code"), post(check_code))
-        .with_state(auth)
-        .layer(axum::Extension(Dialect::V1))
+    routes().with_state(auth).into()
 }
 
 /// Seed 003's tokens: three hours, issued 30 s in the past (the seed's example token).
@@ -135,10 +168,36 @@ impl IntoResponse for Failure {
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
         retry_after(
-            (status, axum::Json(json!({ "error": text }))).into_response(),
+            (status, axum::Json(Refusal { error: text })).into_response(),
             &e,
         )
     }
+}
+
+/// Every refusal: the original's statuses with one text.
+#[derive(Serialize, ToSchema)]
+struct Refusal {
+    error: String,
+}
+
+/// A 6-digit code: the seed's string, or the integer the development `send-code` shows (leading
+/// zeros restored).
+fn code_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some(
+                "6 digits, as a string or as the integer the development send-code shows",
+            ))
+            .build(),
+    )
 }
 
 type Body<T> = http::Json<T, Failure>;
@@ -195,33 +254,66 @@ fn given(v: &Option<Value>) -> Option<&Value> {
         .filter(|v| !v.is_null() && v.as_str() != Some(""))
 }
 
+/// The seed's token response.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SignedInBody {
+    /// HS256 JWT `{exp, iat, data: {id}}` (or the configured profile's), valid 3 hours.
+    token: String,
+    /// Whether this request created the account.
+    is_new_user: bool,
+    user: UserBody,
+}
+
+#[derive(Serialize, ToSchema)]
+struct UserBody {
+    id: u64,
+    nickname: String,
+    /// "" when the account has none.
+    email: String,
+    /// National form for the default country (`13312341234`), E.164 otherwise; "" when none.
+    mobile: String,
+    gender: u8,
+    avatar: String,
+}
+
 fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
     let u = &s.user;
-    axum::Json(json!({
-        "token": s.tokens.access,
-        "isNewUser": s.is_new,
-        "user": {
-            "id": u.id.0,
-            "nickname": u.profile.nickname,
-            "email": u.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
-            "mobile": u.mobile.as_ref().map(|m| auth.show_phone(m)).unwrap_or_default(),
-            "gender": u.profile.gender.0,
-            "avatar": u.profile.avatar,
+    axum::Json(SignedInBody {
+        token: s.tokens.access.clone(),
+        is_new_user: s.is_new,
+        user: UserBody {
+            id: u.id.0,
+            nickname: u.profile.nickname.clone(),
+            email: u.email.as_ref().map(|e| e.as_str()).unwrap_or("").into(),
+            mobile: u
+                .mobile
+                .as_ref()
+                .map(|m| auth.show_phone(m))
+                .unwrap_or_default(),
+            gender: u.profile.gender.0,
+            avatar: u.profile.avatar.clone(),
         },
-    }))
+    })
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginReq {
     #[serde(default)]
     account: Option<String>,
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
 
+/// Signs in with a password or a code; a code for an unknown account creates it.
+#[utoipa::path(post, path = "/login", request_body = LoginReq, responses(
+    (status = 200, description = "Signed in", body = SignedInBody),
+    (status = 401, description = "Not authenticated", body = Refusal),
+))]
 async fn login(
     State(auth): State<Auth>,
     client: Client,
@@ -259,7 +351,7 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterReq {
     #[serde(default)]
     account: Option<String>,
@@ -268,9 +360,15 @@ struct RegisterReq {
     #[serde(default)]
     nickname: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
 
+/// Registers with a code sent with flag `register`; an existing account is signed in.
+#[utoipa::path(post, path = "/register", request_body = RegisterReq, responses(
+    (status = 200, description = "Signed in", body = SignedInBody),
+    (status = 409, description = "The account exists", body = Refusal),
+))]
 async fn register(
     State(auth): State<Auth>,
     client: Client,
@@ -296,16 +394,22 @@ async fn register(
     Ok(signed_in(&auth, &s))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetReq {
     #[serde(default)]
     account: Option<String>,
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
 
+/// Sets a new password with a code sent with flag `reset-password` and signs in.
+#[utoipa::path(post, path = "/reset-password", request_body = ResetReq, responses(
+    (status = 200, description = "Password set, signed in", body = SignedInBody),
+    (status = 404, description = "No such account", body = Refusal),
+))]
 async fn reset_password(
     State(auth): State<Auth>,
     client: Client,
@@ -320,7 +424,7 @@ async fn reset_password(
     Ok(signed_in(&auth, &s))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SendCodeReq {
     #[serde(default)]
     account: Option<String>,
@@ -328,6 +432,10 @@ struct SendCodeReq {
     flag: Option<String>,
 }
 
+/// Sends a 6-digit code by SMS or email.
+#[utoipa::path(post, path = "/send-code", request_body = SendCodeReq, responses(
+    (status = 200, description = "Sent", body = CodeSent),
+))]
 async fn send_code(
     State(auth): State<Auth>,
     client: Client,
@@ -352,23 +460,46 @@ async fn send_code(
         .await
         .map_err(&fail)?;
     if !auth.config().shows_codes() {
-        return Ok(axum::Json(json!({ "message": "验证码发送成功" })).into_response());
+        return Ok(axum::Json(CodeSent {
+            message: "验证码发送成功",
+            code: None,
+        })
+        .into_response());
     }
     let shown = match issued.code.as_str().parse::<u64>() {
         Ok(n) => json!(n),
         Err(_) => json!(issued.code.as_str()),
     };
-    Ok(axum::Json(json!({ "message": "开发模式，验证码发送成功", "code": shown })).into_response())
+    Ok(axum::Json(CodeSent {
+        message: "开发模式，验证码发送成功",
+        code: Some(shown),
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct CodeSent {
+    message: &'static str,
+    /// Development only: the code itself, as an integer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>)]
+    code: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
 struct CheckCodeReq {
     #[serde(default)]
     account: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
 
+/// Checks a code without spending it.
+#[utoipa::path(post, path = "/check-code", request_body = CheckCodeReq, responses(
+    (status = 200, description = "The code is valid", body = CodeChecked),
+    (status = 404, description = "No such code (`验证码不存在或已过期`)", body = Refusal),
+))]
 async fn check_code(
     State(auth): State<Auth>,
     client: Client,
@@ -383,10 +514,18 @@ async fn check_code(
         .check_code_any(&account, &code, &client)
         .await
         .map_err(&fail)?;
-    Ok(
-        axum::Json(json!({ "code": code.as_str(), "expired_at": rfc3339(check.expires_at) }))
-            .into_response(),
-    )
+    Ok(axum::Json(CodeChecked {
+        code: code.as_str().to_string(),
+        expired_at: rfc3339(check.expires_at),
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+struct CodeChecked {
+    code: String,
+    /// RFC 3339, milliseconds, UTC.
+    expired_at: String,
 }
 
 #[cfg(test)]

@@ -42,6 +42,12 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// Write the OpenAPI document of each dialect (`<dialect>.json`) into a directory; the
+    /// repository keeps them in `openapi/`, and a test fails when they are out of date.
+    Openapi {
+        #[arg(long, default_value = "openapi")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,11 +117,14 @@ pub async fn main() -> ExitCode {
         // Colours only for a person at a terminal; a file or a log collector gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi { out } = &command {
+        return write_openapi(out);
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => return fail(format!("configuration: {e}")),
     };
-    let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Admin(Admin::CreateTable) = command {
         return create_table(&config).await;
     }
@@ -124,7 +133,7 @@ pub async fn main() -> ExitCode {
     }
     let admin_cmd = match command {
         Command::Admin(cmd) => Some(cmd),
-        Command::Serve | Command::HashRate { .. } => None,
+        Command::Serve | Command::HashRate { .. } | Command::Openapi { .. } => None,
     };
     // An import file is read here, so a server handed the command never reads the caller's
     // files or stdin.
@@ -158,6 +167,20 @@ pub async fn main() -> ExitCode {
         Some(cmd) => execute(&app.auth, cmd, input, true).await.print(),
         None => serve(app, &config).await,
     }
+}
+
+fn write_openapi(dir: &std::path::Path) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return fail(format!("cannot create {}: {e}", dir.display()));
+    }
+    for dialect in crate::services::Dialect::ALL {
+        let path = dir.join(crate::openapi::file_name(dialect));
+        if let Err(e) = std::fs::write(&path, crate::openapi::render(dialect)) {
+            return fail(format!("cannot write {}: {e}", path.display()));
+        }
+        println!("{}", path.display());
+    }
+    ExitCode::SUCCESS
 }
 
 /// What an admin command prints and how it exits, wherever it ran.

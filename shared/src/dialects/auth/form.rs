@@ -51,6 +51,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub fn routes() -> crate::openapi::Routes {
+    crate::openapi::Routes::new()
+}
+
 pub const USERNAME_POLICY: UsernamePolicy = UsernamePolicy { min: 5, max: 30 };
 pub const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy { min: 8, max: 20 };
 /// `expiration` when the client sends none: one day, as the seed says.

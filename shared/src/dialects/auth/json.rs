@@ -52,6 +52,10 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub fn routes() -> crate::openapi::Routes {
+    crate::openapi::Routes::new()
+}
+
 /// The endpoint a failure happened in: the original worded bad input and unknown users per
 /// endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

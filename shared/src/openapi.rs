@@ -1,0 +1,207 @@
+//! OpenAPI 3.1 documents of the five dialects, built from the very route lists that serve them:
+//! a dialect's `routes()` is a `utoipa-axum` router, so a route cannot be added without its
+//! entry. The local binary serves each at `GET /openapi/<dialect>.json`; `polyauth openapi`
+//! writes them to `openapi/` in the repository, and a test keeps that copy current.
+
+use crate::{dialects, services::Dialect, Auth};
+use axum::{extract::Path, http::StatusCode, response::IntoResponse, routing::get, Router};
+use utoipa::{
+    openapi::{
+        header::HeaderBuilder,
+        path::Operation,
+        response::{Response, ResponseBuilder},
+        schema::{ObjectBuilder, Type},
+        ContentBuilder, Info, OpenApi, PathItem, Ref,
+    },
+    ToSchema,
+};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+
+/// A dialect's routes with their documentation.
+pub type Routes = OpenApiRouter<Auth>;
+
+/// An answer any operation of a dialect may give: its one `Failure` mapping makes it wherever
+/// the failure happens (an outage, a limit), so it is documented once per dialect.
+pub struct Anywhere {
+    pub status: u16,
+    pub description: &'static str,
+}
+
+/// Adds each of `answers`, with body `T`, to every operation that does not document that
+/// status itself. A 429 says when to come back in `Retry-After`.
+pub fn anywhere<T: ToSchema>(mut routes: Routes, answers: &[Anywhere]) -> Routes {
+    let api = routes.get_openapi_mut();
+    let name = T::name();
+    let mut schemas = Vec::new();
+    T::schemas(&mut schemas);
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.extend(schemas);
+    components.schemas.insert(name.to_string(), T::schema());
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            for answer in answers {
+                let key = answer.status.to_string();
+                if !op.responses.responses.contains_key(&key) {
+                    op.responses
+                        .responses
+                        .insert(key, response::<T>(answer).into());
+                }
+            }
+        }
+    }
+    routes
+}
+
+fn response<T: ToSchema>(answer: &Anywhere) -> Response {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(T::name())))
+        .build();
+    let mut res = ResponseBuilder::new()
+        .description(answer.description)
+        .content("application/json", content);
+    if answer.status == 429 {
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1));
+        res = res.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(seconds)
+                .description(Some("Seconds to wait"))
+                .build(),
+        );
+    }
+    res.build()
+}
+
+/// The operations of `routes` served again at `path`: an alias that the originals' clients
+/// call. Each aliased operation keeps its documentation under an operation id of its own.
+pub fn alias(routes: UtoipaMethodRouter<Auth>, path: &str) -> UtoipaMethodRouter<Auth> {
+    let (schemas, mut paths, method_router) = routes;
+    let items: Vec<PathItem> = std::mem::take(&mut paths.paths).into_values().collect();
+    for mut item in items {
+        for op in operations(&mut item) {
+            op.operation_id = op
+                .operation_id
+                .take()
+                .map(|id| format!("{id}_at_{}", slug(path)));
+        }
+        paths.paths.insert(path.to_string(), item);
+    }
+    (schemas, paths, method_router)
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn slug(path: &str) -> String {
+    path.trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// What a document is called and what it covers.
+struct About {
+    title: &'static str,
+    description: &'static str,
+}
+
+fn about(dialect: Dialect) -> About {
+    match dialect {
+        Dialect::Pauli => About {
+            title: "polyauth: seed 000 (pauli, /pauli/auth/api)",
+            description: "Envelope `{code, msg, result}`, HTTP 200 for every answer but an \
+                outage (503). The session is the cookie `pauli_session` (or an `Authorization: \
+                Bearer` header); the pending second factor the cookie `pauli_pending`.",
+        },
+        Dialect::AuthJson => About {
+            title: "polyauth: seed 001 (/auth, JSON)",
+            description: "JSON bodies; errors are `{code, detailed_error_code, error_msg}` with \
+                HTTP status = `code`.",
+        },
+        Dialect::ApiV1 => About {
+            title: "polyauth: seed 002 (/api/v1/auth and /api/v1/verify)",
+            description: "Envelope `{code, data, msg}`, HTTP 200 for every answer but an outage \
+                (503); `code` 200 is success, 500 a refusal, -1 a captcha to solve, 3000 a \
+                missing or expired access token (refresh and retry), 2000 any other token \
+                failure (sign out). The refresh token is also the HttpOnly cookie \
+                `refresh_token` on `/api`.",
+        },
+        Dialect::V1 => About {
+            title: "polyauth: seed 003 (/v1/auth)",
+            description: "JSON bodies; a signed-in answer is `{token, isNewUser, user}`; errors \
+                are `{error}` with the original's statuses.",
+        },
+        Dialect::AuthForm => About {
+            title: "polyauth: seed 004 (/auth, forms)",
+            description: "Form bodies (URL-encoded or multipart); answers are JSON, errors \
+                `{message}` with the original's statuses; the token is sent as \
+                `Authorization: Bearer`.",
+        },
+    }
+}
+
+fn routes(dialect: Dialect) -> Routes {
+    match dialect {
+        Dialect::Pauli => dialects::pauli::routes(),
+        Dialect::AuthJson => dialects::auth::json::routes(),
+        Dialect::ApiV1 => dialects::api_v1::routes(),
+        Dialect::V1 => dialects::v1::routes(),
+        Dialect::AuthForm => dialects::auth::form::routes(),
+    }
+}
+
+/// The document of one dialect.
+pub fn document(dialect: Dialect) -> OpenApi {
+    let About { title, description } = about(dialect);
+    let mut api = routes(dialect).into_openapi();
+    let mut info = Info::new(title, env!("CARGO_PKG_VERSION"));
+    info.description = Some(description.to_string());
+    api.info = info;
+    api
+}
+
+/// The file name of a dialect's document: `api-v1.json`.
+pub fn file_name(dialect: Dialect) -> String {
+    format!("{}.json", dialect.name())
+}
+
+/// A document as written to `openapi/` and served: pretty JSON with a final newline.
+pub fn render(dialect: Dialect) -> String {
+    let mut text = serde_json::to_string_pretty(&document(dialect)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// `GET /openapi/<dialect>.json`.
+pub fn router() -> Router {
+    Router::new().route("/openapi/{file}", get(serve))
+}
+
+async fn serve(Path(file): Path<String>) -> axum::response::Response {
+    match Dialect::ALL.into_iter().find(|d| file_name(*d) == file) {
+        Some(dialect) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            render(dialect),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "not found"})),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
