@@ -3,15 +3,17 @@
 //! Durability: commits skip fsync, and a background flusher makes them durable every 100 ms
 //! (and at shutdown), so a write costs microseconds instead of a disk flush, and the pages redb
 //! keeps for not-yet-durable commits stay few; a machine crash can lose the last 100 ms of
-//! writes. Every
-//! commit is atomic either way. One redb write
-//! transaction per batch gives all-or-nothing writes and serialises conditional checks, which
-//! is what makes uniqueness hold under concurrency.
+//! writes. Every commit is atomic either way. Writes go through one committer thread
+//! (`group`), which commits the batches waiting for it together; each batch is still
+//! all-or-nothing, and one writer serialises conditional checks, which is what makes uniqueness
+//! hold under concurrency.
 //!
 //! Expired items are absent on every read, and a sweeper deletes them: an index by expiry
 //! (`EXPIRY`) is kept in the same transactions as the items, and each sweep deletes at most
 //! `SWEEP_BATCH` of the oldest expired, every `SWEEP_EVERY`, so unauthenticated requests that
 //! write short-lived items (captchas, counters) cannot grow the file without bound.
+
+mod group;
 
 use super::{Item, Key, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
@@ -95,11 +97,7 @@ fn start_sweeper(store: &Embedded) {
             let Some(db) = weak.upgrade() else {
                 return;
             };
-            let store = Embedded {
-                db,
-                clock: clock.clone(),
-            };
-            if let Err(e) = store.sweep(SWEEP_BATCH) {
+            if let Err(e) = sweep(&db, clock.now(), SWEEP_BATCH) {
                 tracing::error!(error = %e, "sweeping expired items failed");
             }
         });
@@ -129,6 +127,7 @@ fn start_flusher(db: &Arc<Db>) {
 pub struct Embedded {
     db: Arc<Db>,
     clock: Arc<dyn Clock>,
+    committer: group::Committer,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -190,12 +189,15 @@ impl Embedded {
         tx.open_table(ITEMS).map_err(unavailable)?;
         tx.open_table(EXPIRY).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
+        let db = Arc::new(Db {
+            redb: db,
+            dirty: AtomicBool::new(false),
+        });
+        let committer = group::Committer::start(&db, clock.clone())?;
         Ok(Embedded {
-            db: Arc::new(Db {
-                redb: db,
-                dirty: AtomicBool::new(false),
-            }),
+            db,
             clock,
+            committer,
         })
     }
 
@@ -203,80 +205,9 @@ impl Embedded {
         item.is_live(now).then_some(item)
     }
 
-    fn write_blocking(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let tx = self.db.begin_write()?;
-        {
-            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
-            let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
-            let mut stored = Vec::with_capacity(writes.len());
-            for (i, w) in writes.iter().enumerate() {
-                let k = raw_key(w.key());
-                let current = match table.get(k.as_str()).map_err(unavailable)? {
-                    Some(v) => Some(decode(&k, v.value())?),
-                    None => None,
-                };
-                let live = current.clone().and_then(|item| self.live(item, now));
-                if !w.condition().holds(live.as_ref()) {
-                    return Err(StoreError::ConditionFailed(i));
-                }
-                stored.push(current.and_then(|item| item.expires_at));
-            }
-            for (w, old_expiry) in writes.iter().zip(stored) {
-                let k = raw_key(w.key());
-                if matches!(w, Write::Check { .. }) {
-                    continue;
-                }
-                if let Some(t) = old_expiry {
-                    expiry.remove((t, k.as_str())).map_err(unavailable)?;
-                }
-                match w {
-                    Write::Put { item, .. } => {
-                        table
-                            .insert(k.as_str(), encode(item)?.as_slice())
-                            .map_err(unavailable)?;
-                        if let Some(t) = item.expires_at {
-                            expiry.insert((t, k.as_str()), ()).map_err(unavailable)?;
-                        }
-                    }
-                    Write::Delete { .. } => {
-                        table.remove(k.as_str()).map_err(unavailable)?;
-                    }
-                    Write::Check { .. } => {}
-                }
-            }
-        }
-        tx.commit().map_err(unavailable)
-    }
-
     /// Deletes up to `limit` expired items, oldest expiry first; answers how many.
     pub fn sweep(&self, limit: usize) -> Result<usize, StoreError> {
-        let now = self.clock.now();
-        let tx = self.db.begin_write()?;
-        let swept = {
-            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
-            let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
-            let due: Vec<(i64, String)> = expiry
-                .range((i64::MIN, "")..=(now, "\u{10FFFF}"))
-                .map_err(unavailable)?
-                .take(limit)
-                .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_string())))
-                .collect::<Result<_, _>>()
-                .map_err(unavailable)?;
-            for (t, k) in &due {
-                expiry.remove((*t, k.as_str())).map_err(unavailable)?;
-                let expired = match table.get(k.as_str()).map_err(unavailable)? {
-                    Some(v) => decode(k, v.value())?.expires_at == Some(*t),
-                    None => false,
-                };
-                if expired {
-                    table.remove(k.as_str()).map_err(unavailable)?;
-                }
-            }
-            due.len()
-        };
-        tx.commit().map_err(unavailable)?;
-        Ok(swept)
+        sweep(&self.db, self.clock.now(), limit)
     }
 
     /// Items stored, expired or not (what a sweep leaves behind).
@@ -285,60 +216,35 @@ impl Embedded {
         let table = tx.open_table(ITEMS).map_err(unavailable)?;
         table.len().map_err(unavailable)
     }
+}
 
-    fn increment_blocking(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, StoreError> {
-        let now = self.clock.now();
-        let k = raw_key(key);
-        let tx = self.db.begin_write()?;
-        let n = {
-            let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
-            let mut index = tx.open_table(EXPIRY).map_err(unavailable)?;
-            let stored = match table.get(k.as_str()).map_err(unavailable)? {
-                Some(v) => Some(decode(&k, v.value())?),
-                None => None,
-            };
-            if let Some(t) = stored.as_ref().and_then(|i| i.expires_at) {
-                index.remove((t, k.as_str())).map_err(unavailable)?;
-            }
-            let current = stored.and_then(|item| self.live(item, now));
-            let (n, expiry) = match current {
-                Some(item) => {
-                    let n = item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0) + by;
-                    (n, if renew { expires_at } else { item.expires_at })
-                }
-                None => (by, expires_at),
-            };
-            let mut attrs = Map::new();
-            attrs.insert("n".into(), n.into());
-            let item = Item::new(key.clone(), attrs, expiry);
-            table
-                .insert(k.as_str(), encode(&item)?.as_slice())
-                .map_err(unavailable)?;
-            if let Some(t) = expiry {
-                index.insert((t, k.as_str()), ()).map_err(unavailable)?;
-            }
-            n
-        };
-        tx.commit().map_err(unavailable)?;
-        Ok(n)
-    }
-
-    /// Runs blocking redb work off the async runtime: a file commit waits for fsync.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(Embedded) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || f(this))
-            .await
+/// Deletes up to `limit` expired items, oldest expiry first; answers how many.
+fn sweep(db: &Db, now: i64, limit: usize) -> Result<usize, StoreError> {
+    let tx = db.begin_write()?;
+    let swept = {
+        let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
+        let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
+        let due: Vec<(i64, String)> = expiry
+            .range((i64::MIN, "")..=(now, "\u{10FFFF}"))
             .map_err(unavailable)?
-    }
+            .take(limit)
+            .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_string())))
+            .collect::<Result<_, _>>()
+            .map_err(unavailable)?;
+        for (t, k) in &due {
+            expiry.remove((*t, k.as_str())).map_err(unavailable)?;
+            let expired = match table.get(k.as_str()).map_err(unavailable)? {
+                Some(v) => decode(k, v.value())?.expires_at == Some(*t),
+                None => false,
+            };
+            if expired {
+                table.remove(k.as_str()).map_err(unavailable)?;
+            }
+        }
+        due.len()
+    };
+    tx.commit().map_err(unavailable)?;
+    Ok(swept)
 }
 
 #[async_trait::async_trait]
@@ -410,7 +316,7 @@ impl Store for Embedded {
         if writes.is_empty() {
             return Ok(());
         }
-        self.blocking(move |s| s.write_blocking(writes)).await
+        self.committer.write(writes).await
     }
 
     async fn increment(
@@ -420,9 +326,7 @@ impl Store for Embedded {
         expires_at: Option<i64>,
         renew: bool,
     ) -> Result<i64, StoreError> {
-        let key = key.clone();
-        self.blocking(move |s| s.increment_blocking(&key, by, expires_at, renew))
-            .await
+        self.committer.increment(key, by, expires_at, renew).await
     }
 }
 
@@ -446,6 +350,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = clock();
         super::super::contract::run(&Embedded::open(dir.path(), c.clone()).unwrap(), c).await;
+    }
+
+    /// Concurrent batches share commits, yet each keeps its own conditions and all-or-nothing:
+    /// of many batches racing for one unique key, one is written whole and the others not at
+    /// all; concurrent increments of one counter each see a distinct count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn grouped_batches_stay_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Embedded::open(dir.path(), clock()).unwrap();
+        let unique = Key::new("UNIQUE", "S");
+        let racers = (0..200).map(|i| {
+            let s = s.clone();
+            let unique = unique.clone();
+            tokio::spawn(async move {
+                let mine = Item::new(Key::new(format!("MINE{i}"), "S"), Map::new(), None);
+                let claim = Write::put_new(Item::new(unique, Map::new(), None));
+                (i, s.write(vec![Write::put(mine), claim]).await)
+            })
+        });
+        let counters = (0..200).map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.increment(&Key::new("N", "S"), 1, None, false).await })
+        });
+        let (raced, counted) = tokio::join!(
+            futures::future::join_all(racers),
+            futures::future::join_all(counters)
+        );
+        let mut winners = 0;
+        for r in raced {
+            let (i, result) = r.unwrap();
+            let mine = s.get(&Key::new(format!("MINE{i}"), "S")).await.unwrap();
+            match result {
+                Ok(()) => {
+                    winners += 1;
+                    assert!(mine.is_some(), "a written batch is written whole");
+                }
+                Err(e) => {
+                    assert_eq!(e, StoreError::ConditionFailed(1));
+                    assert!(mine.is_none(), "a refused batch leaves no trace");
+                }
+            }
+        }
+        assert_eq!(winners, 1);
+        let mut counts: Vec<i64> = counted.into_iter().map(|r| r.unwrap().unwrap()).collect();
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=200).collect::<Vec<_>>());
     }
 
     #[tokio::test]
