@@ -117,7 +117,9 @@ fn aws_sender(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<Ar
 /// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
 /// connection; unknown paths get a JSON 404. Every body is read within its bound first
 /// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope. The
-/// caller's address is resolved once (`http::identify`) for every limit and record.
+/// caller's address is resolved once (`http::identify`) for every limit and record. Every
+/// request runs in a span naming its method, its route and, on Lambda, its request id, so each
+/// log line of a request can be found from any other.
 pub fn harden(router: Router, config: &Config) -> Router {
     let router = router
         .fallback(|| async {
@@ -127,6 +129,7 @@ pub fn harden(router: Router, config: &Config) -> Router {
             )
         })
         .layer(axum::middleware::from_fn(http::bound_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::map_response(http::no_store))
         .layer(axum::middleware::from_fn_with_state(
             config.limits.trusted_proxies,
@@ -144,6 +147,23 @@ pub fn harden(router: Router, config: &Config) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     }
+}
+
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let request_id = req
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|c| c.request_id.clone());
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = route.as_deref().unwrap_or("unmatched"),
+        request_id = request_id.as_deref(),
+    )
 }
 
 /// Cross-origin calls with credentials from the configured origins only (the same answer API

@@ -8,10 +8,13 @@ use axum::{extract::Path, http::StatusCode, response::IntoResponse, routing::get
 use utoipa::{
     openapi::{
         header::HeaderBuilder,
-        path::Operation,
+        path::{Operation, ParameterIn},
         response::{Response, ResponseBuilder},
         schema::{ObjectBuilder, Type},
-        ContentBuilder, Info, OpenApi, PathItem, Ref,
+        security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        },
+        ContentBuilder, Info, OpenApi, PathItem, Ref, Required,
     },
     ToSchema,
 };
@@ -40,12 +43,10 @@ pub fn anywhere<T: ToSchema>(mut routes: Routes, answers: &[Anywhere]) -> Routes
     for item in api.paths.paths.values_mut() {
         for op in operations(item) {
             for answer in answers {
-                let key = answer.status.to_string();
-                if !op.responses.responses.contains_key(&key) {
-                    op.responses
-                        .responses
-                        .insert(key, response::<T>(answer).into());
-                }
+                op.responses
+                    .responses
+                    .entry(answer.status.to_string())
+                    .or_insert_with(|| response::<T>(answer).into());
             }
         }
     }
@@ -121,21 +122,36 @@ fn about(dialect: Dialect) -> About {
         Dialect::Pauli => About {
             title: "polyauth: seed 000 (pauli, /pauli/auth/api)",
             description: "Envelope `{code, msg, result}`, HTTP 200 for every answer but an \
-                outage (503). The session is the cookie `pauli_session` (or an `Authorization: \
-                Bearer` header); the pending second factor the cookie `pauli_pending`.",
+                outage (503, code 1099). A 200 is therefore not success: read `code` (0 \
+                success; 1 bad parameter or a folded refusal, `result.field` naming the \
+                parameter; 7 missing permission; 1003 already signed in; 1004 not signed in; \
+                1005 wrong user or password; 1007 wrong SMS code; 1032 SMS step of `PUT \
+                pass/login`). The session is the HttpOnly cookie `pauli_session` (or \
+                `Authorization: Bearer`, which wins); the pending second factor the cookie \
+                `pauli_pending` (20 minutes). Every parameter may also be given in the query \
+                string, the body winning, except on `pass/login` and `pass/create`, which take \
+                JSON bodies only.",
         },
         Dialect::AuthJson => About {
             title: "polyauth: seed 001 (/auth, JSON)",
-            description: "JSON bodies; errors are `{code, detailed_error_code, error_msg}` with \
-                HTTP status = `code`.",
+            description: "JSON bodies (read whatever the `Content-Type`); errors are `{code, \
+                detailed_error_code, error_msg}` with HTTP status = `code`, \
+                `detailed_error_code` the original's five-digit code (clients branch on it) and \
+                `error_msg` `StatusCode.<NAME>: <text>`. The access token (a JWT valid 24 \
+                hours; no refresh: log in again on 40103) is sent as `Authorization: Bearer \
+                <token>`, exactly that scheme. Seed 004 serves `GET /auth/` and `/auth/login`, \
+                `/auth/register`, `/auth/logout` under the same prefix.",
         },
         Dialect::ApiV1 => About {
             title: "polyauth: seed 002 (/api/v1/auth and /api/v1/verify)",
             description: "Envelope `{code, data, msg}`, HTTP 200 for every answer but an outage \
                 (503); `code` 200 is success, 500 a refusal, -1 a captcha to solve, 3000 a \
                 missing or expired access token (refresh and retry), 2000 any other token \
-                failure (sign out). The refresh token is also the HttpOnly cookie \
-                `refresh_token` on `/api`.",
+                failure (sign out). A 2xx status is therefore not success: read `code`. Invalid \
+                requests are refused in the envelope too (code 500 `请求参数有误`), never with a \
+                4xx. `Authorization` carries the bare access token, as the seed shows, or \
+                `Bearer <token>`. The refresh token is also the HttpOnly cookie `refresh_token` \
+                on `/api` (the older `refreshToken` is still read).",
         },
         Dialect::V1 => About {
             title: "polyauth: seed 003 (/v1/auth)",
@@ -144,9 +160,15 @@ fn about(dialect: Dialect) -> About {
         },
         Dialect::AuthForm => About {
             title: "polyauth: seed 004 (/auth, forms)",
-            description: "Form bodies (URL-encoded or multipart); answers are JSON, errors \
-                `{message}` with the original's statuses; the token is sent as \
-                `Authorization: Bearer`.",
+            description: "Form bodies (`application/x-www-form-urlencoded` or \
+                `multipart/form-data`); answers are JSON `{code, message, data}` with HTTP \
+                status = `code`; errors `{code, message}` without `data`, with the original's \
+                exact messages (the Android app switches on them); `Logout Failed` is status \
+                600 (documented as `default`: OpenAPI has no 6XX). Login answers the token in \
+                the `Authorization: Bearer <token>` response header and in `data.token`; \
+                requests send it back as `Authorization: Bearer <token>` (a bare token is \
+                accepted too). Seed 001 serves `POST /auth/` and `/auth/create`, \
+                `/auth/disable`, `/auth/reset` under the same prefix.",
         },
     }
 }
@@ -168,7 +190,55 @@ pub fn document(dialect: Dialect) -> OpenApi {
     let mut info = Info::new(title, env!("CARGO_PKG_VERSION"));
     info.description = Some(description.to_string());
     api.info = info;
+    token_as_security_scheme(&mut api, dialect);
     api
+}
+
+/// The name of each document's access-token security scheme.
+const TOKEN_SCHEME: &str = "accessToken";
+
+/// OpenAPI tools ignore a header parameter named `Authorization`, so the handlers' documented
+/// `Authorization` parameter becomes the operation's security requirement (optional where the
+/// parameter was) on a scheme of the dialect's own form: seed 002 sends the bare token.
+fn token_as_security_scheme(api: &mut OpenApi, dialect: Dialect) {
+    let mut uses_token = false;
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            let Some(params) = op.parameters.as_mut() else {
+                continue;
+            };
+            let Some(at) = params.iter().position(|p| {
+                p.parameter_in == ParameterIn::Header
+                    && p.name.eq_ignore_ascii_case("authorization")
+            }) else {
+                continue;
+            };
+            let param = params.remove(at);
+            if params.is_empty() {
+                op.parameters = None;
+            }
+            let mut either = vec![SecurityRequirement::new(TOKEN_SCHEME, Vec::<String>::new())];
+            if param.required != Required::True {
+                either.push(SecurityRequirement::default());
+            }
+            op.security = Some(either);
+            uses_token = true;
+        }
+    }
+    if !uses_token {
+        return;
+    }
+    let scheme = match dialect {
+        Dialect::ApiV1 => SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "Authorization",
+            "The access token, bare as the seed shows, or `Bearer <token>`",
+        ))),
+        _ => SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    };
+    api.components
+        .get_or_insert_with(Default::default)
+        .security_schemes
+        .insert(TOKEN_SCHEME.to_string(), scheme);
 }
 
 /// The file name of a dialect's document: `api-v1.json`.

@@ -9,6 +9,7 @@ mod aws_store;
 mod clients;
 mod cors;
 mod events;
+mod fuzz;
 mod import;
 mod journey_api_v1;
 mod journey_auth;

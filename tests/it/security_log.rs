@@ -166,6 +166,15 @@ async fn security_events_are_logged_without_secrets() {
         assert!(line.contains("ip="), "{line}");
         assert!(line.contains("outcome="), "{line}");
     }
+    // Each event is logged inside its request's span, which names the route it came through.
+    let failed = text
+        .lines()
+        .find(|l| l.contains("event=\"login_failed\""))
+        .unwrap_or_default();
+    assert!(
+        failed.contains("request{method=POST route=/auth/"),
+        "no request span on {failed}"
+    );
     let dialects = [
         "dialect=\"auth-json\"",
         "dialect=\"v1\"",

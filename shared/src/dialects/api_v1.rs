@@ -39,18 +39,27 @@ use super::{retry_after, wait_seconds};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
     http::{self, bearer},
-    services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount},
+    openapi::Anywhere,
+    services::{
+        Challenge, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount,
+    },
     Auth, Error,
 };
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
     Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{
+    openapi::{
+        schema::{AnyOfBuilder, ObjectBuilder, Schema, Type},
+        Ref, RefOr, Required,
+    },
+    IntoParams, PartialSchema, ToSchema,
+};
+use utoipa_axum::routes;
 
 const PREFIX: &str = "/api/v1/auth";
 const VERIFY: &str = "/api/v1/verify";
@@ -59,34 +68,55 @@ const COOKIE: &str = "refresh_token";
 const OLD_COOKIE: &str = "refreshToken";
 const COOKIE_PATH: &str = "/api";
 
+/// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
-    crate::openapi::Routes::new()
+    let auth = crate::openapi::Routes::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(login_email))
+        .routes(routes!(update_token))
+        .routes(routes!(logout))
+        .routes(routes!(resetpwd_check, resetpwd_check_legacy))
+        .routes(routes!(modify_pwd))
+        .routes(routes!(send_email_code))
+        .routes(routes!(captcha))
+        .routes(crate::openapi::alias(
+            routes!(captcha_validate),
+            "/captcha/verify",
+        ));
+    let verify = crate::openapi::Routes::new()
+        .routes(routes!(get_email_code))
+        .routes(routes!(captcha_get))
+        .routes(routes!(captcha_validate));
+    let mut routes = crate::openapi::Routes::new()
+        .nest(PREFIX, auth)
+        .nest(VERIFY, verify)
+        .layer(axum::Extension(Dialect::ApiV1));
+    // Bodies whose every field is optional may be left out (an empty body reads as `{}`): the
+    // refresh token may come as a cookie, and `captcha` without an id issues one.
+    let paths = &mut routes.get_openapi_mut().paths.paths;
+    for path in ["/updateToken", "/logout", "/captcha"] {
+        let body = paths
+            .get_mut(&format!("{PREFIX}{path}"))
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(Required::False);
+        }
+    }
+    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
 }
 
+/// What `Failure` answers with another status than 200: only an outage.
+const REFUSALS: &[Anywhere] = &[Anywhere {
+    status: 503,
+    description:
+        "The store or the mail service is unavailable (code 500, `服务暂不可用，请稍后再试`); \
+        nothing was half-done, so the request may be sent again",
+}];
+
 pub fn router(auth: Auth) -> Router {
-    let auth_routes = Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/login/email", post(login_email))
-        .route("/updateToken", post(update_token))
-        .route("/logout", post(logout))
-        .route(
-            "/resetpwdCheck",
-            post(resetpwd_check).get(resetpwd_check_legacy),
-        )
-        .route("/modifyPwd", post(modify_pwd))
-        .route("/sendEmailCode", post(send_email_code))
-        .route("/captcha", post(captcha))
-        .route("/captcha/verify", post(captcha_validate));
-    let verify_routes = Router::new()
-        .route("/getEmailCode", post(get_email_code))
-        .route("/captcha/get", get(captcha_get))
-        .route("/captcha/validate", post(captcha_validate));
-    Router::new()
-        .nest(PREFIX, auth_routes)
-        .nest(VERIFY, verify_routes)
-        .with_state(auth)
-        .layer(axum::Extension(Dialect::ApiV1))
+    routes().with_state(auth).into()
 }
 
 /// The endpoint a failure happened in, where the original worded one error per endpoint.
@@ -118,11 +148,13 @@ const REFUSED: i64 = 500;
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
-        let refused = |msg: &str| (REFUSED, Value::Null, msg.to_string());
+        let refused = |msg: &str| (ReplyCode(REFUSED), None, msg.to_string());
         let (code, data, msg) = match &e {
             Error::CaptchaRequired { captcha_id } => (
-                -1,
-                json!({ "captchaId": captcha_id }),
+                ReplyCode(-1),
+                Some(CaptchaAsked {
+                    captcha_id: captcha_id.clone(),
+                }),
                 "需要人机验证".to_string(),
             ),
             Error::Malformed { .. } => refused("请求参数有误"),
@@ -150,10 +182,10 @@ impl IntoResponse for Failure {
             Error::Disabled => refused("账号已被禁用"),
             Error::Forbidden | Error::MissingPermission(_) => refused("权限不足"),
             Error::NoPendingLogin | Error::AlreadySignedIn => refused("请求参数有误"),
-            Error::MissingToken => (3000, Value::Null, "TOKEN无效".into()),
-            Error::TokenExpired => (3000, Value::Null, "TOKEN过期".into()),
+            Error::MissingToken => (ReplyCode(3000), None, "TOKEN无效".into()),
+            Error::TokenExpired => (ReplyCode(3000), None, "TOKEN过期".into()),
             Error::TokenInvalid | Error::Unauthenticated => {
-                (2000, Value::Null, "token验证失败".into())
+                (ReplyCode(2000), None, "token验证失败".into())
             }
             Error::Unavailable => refused("服务暂不可用，请稍后再试"),
         };
@@ -162,20 +194,131 @@ impl IntoResponse for Failure {
         } else {
             StatusCode::OK
         };
-        let res = (
-            status,
-            axum::Json(json!({ "code": code, "data": data, "msg": msg })),
-        )
-            .into_response();
+        let res = (status, axum::Json(Refusal { code, data, msg })).into_response();
         retry_after(res, &e)
+    }
+}
+
+/// A refusal: HTTP 200 (503 for an outage), as the original's clients expect; `data` is `null`,
+/// or with -1 the captcha to solve.
+#[derive(Serialize, ToSchema)]
+struct Refusal {
+    code: ReplyCode,
+    #[schema(required = true)]
+    data: Option<CaptchaAsked>,
+    /// What was refused:
+    /// - `请求参数有误`: an unreadable body (not a JSON object, or over 64 KiB), a missing or
+    ///   ill-typed field, an unknown `type`, a malformed query string, no refresh token
+    ///   (`logout`);
+    /// - `邮箱格式错误`: not an email address, or longer than 254 characters;
+    /// - `密码长度不能小于6位`: a login password under 6 characters (or over 1024 bytes);
+    /// - `密码长度不能小于8位`: a new password outside 8 to 128 characters;
+    /// - `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`: a new password too easy to
+    ///   guess, or holding the account's email name;
+    /// - `验证码长度为6位`: a code that is not 6 digits;
+    /// - `用户名密码不匹配`: wrong credentials, an email without an account included;
+    /// - `邮箱验证码错误`: a wrong, used or expired code;
+    /// - `邮箱已存在`: the email already has an account;
+    /// - `获取失败`: a captcha id that is unknown, expired or already solved;
+    /// - `滑块验证失败`: a wrong slider position, or no live rendering to answer;
+    /// - `操作过于频繁，请N秒后再试`: too many attempts, codes or captchas from this address or
+    ///   for this account, or the account locked after 10 failures; `Retry-After` says when
+    ///   to retry;
+    /// - `账号已被禁用`: a disabled account;
+    /// - `服务暂不可用，请稍后再试`: an outage (HTTP 503);
+    /// - with -1 `需要人机验证`; with 3000 `TOKEN无效` or `TOKEN过期`; with 2000 `token验证失败`.
+    msg: String,
+}
+
+/// An answer: with `code` 200 the route's `data`; otherwise a refusal's, `null` or (where the
+/// route may ask for a captcha) the captcha to solve, which `data` admits too.
+#[derive(Serialize, ToSchema)]
+struct Envelope<D> {
+    code: ReplyCode,
+    data: D,
+    /// `ok` with `code` 200; otherwise the refusal's text (see `Refusal`).
+    msg: String,
+}
+
+/// The original's codes, which its clients act on.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ReplyCode(i64);
+
+impl PartialSchema for ReplyCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .enum_values(Some([200, REFUSED, -1, 3000, 2000]))
+            .description(Some(
+                "`200` done; `500` refused, `msg` says why; `-1` (`需要人机验证`) solve the \
+                captcha `data.captchaId` (`verify/captcha/get`, `verify/captcha/validate`), then \
+                send the request again with that `captchaId`; `3000` the access token is \
+                missing (`TOKEN无效`) or expired (`TOKEN过期`): refresh it with `updateToken` \
+                and retry; `2000` (`token验证失败`) any other token failure (invalid, revoked, \
+                rotated, unknown, or another dialect's): sign in again",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ReplyCode {}
+
+/// The challenge a -1 answer asks to solve.
+#[derive(Serialize, ToSchema)]
+struct CaptchaAsked {
+    /// Fetch its slider with `verify/captcha/get`, solve it with `verify/captcha/validate`;
+    /// valid 5 minutes.
+    #[serde(rename = "captchaId")]
+    captcha_id: String,
+}
+
+/// The `data` of a success that carries none: `null`.
+#[derive(Serialize)]
+struct Null;
+
+impl PartialSchema for Null {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Null).into()
+    }
+}
+
+impl ToSchema for Null {}
+
+/// The `data` of a sign-in: the tokens with `code` 200, `null` with a refusal, `{captchaId}`
+/// with -1. Only documented: the answer serializes `SignedIn` or `Failure`'s.
+struct SignInData;
+
+impl PartialSchema for SignInData {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(SignedIn::name()))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(Ref::from_schema_name(CaptchaAsked::name()))
+            .description(Some(
+                "The tokens (code 200), `null` (a refusal), or the captcha to solve (-1)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SignInData {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((SignedIn::name().into(), SignedIn::schema()));
+        schemas.push((CaptchaAsked::name().into(), CaptchaAsked::schema()));
     }
 }
 
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
-fn ok(data: Value) -> Response {
-    axum::Json(json!({ "code": 200, "data": data, "msg": "ok" })).into_response()
+fn ok<D: Serialize>(data: D) -> Response {
+    axum::Json(Envelope {
+        code: ReplyCode(200),
+        data,
+        msg: "ok".to_string(),
+    })
+    .into_response()
 }
 
 fn email(raw: &str) -> Result<Email, Failure> {
@@ -210,9 +353,24 @@ fn session_spec() -> SessionSpec {
     }
 }
 
+/// A session's tokens, as the seed shows them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SignedIn {
+    /// The access token (an HS256 JWT), valid 1 hour: send it as `Authorization`.
+    token: String,
+    /// Valid 7 days, also set as the cookie `refresh_token`: `updateToken` trades it for new
+    /// tokens (keep the new one: the old one then stops working), `logout` voids it.
+    refresh_token: String,
+    user_id: u64,
+}
+
 fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
-    let mut res =
-        ok(json!({ "token": tokens.access, "refreshToken": tokens.refresh, "userId": user_id }));
+    let mut res = ok(SignedIn {
+        token: tokens.access.clone(),
+        refresh_token: tokens.refresh.clone(),
+        user_id,
+    });
     let max_age = tokens.refresh_expires_at - auth.now();
     let cookie = http::set_cookie(
         COOKIE,
@@ -229,13 +387,24 @@ fn captcha_id(raw: &Option<String>) -> Option<String> {
     raw.clone().filter(|s| !s.is_empty())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterReq {
     email: String,
+    /// The new password: 8 to 128 characters, not too easy to guess, without the email's name.
     password: String,
+    /// The 6 digits mailed by `verify/getEmailCode`, or by `sendEmailCode` with `type`
+    /// `register`.
     code: String,
 }
 
+/// Creates an account with a mailed code.
+#[utoipa::path(post, path = "/register", request_body = RegisterReq, responses(
+    (status = 200, body = Envelope<Null>, description = "Registered (`data` null; sign in \
+        with `login`), or refused with code 500: `请求参数有误`, `邮箱格式错误`, \
+        `密码长度不能小于8位`, `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`, \
+        `验证码长度为6位`, `邮箱验证码错误`, `邮箱已存在`, `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn register(
     State(auth): State<Auth>,
     client: Client,
@@ -255,17 +424,34 @@ async fn register(
     auth.register(new, Some(check), &client)
         .await
         .map_err(during_new_password)?;
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginReq {
     email: String,
+    /// At least 6 characters (passwords set before the 8-character rule still sign in).
     password: String,
+    /// A solved captcha, once a login answered -1.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
+/// Signs in with email and password.
+///
+/// From the fourth consecutive failure for an email (until a success, or 30 minutes) the
+/// answer is -1 with a captcha to solve; the login carrying it solved proceeds. After 10 the
+/// account is locked for 30 minutes.
+#[utoipa::path(post, path = "/login", request_body = LoginReq, responses(
+    (status = 200, body = Envelope<SignInData>, description = "Signed in (`data` \
+        the tokens, the refresh token also set as a cookie), or refused: -1 `需要人机验证`; \
+        500 `请求参数有误`, `邮箱格式错误`, `密码长度不能小于6位`, `用户名密码不匹配`, \
+        `账号已被禁用`, `操作过于频繁，请N秒后再试`",
+        headers(
+            ("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"),
+            ("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"),
+        )),
+))]
 async fn login(
     State(auth): State<Auth>,
     client: Client,
@@ -285,14 +471,31 @@ async fn login(
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginEmailReq {
+    /// An email with an account (this route creates none).
     email: String,
+    /// The 6 digits mailed by `verify/getEmailCode`, or by `sendEmailCode` with `type` `login`.
     code: String,
+    /// A solved captcha, once a login answered -1.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
+/// Signs in with a mailed code.
+///
+/// Failures count towards the captcha and the lock as on `login`.
+#[utoipa::path(post, path = "/login/email", request_body = LoginEmailReq, responses(
+    (status = 200, body = Envelope<SignInData>, description = "Signed in (`data` \
+        the tokens, the refresh token also set as a cookie), or refused: -1 `需要人机验证`; \
+        500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
+        `用户名密码不匹配` (no account has the email), `账号已被禁用`, \
+        `操作过于频繁，请N秒后再试`",
+        headers(
+            ("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"),
+            ("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"),
+        )),
+))]
 async fn login_email(
     State(auth): State<Auth>,
     client: Client,
@@ -314,8 +517,10 @@ async fn login_email(
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshReq {
+    /// The refresh token; when absent or empty, the cookie `refresh_token` (or the older
+    /// `refreshToken`) is read.
     #[serde(default, rename = "refreshToken")]
     refresh_token: Option<String>,
 }
@@ -328,6 +533,25 @@ fn refresh_token(req: &RefreshReq, headers: &HeaderMap) -> Option<String> {
         .or_else(|| http::cookie(headers, OLD_COOKIE))
 }
 
+/// Trades a refresh token for new tokens.
+///
+/// The refresh token rotates: the answer's replaces it, and presenting an older one (past a
+/// short grace for concurrent requests) ends the session.
+#[utoipa::path(post, path = "/updateToken", request_body = RefreshReq,
+    params(
+        ("refresh_token" = Option<String>, Cookie, nullable = false, description = "The refresh token, read when \
+            the body has none"),
+        ("refreshToken" = Option<String>, Cookie, nullable = false, description = "The cookie of polyauth's \
+            earlier releases, read when neither the body nor `refresh_token` has a token"),
+    ),
+    responses(
+        (status = 200, body = Envelope<Option<SignedIn>>, description = "Renewed (`data` the \
+            new tokens, the refresh token also set as a cookie), or refused: 2000 \
+            `token验证失败` (no refresh token, or one unknown, expired, voided or superseded: \
+            sign in again); 500 `请求参数有误` (an unreadable body)",
+            headers(("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"))),
+    ),
+)]
 async fn update_token(
     State(auth): State<Auth>,
     headers: HeaderMap,
@@ -344,6 +568,30 @@ async fn update_token(
     Ok(signed_in(&auth, &tokens, tokens.user_id.0))
 }
 
+/// Signs out: voids the refresh token, ends the access token's session and clears the cookie.
+///
+/// The refresh token is voided whatever the access token's state; the access token, when sent,
+/// is then checked as the original's middleware did.
+#[utoipa::path(post, path = "/logout", request_body = RefreshReq,
+    params(
+        ("Authorization" = Option<String>, Header, nullable = false, description = "The access token, bare as the \
+            seed sends it or as `Bearer <token>`; when sent, its session ends too"),
+        ("refresh_token" = Option<String>, Cookie, nullable = false, description = "The refresh token, read when \
+            the body has none"),
+        ("refreshToken" = Option<String>, Cookie, nullable = false, description = "The cookie of polyauth's \
+            earlier releases, read when neither the body nor `refresh_token` has a token"),
+    ),
+    responses(
+        (status = 200, body = Envelope<Null>, description = "Signed out (`data` null), or \
+            refused: 500 `请求参数有误` (no refresh token in the body or the cookies, or an \
+            unreadable body); 2000 `token验证失败` (an unknown or malformed refresh token, or \
+            an `Authorization` token that is invalid, revoked or another dialect's); 3000 \
+            `TOKEN过期` (an expired `Authorization` token: the refresh token was voided all \
+            the same)",
+            headers(("Set-Cookie" = String, description = "`refresh_token=; Path=/api; \
+                Max-Age=0; …`: the cookie cleared, on every answer but an unreadable body's"))),
+    ),
+)]
 async fn logout(
     State(auth): State<Auth>,
     headers: HeaderMap,
@@ -356,7 +604,7 @@ async fn logout(
     let refresh = refresh_token(&req, &headers);
     let outcome = logout_outcome(&auth, &headers, refresh.as_deref()).await;
     let mut res = match outcome {
-        Ok(()) => ok(Value::Null),
+        Ok(()) => ok(Null),
         Err(e) => Failure::from(e).into_response(),
     };
     let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().web.cookies);
@@ -390,13 +638,22 @@ async fn logout_outcome(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetCheckReq {
     email: String,
+    /// A solved captcha: without one the answer is -1 with the captcha to solve.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
+/// Mails a reset code for `modifyPwd`, behind a solved captcha.
+///
+/// The answer is the same whether the email has an account or not; only an account's gets
+/// the mail.
+#[utoipa::path(post, path = "/resetpwdCheck", request_body = ResetCheckReq, responses(
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED,
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn resetpwd_check(
     State(auth): State<Auth>,
     client: Client,
@@ -405,15 +662,27 @@ async fn resetpwd_check(
     reset_check(&auth, &req.email, captcha_id(&req.captcha_id), &client).await
 }
 
+const RESET_CHECKED: &str = "Done (`data` null), or refused: -1 `需要人机验证` (no solved \
+    `captchaId`); 500 `请求参数有误`, `邮箱格式错误`, `操作过于频繁，请N秒后再试`";
+
 /// The pre-1.0.2 form: `GET ?eamil=...&captchaId=...` (the seed's spelling), or `?email=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ResetCheckQuery {
+    /// The email; `eamil` is read when absent.
     email: Option<String>,
+    /// The seed's spelling of `email`.
     eamil: Option<String>,
+    /// A solved captcha: without one the answer is -1 with the captcha to solve.
     #[serde(rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
+/// `resetpwdCheck` as it was before the original's 1.0.2.
+#[utoipa::path(get, path = "/resetpwdCheck", params(ResetCheckQuery), responses(
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED,
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn resetpwd_check_legacy(
     State(auth): State<Auth>,
     client: Client,
@@ -436,16 +705,30 @@ async fn reset_check(
     let account = Account::Email(email(raw_email)?);
     auth.request_reset_code(&account, captcha.as_deref(), client)
         .await?;
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
-#[derive(Deserialize)]
+/// The seed's optional `captchaId` is accepted and not read: the captcha was solved for
+/// `resetpwdCheck` or `verify/getEmailCode`, which mailed the code.
+#[derive(Deserialize, ToSchema)]
 struct ModifyPwdReq {
     email: String,
+    /// The new password: 8 to 128 characters, not too easy to guess, without the email's name.
     password: String,
+    /// The 6 digits mailed by `resetpwdCheck`, `verify/getEmailCode`, or `sendEmailCode` with
+    /// `type` `resetpwd`.
     code: String,
 }
 
+/// Sets a new password with a mailed code, ending every session of the account.
+#[utoipa::path(post, path = "/modifyPwd", request_body = ModifyPwdReq, responses(
+    (status = 200, body = Envelope<Null>, description = "Changed (`data` null), or refused \
+        with code 500: `请求参数有误`, `邮箱格式错误`, `密码长度不能小于8位`, \
+        `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`, `验证码长度为6位`, \
+        `邮箱验证码错误` (also for an email without an account), `账号已被禁用`, \
+        `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn modify_pwd(
     State(auth): State<Auth>,
     client: Client,
@@ -457,18 +740,41 @@ async fn modify_pwd(
     auth.reset_password_with_code(&account, &code, &password, &client)
         .await
         .map_err(during_new_password)?;
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SendCodeReq {
     email: String,
+    /// What the code is for; any other value answers `请求参数有误`.
     #[serde(rename = "type")]
+    #[schema(schema_with = code_type_schema)]
     kind: String,
+    /// A solved captcha, needed for `resetpwd` only.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
+fn code_type_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["register", "login", "resetpwd"]))
+        .description(Some(
+            "What the code is for: `register`, `login` (`login/email`) or `resetpwd` \
+            (`modifyPwd`, behind a solved captcha); any other value answers `请求参数有误`",
+        ))
+        .into()
+}
+
+/// Mails a 6-digit code, valid 10 minutes, for one purpose (polyauth's earlier route).
+///
+/// A resend within the minute, or past the hour's cap for the email, is refused.
+#[utoipa::path(post, path = "/sendEmailCode", request_body = SendCodeReq, responses(
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
+        `需要人机验证` (`type` `resetpwd` without a solved `captchaId`); 500 `请求参数有误`, \
+        `邮箱格式错误`, `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn send_email_code(
     State(auth): State<Auth>,
     client: Client,
@@ -490,18 +796,27 @@ async fn send_email_code(
         }
         _ => return Err(Error::invalid("type", "must be register, login or resetpwd").into()),
     };
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct EmailCodeReq {
     email: String,
+    /// A solved captcha: without one the answer is -1 with the captcha to solve.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
-/// `POST /api/v1/verify/getEmailCode`: the code the original's clients register, sign in by
-/// email and change passwords with.
+/// Mails the code the original's clients register, sign in by email and change passwords with.
+///
+/// One 6-digit code, valid 5 minutes, good for `register`, `login/email` and `modifyPwd`;
+/// behind a solved captcha, which it spends.
+#[utoipa::path(post, path = "/getEmailCode", request_body = EmailCodeReq, responses(
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
+        `需要人机验证` (no solved `captchaId`); 500 `请求参数有误`, `邮箱格式错误`, \
+        `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn get_email_code(
     State(auth): State<Auth>,
     client: Client,
@@ -511,24 +826,58 @@ async fn get_email_code(
     let captcha = captcha_id(&req.captcha_id);
     auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref(), &client)
         .await?;
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
-#[derive(Deserialize)]
-struct CaptchaQuery {
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CaptchaReq {
+    /// A captcha id from a -1 answer.
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
 
-fn slider(c: &crate::services::Challenge) -> Value {
-    json!({ "slider_img": c.piece, "bg_img": c.background, "y": c.y })
+/// One rendering of a slider challenge: slide the piece to the gap, and send the x of its left
+/// edge to `verify/captcha/validate`.
+#[derive(Serialize, ToSchema)]
+struct Slider {
+    /// The 50×50 piece: PNG, base64 without a `data:` prefix.
+    slider_img: String,
+    /// The 310×160 background with the gap: PNG, base64 without a `data:` prefix.
+    bg_img: String,
+    /// The piece's top edge in the background, in pixels.
+    y: u32,
 }
 
-/// `GET /api/v1/verify/captcha/get?captchaId=`: a new rendering of an issued challenge.
+impl From<Challenge> for Slider {
+    fn from(c: Challenge) -> Self {
+        Slider {
+            slider_img: c.piece,
+            bg_img: c.background,
+            y: c.y,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct Rendered {
+    slider_captcha: Slider,
+}
+
+/// Renders an issued challenge anew.
+///
+/// Each rendering draws a new gap (in development its answer is also put in the dev outbox,
+/// channel `captcha`); the `captchaId` may also come in a JSON or form body.
+#[utoipa::path(get, path = "/captcha/get", params(CaptchaReq), responses(
+    (status = 200, body = Envelope<Option<Rendered>>, description = "A rendering, or refused \
+        with code 500: `获取失败` (no id, or one unknown, expired or solved), `请求参数有误`, \
+        `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn captcha_get(
     State(auth): State<Auth>,
     client: Client,
-    http::Params(q, _): http::Params<CaptchaQuery, Failure>,
+    http::Params(q, _): http::Params<CaptchaReq, Failure>,
 ) -> Answer {
     let during_get = |error| Failure {
         error,
@@ -539,15 +888,32 @@ async fn captcha_get(
         .render_captcha(&id, &client)
         .await
         .map_err(during_get)?;
-    Ok(ok(json!({ "slider_captcha": slider(&c) })))
+    Ok(ok(Rendered {
+        slider_captcha: c.into(),
+    }))
 }
 
-/// `POST /api/v1/auth/captcha {captchaId?}`: `captcha/get` by body, issuing a challenge when
-/// none is named.
+#[derive(Serialize, ToSchema)]
+struct Issued {
+    /// The id named, or a new one.
+    #[serde(rename = "captchaId")]
+    captcha_id: String,
+    slider_captcha: Slider,
+}
+
+/// Renders a challenge, issuing one when none is named.
+///
+/// `verify/captcha/get` by body, polyauth's earlier route.
+#[utoipa::path(post, path = "/captcha", request_body = CaptchaReq, responses(
+    (status = 200, body = Envelope<Option<Issued>>, description = "A rendering, or refused \
+        with code 500: `获取失败` (an id unknown, expired or solved), `请求参数有误`, \
+        `操作过于频繁，请N秒后再试`",
+        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+))]
 async fn captcha(
     State(auth): State<Auth>,
     client: Client,
-    http::Json(req, _): Body<CaptchaQuery>,
+    http::Json(req, _): Body<CaptchaReq>,
 ) -> Answer {
     let c = auth
         .captcha(captcha_id(&req.captcha_id).as_deref(), &client)
@@ -556,25 +922,36 @@ async fn captcha(
             error,
             op: Op::CaptchaGet,
         })?;
-    Ok(ok(
-        json!({ "captchaId": c.id, "slider_captcha": slider(&c) }),
-    ))
+    Ok(ok(Issued {
+        captcha_id: c.id.clone(),
+        slider_captcha: c.into(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ValidateReq {
     #[serde(rename = "captchaId")]
     captcha_id: String,
+    /// The x of the piece's left edge, in pixels of the 310-pixel background; ±3 is right.
     x: i64,
 }
 
+/// Answers the live rendering of a challenge, which the answer spends.
+///
+/// Solved, the id lets one request through (`login`, `login/email`, `resetpwdCheck`,
+/// `verify/getEmailCode`, `sendEmailCode` with `resetpwd`). After a miss, fetch a new rendering;
+/// the third miss voids the challenge.
+#[utoipa::path(post, path = "/captcha/validate", request_body = ValidateReq, responses(
+    (status = 200, body = Envelope<Null>, description = "Solved (`data` null), or refused with \
+        code 500: `滑块验证失败` (a miss, or no live rendering of that id), `请求参数有误`"),
+))]
 async fn captcha_validate(
     State(auth): State<Auth>,
     client: Client,
     http::Json(req, _): Body<ValidateReq>,
 ) -> Answer {
     auth.verify_captcha(&req.captcha_id, req.x, &client).await?;
-    Ok(ok(Value::Null))
+    Ok(ok(Null))
 }
 
 #[cfg(test)]

@@ -15,37 +15,19 @@
 //!
 //! Each seed keeps its own envelope and its own one-place error mapping (`json::Failure`,
 //! `form::Failure`); the decisions taken where a seed is silent are listed in each module's
-//! documentation.
+//! documentation. Each seed also has its own route list, which is its OpenAPI document, so the
+//! router is built from those two lists alone and every route it serves is documented.
 
 pub mod form;
 pub mod json;
 
-use crate::{services::Dialect, Auth};
-use axum::{handler::Handler, routing::post, Extension, Router};
+use crate::Auth;
+use axum::Router;
 
+/// Both seeds' routes; where a path is both seeds' (`/auth/`, `/auth`), the POST of seed 001
+/// and the GET of seed 004 are merged onto it, each marked with its own dialect.
 pub fn router(auth: Auth) -> Router {
-    // Each handler is marked with its seed's dialect (security events name it).
-    let json = Extension(Dialect::AuthJson);
-    let form = Extension(Dialect::AuthForm);
-    Router::new()
-        // Seed 001 (POST) and seed 004 (GET) on the same path.
-        .route(
-            "/auth/",
-            post(json::login.layer(json)).get(form::whoami.layer(form)),
-        )
-        .route(
-            "/auth",
-            post(json::login.layer(json)).get(form::whoami.layer(form)),
-        )
-        // Seed 001.
-        .route("/auth/create", post(json::create.layer(json)))
-        .route("/auth/disable", post(json::disable.layer(json)))
-        .route("/auth/reset", post(json::reset.layer(json)))
-        // Seed 004.
-        .route("/auth/login", post(form::login.layer(form)))
-        .route("/auth/register", post(form::register.layer(form)))
-        .route("/auth/logout", post(form::logout.layer(form)))
-        .with_state(auth)
+    json::routes().merge(form::routes()).with_state(auth).into()
 }
 
 #[cfg(test)]

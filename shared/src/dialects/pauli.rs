@@ -52,10 +52,11 @@ use crate::{
     clock::rfc3339,
     domain::{Code, Email, Password, PasswordPolicy, Profile, User},
     http,
+    openapi::Anywhere,
     sender::Channel,
     services::{
-        Client, Dialect, Gate, LegacyId, LoginStep, NewUser, PendingId, Principal, SessionSpec,
-        Tokens, PENDING_TTL,
+        Client, Dialect, Gate, LegacyId, LoginStep, LoginType, NewUser, PendingId, Principal,
+        SessionSpec, Tokens, PENDING_TTL,
     },
     Auth, Error,
 };
@@ -63,11 +64,18 @@ use axum::{
     extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, put},
     Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use utoipa::{
+    openapi::{
+        schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type},
+        Ref, RefOr,
+    },
+    IntoParams, PartialSchema, ToSchema,
+};
+use utoipa_axum::routes;
 
 const PREFIX: &str = "/pauli/auth/api";
 const COOKIE_PATH: &str = "/pauli";
@@ -79,34 +87,52 @@ const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
 const MAX_NAME: usize = 128;
 
-/// `code` of a right password that still needs the SMS code.
+// The original's `STATUS_CODES` this dialect answers, and polyauth's outage.
+const E_SUCC: i64 = 0;
+const E_PARAM: i64 = 1;
+const E_FORBIDDEN: i64 = 7;
+const E_USER_LOGIN: i64 = 1003;
+const E_USER_NOT_LOGIN: i64 = 1004;
+const E_USER_NAME_OR_PWD_ERROR: i64 = 1005;
+const E_USER_VERIFY_CODE_ERROR: i64 = 1007;
+/// A right password that still needs the SMS code.
 const E_USER_NEED_SMS_AUTH: i64 = 1032;
+const E_UNAVAILABLE: i64 = 1099;
 
+/// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
-    crate::openapi::Routes::new()
+    let api = crate::openapi::Routes::new()
+        .routes(routes!(logined))
+        .routes(routes!(record))
+        .routes(routes!(create))
+        .routes(routes!(login))
+        .routes(routes!(send_code, enter_code))
+        .routes(routes!(logout))
+        .routes(routes!(reset_request, reset_check, reset_redeem));
+    let routes = crate::openapi::Routes::new()
+        .nest(PREFIX, api)
+        .layer(axum::Extension(Dialect::Pauli));
+    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
 }
+
+/// What `Failure` may answer on any route besides HTTP 200, where each route documents its
+/// refusals beside its success.
+const REFUSALS: &[Anywhere] = &[Anywhere {
+    status: 503,
+    description: "An outage: the store or the sender is unavailable (code 1099, \
+        `服务暂不可用，请稍后再试`); nothing was changed",
+}];
 
 pub fn router(auth: Auth) -> Router {
-    Router::new()
-        .route(&format!("{PREFIX}/logined"), get(logined))
-        .route(&format!("{PREFIX}/record"), get(record))
-        .route(
-            &format!("{PREFIX}/pass/create"),
-            axum::routing::post(create),
-        )
-        .route(&format!("{PREFIX}/pass/login"), put(login))
-        .route(
-            &format!("{PREFIX}/pass/code"),
-            get(send_code).post(enter_code),
-        )
-        .route(&format!("{PREFIX}/logout"), get(logout))
-        .route(
-            &format!("{PREFIX}/pass/reset"),
-            get(reset_request).put(reset_check).post(reset_redeem),
-        )
-        .with_state(auth)
-        .layer(axum::Extension(Dialect::Pauli))
+    routes().with_state(auth).into()
 }
+
+const SESSION_PARAM: &str = "The session: the access token a login set (HttpOnly, path \
+    `/pauli`, valid 24 hours). An `Authorization` header wins over it.";
+const BEARER_PARAM: &str = "`Bearer <access token>`: the session, instead of the cookie \
+    `pauli_session`.";
+const PENDING_PARAM: &str = "The pending login that `PUT pass/login` set with its answer 1032 \
+    (HttpOnly, path `/pauli`, valid 20 minutes).";
 
 /// The endpoint a failure happened in, where the original worded a refusal per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,75 +169,208 @@ fn request_field(field: &str) -> &str {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
-        let (code, msg, result) = match &e {
+        let (code, msg, field) = match &e {
             Error::Invalid { field, .. } if field == "method" => {
-                (1, "不支持的验证发送方式".to_string(), json!({}))
+                (E_PARAM, "不支持的验证发送方式".to_string(), None)
             }
             Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
-                (1, "参数错误".into(), json!({ "field": field }))
+                (E_PARAM, "参数错误".into(), Some(field.clone()))
             }
-            Error::WeakPassword => (1, "密码强度太弱".into(), json!({ "field": "password" })),
+            Error::WeakPassword => (E_PARAM, "密码强度太弱".into(), Some("password".into())),
             Error::TooManyRequests { .. } if op == Op::SendCode => {
-                (1, "验证码发送间隔时间太短".into(), json!({}))
+                (E_PARAM, "验证码发送间隔时间太短".into(), None)
             }
             Error::TooManyRequests { .. } if op == Op::ResetRequest => {
-                (1, "24小时内重置次数超过阈值".into(), json!({}))
+                (E_PARAM, "24小时内重置次数超过阈值".into(), None)
             }
             Error::TooManyRequests { retry_after } => (
-                1,
+                E_PARAM,
                 format!("操作过于频繁，请{}秒后再试", wait_seconds(*retry_after)),
-                json!({}),
+                None,
             ),
             Error::NoPendingLogin => (
-                1,
+                E_PARAM,
                 "用户名/密码未验证或已失效，请返回重新验证".into(),
-                json!({}),
+                None,
             ),
-            Error::ResetTokenInvalid => (1, "重置记录不存在或者已失效".into(), json!({})),
+            Error::ResetTokenInvalid => (E_PARAM, "重置记录不存在或者已失效".into(), None),
             Error::AlreadyExists { field } => (
-                1,
+                E_PARAM,
                 "用户已经存在".into(),
-                json!({ "field": request_field(field) }),
+                Some(request_field(field).to_string()),
             ),
             Error::CaptchaRequired { .. } | Error::CaptchaInvalid => {
-                (1, "参数错误".into(), json!({}))
+                (E_PARAM, "参数错误".into(), None)
             }
-            Error::MissingPermission(p) => (7, format!("缺少权限{p}"), json!({})),
-            Error::Forbidden => (7, "访问被禁止".into(), json!({})),
-            Error::AlreadySignedIn => (1003, "用户已登录".into(), json!({})),
+            Error::MissingPermission(p) => (E_FORBIDDEN, format!("缺少权限{p}"), None),
+            Error::Forbidden => (E_FORBIDDEN, "访问被禁止".into(), None),
+            Error::AlreadySignedIn => (E_USER_LOGIN, "用户已登录".into(), None),
             Error::MissingToken
             | Error::Unauthenticated
             | Error::TokenExpired
-            | Error::TokenInvalid => (1004, "用户未登录".into(), json!({})),
-            Error::InvalidCredentials(_) | Error::NotFound | Error::Disabled => {
-                (1005, "手机号码与密码不匹配".into(), json!({}))
-            }
-            Error::CodeInvalid => (1007, "验证码错误，请输入正确的验证码".into(), json!({})),
-            Error::Unavailable => (1099, "服务暂不可用，请稍后再试".into(), json!({})),
+            | Error::TokenInvalid => (E_USER_NOT_LOGIN, "用户未登录".into(), None),
+            Error::InvalidCredentials(_) | Error::NotFound | Error::Disabled => (
+                E_USER_NAME_OR_PWD_ERROR,
+                "手机号码与密码不匹配".into(),
+                None,
+            ),
+            Error::CodeInvalid => (
+                E_USER_VERIFY_CODE_ERROR,
+                "验证码错误，请输入正确的验证码".into(),
+                None,
+            ),
+            Error::Unavailable => (E_UNAVAILABLE, "服务暂不可用，请稍后再试".into(), None),
         };
         let status = if e == Error::Unavailable {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::OK
         };
-        retry_after(reply(status, code, &msg, result), &e)
+        let body = Refusal {
+            code,
+            msg,
+            result: Refused { field },
+        };
+        retry_after((status, axum::Json(body)).into_response(), &e)
     }
 }
+
+/// Every answer without a result: a refusal, or the SMS step of `PUT pass/login` (1032).
+#[derive(Serialize, ToSchema)]
+struct Refusal {
+    #[schema(schema_with = refusal_code)]
+    code: i64,
+    /// The original's message for the code, in Chinese.
+    msg: String,
+    result: Refused,
+}
+
+/// `{}`, or the parameter at fault.
+#[derive(Serialize, ToSchema)]
+struct Refused {
+    /// With code 1: the parameter at fault (`body` or `query` for one that could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    field: Option<String>,
+}
+
+fn refusal_code() -> Object {
+    let codes = [
+        E_PARAM,
+        E_FORBIDDEN,
+        E_USER_LOGIN,
+        E_USER_NOT_LOGIN,
+        E_USER_NAME_OR_PWD_ERROR,
+        E_USER_VERIFY_CODE_ERROR,
+        E_USER_NEED_SMS_AUTH,
+        E_UNAVAILABLE,
+    ];
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .enum_values(Some(codes))
+        .description(Some(
+            "- 1 `E_PARAM`: a bad or missing parameter (`参数错误`, `result.field` names it; \
+            `密码强度太弱` for a weak password), or a refusal the original folds into it: \
+            `验证码发送间隔时间太短` (a resend within a minute), `不支持的验证发送方式` (a \
+            `method` other than voice or sms), `用户名/密码未验证或已失效，请返回重新验证` (no \
+            password step in the last 20 minutes), `重置记录不存在或者已失效` (a reset code that \
+            is unknown, used, expired or checked too often), `用户已经存在` (the email or mobile \
+            is taken), `24小时内重置次数超过阈值` (too many reset requests), \
+            `操作过于频繁，请N秒后再试` (a rate limit or lockout); a refusal that says when to \
+            retry carries `Retry-After`.\n\
+            - 7 `E_FORBIDDEN`: a missing permission (`缺少权限<permission>`), or an act not \
+            allowed (`访问被禁止`).\n\
+            - 1003 `E_USER_LOGIN` (`用户已登录`): a login step while the request carries a live \
+            session.\n\
+            - 1004 `E_USER_NOT_LOGIN` (`用户未登录`): no session, or an expired or revoked one.\n\
+            - 1005 `E_USER_NAME_OR_PWD_ERROR` (`手机号码与密码不匹配`): an unknown user, a wrong \
+            password and a disabled account alike.\n\
+            - 1007 `E_USER_VERIFY_CODE_ERROR` (`验证码错误，请输入正确的验证码`): a wrong or \
+            expired SMS code.\n\
+            - 1032 `E_USER_NEED_SMS_AUTH` (`需要进行短信验证`), `PUT pass/login` only: the \
+            password is right and an SMS code was sent; complete with `POST pass/code`.\n\
+            - 1099 (`服务暂不可用，请稍后再试`), with HTTP 503: an outage.",
+        ))
+        .build()
+}
+
+/// A success: code 0 and the route's result. It documents the route's HTTP 200 answer, which
+/// is this or a `Refusal`, since this dialect refuses with HTTP 200 too.
+#[derive(Serialize)]
+struct Envelope<T> {
+    code: i64,
+    msg: &'static str,
+    result: T,
+}
+
+impl<T: ToSchema> PartialSchema for Envelope<T> {
+    fn schema() -> RefOr<Schema> {
+        let code = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .enum_values(Some([E_SUCC]))
+            .description(Some("0 `E_SUCC`"));
+        let msg = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("`成功`, or on `GET pass/code` how the code was sent"));
+        let done = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("code", code)
+            .property("msg", msg)
+            .property("result", Ref::from_schema_name(T::name()))
+            .required("code")
+            .required("msg")
+            .required("result");
+        OneOfBuilder::new()
+            .item(done)
+            .item(Ref::from_schema_name(Refusal::name()))
+            .description(Some(
+                "`{code, msg, result}`: code 0 with the result, or a refusal (`result` `{}` or \
+                `{field}`) with its code",
+            ))
+            .into()
+    }
+}
+
+impl<T: ToSchema> ToSchema for Envelope<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}Answer", T::name()))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into(), T::schema()));
+        T::schemas(schemas);
+        schemas.push((Refusal::name().into(), Refusal::schema()));
+        Refusal::schemas(schemas);
+    }
+}
+
+// The path macro documents a generic body only as a derived schema (`ComposeSchema`), which
+// `Envelope`'s hand-written one is not: each route names its answer through an alias.
+type LoginedAnswer = Envelope<Logined>;
+type LogsAnswer = Envelope<Logs>;
+type UserIdAnswer = Envelope<UserId>;
+type CodeSentAnswer = Envelope<CodeSent>;
+type EmptyAnswer = Envelope<Empty>;
+
+/// Nothing to return.
+#[derive(Serialize, ToSchema)]
+struct Empty {}
 
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
-fn reply(status: StatusCode, code: i64, msg: &str, result: Value) -> Response {
-    (
-        status,
-        axum::Json(json!({ "code": code, "msg": msg, "result": result })),
-    )
-        .into_response()
+/// `E_SUCC`, with the original's message.
+fn ok<T: Serialize>(result: T) -> Response {
+    done("成功", result)
 }
 
-/// `E_SUCC`, with the original's message.
-fn ok(result: Value) -> Response {
-    reply(StatusCode::OK, 0, "成功", result)
+fn done<T: Serialize>(msg: &'static str, result: T) -> Response {
+    axum::Json(Envelope {
+        code: E_SUCC,
+        msg,
+        result,
+    })
+    .into_response()
 }
 
 /// A mobile as the original took it (`^1[3-9]\d{9}$`), or in E.164 with its `+`.
@@ -285,7 +444,6 @@ fn clear(auth: &Auth, name: &str) -> HeaderValue {
     http::clear_cookie(name, COOKIE_PATH, auth.config().web.cookies)
 }
 
-/// Code 0 with the user id, the session cookie set and any pending login cookie cleared.
 /// `user_id` as the original's clients know it: an imported user's original id (an ObjectId),
 /// else the polyauth id, as a string.
 fn shown_id(user: &User) -> String {
@@ -294,6 +452,20 @@ fn shown_id(user: &User) -> String {
         .unwrap_or_else(|| user.id.to_string())
 }
 
+/// The user a success is about.
+#[derive(Serialize, ToSchema)]
+struct UserId {
+    /// The decimal polyauth id, or an imported user's original id (e.g. a 24-hex ObjectId).
+    user_id: String,
+}
+
+fn user_id(user: &User) -> UserId {
+    UserId {
+        user_id: shown_id(user),
+    }
+}
+
+/// Code 0 with the user id, the session cookie set and any pending login cookie cleared.
 fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
     let max_age = tokens.access_expires_at - auth.now();
     let session = http::set_cookie(
@@ -303,48 +475,173 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
         max_age,
         auth.config().web.cookies,
     );
-    let res = with_cookie(ok(json!({ "user_id": shown_id(user) })), session);
+    let res = with_cookie(ok(user_id(user)), session);
     with_cookie(res, clear(auth, PENDING_COOKIE))
 }
 
-fn profile(auth: &Auth, user: &User) -> Value {
+/// `logined: true` with the user, or `logined: false` alone.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Logined {
+    Yes(LoginedUser),
+    No(NotLogined),
+}
+
+/// A live session's user.
+#[derive(Serialize, ToSchema)]
+struct LoginedUser {
+    /// "" when the user has none.
+    email: String,
+    #[schema(schema_with = logined_true)]
+    logined: bool,
+    /// National form for the default country (`13312341234`), E.164 otherwise; "" when none.
+    mobile: String,
+    /// The user's name, else the nickname.
+    name: String,
+    /// The user's position or team; "" when none.
+    position_id: String,
+    /// The decimal polyauth id, or an imported user's original id (e.g. a 24-hex ObjectId).
+    user_id: String,
+}
+
+/// No session, or an expired or revoked one.
+#[derive(Serialize, ToSchema)]
+struct NotLogined {
+    #[schema(schema_with = logined_false)]
+    logined: bool,
+}
+
+fn logined_true() -> Object {
+    constant(true)
+}
+
+fn logined_false() -> Object {
+    constant(false)
+}
+
+fn constant(value: bool) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([value]))
+        .build()
+}
+
+fn profile(auth: &Auth, user: &User) -> LoginedUser {
     let name = if user.profile.name.is_empty() {
         &user.profile.nickname
     } else {
         &user.profile.name
     };
-    json!({
-        "logined": true,
-        "user_id": shown_id(user),
-        "name": name,
-        "email": user.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
-        "mobile": user.mobile.as_ref().map(|m| auth.show_phone(m)).unwrap_or_default(),
-        "position_id": user.profile.position_id,
-    })
+    LoginedUser {
+        email: user.email.as_ref().map(|e| e.as_str()).unwrap_or("").into(),
+        logined: true,
+        mobile: user
+            .mobile
+            .as_ref()
+            .map(|m| auth.show_phone(m))
+            .unwrap_or_default(),
+        name: name.clone(),
+        position_id: user.profile.position_id.clone(),
+        user_id: shown_id(user),
+    }
 }
 
+/// Tells whether the request carries a live session, and whose.
+#[utoipa::path(get, path = "/logined",
+    params(
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = LoginedAnswer, description = "0 with `logined: true` and the \
+            user, or `logined: false` alone for a missing, expired or revoked session"),
+    ),
+)]
 async fn logined(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
-    let not_logged_in = || ok(json!({ "logined": false }));
+    let not_logged_in = || ok(Logined::No(NotLogined { logined: false }));
     let Some(token) = token(&headers) else {
         return Ok(not_logged_in());
     };
     match auth.whoami_in(&token, Dialect::Pauli).await {
-        Ok((_, user)) => Ok(ok(profile(&auth, &user))),
+        Ok((_, user)) => Ok(ok(Logined::Yes(profile(&auth, &user)))),
         Err(Error::Unavailable) => Err(Error::Unavailable.into()),
         Err(_) => Ok(not_logged_in()),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RecordQuery {
+    /// A polyauth id or an imported user's original id; the caller by default.
     #[serde(default)]
+    #[param(nullable = false, max_length = 64)]
     user_id: Option<String>,
+    /// The last `record_id` of the previous page.
     #[serde(default)]
+    #[param(nullable = false)]
     cursor_id: Option<String>,
+    /// How many records, 10 by default; more than 100 count as 100.
     #[serde(default)]
+    #[param(value_type = Option<u32>, nullable = false, minimum = 1)]
     limit: Option<String>,
 }
 
+/// A page of login records, newest first.
+#[derive(Serialize, ToSchema)]
+struct Logs {
+    /// Empty for an unknown user and past the last page.
+    logs: Vec<LoginLog>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct LoginLog {
+    #[schema(schema_with = login_types)]
+    login_type: &'static str,
+    /// A ULID.
+    record_id: String,
+    /// RFC 3339, UTC, with milliseconds.
+    #[schema(format = DateTime)]
+    time: String,
+    /// The user's `user_id`.
+    user_id: String,
+}
+
+fn login_types() -> Object {
+    let all = [
+        LoginType::Password,
+        LoginType::PasswordSms,
+        LoginType::SecondFactor,
+        LoginType::Code,
+        LoginType::Register,
+        LoginType::ResetPassword,
+    ];
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.map(LoginType::as_str)))
+        .description(Some(
+            "How the user signed in: `password-succ` a password alone, `password-sms` a right \
+            password that continued with an SMS code, `sms-succ` that SMS code entered; through \
+            the other dialects `code-succ` a code sent to an email or mobile, `register` signed \
+            in by registering, `reset-password` signed in by a password reset",
+        ))
+        .build()
+}
+
+/// Lists a user's logins, newest first; needs the permission `pauli:user:audit`.
+#[utoipa::path(get, path = "/record",
+    description = "The parameters may also be sent in a JSON or form body, which wins over the \
+        query string.",
+    params(
+        RecordQuery,
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = LogsAnswer, description = "0 with a page of records; 1 a bad \
+            `user_id`, `cursor_id` or `limit` (`result.field`); 7 without `pauli:user:audit`; \
+            1004 without a live session"),
+    ),
+)]
 async fn record(
     State(auth): State<Auth>,
     headers: HeaderMap,
@@ -376,32 +673,55 @@ async fn record(
         .login_records_by(&principal, &user, cursor.as_deref(), limit)
         .await?
     else {
-        return Ok(ok(json!({ "logs": [] })));
+        return Ok(ok(Logs { logs: Vec::new() }));
     };
-    let logs: Vec<Value> = records
+    let logs = records
         .iter()
-        .map(|r| {
-            json!({
-                "record_id": r.record_id,
-                "login_type": r.login_type.as_str(),
-                "user_id": shown_id(&user),
-                "time": rfc3339(r.time),
-            })
+        .map(|r| LoginLog {
+            login_type: r.login_type.as_str(),
+            record_id: r.record_id.clone(),
+            time: rfc3339(r.time),
+            user_id: shown_id(&user),
         })
         .collect();
-    Ok(ok(json!({ "logs": logs })))
+    Ok(ok(Logs { logs }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CreateReq {
+    /// The user's email, which they sign in with (stored lower-cased).
+    #[schema(format = Email)]
     username: String,
+    /// Without one (or empty), a random password is set and the user is mailed a reset link.
     #[serde(default)]
     password: Option<String>,
+    /// The user's name: not blank, at most 128 characters.
     name: String,
+    /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
     #[serde(default)]
     mobile: Option<String>,
 }
 
+/// Creates a user who signs in with an email and a password; needs `pauli:user:create`.
+#[utoipa::path(post, path = "/pass/create",
+    request_body = CreateReq,
+    params(
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = UserIdAnswer, description = "0 with the new user's `user_id`; 1 \
+            a bad or missing parameter (`result.field`), a weak password, a taken email or \
+            mobile (`用户已经存在`), or no reset link can be mailed now \
+            (`操作过于频繁，请N秒后再试`); 7 without `pauli:user:create`; 1004 without a live \
+            session (checked before the parameters)",
+            headers(
+                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
+                    wait"),
+            ),
+        ),
+    ),
+)]
 async fn create(
     State(auth): State<Auth>,
     headers: HeaderMap,
@@ -433,15 +753,41 @@ async fn create(
         ..Default::default()
     };
     let user = auth.create_user_as(&principal, new).await?;
-    Ok(ok(json!({ "user_id": shown_id(&user) })))
+    Ok(ok(user_id(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginReq {
+    /// An email, a mobile or a username.
     username: String,
     password: String,
 }
 
+/// Signs in with a password; a user with a mobile continues with an SMS code.
+#[utoipa::path(put, path = "/pass/login",
+    request_body = LoginReq,
+    params(
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
+            session cookie is set; 1032 the password is right and an SMS code (6 digits, valid \
+            20 minutes) was sent to the user's mobile: the pending-login cookie is set, complete \
+            with `POST pass/code`; 1 a bad or missing parameter (`result.field`), or too many \
+            attempts or codes (`操作过于频繁，请N秒后再试`); 1003 the request already carries a \
+            live session; 1005 an unknown user, a wrong password or a disabled account",
+            headers(
+                ("Set-Cookie" = String, description = "With 0: `pauli_session=<access token>` \
+                    (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
+                    `pauli_pending` cleared; with 1032: `pauli_pending=<id>` (same attributes, \
+                    Max-Age 1200)"),
+                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
+                    wait"),
+            ),
+        ),
+    ),
+)]
 async fn login(
     State(auth): State<Auth>,
     client: Client,
@@ -466,8 +812,12 @@ async fn login(
     {
         LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, &s.user)),
         LoginStep::SecondFactor(PendingId(id)) => {
-            let msg = "需要进行短信验证";
-            let res = reply(StatusCode::OK, E_USER_NEED_SMS_AUTH, msg, json!({}));
+            let res = axum::Json(Refusal {
+                code: E_USER_NEED_SMS_AUTH,
+                msg: "需要进行短信验证".into(),
+                result: Refused { field: None },
+            })
+            .into_response();
             let cookie = http::set_cookie(
                 PENDING_COOKIE,
                 &id,
@@ -480,12 +830,53 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SendCodeQuery {
+    /// `voice` (the default) or `sms`, in any case.
     #[serde(default)]
+    #[param(value_type = Option<Method>, inline, nullable = false)]
     method: Option<String>,
 }
 
+/// The channel a code went by.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Method {
+    Voice,
+    Sms,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CodeSent {
+    /// The channel actually used: `sms` when voice is unavailable (and `msg` says so).
+    method: Method,
+}
+
+/// Resends the SMS code of a pending login, by voice or by SMS.
+#[utoipa::path(get, path = "/pass/code",
+    description = "Within 20 minutes of `PUT pass/login`, at most once a minute. `method` may \
+        also be sent in a JSON or form body, which wins over the query string.",
+    params(
+        SendCodeQuery,
+        ("pauli_pending" = Option<String>, Cookie, nullable = false, description = PENDING_PARAM),
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = CodeSentAnswer, description = "0 sent, `msg` saying how \
+            (`语音验证码已发送`, `短信验证码已发送`, or `语音验证暂不可用，验证码已通过短信发送` \
+            when voice fell back to SMS); 1 an unsupported `method` (`不支持的验证发送方式`), no \
+            pending login (`用户名/密码未验证或已失效，请返回重新验证`), or a resend within a \
+            minute of the last code (`验证码发送间隔时间太短`); 1003 the request carries a live \
+            session",
+            headers(
+                ("Retry-After" = u64, description = "With `验证码发送间隔时间太短`: seconds to \
+                    wait"),
+            ),
+        ),
+    ),
+)]
 async fn send_code(
     State(auth): State<Auth>,
     client: Client,
@@ -511,18 +902,50 @@ async fn send_code(
             op: Op::SendCode,
         })?;
     let (method, msg) = match channel {
-        Channel::Voice => ("voice", "语音验证码已发送"),
-        _ if voice => ("sms", "语音验证暂不可用，验证码已通过短信发送"),
-        _ => ("sms", "短信验证码已发送"),
+        Channel::Voice => (Method::Voice, "语音验证码已发送"),
+        _ if voice => (Method::Sms, "语音验证暂不可用，验证码已通过短信发送"),
+        _ => (Method::Sms, "短信验证码已发送"),
     };
-    Ok(reply(StatusCode::OK, 0, msg, json!({ "method": method })))
+    Ok(done(msg, CodeSent { method }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct EnterCodeReq {
+    /// The 6-digit SMS code.
     code: String,
 }
 
+/// Completes a pending login with its SMS code.
+#[utoipa::path(post, path = "/pass/code",
+    description = "Within 20 minutes of `PUT pass/login`. `code` may also be given in the query \
+        string; the body wins.",
+    request_body(content(
+        (EnterCodeReq = "application/json"),
+        (EnterCodeReq = "application/x-www-form-urlencoded"),
+        (EnterCodeReq = "multipart/form-data"),
+    )),
+    params(
+        ("pauli_pending" = Option<String>, Cookie, nullable = false, description = PENDING_PARAM),
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
+            session cookie is set and the pending-login cookie cleared; 1 a missing or malformed \
+            `code` (`result.field`), no pending login \
+            (`用户名/密码未验证或已失效，请返回重新验证`, also after five wrong codes), or too \
+            many attempts (`操作过于频繁，请N秒后再试`); 1003 the request carries a live \
+            session; 1005 the account was disabled meanwhile; 1007 a wrong or expired code",
+            headers(
+                ("Set-Cookie" = String, description = "With 0: `pauli_session=<access token>` \
+                    (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
+                    `pauli_pending` cleared"),
+                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
+                    wait"),
+            ),
+        ),
+    ),
+)]
 async fn enter_code(
     State(auth): State<Auth>,
     client: Client,
@@ -539,6 +962,21 @@ async fn enter_code(
     Ok(signed_in(&auth, &s.tokens, &s.user))
 }
 
+/// Ends the session and clears both cookies.
+#[utoipa::path(get, path = "/logout",
+    params(
+        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
+        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
+    ),
+    responses(
+        (status = 200, body = EmptyAnswer, description = "0, also without a (live) session",
+            headers(
+                ("Set-Cookie" = String, description = "`pauli_session` and `pauli_pending` \
+                    cleared (empty, Max-Age 0, path `/pauli`)"),
+            ),
+        ),
+    ),
+)]
 async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     if let Some(token) = token(&headers) {
         match auth.authenticate_in(&token, Dialect::Pauli).await {
@@ -549,15 +987,36 @@ async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
             Err(_) => {}
         }
     }
-    let res = with_cookie(ok(json!({})), clear(&auth, SESSION_COOKIE));
+    let res = with_cookie(ok(Empty {}), clear(&auth, SESSION_COOKIE));
     Ok(with_cookie(res, clear(&auth, PENDING_COOKIE)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ResetRequestQuery {
+    /// The user's email.
+    #[param(format = Email)]
     email: String,
 }
 
+/// Mails a reset link to the email of a known, active account.
+#[utoipa::path(get, path = "/pass/reset",
+    description = "The link is the front-end's (`<front-end>#/resetpwd?code=<code>`); its code \
+        is valid 24 hours, for fewer than 5 checks. `email` may also be sent in a JSON or form \
+        body, which wins over the query string.",
+    params(ResetRequestQuery),
+    responses(
+        (status = 200, body = EmptyAnswer, description = "0 whether or not the email is known; \
+            1 a missing or malformed `email` (`result.field`), or too many requests \
+            (`24小时内重置次数超过阈值`: 50 resets of an account a day, or polyauth's limit on \
+            sends)",
+            headers(
+                ("Retry-After" = u64, description = "With `24小时内重置次数超过阈值`: seconds to \
+                    wait"),
+            ),
+        ),
+    ),
+)]
 async fn reset_request(
     State(auth): State<Auth>,
     client: Client,
@@ -570,11 +1029,12 @@ async fn reset_request(
             error,
             op: Op::ResetRequest,
         })?;
-    Ok(ok(json!({})))
+    Ok(ok(Empty {}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetCheckReq {
+    /// The code of the reset link.
     code: String,
 }
 
@@ -586,23 +1046,56 @@ fn reset_code(raw: &str) -> Result<&str, Failure> {
     Ok(code)
 }
 
+/// Tells whether a reset code is good; each check counts, and the fifth voids the code.
+#[utoipa::path(put, path = "/pass/reset",
+    description = "`code` may also be given in the query string; the body wins.",
+    request_body(content(
+        (ResetCheckReq = "application/json"),
+        (ResetCheckReq = "application/x-www-form-urlencoded"),
+        (ResetCheckReq = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, body = EmptyAnswer, description = "0 the code is good; 1 a missing code \
+            (`result.field`), or a code that is unknown, used, expired or checked too often \
+            (`重置记录不存在或者已失效`)"),
+    ),
+)]
 async fn reset_check(
     State(auth): State<Auth>,
     http::Params(req, _): Params<ResetCheckReq>,
 ) -> Answer {
     auth.check_reset_token(reset_code(&req.code)?).await?;
-    Ok(ok(json!({})))
+    Ok(ok(Empty {}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetRedeemReq {
+    /// The code of the reset link.
     code: String,
+    /// The new password; empty counts as absent.
     #[serde(default)]
     password: Option<String>,
+    /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
     #[serde(default)]
     mobile: Option<String>,
 }
 
+/// Sets a new password and/or mobile with a reset code, and ends every session of the user.
+#[utoipa::path(post, path = "/pass/reset",
+    description = "At least one of `password` and `mobile`. The parameters may also be given in \
+        the query string; the body wins.",
+    request_body(content(
+        (ResetRedeemReq = "application/json"),
+        (ResetRedeemReq = "application/x-www-form-urlencoded"),
+        (ResetRedeemReq = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, body = EmptyAnswer, description = "0 set; 1 a missing code, neither \
+            `password` nor `mobile`, a bad or weak value (`result.field`), a taken mobile \
+            (`用户已经存在`), or a code that is unknown, used, expired or checked too often \
+            (`重置记录不存在或者已失效`); 1005 a disabled account"),
+    ),
+)]
 async fn reset_redeem(
     State(auth): State<Auth>,
     client: Client,
@@ -615,7 +1108,7 @@ async fn reset_redeem(
     let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
     auth.redeem_reset_token(code, password, mobile, &client)
         .await?;
-    Ok(ok(json!({})))
+    Ok(ok(Empty {}))
 }
 
 #[cfg(test)]

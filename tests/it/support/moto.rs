@@ -173,6 +173,35 @@ pub fn python() -> PathBuf {
     python
 }
 
+/// A virtualenv of its own under `target/<name>` holding `packages` (pinned), installed once;
+/// answers its `bin` directory. Tools whose dependencies would clash with moto's live here.
+pub fn tool_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = target_dir().join(name);
+    let bin = venv.join("bin");
+    let marker = venv.join(".polyauth-installed");
+    let wanted = packages.join("\n");
+    if fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return bin;
+    }
+    let _lock = InstallLock::take(target_dir().join(format!("{name}.lock")));
+    if fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return bin;
+    }
+    eprintln!("installing {} into {}", packages.join(" "), venv.display());
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv",
+    );
+    run(
+        Command::new(bin.join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages),
+        &format!("pip install {}", packages.join(" ")),
+    );
+    fs::write(&marker, wanted).expect("the install marker is written");
+    bin
+}
+
 fn start() -> Moto {
     let python = python();
     let port = super::free_port();

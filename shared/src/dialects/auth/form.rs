@@ -4,7 +4,8 @@
 //! app switches on exact messages, which are the original's:
 //! - 400 `Request Form Data Param Error`: a body that cannot be read or a missing field;
 //! - 400 `Format Error`: a value outside the seed's limits (register: username 5..=30,
-//!   password 8..=20) or otherwise unacceptable;
+//!   password 8..=20) or otherwise unacceptable, a new password of the right length that is
+//!   too easily guessed included (the contract's bad-parameters answer for a refused password);
 //! - 401 `Unauthorized`: no `Authorization` header, another scheme, or a logged-out or unknown
 //!   session; 401 `Token Bad Signature`: a token that is not ours; 401 `Token Expired`;
 //! - 401 `Password Error` / `User Not Found` at login, for usernames only; 401 `Login Failed`
@@ -40,6 +41,7 @@ use crate::{
     domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer},
+    openapi::Anywhere,
     services::{Client, Dialect, Gate, NewUser, SessionSpec},
     Auth, Error,
 };
@@ -48,12 +50,29 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
+/// The routes with their OpenAPI entries. Who-am-I is also served at `/auth`, without the
+/// slash of the seed's `/auth/`.
 pub fn routes() -> crate::openapi::Routes {
-    crate::openapi::Routes::new()
+    let routes = crate::openapi::Routes::new()
+        .routes(routes!(whoami))
+        .routes(crate::openapi::alias(routes!(whoami), "/auth"))
+        .routes(routes!(login))
+        .routes(routes!(register))
+        .routes(routes!(logout))
+        .layer(axum::Extension(Dialect::AuthForm));
+    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
 }
+
+/// What `Failure` may answer on any route.
+const REFUSALS: &[Anywhere] = &[Anywhere {
+    status: 503,
+    description: "`Service Unavailable`: the store is unreachable or the service is \
+        overloaded; nothing was changed",
+}];
 
 pub const USERNAME_POLICY: UsernamePolicy = UsernamePolicy { min: 5, max: 30 };
 pub const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy { min: 8, max: 20 };
@@ -98,33 +117,32 @@ impl Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
-        let failed = || -> (u16, &'static str) {
+        let failed = || -> (u16, Message) {
             match op {
-                Op::Login | Op::LoginByUsername => (401, "Login Failed"),
-                Op::Register => (401, "Register Failed"),
-                Op::Logout => (600, "Logout Failed"),
-                Op::Other => (401, "Unauthorized"),
+                Op::Login | Op::LoginByUsername => (401, Message::LoginFailed),
+                Op::Register => (401, Message::RegisterFailed),
+                Op::Logout => (600, Message::LogoutFailed),
+                Op::Other => (401, Message::Unauthorized),
             }
         };
         let (code, message) = match &e {
-            Error::Malformed { .. } => (400, "Request Form Data Param Error"),
-            Error::Invalid { .. } => (400, "Format Error"),
-            Error::WeakPassword => (400, "Password Too Weak"),
-            Error::TokenExpired => (401, "Token Expired"),
-            Error::TokenInvalid => (401, "Token Bad Signature"),
-            Error::MissingToken | Error::Unauthenticated => (401, "Unauthorized"),
+            Error::Malformed { .. } => (400, Message::ParamError),
+            Error::Invalid { .. } | Error::WeakPassword => (400, Message::FormatError),
+            Error::TokenExpired => (401, Message::TokenExpired),
+            Error::TokenInvalid => (401, Message::TokenBadSignature),
+            Error::MissingToken | Error::Unauthenticated => (401, Message::Unauthorized),
             Error::InvalidCredentials(CredentialFault::WrongPassword)
                 if op == Op::LoginByUsername =>
             {
-                (401, "Password Error")
+                (401, Message::PasswordError)
             }
             Error::InvalidCredentials(CredentialFault::UnknownAccount)
                 if op == Op::LoginByUsername =>
             {
-                (401, "User Not Found")
+                (401, Message::UserNotFound)
             }
-            Error::AlreadyExists { .. } => (401, "User Existed"),
-            Error::Unavailable => (503, "Service Unavailable"),
+            Error::AlreadyExists { .. } => (401, Message::UserExisted),
+            Error::Unavailable => (503, Message::ServiceUnavailable),
             Error::InvalidCredentials(_)
             | Error::Disabled
             | Error::TooManyRequests { .. }
@@ -139,31 +157,95 @@ impl IntoResponse for Failure {
             | Error::AlreadySignedIn => failed(),
         };
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::UNAUTHORIZED);
-        let body = json!({ "code": code, "message": message });
+        let body = Refusal { code, message };
         retry_after((status, axum::Json(body)).into_response(), &e)
     }
+}
+
+/// Every error: the original's `Result` without `data`.
+#[derive(Serialize, ToSchema)]
+struct Refusal {
+    /// The HTTP status: 400, 401, 503, or 600 for `Logout Failed`.
+    code: u16,
+    message: Message,
+}
+
+/// The original's error messages, which the Android app switches on.
+#[derive(Serialize, ToSchema)]
+enum Message {
+    #[serde(rename = "Request Form Data Param Error")]
+    ParamError,
+    #[serde(rename = "Format Error")]
+    FormatError,
+    #[serde(rename = "Unauthorized")]
+    Unauthorized,
+    #[serde(rename = "Token Bad Signature")]
+    TokenBadSignature,
+    #[serde(rename = "Token Expired")]
+    TokenExpired,
+    #[serde(rename = "Password Error")]
+    PasswordError,
+    #[serde(rename = "User Not Found")]
+    UserNotFound,
+    #[serde(rename = "Login Failed")]
+    LoginFailed,
+    #[serde(rename = "User Existed")]
+    UserExisted,
+    #[serde(rename = "Register Failed")]
+    RegisterFailed,
+    #[serde(rename = "Logout Failed")]
+    LogoutFailed,
+    #[serde(rename = "Service Unavailable")]
+    ServiceUnavailable,
+}
+
+/// Every success: the original's `Result` with `code` 200 and `message` `Success`.
+#[derive(Serialize, ToSchema)]
+struct Success<T> {
+    /// Always 200.
+    #[schema(minimum = 200, maximum = 200)]
+    code: u16,
+    /// Always `Success`.
+    #[schema(pattern = "^Success$")]
+    message: &'static str,
+    data: T,
 }
 
 type Body<T> = http::Form<T, Failure>;
 type Answer = Result<Response, Failure>;
 
-fn success(data: Value) -> Response {
+fn success<T: Serialize>(data: T) -> Response {
     (
         StatusCode::OK,
-        axum::Json(json!({ "code": 200, "message": "Success", "data": data })),
+        axum::Json(Success {
+            code: 200,
+            message: "Success",
+            data,
+        }),
     )
         .into_response()
 }
 
-/// `{id, username}`; users without a username are shown by their email, else their mobile.
-fn user_data(auth: &Auth, user: &User) -> Value {
-    let name = match (&user.username, &user.email, &user.mobile) {
+/// The seed's user.
+#[derive(Serialize, ToSchema)]
+struct UserData {
+    id: u64,
+    /// The username, else (a user of another dialect) the email, else the mobile number.
+    username: String,
+}
+
+/// Users without a username are shown by their email, else their mobile.
+fn user_data(auth: &Auth, user: &User) -> UserData {
+    let username = match (&user.username, &user.email, &user.mobile) {
         (Some(u), _, _) => u.as_str().to_string(),
         (None, Some(e), _) => e.as_str().to_string(),
         (None, None, Some(m)) => auth.show_phone(m),
         (None, None, None) => String::new(),
     };
-    json!({ "id": user.id.0, "username": name })
+    UserData {
+        id: user.id.0,
+        username,
+    }
 }
 
 /// Seconds a new token lives: default one day (also for 0, as the original), capped at 90 days.
@@ -191,26 +273,68 @@ async fn caller(auth: &Auth, headers: &HeaderMap) -> Result<crate::services::Pri
     auth.authenticate_in(&token, Dialect::AuthForm).await
 }
 
-/// `GET /auth/`
-pub(super) async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+/// The signed-in user.
+#[utoipa::path(get, path = "/auth/",
+    params(("Authorization" = String, Header,
+        description = "`Bearer <token>` (or the bare token) from `POST /auth/login`")),
+    responses(
+        (status = 200, description = "The token's user", body = Success<UserData>),
+        (status = 401, description = "`Unauthorized`: no `Authorization` header, another \
+            scheme than `Bearer`, a logged-out or unknown session, or a disabled account; \
+            `Token Bad Signature`: not a token of ours; `Token Expired`", body = Refusal),
+    ))]
+async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let token = bearer(&headers).ok_or(Error::MissingToken)?;
     let (_, user) = auth.whoami_in(&token, Dialect::AuthForm).await?;
     Ok(success(user_data(&auth, &user)))
 }
 
-#[derive(Deserialize)]
-pub(super) struct LoginReq {
+#[derive(Deserialize, ToSchema)]
+struct LoginForm {
+    /// A username, or the email or mobile number of an account registered elsewhere.
     username: String,
     password: String,
+    /// Seconds the token and its session live: a day if absent, empty or 0; at most 90 days.
     #[serde(default)]
+    #[schema(value_type = u64, required = false)]
     expiration: Option<String>,
 }
 
-/// `POST /auth/login`
-pub(super) async fn login(
+/// `data` of a login: the user and the token.
+#[derive(Serialize, ToSchema)]
+struct LoginData {
+    id: u64,
+    /// As `GET /auth/` shows it.
+    username: String,
+    /// The token of the `Authorization` response header, without `Bearer `.
+    token: String,
+}
+
+/// Logs in; the token is both the `Authorization` response header and `data.token`.
+#[utoipa::path(post, path = "/auth/login",
+    request_body(content(
+        (LoginForm = "application/x-www-form-urlencoded"),
+        (LoginForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Logged in", body = Success<LoginData>,
+            headers(("Authorization" = String, description = "`Bearer <token>`, the token to \
+                send back"))),
+        (status = 400, description = "`Request Form Data Param Error`: a body that cannot be \
+            read (or over 64 KiB) or a missing field; `Format Error`: an empty, over-long or \
+            malformed username or password, or an `expiration` that is not a whole number of \
+            seconds", body = Refusal),
+        (status = 401, description = "For a username: `Password Error` (a wrong password) or \
+            `User Not Found`; for an email or mobile number, any failure: `Login Failed`; \
+            `Login Failed` also for a disabled account and, with `Retry-After`, for an account \
+            locked after ten failures in a row or too many attempts from this address",
+            body = Refusal,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when locked"))),
+    ))]
+async fn login(
     State(auth): State<Auth>,
     client: Client,
-    body: Result<Body<LoginReq>, Failure>,
+    body: Result<Body<LoginForm>, Failure>,
 ) -> Answer {
     let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Login)(f.error))?;
     let account = auth
@@ -229,7 +353,7 @@ async fn sign_in(
     auth: &Auth,
     client: &Client,
     account: &Account,
-    req: LoginReq,
+    req: LoginForm,
 ) -> Result<Response, Error> {
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let spec = SessionSpec {
@@ -242,25 +366,48 @@ async fn sign_in(
         .await?;
     let bearer = format!("Bearer {}", s.tokens.access);
     let header_value = HeaderValue::from_str(&bearer).map_err(|_| Error::Unavailable)?;
-    let mut data = user_data(auth, &s.user);
-    data["token"] = json!(s.tokens.access);
-    let mut res = success(data);
+    let UserData { id, username } = user_data(auth, &s.user);
+    let mut res = success(LoginData {
+        id,
+        username,
+        token: s.tokens.access,
+    });
     res.headers_mut()
         .insert(header::AUTHORIZATION, header_value);
     Ok(res)
 }
 
-#[derive(Deserialize)]
-pub(super) struct RegisterReq {
+#[derive(Deserialize, ToSchema)]
+struct RegisterForm {
+    /// 5 to 30 letters, digits, `_`, `.` or `-`, not all digits; unique regardless of case.
+    #[schema(min_length = 5, max_length = 30)]
     username: String,
+    /// 8 to 20 characters, not easily guessed and without the username.
+    #[schema(min_length = 8, max_length = 20)]
     password: String,
 }
 
-/// `POST /auth/register`
-pub(super) async fn register(
+/// Registers a username and password; does not log in.
+#[utoipa::path(post, path = "/auth/register",
+    request_body(content(
+        (RegisterForm = "application/x-www-form-urlencoded"),
+        (RegisterForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Registered", body = Success<UserData>),
+        (status = 400, description = "`Request Form Data Param Error`: a body that cannot be \
+            read (or over 64 KiB) or a missing field; `Format Error`: a username not 5 to 30 \
+            letters, digits, `_`, `.` or `-` (or all digits), a password not 8 to 20 \
+            characters or too easily guessed", body = Refusal),
+        (status = 401, description = "`User Existed`: the username is taken (by any \
+            dialect's user); `Register Failed`, with `Retry-After`: too many registrations \
+            from this address", body = Refusal,
+            headers(("Retry-After" = u64, description = "Seconds to wait, when limited"))),
+    ))]
+async fn register(
     State(auth): State<Auth>,
     client: Client,
-    body: Result<Body<RegisterReq>, Failure>,
+    body: Result<Body<RegisterForm>, Failure>,
 ) -> Answer {
     let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Register)(f.error))?;
     create(&auth, req, &client)
@@ -268,7 +415,7 @@ pub(super) async fn register(
         .map_err(Failure::during(Op::Register))
 }
 
-async fn create(auth: &Auth, req: RegisterReq, client: &Client) -> Result<Response, Error> {
+async fn create(auth: &Auth, req: RegisterForm, client: &Client) -> Result<Response, Error> {
     let username =
         Username::parse(&req.username, USERNAME_POLICY).map_err(|e| e.field("username"))?;
     let password =
@@ -282,8 +429,26 @@ async fn create(auth: &Auth, req: RegisterReq, client: &Client) -> Result<Respon
     Ok(success(user_data(auth, &user)))
 }
 
-/// `POST /auth/logout`: the body, if any, is not read.
-pub(super) async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+/// `data` of a logout.
+#[derive(Serialize, ToSchema)]
+struct Count {
+    /// The sessions ended: every session of the user opened through this dialect.
+    count: u64,
+}
+
+/// Logs out everywhere this dialect signed the user in; the body, if any, is not read.
+#[utoipa::path(post, path = "/auth/logout",
+    params(("Authorization" = String, Header,
+        description = "`Bearer <token>` (or the bare token) from `POST /auth/login`")),
+    responses(
+        (status = 200, description = "Logged out", body = Success<Count>),
+        (status = 401, description = "`Unauthorized`: no `Authorization` header, another \
+            scheme than `Bearer`, a logged-out or unknown session, or a disabled account; \
+            `Token Bad Signature`: not a token of ours; `Token Expired`", body = Refusal),
+        (status = "default", description = "600 `Logout Failed` (the seed's own status, \
+            outside HTTP's): a concurrent logout ended the sessions first", body = Refusal),
+    ))]
+async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let principal = caller(&auth, &headers).await?;
     let count = auth
         .logout_dialect(&principal, Dialect::AuthForm)
@@ -293,5 +458,5 @@ pub(super) async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answ
         // A concurrent logout ended them first.
         return Err(Failure::during(Op::Logout)(Error::NotFound));
     }
-    Ok(success(json!({ "count": count })))
+    Ok(success(Count { count }))
 }

@@ -33,7 +33,8 @@
 //! - `username` at login, disable and reset accepts any identifier of the account (username,
 //!   email or mobile), so users registered through another dialect sign in here too;
 //! - the username follows the shared rules (1 to 64 letters, digits, `_`, `.`, `-`, not all
-//!   digits); the password 4 to 128 characters, since the seed's own example is `test`/`test`;
+//!   digits); a new password the shared policy (8 to 128 characters, not easily guessed), so the
+//!   seed's example `test`/`test` only logs in to an account created before that policy;
 //! - after ten consecutive failures the account is locked for the rest of the window (429).
 
 use crate::{
@@ -41,6 +42,7 @@ use crate::{
     domain::{Email, Password, PasswordPolicy, Username, UsernamePolicy},
     error::CredentialFault,
     http,
+    openapi::Anywhere,
     services::{Client, Dialect, Gate, NewUser, Principal, SessionSpec},
     Auth, Error,
 };
@@ -49,12 +51,37 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
+/// The routes with their OpenAPI entries. The login is also served at `/auth`, without the
+/// slash of the seed's `/auth/`.
 pub fn routes() -> crate::openapi::Routes {
-    crate::openapi::Routes::new()
+    let routes = crate::openapi::Routes::new()
+        .routes(routes!(login))
+        .routes(crate::openapi::alias(routes!(login), "/auth"))
+        .routes(routes!(create))
+        .routes(routes!(disable))
+        .routes(routes!(reset))
+        .layer(axum::Extension(Dialect::AuthJson));
+    crate::openapi::anywhere::<FailedResponse>(routes, REFUSALS)
 }
+
+/// What `Failure` may answer on any route.
+const REFUSALS: &[Anywhere] = &[
+    Anywhere {
+        status: 429,
+        description: "42900 `TOO_MANY_REQUESTS` (`Too many failed attempts, retry after N \
+            seconds`): too many attempts or registrations from this address, or an account \
+            locked after ten failures in a row",
+    },
+    Anywhere {
+        status: 503,
+        description: "50300 `SERVICE_UNAVAILABLE` (`Service unavailable, retry later`): the \
+            store is unreachable or the service is overloaded; nothing was changed",
+    },
+];
 
 /// The endpoint a failure happened in: the original worded bad input and unknown users per
 /// endpoint.
@@ -154,33 +181,80 @@ impl IntoResponse for Failure {
         };
         let code = detailed / 100;
         let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST);
-        let body = json!({
-            "code": code,
-            "detailed_error_code": detailed,
-            "error_msg": format!("StatusCode.{name}: {text}"),
-        });
+        let body = FailedResponse {
+            code,
+            detailed_error_code: detailed,
+            error_msg: format!("StatusCode.{name}: {text}"),
+        };
         retry_after((status, axum::Json(body)).into_response(), &e)
     }
+}
+
+/// Every error: the original's `failed_api_response`, which its Flutter client decodes.
+#[derive(Serialize, ToSchema)]
+struct FailedResponse {
+    /// The HTTP status: `detailed_error_code` / 100.
+    code: u32,
+    #[schema(schema_with = detailed_error_code)]
+    detailed_error_code: u32,
+    /// `StatusCode.<NAME>: <text>`, the name and text of `detailed_error_code`.
+    #[schema(pattern = r"^StatusCode\.[A-Z_]+: ")]
+    error_msg: String,
+}
+
+/// The detailed codes `Failure` answers, which the Flutter client branches on.
+fn detailed_error_code() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .enum_values(Some([
+                40000, 40001, 40101, 40102, 40103, 40104, 40301, 40400, 40900, 42900, 50300,
+            ]))
+            .description(Some(
+                "40000 `BAD_REQUEST`, 40001 `INVALID_REQUEST_ARGUMENT`, 40101 \
+                `INVALID_USERNAME_OR_PASSWORD`, 40102 `INVALID_TOKEN`, 40103 `TOKEN_EXPIRED`, \
+                40104 `ACCOUNT_DISABLED`, 40301 `PERMISSION_DENIED`, 40400 `ITEM_NOT_FOUND`, \
+                40900 `ITEM_ALREADY_EXISTS`, 42900 `TOO_MANY_REQUESTS`, 50300 \
+                `SERVICE_UNAVAILABLE`",
+            ))
+            .build(),
+    )
 }
 
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
-fn ok(body: Value) -> Response {
-    axum::Json(body).into_response()
-}
-
 /// Seed 001's tokens live 24 hours, as the original's `valid_hours`.
 const TOKEN_TTL: i64 = 24 * 3600;
 
-#[derive(Deserialize)]
-pub(super) struct Credentials {
+/// An account named by any of its identifiers, and its password.
+#[derive(Deserialize, ToSchema)]
+struct Credentials {
+    /// The account's username, email or mobile number.
     username: String,
     password: String,
 }
 
-/// `POST /auth/`
-pub(super) async fn login(
+/// The seed's login answer.
+#[derive(Serialize, ToSchema)]
+struct AccessToken {
+    /// A JWT with the seed's claims (`user_id`, `type`, `iat`, `exp`), valid 24 hours.
+    access_token: String,
+}
+
+/// Logs in with a username (or the account's email or mobile) and password.
+#[utoipa::path(post, path = "/auth/", request_body = Credentials, responses(
+    (status = 200, description = "Logged in", body = AccessToken),
+    (status = 400, description = "40001 `INVALID_REQUEST_ARGUMENT` (`Bad login info`): a body \
+        that is not a JSON object (or over 64 KiB), or a username or password missing, not a \
+        string, empty or too long, or a username that is no username, email or mobile number",
+        body = FailedResponse),
+    (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`The username or \
+        password is incorrect`): a wrong password, an unknown or a disabled account",
+        body = FailedResponse),
+))]
+async fn login(
     State(auth): State<Auth>,
     client: Client,
     body: Result<Body<Credentials>, Failure>,
@@ -200,18 +274,44 @@ pub(super) async fn login(
         .password_login(&account, &password, &Gate::Lockout, &spec, &client)
         .await
         .map_err(&fail)?;
-    Ok(ok(json!({ "access_token": s.tokens.access })))
+    Ok(axum::Json(AccessToken {
+        access_token: s.tokens.access,
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct CreateReq {
+#[derive(Deserialize, ToSchema)]
+struct CreateReq {
+    /// 1 to 64 letters, digits, `_`, `.` or `-`, not all digits; unique regardless of case.
+    #[schema(min_length = 1, max_length = 64)]
     username: String,
+    /// 8 to 128 characters, not easily guessed and without the account's own name or email.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// A real address, unique as well.
+    #[schema(format = Email)]
     email: String,
 }
 
-/// `POST /auth/create`
-pub(super) async fn create(
+/// The new user.
+#[derive(Serialize, ToSchema)]
+struct Created {
+    id: u64,
+}
+
+/// Registers a user; answers the new user's id.
+#[utoipa::path(post, path = "/auth/create", request_body = CreateReq, responses(
+    (status = 200, description = "Registered", body = Created),
+    (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not a \
+        JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): \
+        a field missing, not a string or not acceptable (the username's characters or length, \
+        the password's length, an email that is not one), or (`Password too weak: use a \
+        longer, less common password without your own name`) a password too easily guessed",
+        body = FailedResponse),
+    (status = 409, description = "40900 `ITEM_ALREADY_EXISTS` (`Username conflicted`): the \
+        username or the email is taken", body = FailedResponse),
+))]
+async fn create(
     State(auth): State<Auth>,
     client: Client,
     body: Result<Body<CreateReq>, Failure>,
@@ -230,7 +330,7 @@ pub(super) async fn create(
         ..Default::default()
     };
     let user = auth.register(new, None, &client).await.map_err(&fail)?;
-    Ok(ok(json!({ "id": user.id.0 })))
+    Ok(axum::Json(Created { id: user.id.0 }).into_response())
 }
 
 /// The session of a present `Authorization: Bearer` token, checked before the body as the
@@ -256,8 +356,42 @@ fn bearer_only(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `POST /auth/disable`: the token is checked before the body is looked at.
-pub(super) async fn disable(
+/// The original's confirmation, in its words.
+#[derive(Serialize, ToSchema)]
+struct Done {
+    /// `Ok, user has been diabled.` (sic) or `Ok, password has been updated.`
+    result: &'static str,
+}
+
+/// Disables the token's own account, named by its username and password.
+#[utoipa::path(post, path = "/auth/disable", request_body = Credentials,
+    description = "Checked in the original's order: the token (40102, 40103, 40104), the body \
+        (40000, 40001), the username (40400), the password (40101), then that the token is that \
+        user's (40301). Afterwards no dialect signs the account in (here: 40101, as for a wrong \
+        password), and its tokens answer 40104.",
+    params(("Authorization" = String, Header,
+        description = "`Bearer <access_token>` exactly; checked before the body")),
+    responses(
+        (status = 200, description = "Disabled; every session of the user has ended",
+            body = Done,
+            example = json!({"result": "Ok, user has been diabled."})),
+        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
+            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
+            information`): a username or password missing, not a string, empty or too long, or a username \
+            that is no username, email or mobile number",
+            body = FailedResponse),
+        (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
+            wrong`); 40102 `INVALID_TOKEN` (`Invalid token`): no `Authorization` header, \
+            another scheme than `Bearer`, a malformed or tampered token, or one whose session \
+            has ended; 40103 `TOKEN_EXPIRED` (`Token expired`): log in again; 40104 \
+            `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the token's user or \
+            the named account is disabled", body = FailedResponse),
+        (status = 403, description = "40301 `PERMISSION_DENIED` (`Permission denied`): the \
+            token is another user's", body = FailedResponse),
+        (status = 404, description = "40400 `ITEM_NOT_FOUND` (`User does not exist`): no \
+            account has that username", body = FailedResponse),
+    ))]
+async fn disable(
     State(auth): State<Auth>,
     client: Client,
     headers: HeaderMap,
@@ -273,18 +407,53 @@ pub(super) async fn disable(
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     auth.disable_self(&principal, &account, &password, &client)
         .await?;
-    Ok(ok(json!({ "result": "Ok, user has been diabled." })))
+    Ok(axum::Json(Done {
+        result: "Ok, user has been diabled.",
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct ResetReq {
+#[derive(Deserialize, ToSchema)]
+struct ResetReq {
+    /// The account's username, email or mobile number.
     username: String,
+    /// The current password.
     password: String,
+    /// 8 to 128 characters, not easily guessed and without the account's own name or email.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
-/// `POST /auth/reset`
-pub(super) async fn reset(
+/// Changes the password, proven by the old one; every session of the user ends.
+#[utoipa::path(post, path = "/auth/reset", request_body = ResetReq,
+    description = "Checked in the original's order: a token, when sent (40102, 40103, 40104), \
+        the body (40000, 40001), the username (40400), the password (40101), then that a token \
+        sent is that user's (40301).",
+    params(("Authorization" = Option<String>, Header,
+        description = "`Bearer <access_token>` exactly, optional: when present it is checked \
+            before the body and must be the account's own")),
+    responses(
+        (status = 200, description = "Password changed; every session of the user has ended",
+            body = Done,
+            example = json!({"result": "Ok, password has been updated."})),
+        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
+            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
+            information`): a field missing or not a string, a password or username empty or too \
+            long, a username that is no username, email or mobile number, a new password not 8 \
+            to 128 characters, or (`Password too weak: use a longer, less common password \
+            without your own name`) a new password too easily guessed", body = FailedResponse),
+        (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
+            wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
+            account, or the token's user, is disabled; with an `Authorization` header also \
+            40102 `INVALID_TOKEN` (`Invalid token`): another scheme than `Bearer`, a malformed \
+            or tampered token, or one whose session has ended; 40103 `TOKEN_EXPIRED` (`Token \
+            expired`)", body = FailedResponse),
+        (status = 403, description = "40301 `PERMISSION_DENIED` (`Permission denied`): the \
+            token is another user's", body = FailedResponse),
+        (status = 404, description = "40400 `ITEM_NOT_FOUND` (`User does not exist`): no \
+            account has that username", body = FailedResponse),
+    ))]
+async fn reset(
     State(auth): State<Auth>,
     client: Client,
     headers: HeaderMap,
@@ -300,5 +469,8 @@ pub(super) async fn reset(
         .map_err(|e| e.field("new_password"))?;
     auth.change_password(principal.as_ref(), &account, &old, &new, &client)
         .await?;
-    Ok(ok(json!({ "result": "Ok, password has been updated." })))
+    Ok(axum::Json(Done {
+        result: "Ok, password has been updated.",
+    })
+    .into_response())
 }

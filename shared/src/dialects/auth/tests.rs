@@ -664,7 +664,7 @@ async fn register_enforces_the_seed_lengths() {
         200
     );
     // Eight and twenty characters are the seed's bounds; a weak password of the right length
-    // is refused as weak.
+    // is refused as a format error (the contract's bad-parameters answer).
     assert_eq!(register(&t, "abcde", "k7#Qp2!z").await.json["code"], 200);
     assert_eq!(
         register(&t, &"b".repeat(30), "Very-long-pass-20chr")
@@ -675,7 +675,7 @@ async fn register_enforces_the_seed_lengths() {
     let weak = register(&t, "weakling", "12345678").await;
     assert_eq!(
         (weak.status, &weak.json["message"]),
-        (400, &json!("Password Too Weak"))
+        (400, &json!("Format Error"))
     );
 }
 

@@ -11,9 +11,9 @@ use crate::{
     clock::Clock,
     store::{Item, Key, StoreError, Write},
 };
+use redb::ReadableTable;
 use serde_json::{Map, Value};
 use std::sync::{mpsc, Arc, Weak};
-use redb::ReadableTable;
 use tokio::sync::oneshot;
 
 /// Batches one transaction takes at most, so one commit's latency stays bounded.
