@@ -161,7 +161,7 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        route = route.as_deref().unwrap_or("unmatched"),
+        route = %route.as_deref().unwrap_or("unmatched"),
         request_id = request_id.as_deref(),
     )
 }

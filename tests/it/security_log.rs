@@ -17,7 +17,12 @@ async fn call(c: &reqwest::Client, s: &Server, method: &str, path: &str, body: V
 
 #[tokio::test]
 async fn security_events_are_logged_without_secrets() {
-    let (s, log) = Server::start_logged(&[("POLYAUTH_SESSION_MAX_AGE", "2592000")]).await;
+    // At info, where request spans are recorded (the tests' default is warn).
+    let (s, log) = Server::start_logged(&[
+        ("POLYAUTH_SESSION_MAX_AGE", "2592000"),
+        ("RUST_LOG", "info"),
+    ])
+    .await;
     let c = reqwest::Client::new();
     let mut secrets: Vec<String> = vec!["Eve-secret-pass-1".into(), "guess-pass-123".into()];
     let created = call(
