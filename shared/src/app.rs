@@ -32,7 +32,7 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store: Arc<dyn Store> = match config.store {
             StoreKind::Embedded => Arc::new(Embedded::open(&config.data_dir, clock.clone())?),
-            _ => Arc::new(Embedded::in_memory(clock.clone())),
+            _ => Arc::new(Embedded::memory(clock.clone())?),
         };
         let sdk = match config.sender {
             SenderKind::Aws => Some(crate::aws::sdk_config().await),

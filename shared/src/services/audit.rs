@@ -27,7 +27,12 @@ pub(crate) fn record_key(user: UserId, record_id: &str) -> Key {
 pub const MAX_PAGE: usize = 100;
 
 impl Auth {
-    pub(crate) fn login_record(&self, user: UserId, kind: LoginType, client: &Client) -> Write {
+    pub(crate) fn login_record(
+        &self,
+        user: UserId,
+        kind: LoginType,
+        client: &Client,
+    ) -> Result<Write> {
         let now = self.now();
         let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64);
         let record_id = self
@@ -48,7 +53,11 @@ impl Auth {
         };
         // Kept for the configured retention, then swept like any expired item.
         let until = now + self.config().limits.login_record_days * 24 * 3600;
-        Write::put(Item::of(record_key(user, &record_id), &record, Some(until)))
+        Ok(Write::put(Item::of(
+            record_key(user, &record_id),
+            &record,
+            Some(until),
+        )?))
     }
 
     /// Newest first; `after` is the `record_id` of the last record of the previous page.

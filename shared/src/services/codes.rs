@@ -11,7 +11,7 @@ use super::{limits::Limit, messages, security::Event, Auth, Client};
 use crate::{
     domain::Code,
     sender::Channel,
-    store::{Condition, Item, Key, StoreError, Write},
+    store::{Condition, Item, Key, Lifetime, StoreError, Write},
     Error, Result,
 };
 use serde_json::{Map, Value};
@@ -127,9 +127,9 @@ fn wrong_codes_key(account: &str) -> Key {
 }
 
 impl CodeState {
-    fn item(&self, key: Key) -> Item {
+    fn item(&self, key: Key) -> Result<Item> {
         let until = self.code_expires_at.max(self.window_start + HOUR);
-        Item::of(key, self, Some(until))
+        Ok(Item::of(key, self, Some(until))?)
     }
 }
 
@@ -178,7 +178,7 @@ impl Auth {
         match self
             .store()
             .write(vec![Write::Put {
-                item: state.item(key.clone()),
+                item: state.item(key.clone())?,
                 cond,
             }])
             .await
@@ -269,7 +269,7 @@ impl Auth {
         let tries = tries_key(purpose, account, state.sent_at);
         let tried = self
             .store()
-            .increment(&tries, 1, Some(state.code_expires_at), false)
+            .increment(&tries, 1, Lifetime::Window(state.code_expires_at))
             .await?;
         if tried > MAX_ATTEMPTS {
             return Ok(Judged::Wrong);
@@ -286,7 +286,7 @@ impl Auth {
                 account: account.to_string(),
                 tries,
                 consume: Write::Put {
-                    item: spent.item(key),
+                    item: spent.item(key)?,
                     cond: guard,
                 },
             })));
@@ -299,7 +299,7 @@ impl Auth {
             match self
                 .store()
                 .write(vec![Write::Put {
-                    item: void.item(key),
+                    item: void.item(key)?,
                     cond: guard,
                 }])
                 .await
@@ -332,7 +332,7 @@ impl Auth {
         let now = self.now();
         let wrong = self
             .store()
-            .increment(&key, 1, Some(now + DAY), false)
+            .increment(&key, 1, Lifetime::Window(now + DAY))
             .await?;
         if wrong == WRONG_CODES_PER_DAY {
             let mut attrs = Map::new();
@@ -446,7 +446,7 @@ impl Auth {
         let check = checked?;
         // A right code checked, not used: its try is given back for the use to come.
         self.store()
-            .increment(&check.tries, -1, Some(check.expires_at), false)
+            .increment(&check.tries, -1, Lifetime::Window(check.expires_at))
             .await?;
         Ok(check)
     }

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     domain::{Email, ParseError, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Item, Key, StoreError, Write},
+    store::{Item, Key, Lifetime, StoreError, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -234,11 +234,11 @@ impl Auth {
         let key = super::registration::counter_key();
         // Reading the counter through an increment (DynamoDB answers nothing for a zero one)
         // costs one unused id, which is harmless.
-        let current = self.store().increment(&key, 1, None, false).await?;
+        let current = self.store().increment(&key, 1, Lifetime::Forever).await?;
         let max = i64::try_from(max).map_err(|_| Error::invalid("id", "too large"))?;
         if current < max {
             self.store()
-                .increment(&key, max - current, None, false)
+                .increment(&key, max - current, Lifetime::Forever)
                 .await?;
         }
         Ok(())
@@ -331,14 +331,16 @@ impl Auth {
             session_epoch: 0,
             version: 1,
         };
-        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None))];
-        writes.extend(users::accounts(&user).iter().map(|a| users::claim(a, id)));
+        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None)?)];
+        for a in users::accounts(&user) {
+            writes.push(users::claim(&a, id)?);
+        }
         if let Some(t) = &legacy_id {
             writes.push(Write::put_new(Item::of(
                 legacy_key(t),
                 &users::Claim { user_id: id },
                 None,
-            )));
+            )?));
         }
         Ok((id, writes))
     }

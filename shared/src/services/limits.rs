@@ -4,7 +4,12 @@
 //! number of Lambda instances; the window's end is the `Retry-After`.
 
 use super::{Auth, Client};
-use crate::{config::Rate, sender::Channel, store::Key, Error, Result};
+use crate::{
+    config::Rate,
+    sender::Channel,
+    store::{Key, Lifetime},
+    Error, Result,
+};
 
 /// What one address is limited in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +113,10 @@ impl Auth {
         let window = now.div_euclid(rate.window);
         let end = (window + 1) * rate.window;
         let key = Key::new(pk, format!("W#{window}"));
-        let n = self.store().increment(&key, 1, Some(end), false).await?;
+        let n = self
+            .store()
+            .increment(&key, 1, Lifetime::Window(end))
+            .await?;
         Ok((n, end - now))
     }
 }

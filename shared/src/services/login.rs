@@ -100,7 +100,7 @@ impl Auth {
                 is_new: false,
             })));
         }
-        extra.push(self.login_record(user.id, LoginType::PasswordSms, client));
+        extra.push(self.login_record(user.id, LoginType::PasswordSms, client)?);
         extra.commit(self.store()).await?;
         log_upgrade(&user, upgraded);
         Ok(LoginStep::SecondFactor(
@@ -157,7 +157,7 @@ impl Auth {
         let mut updated = user.clone();
         updated.password_hash = self.0.hasher.hash(password).await?;
         updated.version = user.version + 1;
-        Ok(Some(self.user_update(user, updated)))
+        Ok(Some(self.user_update(user, updated)?))
     }
 
     /// Sends a code once a solved captcha is presented (spending it), else asks for one.

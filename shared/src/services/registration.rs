@@ -5,7 +5,7 @@
 use super::{batch::Batch, codes::CodeCheck, users, Auth};
 use crate::{
     domain::{Email, Password, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Item, Key, Write},
+    store::{Item, Key, Lifetime, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -78,7 +78,7 @@ impl Auth {
     pub(crate) async fn next_user_id(&self) -> Result<UserId> {
         let n = self
             .store()
-            .increment(&counter_key(), 1, None, false)
+            .increment(&counter_key(), 1, Lifetime::Forever)
             .await?;
         Ok(UserId(u64::try_from(n).map_err(|_| Error::Unavailable)?))
     }
@@ -154,10 +154,10 @@ impl Auth {
         };
         let mut batch = Batch::new();
         // The id comes from the counter: nobody else holds it.
-        batch.push(Write::put_new(Item::of(users::user_key(id), &user, None)));
+        batch.push(Write::put_new(Item::of(users::user_key(id), &user, None)?));
         for a in users::accounts(&user) {
             batch.add(
-                users::claim(&a, id),
+                users::claim(&a, id)?,
                 Error::AlreadyExists { field: a.field() },
             );
         }

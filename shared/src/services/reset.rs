@@ -13,7 +13,7 @@ use super::{
 use crate::{
     domain::{Account, Code, Contact, Email, Password, Phone, User, UserId},
     sender::Channel,
-    store::{Condition, Item, Key, StoreError, Write},
+    store::{Condition, Item, Key, Lifetime, StoreError, Write},
     Error, Result,
 };
 
@@ -64,7 +64,7 @@ impl Auth {
         let window_end = self.now() + DAY;
         let count = self
             .store()
-            .increment(&key, 1, Some(window_end), false)
+            .increment(&key, 1, Lifetime::Window(window_end))
             .await?;
         if count > RESETS_PER_DAY {
             return Err(Error::TooManyRequests {
@@ -131,7 +131,7 @@ impl Auth {
             Some(p) => Condition::equals("sent_at", p.sent_at),
             None => Condition::NotExists,
         };
-        let item = Item::of(key, &next, Some(window_start + 3600));
+        let item = Item::of(key, &next, Some(window_start + 3600))?;
         match self.store().write(vec![Write::Put { item, cond }]).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed(_)) => Err(Error::TooManyRequests {
@@ -159,7 +159,7 @@ impl Auth {
             checks_left: RESET_CHECKS,
             epoch: user.session_epoch,
         };
-        let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL));
+        let item = Item::of(key.clone(), &state, Some(self.now() + RESET_TTL))?;
         self.store().write(vec![Write::put_new(item)]).await?;
         let link = self.config().reset_link.replace("{code}", &token);
         let message = messages::reset_link(self.config().lang, email.as_str(), &link, &token);
@@ -203,7 +203,7 @@ impl Auth {
             ..state.clone()
         };
         let write = Write::Put {
-            item: Item::of(key, &next, expires_at),
+            item: Item::of(key, &next, expires_at)?,
             cond: Condition::equals("checks_left", state.checks_left),
         };
         match self.store().write(vec![write]).await {

@@ -46,7 +46,7 @@ impl Auth {
                 epoch: user.session_epoch,
             },
             Some(self.now() + PENDING_TTL),
-        );
+        )?;
         self.store().write(vec![Write::put_new(item)]).await?;
         let account = code_account(user.id);
         match self
@@ -157,7 +157,7 @@ impl Auth {
         // The code went to the mobile, and the password came with it: the mobile is proven
         // (a voice call may follow next time), by the one who also set the password.
         if let Some(proven) = user.proving(crate::domain::Contact::Mobile) {
-            extra.push(self.user_update(&user, proven));
+            extra.push(self.user_update(&user, proven)?);
         }
         let tokens = self
             .sign_in(&user, spec, LoginType::SecondFactor, client, extra)

@@ -135,11 +135,11 @@ impl Auth {
         s: &SessionState,
         dialect: Option<Dialect>,
         cond: Condition,
-    ) -> Vec<Write> {
+    ) -> Result<Vec<Write>> {
         let until = Some(self.session_expiry(s));
-        vec![
+        Ok(vec![
             Write::Put {
-                item: Item::of(session_key(sid), s, until),
+                item: Item::of(session_key(sid), s, until)?,
                 cond,
             },
             Write::put(Item::of(
@@ -150,8 +150,8 @@ impl Auth {
                     created_at: s.created_at,
                 },
                 until,
-            )),
-        ]
+            )?),
+        ])
     }
 
     fn tokens(
@@ -212,8 +212,8 @@ impl Auth {
         };
         let mut batch = Batch::new();
         // A fresh random session id: its `NotExists` condition cannot fail in practice.
-        batch.push_all(self.session_writes(&sid, &state, spec.dialect, Condition::NotExists));
-        batch.push(self.login_record(user.id, kind, client));
+        batch.push_all(self.session_writes(&sid, &state, spec.dialect, Condition::NotExists)?);
+        batch.push(self.login_record(user.id, kind, client)?);
         let tokens = self.tokens(keys, &sid, &state, refresh)?;
         Ok((batch, tokens))
     }
@@ -397,7 +397,7 @@ impl Auth {
                 let dialect = rotated.dialect;
                 match self
                     .store()
-                    .write(self.session_writes(sid, &rotated, dialect, cond))
+                    .write(self.session_writes(sid, &rotated, dialect, cond)?)
                     .await
                 {
                     Ok(()) => return self.tokens(&keys, sid, &rotated, next),

@@ -9,7 +9,7 @@
 use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
     domain::Account,
-    store::{Key, Write},
+    store::{Key, Lifetime, Write},
     Error, Result,
 };
 
@@ -43,7 +43,10 @@ impl Auth {
         self.limit(Limit::Attempts, client).await?;
         let key = throttle_key(account);
         let until = self.now() + WINDOW;
-        let attempt = self.store().increment(&key, 1, Some(until), true).await?;
+        let attempt = self
+            .store()
+            .increment(&key, 1, Lifetime::Sliding(until))
+            .await?;
         if attempt > LOCK_AFTER {
             self.security_event(Event::LoginLocked, None, client, "refused");
             return Err(Error::TooManyRequests {
@@ -54,7 +57,9 @@ impl Auth {
             if attempt > CAPTCHA_AFTER {
                 let binding = super::Purpose::Login.binding(account);
                 if let Err(e) = self.require_captcha(solved.as_deref(), &binding).await {
-                    self.store().increment(&key, -1, Some(until), true).await?;
+                    self.store()
+                        .increment(&key, -1, Lifetime::Sliding(until))
+                        .await?;
                     return Err(e);
                 }
             }

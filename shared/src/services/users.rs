@@ -31,8 +31,12 @@ pub(crate) struct Claim {
     pub user_id: UserId,
 }
 
-pub(crate) fn claim(account: &Account, id: UserId) -> Write {
-    Write::put_new(Item::of(unique_key(account), &Claim { user_id: id }, None))
+pub(crate) fn claim(account: &Account, id: UserId) -> Result<Write> {
+    Ok(Write::put_new(Item::of(
+        unique_key(account),
+        &Claim { user_id: id },
+        None,
+    )?))
 }
 
 /// The identifiers a user holds, each with the request field name it is known by.
@@ -103,7 +107,7 @@ impl Auth {
             proven.session_epoch += 1;
         }
         Ok(Some(Proof {
-            write: self.user_update(user, proven.clone()),
+            write: self.user_update(user, proven.clone())?,
             user: proven,
             reclaimed: reclaimed.then_some(contact),
         }))
@@ -156,11 +160,11 @@ impl Auth {
     }
 
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
-    pub(crate) fn user_update(&self, read: &User, updated: User) -> Write {
-        Write::Put {
-            item: Item::of(user_key(updated.id), &updated, None),
+    pub(crate) fn user_update(&self, read: &User, updated: User) -> Result<Write> {
+        Ok(Write::Put {
+            item: Item::of(user_key(updated.id), &updated, None)?,
             cond: Condition::equals("version", read.version),
-        }
+        })
     }
 
     /// Saves an edit made to a user read earlier, moving unique claims whose identifier
@@ -188,10 +192,10 @@ impl Auth {
         };
         let mut batch = extra;
         // A concurrent edit of the same user: the caller may read again and retry.
-        batch.push(self.user_update(read, updated.clone()));
+        batch.push(self.user_update(read, updated.clone())?);
         for a in after.iter().filter(|a| !before.contains(a)) {
             batch.add(
-                claim(a, updated.id),
+                claim(a, updated.id)?,
                 Error::AlreadyExists { field: a.field() },
             );
         }

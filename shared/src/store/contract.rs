@@ -8,7 +8,7 @@
     reason = "a test suite: a failed assumption is a failed test (public so the DynamoDB test in tests/ runs it too)"
 )]
 
-use super::{Condition, Item, Key, Query, Store, StoreError, Write};
+use super::{Condition, Item, Key, Lifetime, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
@@ -156,34 +156,44 @@ async fn atomic_batches<S: Store>(s: &S, ns: &str) {
 
 async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let k = Key::new(format!("{ns}#N"), "COUNT");
-    assert_eq!(s.increment(&k, 1, None, false).await.unwrap(), 1);
-    assert_eq!(s.increment(&k, 2, None, false).await.unwrap(), 3);
+    assert_eq!(s.increment(&k, 1, Lifetime::Forever).await.unwrap(), 1);
+    assert_eq!(s.increment(&k, 2, Lifetime::Forever).await.unwrap(), 3);
     let w = Key::new(format!("{ns}#W"), "COUNT");
     let t = clock.now();
-    assert_eq!(s.increment(&w, 1, Some(t + 60), false).await.unwrap(), 1);
+    assert_eq!(
+        s.increment(&w, 1, Lifetime::Window(t + 60)).await.unwrap(),
+        1
+    );
     clock.advance(30);
-    assert_eq!(s.increment(&w, 1, Some(t + 90), false).await.unwrap(), 2);
+    assert_eq!(
+        s.increment(&w, 1, Lifetime::Window(t + 90)).await.unwrap(),
+        2
+    );
     clock.advance(31);
     assert_eq!(
-        s.increment(&w, 1, Some(t + 200), false).await.unwrap(),
+        s.increment(&w, 1, Lifetime::Window(t + 200)).await.unwrap(),
         1,
         "a fixed window lapses"
     );
     let r = Key::new(format!("{ns}#R"), "COUNT");
     let t = clock.now();
-    s.increment(&r, 1, Some(t + 60), true).await.unwrap();
+    s.increment(&r, 1, Lifetime::Sliding(t + 60)).await.unwrap();
     clock.advance(50);
-    s.increment(&r, 1, Some(t + 110), true).await.unwrap();
+    s.increment(&r, 1, Lifetime::Sliding(t + 110))
+        .await
+        .unwrap();
     clock.advance(50);
     assert_eq!(
-        s.increment(&r, 1, Some(t + 200), true).await.unwrap(),
+        s.increment(&r, 1, Lifetime::Sliding(t + 200))
+            .await
+            .unwrap(),
         3,
         "a renewed window holds"
     );
     let keys: Vec<_> = (0..20)
         .map(|_| Key::new(format!("{ns}#P"), "COUNT"))
         .collect();
-    let results = join_all(keys.iter().map(|k| s.increment(k, 1, None, false))).await;
+    let results = join_all(keys.iter().map(|k| s.increment(k, 1, Lifetime::Forever))).await;
     let mut got: Vec<i64> = results.into_iter().map(|r| r.unwrap()).collect();
     got.sort();
     assert_eq!(got, (1..=20).collect::<Vec<_>>(), "increments are atomic");

@@ -8,16 +8,22 @@
 //! One write is one request: a single put or delete is a conditional `PutItem` / `DeleteItem`,
 //! anything else (several writes, or a bare check) one `TransactWriteItems`.
 
-use super::{Condition, Item, Key, Page, Query, Store, StoreError, Write};
+mod codec;
+mod expression;
+mod table;
+
+pub use codec::TTL_ATTRIBUTE;
+pub use table::create_table;
+
+use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::{
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     operation::transact_write_items::TransactWriteItemsError,
     types::{
-        AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-        KeyType, KeysAndAttributes, Put, ReturnValue, ScalarAttributeType, TableStatus,
-        TimeToLiveSpecification, TransactWriteItem,
+        AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue,
+        TransactWriteItem,
     },
     Client,
 };
@@ -28,7 +34,9 @@ use aws_smithy_runtime_api::{
         runtime_components::RuntimeComponents,
     },
 };
-use serde_json::{Map, Number, Value};
+use codec::{decode, encode, Attrs};
+use expression::{condition, LIVE};
+use serde_json::Map;
 use std::{
     collections::HashMap,
     sync::{
@@ -38,17 +46,10 @@ use std::{
     time::Duration,
 };
 
-/// The TTL attribute, configured on the table by [`create_table`].
-pub const TTL_ATTRIBUTE: &str = "expires_at";
-const RESERVED: [&str; 3] = ["pk", "sk", TTL_ATTRIBUTE];
-/// An item is live when it has no expiry or its expiry is after `:now`.
-const LIVE: &str = "(attribute_not_exists(expires_at) OR expires_at > :now)";
 /// Retries of a write that lost to a concurrent transaction on one of its items.
 const CONFLICT_RETRIES: u32 = 3;
 /// DynamoDB's limit on the items of one transaction.
 const MAX_TRANSACTION: usize = 100;
-
-type Attrs = HashMap<String, AttributeValue>;
 
 #[derive(Clone)]
 pub struct Dynamo {
@@ -211,13 +212,7 @@ impl Dynamo {
     /// One attempt at an increment: an atomic update of a live or absent counter, or, when the
     /// counter has expired, its replacement by a fresh one (conditional on it still being
     /// expired, so a concurrent replacement wins once and the loser updates the new counter).
-    async fn increment_once(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, Fault> {
+    async fn increment_once(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, Fault> {
         let now = self.clock.now();
         let mut values = HashMap::from([
             (":zero".to_string(), AttributeValue::N("0".into())),
@@ -225,7 +220,7 @@ impl Dynamo {
             (":now".to_string(), AttributeValue::N(now.to_string())),
         ]);
         let mut update = "SET n = if_not_exists(n, :zero) + :by".to_string();
-        match (expires_at, renew) {
+        match lifetime.expiry() {
             (Some(t), true) => {
                 update.push_str(", expires_at = :exp");
                 values.insert(":exp".into(), AttributeValue::N(t.to_string()));
@@ -267,7 +262,11 @@ impl Dynamo {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(encode(&Item::new(key.clone(), fresh, expires_at))?))
+            .set_item(Some(encode(&Item::new(
+                key.clone(),
+                fresh,
+                lifetime.expiry().0,
+            ))?))
             .condition_expression("expires_at <= :now")
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
@@ -345,130 +344,6 @@ fn transaction_fault<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>
         Some("TransactionConflictException") => Fault::Conflict,
         _ => Fault::Other(sdk_message("TransactWriteItems", &e)),
     }
-}
-
-/// A condition expression with its placeholders; `text` is `None` for an unconditional write.
-#[derive(Default)]
-struct Expr {
-    text: Option<String>,
-    names: Option<HashMap<String, String>>,
-    values: Option<Attrs>,
-}
-
-fn condition(cond: &Condition, now: i64) -> Expr {
-    let now_value = || HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
-    match cond {
-        Condition::None => Expr::default(),
-        Condition::NotExists => Expr {
-            text: Some("attribute_not_exists(pk) OR expires_at <= :now".into()),
-            names: None,
-            values: Some(now_value()),
-        },
-        Condition::Exists => Expr {
-            text: Some(format!("attribute_exists(pk) AND {LIVE}")),
-            names: None,
-            values: Some(now_value()),
-        },
-        Condition::Equals(attr, v) => {
-            let mut values = now_value();
-            values.insert(":v".into(), to_attr(v));
-            Expr {
-                text: Some(format!("#a = :v AND {LIVE}")),
-                names: Some(HashMap::from([("#a".to_string(), attr.clone())])),
-                values: Some(values),
-            }
-        }
-    }
-}
-
-fn to_attr(v: &Value) -> AttributeValue {
-    match v {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
-        Value::String(s) => AttributeValue::S(s.clone()),
-        Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
-        Value::Object(m) => {
-            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect())
-        }
-    }
-}
-
-fn number(n: &str) -> Option<Value> {
-    if let Ok(i) = n.parse::<i64>() {
-        return Some(i.into());
-    }
-    if let Ok(u) = n.parse::<u64>() {
-        return Some(u.into());
-    }
-    n.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
-}
-
-fn from_attr(a: &AttributeValue) -> Option<Value> {
-    Some(match a {
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::N(n) => number(n)?,
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect::<Option<_>>()?),
-        AttributeValue::M(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| Some((k.clone(), from_attr(v)?)))
-                .collect::<Option<_>>()?,
-        ),
-        AttributeValue::Ss(ss) => Value::Array(ss.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(ns) => {
-            Value::Array(ns.iter().map(|n| number(n)).collect::<Option<_>>()?)
-        }
-        // Binary attributes and types newer than this adapter are never written by polyauth.
-        _ => return None,
-    })
-}
-
-fn encode(item: &Item) -> Result<Attrs, StoreError> {
-    let mut out = HashMap::with_capacity(item.attrs.len() + 3);
-    for (k, v) in &item.attrs {
-        if RESERVED.contains(&k.as_str()) {
-            return Err(StoreError::Unavailable(format!(
-                "item {}/{}: attribute {k:?} is reserved by the table layout",
-                item.key.pk, item.key.sk
-            )));
-        }
-        out.insert(k.clone(), to_attr(v));
-    }
-    out.insert("pk".into(), AttributeValue::S(item.key.pk.clone()));
-    out.insert("sk".into(), AttributeValue::S(item.key.sk.clone()));
-    if let Some(t) = item.expires_at {
-        out.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(t.to_string()));
-    }
-    Ok(out)
-}
-
-fn decode(raw: &Attrs) -> Result<Item, StoreError> {
-    let text = |name: &str| match raw.get(name) {
-        Some(AttributeValue::S(s)) => Ok(s.clone()),
-        _ => Err(StoreError::Unavailable(format!(
-            "an item without a string {name}"
-        ))),
-    };
-    let key = Key::new(text("pk")?, text("sk")?);
-    let expires_at = match raw.get(TTL_ATTRIBUTE) {
-        None => None,
-        Some(AttributeValue::N(n)) => Some(
-            n.parse::<i64>()
-                .or_else(|_| n.parse::<f64>().map(|f| f as i64))
-                .map_err(|_| corrupt(&key, TTL_ATTRIBUTE))?,
-        ),
-        Some(_) => return Err(corrupt(&key, TTL_ATTRIBUTE)),
-    };
-    let mut attrs = Map::new();
-    for (k, v) in raw.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())) {
-        attrs.insert(k.clone(), from_attr(v).ok_or_else(|| corrupt(&key, k))?);
-    }
-    Ok(Item::new(key, attrs, expires_at))
 }
 
 /// Waits a little before retrying a conflicted write: 10-40 ms, growing with the attempt.
@@ -642,15 +517,9 @@ impl Store for Dynamo {
     }
 
     #[tracing::instrument(name = "dynamodb.increment", level = "debug", skip_all, err(Display))]
-    async fn increment(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, StoreError> {
+    async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError> {
         for attempt in 0..=CONFLICT_RETRIES {
-            match self.increment_once(key, by, expires_at, renew).await {
+            match self.increment_once(key, by, lifetime).await {
                 Ok(n) => return Ok(n),
                 Err(Fault::Other(e)) => return Err(e),
                 Err(Fault::Condition(_) | Fault::Conflict) if attempt < CONFLICT_RETRIES => {
@@ -663,118 +532,5 @@ impl Store for Dynamo {
             "dynamodb: counter {}/{} stayed contended",
             key.pk, key.sk
         )))
-    }
-}
-
-/// Creates the table polyauth expects (for local or emulated use; on AWS the SAM template
-/// creates it): `pk`/`sk` string keys, on-demand billing, TTL on `expires_at`. Answers whether
-/// it was created (`false`: it already existed, and its TTL is made sure of).
-pub async fn create_table(client: &Client, name: &str) -> Result<bool, StoreError> {
-    let key = |attr: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(attr)
-            .key_type(kind)
-            .build()
-            .map_err(unavailable("key schema"))
-    };
-    let string = |attr: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(attr)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(unavailable("attribute definition"))
-    };
-    let created = client
-        .create_table()
-        .table_name(name)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .attribute_definitions(string("pk")?)
-        .attribute_definitions(string("sk")?)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    let created = match created {
-        Ok(_) => true,
-        Err(e) if e.code() == Some("ResourceInUseException") => false,
-        Err(e) => return Err(sdk_message("CreateTable", &e)),
-    };
-    // A new table takes a moment to become active on AWS (at once on an emulator).
-    for _ in 0..120 {
-        let described = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| sdk_message("DescribeTable", &e))?;
-        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let ttl = client
-        .describe_time_to_live()
-        .table_name(name)
-        .send()
-        .await
-        .map_err(|e| sdk_message("DescribeTimeToLive", &e))?;
-    let enabled = ttl
-        .time_to_live_description()
-        .and_then(|d| d.attribute_name())
-        .is_some_and(|a| a == TTL_ATTRIBUTE);
-    if !enabled {
-        let spec = TimeToLiveSpecification::builder()
-            .attribute_name(TTL_ATTRIBUTE)
-            .enabled(true)
-            .build()
-            .map_err(unavailable("TTL specification"))?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(spec)
-            .send()
-            .await
-            .map_err(|e| sdk_message("UpdateTimeToLive", &e))?;
-    }
-    Ok(created)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn attributes_round_trip() {
-        let v = json!({"s": "x", "n": 42, "neg": -7, "big": u64::MAX, "f": 0.5, "b": true, "z": null,
-            "l": [1, "a", []], "m": {"k": {"deep": "v"}}, "empty": ""});
-        let Value::Object(attrs) = v else {
-            unreachable!()
-        };
-        let item = Item::new(Key::new("P", "S"), attrs, Some(1_700_000_000));
-        let raw = encode(&item).unwrap();
-        assert_eq!(raw["pk"], AttributeValue::S("P".into()));
-        assert_eq!(raw[TTL_ATTRIBUTE], AttributeValue::N("1700000000".into()));
-        assert_eq!(decode(&raw).unwrap(), item);
-    }
-
-    #[test]
-    fn reserved_attribute_names_are_refused() {
-        let mut attrs = Map::new();
-        attrs.insert(TTL_ATTRIBUTE.into(), json!(1));
-        assert!(encode(&Item::new(Key::new("P", "S"), attrs, None)).is_err());
-    }
-
-    #[test]
-    fn conditions_treat_expired_items_as_absent() {
-        let e = condition(&Condition::NotExists, 5);
-        assert_eq!(
-            e.text.as_deref(),
-            Some("attribute_not_exists(pk) OR expires_at <= :now")
-        );
-        let e = condition(&Condition::equals("version", 3), 5);
-        assert_eq!(e.names.unwrap()["#a"], "version");
-        assert_eq!(e.values.unwrap()[":v"], AttributeValue::N("3".into()));
-        assert!(condition(&Condition::None, 5).text.is_none());
     }
 }

@@ -15,7 +15,7 @@
 
 mod group;
 
-use super::{Item, Key, Page, Query, Store, StoreError, Write};
+use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
 use redb::{
     backends::InMemoryBackend, Database, Durability, ReadableTable, ReadableTableMetadata,
@@ -173,15 +173,23 @@ impl Embedded {
         Ok(store)
     }
 
-    #[allow(
-        clippy::expect_used,
-        reason = "an in-memory backend has no I/O to fail"
-    )]
-    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+    /// A database in memory (`POLYAUTH_STORE=memory`); fails only when its committer thread
+    /// cannot start.
+    pub fn memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let db = Database::builder()
             .create_with_backend(InMemoryBackend::new())
-            .expect("an in-memory database always opens");
-        Self::init(db, clock).expect("an in-memory database always initialises")
+            .map_err(unavailable)?;
+        Self::init(db, clock)
+    }
+
+    /// [`Embedded::memory`] for tests and benchmarks, where a machine that cannot start a thread
+    /// has nothing to test.
+    #[allow(
+        clippy::expect_used,
+        reason = "tests and benchmarks only: an in-memory backend has no I/O to fail"
+    )]
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+        Self::memory(clock).expect("an in-memory store starts")
     }
 
     fn init(db: Database, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
@@ -319,14 +327,8 @@ impl Store for Embedded {
         self.committer.write(writes).await
     }
 
-    async fn increment(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, StoreError> {
-        self.committer.increment(key, by, expires_at, renew).await
+    async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError> {
+        self.committer.increment(key, by, lifetime).await
     }
 }
 
@@ -371,7 +373,9 @@ mod tests {
         });
         let counters = (0..200).map(|_| {
             let s = s.clone();
-            tokio::spawn(async move { s.increment(&Key::new("N", "S"), 1, None, false).await })
+            tokio::spawn(
+                async move { s.increment(&Key::new("N", "S"), 1, Lifetime::Forever).await },
+            )
         });
         let (raced, counted) = tokio::join!(
             futures::future::join_all(racers),
@@ -438,7 +442,7 @@ mod tests {
         s.write(vec![put("short0".into(), Some(t + 1000))])
             .await
             .unwrap();
-        s.increment(&Key::new("counter", "S"), 1, Some(t + 10), false)
+        s.increment(&Key::new("counter", "S"), 1, Lifetime::Window(t + 10))
             .await
             .unwrap();
         assert_eq!(s.sweep(100).unwrap(), 0, "nothing is due yet");

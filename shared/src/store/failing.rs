@@ -2,7 +2,7 @@
 //! shows what a use case leaves behind when the store fails in the middle of it (with
 //! all-or-nothing writes, the answer must be: nothing half-done).
 
-use super::{Item, Key, Page, Query, Store, StoreError, Write};
+use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct FailFrom<S> {
@@ -69,15 +69,9 @@ impl<S: Store> Store for FailFrom<S> {
         self.inner.write(writes).await
     }
 
-    async fn increment(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, StoreError> {
+    async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError> {
         self.call()?;
-        self.inner.increment(key, by, expires_at, renew).await
+        self.inner.increment(key, by, lifetime).await
     }
 }
 
@@ -93,7 +87,7 @@ mod tests {
         let key = Key::new("P", "S");
         assert_eq!(store.get(&key).await, Ok(None));
         assert!(matches!(
-            store.increment(&key, 1, None, false).await,
+            store.increment(&key, 1, Lifetime::Forever).await,
             Err(StoreError::Unavailable(_))
         ));
         assert!(matches!(
@@ -102,7 +96,7 @@ mod tests {
         ));
         assert_eq!(store.calls(), 3);
         store.heal();
-        assert_eq!(store.increment(&key, 1, None, false).await, Ok(1));
+        assert_eq!(store.increment(&key, 1, Lifetime::Forever).await, Ok(1));
         assert_eq!(store.inner().get(&key).await.map(|i| i.is_some()), Ok(true));
     }
 }

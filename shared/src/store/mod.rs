@@ -2,9 +2,13 @@
 //! alike. Items live under a partition key and a sort key, carry JSON attributes and an
 //! optional expiry; expired items are absent on every read, whatever the backend has swept.
 
+// The contract suite every adapter passes and the failure-injecting wrapper are for tests only
+// (this crate's and the integration tests', through the `testing` feature), not the binaries.
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod dynamodb;
 mod embedded;
+#[cfg(any(test, feature = "testing"))]
 pub mod failing;
 
 pub use dynamodb::Dynamo;
@@ -44,13 +48,24 @@ impl Item {
         }
     }
 
-    /// An item whose attributes are a serialised value.
-    pub fn of<T: serde::Serialize>(key: Key, value: &T, expires_at: Option<i64>) -> Self {
-        let attrs = match serde_json::to_value(value) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        Item::new(key, attrs, expires_at)
+    /// An item whose attributes are a serialised value; a value that is not a JSON object (or
+    /// does not serialise) is refused rather than stored as an empty item.
+    pub fn of<T: serde::Serialize>(
+        key: Key,
+        value: &T,
+        expires_at: Option<i64>,
+    ) -> Result<Self, StoreError> {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(attrs)) => Ok(Item::new(key, attrs, expires_at)),
+            Ok(other) => Err(StoreError::Unavailable(format!(
+                "item {}/{}: attributes must be an object, not {other}",
+                key.pk, key.sk
+            ))),
+            Err(e) => Err(StoreError::Unavailable(format!(
+                "item {}/{} does not serialise: {e}",
+                key.pk, key.sk
+            ))),
+        }
     }
 
     /// The attributes read back as a value; a shape mismatch means a corrupt or foreign item.
@@ -178,12 +193,45 @@ pub trait Store: Send + Sync {
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 
     /// Adds `by` to the counter item's `n` and answers the new value. A missing or expired
-    /// counter starts from zero with `expires_at`; `renew` moves the expiry on every increment.
-    async fn increment(
-        &self,
-        key: &Key,
-        by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
-    ) -> Result<i64, StoreError>;
+    /// counter starts from zero, with the expiry `lifetime` gives it.
+    async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError>;
+}
+
+/// How long a counter lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Until deleted (the id counter, import markers).
+    Forever,
+    /// A fixed window: the expiry set when the counter starts is kept by later increments.
+    Window(i64),
+    /// Moved to this expiry by every increment (a lockout that lasts while attempts go on).
+    Sliding(i64),
+}
+
+impl Lifetime {
+    /// The expiry a counter gets, and whether an increment moves it.
+    pub fn expiry(self) -> (Option<i64>, bool) {
+        match self {
+            Lifetime::Forever => (None, false),
+            Lifetime::Window(t) => (Some(t), false),
+            Lifetime::Sliding(t) => (Some(t), true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_is_made_of_an_object_only() {
+        let key = Key::new("P", "S");
+        let item = Item::of(key.clone(), &serde_json::json!({"n": 1}), Some(5)).unwrap();
+        assert_eq!(item.attrs.get("n"), Some(&Value::from(1)));
+        assert!(
+            Item::of(key.clone(), &7, None).is_err(),
+            "a number is no item"
+        );
+        assert!(Item::of(key, &"text", None).is_err(), "nor is a string");
+    }
 }

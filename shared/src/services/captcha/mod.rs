@@ -75,7 +75,7 @@ impl Auth {
             bound: bound.map(str::to_string),
         };
         // The expiry is the item's own (`expires_at`), not an attribute of the state.
-        let item = Item::of(captcha_key(&id), &state, Some(self.now() + TTL));
+        let item = Item::of(captcha_key(&id), &state, Some(self.now() + TTL))?;
         self.store().write(vec![Write::put_new(item)]).await?;
         Ok(id)
     }
@@ -101,7 +101,7 @@ impl Auth {
             ..state.clone()
         };
         let write = Write::Put {
-            item: Item::of(key, &next, item.expires_at),
+            item: Item::of(key, &next, item.expires_at)?,
             cond: Condition::equals("rendering", state.rendering),
         };
         match self.store().write(vec![write]).await {
@@ -169,7 +169,7 @@ impl Auth {
                 ..state.clone()
             };
             Write::Put {
-                item: Item::of(key, &solved, item.expires_at),
+                item: Item::of(key, &solved, item.expires_at)?,
                 cond: guard,
             }
         } else if state.tries_left <= 1 {
@@ -181,7 +181,7 @@ impl Auth {
                 ..state.clone()
             };
             Write::Put {
-                item: Item::of(key, &next, item.expires_at),
+                item: Item::of(key, &next, item.expires_at)?,
                 cond: guard,
             }
         };

@@ -159,7 +159,7 @@ impl Auth {
     /// Writes the keyset if nobody changed it since it was read; `false` when somebody did.
     async fn put_keyset(&self, stored: &StoredKeyset, cond: Condition) -> Result<bool> {
         let write = Write::Put {
-            item: Item::of(keyset_key(), stored, None),
+            item: Item::of(keyset_key(), stored, None)?,
             cond,
         };
         match self.store().write(vec![write]).await {

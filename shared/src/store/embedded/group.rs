@@ -9,7 +9,7 @@
 use super::{decode, encode, raw_key, unavailable, Db, EXPIRY, ITEMS};
 use crate::{
     clock::Clock,
-    store::{Item, Key, StoreError, Write},
+    store::{Item, Key, Lifetime, StoreError, Write},
 };
 use redb::ReadableTable;
 use serde_json::{Map, Value};
@@ -27,8 +27,7 @@ enum Job {
     Increment {
         key: Key,
         by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
+        lifetime: Lifetime,
         reply: oneshot::Sender<Result<i64, StoreError>>,
     },
 }
@@ -71,15 +70,13 @@ impl Committer {
         &self,
         key: &Key,
         by: i64,
-        expires_at: Option<i64>,
-        renew: bool,
+        lifetime: Lifetime,
     ) -> Result<i64, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Increment {
             key: key.clone(),
             by,
-            expires_at,
-            renew,
+            lifetime,
             reply,
         })?;
         answer.await.map_err(unavailable)?
@@ -101,8 +98,15 @@ fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock) {
                 Err(_) => break,
             }
         }
+        // A panic in one group answers that group and leaves the committer serving the next.
         let outcome = match db.upgrade() {
-            Some(db) => commit(&db, &group, clock.now()),
+            Some(db) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                commit(&db, &group, clock.now())
+            }))
+            .unwrap_or_else(|_| {
+                tracing::error!("a store commit panicked");
+                Err(unavailable("the commit failed"))
+            }),
             None => Err(unavailable("the store is closed")),
         };
         answer(group, outcome);
@@ -123,13 +127,8 @@ fn commit(db: &Db, group: &[Job], now: i64) -> Result<Vec<Result<Done, StoreErro
                     apply(&mut items, &mut expiry, writes, now)?.map(|()| Done::Written)
                 }
                 Job::Increment {
-                    key,
-                    by,
-                    expires_at,
-                    renew,
-                    ..
-                } => count(&mut items, &mut expiry, key, *by, *expires_at, *renew, now)?
-                    .map(Done::Counted),
+                    key, by, lifetime, ..
+                } => count(&mut items, &mut expiry, key, *by, *lifetime, now)?.map(Done::Counted),
             });
         }
         done
@@ -213,17 +212,17 @@ fn apply(
     Ok(Ok(()))
 }
 
-/// A counter's increment: a live counter grows (keeping its expiry unless `renew`), an absent
-/// or expired one starts at `by`.
+/// A counter's increment: a live counter grows (its expiry as `lifetime` says), an absent or
+/// expired one starts at `by`.
 fn count(
     items: &mut Items,
     expiry: &mut Expiry,
     key: &Key,
     by: i64,
-    expires_at: Option<i64>,
-    renew: bool,
+    lifetime: Lifetime,
     now: i64,
 ) -> Result<Result<i64, StoreError>, StoreError> {
+    let (expires_at, renew) = lifetime.expiry();
     let k = raw_key(key);
     let current = match stored(items, &k) {
         Ok(current) => current,

@@ -1,0 +1,62 @@
+//! Condition expressions: an expired item (its `expires_at` at or before `:now`) counts as
+//! absent, whatever DynamoDB's late TTL sweeper has not yet deleted.
+
+use super::codec::{to_attr, Attrs};
+use crate::store::Condition;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// An item is live when it has no expiry or its expiry is after `:now`.
+pub(super) const LIVE: &str = "(attribute_not_exists(expires_at) OR expires_at > :now)";
+
+/// A condition expression with its placeholders; `text` is `None` for an unconditional write.
+#[derive(Default)]
+pub(super) struct Expr {
+    pub(super) text: Option<String>,
+    pub(super) names: Option<HashMap<String, String>>,
+    pub(super) values: Option<Attrs>,
+}
+
+pub(super) fn condition(cond: &Condition, now: i64) -> Expr {
+    let now_value = || HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
+    match cond {
+        Condition::None => Expr::default(),
+        Condition::NotExists => Expr {
+            text: Some("attribute_not_exists(pk) OR expires_at <= :now".into()),
+            names: None,
+            values: Some(now_value()),
+        },
+        Condition::Exists => Expr {
+            text: Some(format!("attribute_exists(pk) AND {LIVE}")),
+            names: None,
+            values: Some(now_value()),
+        },
+        Condition::Equals(attr, v) => {
+            let mut values = now_value();
+            values.insert(":v".into(), to_attr(v));
+            Expr {
+                text: Some(format!("#a = :v AND {LIVE}")),
+                names: Some(HashMap::from([("#a".to_string(), attr.clone())])),
+                values: Some(values),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_treat_expired_items_as_absent() {
+        let e = condition(&Condition::NotExists, 5);
+        assert_eq!(
+            e.text.as_deref(),
+            Some("attribute_not_exists(pk) OR expires_at <= :now")
+        );
+        let e = condition(&Condition::equals("version", 3), 5);
+        assert_eq!(e.names.unwrap()["#a"], "version");
+        assert_eq!(e.values.unwrap()[":v"], AttributeValue::N("3".into()));
+        assert!(condition(&Condition::None, 5).text.is_none());
+    }
+}
