@@ -70,7 +70,8 @@ impl Item {
 
     /// The attributes read back as a value; a shape mismatch means a corrupt or foreign item.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(Value::Object(self.attrs.clone())).map_err(|e| {
+        // Read in place: copying the attributes first cost who-am-I a map per item.
+        T::deserialize(&self.attrs).map_err(|e| {
             StoreError::Unavailable(format!(
                 "item {}/{} unreadable: {e}",
                 self.key.pk, self.key.sk
