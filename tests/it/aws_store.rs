@@ -9,7 +9,7 @@ use polyauth::{
     domain::{Email, Password, UserId},
     sender::Outbox,
     services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec},
-    store::{contract, failing::FailFrom, Dynamo, Embedded, Key, Query, Store},
+    store::{failing::FailFrom, Dynamo, Embedded, Key, Query, Store},
     Auth, Error,
 };
 use std::{future::Future, sync::Arc};
@@ -54,11 +54,12 @@ fn email() -> String {
     format!("{}@example.com", moto::fresh_name("u"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamo_passes_the_store_contract() {
-    let c = clock();
-    let store = dynamo(c.clone()).await;
-    contract::run(&store, c).await;
+/// The store contract on DynamoDB (moto), one test per property, each on a fresh table.
+mod dynamo_contract {
+    use super::*;
+    polyauth::store_contract_tests!(clock(), |c: Arc<ManualClock>| async move {
+        (dynamo(c).await, ())
+    });
 }
 
 #[tokio::test]

@@ -120,28 +120,17 @@ pub fn router(auth: Auth) -> Router {
 }
 
 /// The endpoint a failure happened in, where the original worded one error per endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Op {
+    #[default]
     Other,
     CaptchaGet,
     /// Registering or changing a password: the new password's rules apply.
     NewPassword,
 }
 
-/// The one place this dialect turns a core error into its envelope.
-pub struct Failure {
-    error: Error,
-    op: Op,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure {
-            error,
-            op: Op::Other,
-        }
-    }
-}
+/// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
+type Failure = super::Failed<Op>;
 
 const REFUSED: i64 = 500;
 

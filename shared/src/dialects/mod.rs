@@ -17,6 +17,28 @@ use axum::{
     response::Response,
 };
 
+/// A core error with the endpoint it happened in (`Op`, each dialect's own), where an original
+/// worded one failure per endpoint. Each dialect turns it into its envelope in exactly one
+/// place: its `IntoResponse` for `Failed<Op>`, which names every `Error` variant.
+pub struct Failed<Op> {
+    pub error: Error,
+    pub op: Op,
+}
+
+impl<Op: Default> From<Error> for Failed<Op> {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            op: Op::default(),
+        }
+    }
+}
+
+/// Marks errors as having happened in `op`.
+pub fn during<Op: Copy>(op: Op) -> impl Fn(Error) -> Failed<Op> {
+    move |error| Failed { error, op }
+}
+
 /// Adds `Retry-After` to a refusal that says when to come back.
 pub fn retry_after(mut res: Response, e: &Error) -> Response {
     if let Error::TooManyRequests { retry_after } = e {

@@ -135,27 +135,16 @@ const PENDING_PARAM: &str = "The pending login that `PUT pass/login` set with it
     (HttpOnly, path `/pauli`, valid 20 minutes).";
 
 /// The endpoint a failure happened in, where the original worded a refusal per endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Op {
+    #[default]
     Other,
     SendCode,
     ResetRequest,
 }
 
-/// The one place this dialect turns a core error into its envelope.
-pub struct Failure {
-    error: Error,
-    op: Op,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure {
-            error,
-            op: Op::Other,
-        }
-    }
-}
+/// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
+type Failure = super::Failed<Op>;
 
 /// The request field an identifier is known by here (the email is the `username`).
 fn request_field(field: &str) -> &str {

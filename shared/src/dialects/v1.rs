@@ -34,7 +34,7 @@
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
 //!   the user, and answers a new session's token (the seed's token response).
 
-use super::{retry_after, wait_seconds};
+use super::{during, retry_after, wait_seconds};
 use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
@@ -104,31 +104,16 @@ const TOKEN_BACKDATE: i64 = 30;
 const NOT_CONTACT: &str = "账户必须是手机号或者邮箱";
 
 /// The endpoint a failure happened in, where the original answered one error per endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Op {
+    #[default]
     Other,
     SendCode,
     CheckCode,
 }
 
-/// The one place this dialect turns a core error into its answer.
-pub struct Failure {
-    error: Error,
-    op: Op,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure {
-            error,
-            op: Op::Other,
-        }
-    }
-}
-
-fn during(op: Op) -> impl Fn(Error) -> Failure {
-    move |error| Failure { error, op }
-}
+/// The one place this dialect turns a core error into its answer: `IntoResponse` below.
+type Failure = super::Failed<Op>;
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -298,8 +283,9 @@ fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
     .into_response()
 }
 
+/// An account with a password or a code (`login` takes either, `reset-password` both).
 #[derive(Deserialize, ToSchema)]
-struct LoginReq {
+struct Credentials {
     #[serde(default)]
     account: Option<String>,
     #[serde(default)]
@@ -310,14 +296,14 @@ struct LoginReq {
 }
 
 /// Signs in with a password or a code; a code for an unknown account creates it.
-#[utoipa::path(post, path = "/login", request_body = LoginReq, responses(
+#[utoipa::path(post, path = "/login", request_body = Credentials, responses(
     (status = 200, description = "Signed in", body = SignedInBody),
     (status = 401, description = "Not authenticated", body = Refusal),
 ))]
 async fn login(
     State(auth): State<Auth>,
     client: Client,
-    http::Json(req, _): Body<LoginReq>,
+    http::Json(req, _): Body<Credentials>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
@@ -394,26 +380,15 @@ async fn register(
     Ok(signed_in(&auth, &s))
 }
 
-#[derive(Deserialize, ToSchema)]
-struct ResetReq {
-    #[serde(default)]
-    account: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    #[schema(schema_with = code_schema)]
-    code: Option<Value>,
-}
-
 /// Sets a new password with a code sent with flag `reset-password` and signs in.
-#[utoipa::path(post, path = "/reset-password", request_body = ResetReq, responses(
+#[utoipa::path(post, path = "/reset-password", request_body = Credentials, responses(
     (status = 200, description = "Password set, signed in", body = SignedInBody),
     (status = 404, description = "No such account", body = Refusal),
 ))]
 async fn reset_password(
     State(auth): State<Auth>,
     client: Client,
-    http::Json(req, _): Body<ResetReq>,
+    http::Json(req, _): Body<Credentials>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;

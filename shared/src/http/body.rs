@@ -114,18 +114,28 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
     })
 }
 
-impl<T, R, S> FromRequest<S> for Json<T, R>
-where
-    T: DeserializeOwned,
-    R: From<Error> + IntoResponse,
-    S: Send + Sync,
-{
-    type Rejection = R;
+/// Each extractor reads with its own `read`; a failure is the dialect's reply `R`, made from the
+/// core's bad-input error.
+macro_rules! extract_with_read {
+    ($extractor:ident, |$req:ident, $state:ident| $read:expr) => {
+        impl<T, R, S> FromRequest<S> for $extractor<T, R>
+        where
+            T: DeserializeOwned,
+            R: From<Error> + IntoResponse,
+            S: Send + Sync,
+        {
+            type Rejection = R;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, R> {
-        Self::read(req).await.map_err(R::from)
-    }
+            async fn from_request($req: Request, $state: &S) -> Result<Self, R> {
+                $read.await.map_err(R::from)
+            }
+        }
+    };
 }
+
+extract_with_read!(Json, |req, _state| Self::read(req));
+extract_with_read!(Form, |req, state| Self::read(req, state));
+extract_with_read!(Params, |req, state| Self::read(req, state));
 
 impl<T: DeserializeOwned, R> Json<T, R> {
     async fn read(req: Request) -> Result<Self, Error> {
@@ -141,19 +151,6 @@ impl<T: DeserializeOwned, R> Json<T, R> {
             return Err(Error::malformed("body", "must be a JSON object"));
         }
         from_value(value).map(|v| Json(v, PhantomData))
-    }
-}
-
-impl<T, R, S> FromRequest<S> for Form<T, R>
-where
-    T: DeserializeOwned,
-    R: From<Error> + IntoResponse,
-    S: Send + Sync,
-{
-    type Rejection = R;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
-        Self::read(req, state).await.map_err(R::from)
     }
 }
 
@@ -190,19 +187,6 @@ impl<T: DeserializeOwned, R> Form<T, R> {
             }
         }
         from_value(Value::Object(fields)).map(|v| Form(v, PhantomData))
-    }
-}
-
-impl<T, R, S> FromRequest<S> for Params<T, R>
-where
-    T: DeserializeOwned,
-    R: From<Error> + IntoResponse,
-    S: Send + Sync,
-{
-    type Rejection = R;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, R> {
-        Self::read(req, state).await.map_err(R::from)
     }
 }
 

@@ -2,6 +2,8 @@
 //! core's business (`services::messages`); how it travels is the adapter's.
 
 mod aws;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 mod outbox;
 
 pub use aws::{AwsSender, AwsSenderSettings};

@@ -108,3 +108,28 @@ impl Outbox {
             .to_string()
     }
 }
+
+#[cfg(test)]
+mod contract {
+    use super::*;
+    use crate::{clock::ManualClock, sender::contract::Deliveries};
+
+    impl Deliveries for Outbox {
+        async fn delivered(&self) -> Vec<Message> {
+            self.entries()
+                .into_iter()
+                .map(|e| Message {
+                    channel: e.channel,
+                    to: e.to,
+                    subject: e.subject,
+                    body: e.body,
+                })
+                .collect()
+        }
+    }
+
+    crate::sender_contract_tests!(|| async {
+        let outbox = Outbox::new(Arc::new(ManualClock::new(0)));
+        (outbox.clone(), outbox)
+    });
+}

@@ -66,6 +66,19 @@ impl Auth {
         client: &Client,
     ) -> Result<SignedIn> {
         let (user, extra, upgraded) = self.verified_login(account, password, gate, client).await?;
+        self.password_session(user, extra, upgraded, spec, client)
+            .await
+    }
+
+    /// The session a verified password opens, with the writes its check left to do.
+    async fn password_session(
+        &self,
+        user: User,
+        extra: Batch,
+        upgraded: bool,
+        spec: &SessionSpec,
+        client: &Client,
+    ) -> Result<SignedIn> {
         let tokens = self
             .sign_in(&user, spec, LoginType::Password, client, extra)
             .await?;
@@ -90,15 +103,10 @@ impl Auth {
         let (user, mut extra, upgraded) =
             self.verified_login(account, password, gate, client).await?;
         if !(self.config().sms_second_factor && user.mobile.is_some()) {
-            let tokens = self
-                .sign_in(&user, spec, LoginType::Password, client, extra)
+            let signed_in = self
+                .password_session(user, extra, upgraded, spec, client)
                 .await?;
-            log_upgrade(&user, upgraded);
-            return Ok(LoginStep::SignedIn(Box::new(SignedIn {
-                user,
-                tokens,
-                is_new: false,
-            })));
+            return Ok(LoginStep::SignedIn(Box::new(signed_in)));
         }
         extra.push(self.login_record(user.id, LoginType::PasswordSms, client)?);
         extra.commit(self.store()).await?;

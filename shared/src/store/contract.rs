@@ -1,6 +1,7 @@
-//! The contract every `Store` adapter passes. Public so each adapter's tests (embedded file,
-//! in-memory, DynamoDB) run the very same checks. The clock given must be the one the store
-//! reads, so expiry can be driven without sleeping.
+//! The contract every `Store` adapter passes, one function per property. Public so each
+//! adapter's tests (embedded file, in-memory, DynamoDB) run the very same checks, each as a test
+//! of its own (`store_contract_tests!`). The clock given must be the one the store reads, so
+//! expiry can be driven without sleeping.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +13,6 @@ use super::{Condition, Item, Key, Lifetime, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 fn attrs(v: Value) -> Map<String, Value> {
     match v {
@@ -21,19 +21,30 @@ fn attrs(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Keys are prefixed with a fresh id so the suite can share a table with other runs.
-pub async fn run<S: Store>(store: &S, clock: Arc<ManualClock>) {
-    let ns = crate::random::id();
-    conditional_writes(store, &ns).await;
-    atomic_batches(store, &ns).await;
-    counters(store, &ns, &clock).await;
-    expiry(store, &ns, &clock).await;
-    pagination(store, &ns).await;
-    concurrent_uniqueness(store, &ns).await;
-    batch_reads(store, &ns, &clock).await;
+/// One named test per property of the contract, each on a fresh store: `$clock` makes the clock
+/// the store reads (an `Arc<ManualClock>`), `$store` an async closure taking it and answering
+/// the store and whatever must live as long as it (a temporary directory, say). Keys are
+/// prefixed with a fresh id, so the tests can share a table with other runs.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($clock:expr, $store:expr) => {
+        $crate::store_contract_tests!(@each $clock, $store;
+            conditional_writes atomic_batches counters expiry pagination concurrent_uniqueness
+            batch_reads);
+    };
+    (@each $clock:expr, $store:expr; $($property:ident)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $property() {
+                let clock = $clock;
+                let (store, _lives_with_store) = ($store)(clock.clone()).await;
+                $crate::store::contract::$property(&store, &$crate::random::id(), &clock).await;
+            }
+        )*
+    };
 }
 
-async fn batch_reads<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
+pub async fn batch_reads<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let (a, b, gone, missing) = (
         Key::new(format!("{ns}#M"), "A"),
         Key::new(format!("{ns}#M"), "B"),
@@ -64,7 +75,7 @@ async fn batch_reads<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     );
 }
 
-async fn conditional_writes<S: Store>(s: &S, ns: &str) {
+pub async fn conditional_writes<S: Store>(s: &S, ns: &str, _: &ManualClock) {
     let k = Key::new(format!("{ns}#C"), "X");
     let item = Item::new(k.clone(), attrs(json!({"v": 1})), None);
     s.write(vec![Write::put_new(item.clone())])
@@ -108,7 +119,7 @@ async fn conditional_writes<S: Store>(s: &S, ns: &str) {
     );
 }
 
-async fn atomic_batches<S: Store>(s: &S, ns: &str) {
+pub async fn atomic_batches<S: Store>(s: &S, ns: &str, _: &ManualClock) {
     let a = Key::new(format!("{ns}#A"), "1");
     let b = Key::new(format!("{ns}#B"), "1");
     s.write(vec![Write::put(Item::new(
@@ -154,7 +165,7 @@ async fn atomic_batches<S: Store>(s: &S, ns: &str) {
     assert_eq!(s.get(&b).await.unwrap(), None);
 }
 
-async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
+pub async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let k = Key::new(format!("{ns}#N"), "COUNT");
     assert_eq!(s.increment(&k, 1, Lifetime::Forever).await.unwrap(), 1);
     assert_eq!(s.increment(&k, 2, Lifetime::Forever).await.unwrap(), 3);
@@ -199,7 +210,7 @@ async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     assert_eq!(got, (1..=20).collect::<Vec<_>>(), "increments are atomic");
 }
 
-async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
+pub async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let k = Key::new(format!("{ns}#E"), "1");
     let now = clock.now();
     s.write(vec![Write::put_new(Item::new(
@@ -244,7 +255,7 @@ async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     );
 }
 
-async fn pagination<S: Store>(s: &S, ns: &str) {
+pub async fn pagination<S: Store>(s: &S, ns: &str, _: &ManualClock) {
     let pk = format!("{ns}#Q");
     let writes = (0..25)
         .map(|i| {
@@ -293,7 +304,7 @@ async fn pagination<S: Store>(s: &S, ns: &str) {
     }
 }
 
-async fn concurrent_uniqueness<S: Store>(s: &S, ns: &str) {
+pub async fn concurrent_uniqueness<S: Store>(s: &S, ns: &str, _: &ManualClock) {
     let unique = Key::new(format!("{ns}#EMAIL#a@b.c"), "USER");
     let attempts = (0..50).map(|i| {
         let user = Item::new(

@@ -341,17 +341,19 @@ mod tests {
         Arc::new(ManualClock::new(1_700_000_000))
     }
 
-    #[tokio::test]
-    async fn contract_in_memory() {
-        let c = clock();
-        super::super::contract::run(&Embedded::in_memory(c.clone()), c).await;
+    mod contract_in_memory {
+        use super::*;
+        crate::store_contract_tests!(clock(), |c: Arc<ManualClock>| async move {
+            (Embedded::in_memory(c), ())
+        });
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn contract_on_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = clock();
-        super::super::contract::run(&Embedded::open(dir.path(), c.clone()).unwrap(), c).await;
+    mod contract_on_file {
+        use super::*;
+        crate::store_contract_tests!(clock(), |c: Arc<ManualClock>| async move {
+            let dir = tempfile::tempdir().unwrap();
+            (Embedded::open(dir.path(), c).unwrap(), dir)
+        });
     }
 
     /// Concurrent batches share commits, yet each keeps its own conditions and all-or-nothing:

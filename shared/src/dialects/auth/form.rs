@@ -37,7 +37,7 @@
 //!   their email, else their mobile number.
 
 use crate::{
-    dialects::retry_after,
+    dialects::{during, retry_after},
     domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer},
@@ -82,8 +82,9 @@ pub const DEFAULT_EXPIRATION: i64 = 24 * 3600;
 pub const MAX_EXPIRATION: i64 = crate::services::LONGEST_ACCESS_TTL;
 
 /// The endpoint a failure happened in: the seed names a catch-all failure per endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Op {
+    #[default]
     Other,
     /// A login by username: the seed's `Password Error` / `User Not Found` apply.
     LoginByUsername,
@@ -93,26 +94,8 @@ enum Op {
     Logout,
 }
 
-/// The one place this dialect turns a core error into its envelope.
-pub struct Failure {
-    error: Error,
-    op: Op,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure {
-            error,
-            op: Op::Other,
-        }
-    }
-}
-
-impl Failure {
-    fn during(op: Op) -> impl FnOnce(Error) -> Failure {
-        move |error| Failure { error, op }
-    }
-}
+/// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
+type Failure = crate::dialects::Failed<Op>;
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -336,17 +319,17 @@ async fn login(
     client: Client,
     body: Result<Body<LoginForm>, Failure>,
 ) -> Answer {
-    let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Login)(f.error))?;
+    let http::Form(req, _) = body.map_err(|f| during(Op::Login)(f.error))?;
     let account = auth
         .account(&req.username)
-        .map_err(|e| Failure::during(Op::Login)(e.field("username")))?;
+        .map_err(|e| during(Op::Login)(e.field("username")))?;
     let op = match account {
         Account::Username(_) => Op::LoginByUsername,
         Account::Email(_) | Account::Mobile(_) => Op::Login,
     };
     sign_in(&auth, &client, &account, req)
         .await
-        .map_err(Failure::during(op))
+        .map_err(during(op))
 }
 
 async fn sign_in(
@@ -409,10 +392,10 @@ async fn register(
     client: Client,
     body: Result<Body<RegisterForm>, Failure>,
 ) -> Answer {
-    let http::Form(req, _) = body.map_err(|f| Failure::during(Op::Register)(f.error))?;
+    let http::Form(req, _) = body.map_err(|f| during(Op::Register)(f.error))?;
     create(&auth, req, &client)
         .await
-        .map_err(Failure::during(Op::Register))
+        .map_err(during(Op::Register))
 }
 
 async fn create(auth: &Auth, req: RegisterForm, client: &Client) -> Result<Response, Error> {
@@ -453,10 +436,10 @@ async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
     let count = auth
         .logout_dialect(&principal, Dialect::AuthForm)
         .await
-        .map_err(Failure::during(Op::Logout))?;
+        .map_err(during(Op::Logout))?;
     if count == 0 {
         // A concurrent logout ended them first.
-        return Err(Failure::during(Op::Logout)(Error::NotFound));
+        return Err(during(Op::Logout)(Error::NotFound));
     }
     Ok(success(Count { count }))
 }

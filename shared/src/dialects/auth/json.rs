@@ -38,7 +38,7 @@
 //! - after ten consecutive failures the account is locked for the rest of the window (429).
 
 use crate::{
-    dialects::{retry_after, wait_seconds},
+    dialects::{during, retry_after, wait_seconds},
     domain::{Email, Password, PasswordPolicy, Username, UsernamePolicy},
     error::CredentialFault,
     http,
@@ -85,32 +85,17 @@ const REFUSALS: &[Anywhere] = &[
 
 /// The endpoint a failure happened in: the original worded bad input and unknown users per
 /// endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Op {
     Login,
     Create,
     /// `disable` and `reset`: an account named by its credentials.
+    #[default]
     Account,
 }
 
-/// The one place this dialect turns a core error into its envelope.
-pub struct Failure {
-    error: Error,
-    op: Op,
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure {
-            error,
-            op: Op::Account,
-        }
-    }
-}
-
-fn during(op: Op) -> impl Fn(Error) -> Failure {
-    move |error| Failure { error, op }
-}
+/// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
+type Failure = crate::dialects::Failed<Op>;
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
