@@ -147,12 +147,12 @@ impl IntoResponse for Failure {
                 "需要人机验证".to_string(),
             ),
             Error::Malformed { .. } => refused("请求参数有误"),
+            // A new password the policy refuses is bad input (API-NOTES); one under six
+            // characters got the original's own message before (`new_password`).
             Error::Invalid { field, .. } if field == "password" && op == Op::NewPassword => {
-                refused("密码长度不能小于8位")
+                refused("请求参数有误")
             }
-            Error::WeakPassword => {
-                refused("密码强度太弱，请换一个更长、更不常见且不含账号信息的密码")
-            }
+            Error::WeakPassword => refused("请求参数有误"),
             Error::Invalid { field, .. } => match field.as_str() {
                 "email" => refused("邮箱格式错误"),
                 "password" => refused("密码长度不能小于6位"),
@@ -200,10 +200,9 @@ struct Refusal {
     ///   ill-typed field, an unknown `type`, a malformed query string, no refresh token
     ///   (`logout`);
     /// - `邮箱格式错误`: not an email address, or longer than 254 characters;
-    /// - `密码长度不能小于6位`: a login password under 6 characters (or over 1024 bytes);
-    /// - `密码长度不能小于8位`: a new password outside 8 to 128 characters;
-    /// - `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`: a new password too easy to
-    ///   guess, or holding the account's email name;
+    /// - `密码长度不能小于6位`: a password under 6 characters (a login one also over 1024
+    ///   bytes); a new password of 6 or 7 characters, over 128, too easy to guess, or holding
+    ///   the account's email name is `请求参数有误`, the policy's bad-parameters answer;
     /// - `验证码长度为6位`: a code that is not 6 digits;
     /// - `用户名密码不匹配`: wrong credentials, an email without an account included;
     /// - `邮箱验证码错误`: a wrong, used or expired code;
@@ -315,7 +314,12 @@ fn email(raw: &str) -> Result<Email, Failure> {
 }
 
 /// A password being chosen (register, modifyPwd): eight characters or more.
+/// The original refused a password under six characters with its own message; whatever else
+/// the policy refuses is bad input.
 fn new_password(raw: &str) -> Result<Password, Failure> {
+    if raw.chars().count() < 6 {
+        return Err(Error::invalid("password", "shorter than 6 characters").into());
+    }
     Password::new(raw, PasswordPolicy::default())
         .map_err(|e| during_new_password(e.field("password")))
 }
@@ -389,9 +393,9 @@ struct RegisterReq {
 /// Creates an account with a mailed code.
 #[utoipa::path(post, path = "/register", request_body = RegisterReq, responses(
     (status = 200, body = Envelope<Null>, description = "Registered (`data` null; sign in \
-        with `login`), or refused with code 500: `请求参数有误`, `邮箱格式错误`, \
-        `密码长度不能小于8位`, `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`, \
-        `验证码长度为6位`, `邮箱验证码错误`, `邮箱已存在`, `操作过于频繁，请N秒后再试`",
+        with `login`), or refused with code 500: `请求参数有误` (also a password the policy \
+        refuses), `邮箱格式错误`, `密码长度不能小于6位`, `验证码长度为6位`, `邮箱验证码错误`, \
+        `邮箱已存在`, `操作过于频繁，请N秒后再试`",
         headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
 ))]
 async fn register(
@@ -712,8 +716,8 @@ struct ModifyPwdReq {
 /// Sets a new password with a mailed code, ending every session of the account.
 #[utoipa::path(post, path = "/modifyPwd", request_body = ModifyPwdReq, responses(
     (status = 200, body = Envelope<Null>, description = "Changed (`data` null), or refused \
-        with code 500: `请求参数有误`, `邮箱格式错误`, `密码长度不能小于8位`, \
-        `密码强度太弱，请换一个更长、更不常见且不含账号信息的密码`, `验证码长度为6位`, \
+        with code 500: `请求参数有误` (also a password the policy refuses), `邮箱格式错误`, \
+        `密码长度不能小于6位`, `验证码长度为6位`, \
         `邮箱验证码错误` (also for an email without an account), `账号已被禁用`, \
         `操作过于频繁，请N秒后再试`",
         headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),

@@ -165,7 +165,8 @@ impl IntoResponse for Failure {
             Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
                 (E_PARAM, "参数错误".into(), Some(field.clone()))
             }
-            Error::WeakPassword => (E_PARAM, "密码强度太弱".into(), Some("password".into())),
+            // A password the policy refuses is a bad parameter like any other (API-NOTES).
+            Error::WeakPassword => (E_PARAM, "参数错误".into(), Some("password".into())),
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (E_PARAM, "验证码发送间隔时间太短".into(), None)
             }
@@ -259,7 +260,7 @@ fn refusal_code() -> Object {
         .enum_values(Some(codes))
         .description(Some(
             "- 1 `E_PARAM`: a bad or missing parameter (`参数错误`, `result.field` names it; \
-            `密码强度太弱` for a weak password), or a refusal the original folds into it: \
+            a password the policy refuses included), or a refusal the original folds into it: \
             `验证码发送间隔时间太短` (a resend within a minute), `不支持的验证发送方式` (a \
             `method` other than voice or sms), `用户名/密码未验证或已失效，请返回重新验证` (no \
             password step in the last 20 minutes), `重置记录不存在或者已失效` (a reset code that \
@@ -853,9 +854,9 @@ struct CodeSent {
         ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
     ),
     responses(
-        (status = 200, body = CodeSentAnswer, description = "0 sent, `msg` saying how \
-            (`语音验证码已发送`, `短信验证码已发送`, or `语音验证暂不可用，验证码已通过短信发送` \
-            when voice fell back to SMS); 1 an unsupported `method` (`不支持的验证发送方式`), no \
+        (status = 200, body = CodeSentAnswer, description = "0 sent (`成功`, or \
+            `语音验证暂不可用，验证码已通过短信发送` when voice fell back to SMS; `result.method` \
+            says which); 1 an unsupported `method` (`不支持的验证发送方式`), no \
             pending login (`用户名/密码未验证或已失效，请返回重新验证`), or a resend within a \
             minute of the last code (`验证码发送间隔时间太短`); 1003 the request carries a live \
             session",
@@ -890,10 +891,11 @@ async fn send_code(
             error,
             op: Op::SendCode,
         })?;
+    // `E_SUCC`'s own message, unless voice fell back to SMS (API-NOTES: it says so).
     let (method, msg) = match channel {
-        Channel::Voice => (Method::Voice, "语音验证码已发送"),
+        Channel::Voice => (Method::Voice, "成功"),
         _ if voice => (Method::Sms, "语音验证暂不可用，验证码已通过短信发送"),
-        _ => (Method::Sms, "短信验证码已发送"),
+        _ => (Method::Sms, "成功"),
     };
     Ok(done(msg, CodeSent { method }))
 }

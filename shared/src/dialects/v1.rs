@@ -361,19 +361,23 @@ async fn register(
     http::Json(req, _): Body<RegisterReq>,
 ) -> Answer {
     let account = account(&auth, &req.account)?;
-    let password = new_password(&req.password)?;
+    let raw_password = required("password", &req.password)?;
     let code = code(required_value("code", &req.code)?)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code, &client)
         .await?;
-    let new = NewUser {
-        password: Some(password),
-        profile: Profile {
-            nickname: req.nickname.as_deref().unwrap_or("").trim().to_string(),
-            ..Default::default()
-        },
-        ..NewUser::of_contact(&account)
-    };
+    // The password's rules bind a new account only: an existing one is signed in by its code
+    // and keeps its password (the seed's own example registers with "123456").
+    let new = Password::new(raw_password, PasswordPolicy::default())
+        .map_err(|e| e.field("password"))
+        .map(|password| NewUser {
+            password: Some(password),
+            profile: Profile {
+                nickname: req.nickname.as_deref().unwrap_or("").trim().to_string(),
+                ..Default::default()
+            },
+            ..NewUser::of_contact(&account)
+        });
     let s = auth
         .register_or_sign_in(new, &account, check, &session_spec(), &client)
         .await?;

@@ -27,6 +27,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let token = match v.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
+        // The scheme alone carries no token.
+        None if v.eq_ignore_ascii_case("bearer") => return None,
         None => v,
     };
     (!token.is_empty()).then(|| token.to_string())
@@ -88,6 +90,9 @@ mod tests {
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("abc"));
         assert_eq!(bearer(&h).as_deref(), Some("abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        // The scheme without a token is no token (not a bare token "Bearer").
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer"));
         assert_eq!(bearer(&h), None);
     }
 

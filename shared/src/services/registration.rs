@@ -212,10 +212,11 @@ impl Auth {
 impl Auth {
     /// Registers `new` under `account` with a registration code, or, when the account already
     /// exists, signs its user in with that code instead (seed 003's original did so; the
-    /// password sent is then ignored). `is_new` tells the two apart.
+    /// password sent is then ignored, so `new` may be the reason it could not be built, which
+    /// only a new account answers). `is_new` tells the two apart.
     pub async fn register_or_sign_in(
         &self,
-        new: NewUser,
+        new: Result<NewUser>,
         account: &crate::domain::Account,
         code: CodeCheck,
         spec: &super::SessionSpec,
@@ -223,7 +224,7 @@ impl Auth {
     ) -> Result<super::SignedIn> {
         let Some(user) = self.find_user(account).await? else {
             return self
-                .register_and_sign_in(new, Some(code), spec, client)
+                .register_and_sign_in(new?, Some(code), spec, client)
                 .await;
         };
         if !user.is_active() {

@@ -112,15 +112,10 @@ impl IntoResponse for Failure {
             Error::Malformed { field, .. } if field == "body" && op != Op::Login => {
                 (40000, "BAD_REQUEST", "Bad request".into())
             }
-            Error::Malformed { .. } | Error::Invalid { .. } => {
+            // A password the policy refuses is bad input like any other (API-NOTES).
+            Error::Malformed { .. } | Error::Invalid { .. } | Error::WeakPassword => {
                 (40001, "INVALID_REQUEST_ARGUMENT", bad_fields.into())
             }
-            Error::WeakPassword => (
-                40001,
-                "INVALID_REQUEST_ARGUMENT",
-                "Password too weak: use a longer, less common password without your own name"
-                    .into(),
-            ),
             Error::InvalidCredentials(CredentialFault::UnknownAccount) if op == Op::Account => {
                 (40400, "ITEM_NOT_FOUND", "User does not exist".into())
             }
@@ -290,8 +285,7 @@ struct Created {
     (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not a \
         JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): \
         a field missing, not a string or not acceptable (the username's characters or length, \
-        the password's length, an email that is not one), or (`Password too weak: use a \
-        longer, less common password without your own name`) a password too easily guessed",
+        the password's length or a password too easily guessed, an email that is not one)",
         body = FailedResponse),
     (status = 409, description = "40900 `ITEM_ALREADY_EXISTS` (`Username conflicted`): the \
         username or the email is taken", body = FailedResponse),
@@ -425,8 +419,7 @@ struct ResetReq {
             a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
             information`): a field missing or not a string, a password or username empty or too \
             long, a username that is no username, email or mobile number, a new password not 8 \
-            to 128 characters, or (`Password too weak: use a longer, less common password \
-            without your own name`) a new password too easily guessed", body = FailedResponse),
+            to 128 characters or too easily guessed", body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
             account, or the token's user, is disabled; with an `Authorization` header also \

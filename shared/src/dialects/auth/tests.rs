@@ -271,6 +271,8 @@ async fn create_refuses_duplicates_and_bad_input() {
         ("carol", "test", "email"),
         ("carol@x", "test", "carol@example.com"),
         ("12345", "test", "carol@example.com"),
+        // Long enough, but too easily guessed: the same bad-parameters answer (API-NOTES).
+        ("carol", "12345678", "carol@example.com"),
     ] {
         let r = create(&t, username, password, email).await;
         assert_bad_user_information(&r);
