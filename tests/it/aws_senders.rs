@@ -5,22 +5,14 @@
 
 use crate::support::moto;
 use polyauth::sender::{
-    contract::Deliveries, AwsSender, AwsSenderSettings, Channel, Message, Sender,
+    contract::{message, Deliveries},
+    AwsSender, AwsSenderSettings, Channel, Message, Sender,
 };
 use std::sync::{Arc, Mutex};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
-
-fn message(channel: Channel, to: &str, body: &str) -> Message {
-    Message {
-        channel,
-        to: to.into(),
-        subject: "Your polyauth code".into(),
-        body: body.into(),
-    }
-}
 
 async fn sender_on_moto(from: &str, voice_origination: Option<&str>) -> AwsSender {
     let moto = moto::moto();

@@ -38,7 +38,8 @@ macro_rules! sender_contract_tests {
     };
 }
 
-fn message(channel: Channel, to: &str, body: &str) -> Message {
+/// A message with the subject every test uses.
+pub fn message(channel: Channel, to: &str, body: &str) -> Message {
     Message {
         channel,
         to: to.into(),
