@@ -13,6 +13,7 @@ use polyauth::{
     clock::SystemClock,
     config::{Config, ProfileChoice, Secret},
     domain::{Email, Password, UserId},
+    schema::SessionId,
     services::{
         tokens::{Grant, Keys, Keyset, Material, Profiles, StoredKey, StoredKeyset},
         Client, Dialect, Gate, Hasher, NewUser, SessionSpec,
@@ -62,9 +63,10 @@ fn tokens(c: &mut Criterion) {
         ProfileChoice::Legacy(Secret::new("biji-secret".into())),
     );
     let profiles = Profiles::new(&config.tokens, "polyauth");
+    let sid = SessionId::parse("bench-session-0001").expect("a well-formed id");
     let grant = Grant {
         user: UserId(42),
-        sid: "sid",
+        sid: &sid,
         iat: 1_700_000_000,
         exp: 1_700_003_600,
     };

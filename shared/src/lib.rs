@@ -14,6 +14,7 @@ pub mod local;
 pub mod metrics;
 pub mod openapi;
 pub mod random;
+pub mod schema;
 pub mod sender;
 pub mod services;
 pub mod store;

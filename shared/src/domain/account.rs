@@ -32,15 +32,6 @@ impl Account {
         }
     }
 
-    /// The store key of the unique item that maps this identifier to a user.
-    pub fn unique_pk(&self) -> String {
-        match self {
-            Account::Email(e) => format!("EMAIL#{}", e.as_str()),
-            Account::Mobile(p) => format!("MOBILE#{}", p.e164()),
-            Account::Username(u) => format!("USERNAME#{}", u.folded()),
-        }
-    }
-
     /// A stable text form for keys of codes and throttles.
     pub fn key(&self) -> String {
         match self {

@@ -4,6 +4,7 @@
 use super::{batch::Batch, security::Event, Auth, Client, LoginRecord, NewUser, Principal};
 use crate::{
     domain::{Account, Password, Permission, Status, User, UserId},
+    schema,
     store::{Condition, Write},
     Error, Result,
 };
@@ -12,6 +13,7 @@ impl Auth {
     /// Creates a user; without a password, a random one is set and the user is mailed a reset
     /// link to choose their own. A link that cannot be sent takes the new user back with it,
     /// so a retry starts afresh instead of finding the email taken.
+    #[tracing::instrument(name = "admin_create_user", skip_all)]
     pub async fn admin_create_user(&self, new: NewUser) -> Result<User> {
         let mail_link = new.password.is_none();
         let user = self.register(new, None, &Client::internal()).await?;
@@ -28,11 +30,11 @@ impl Auth {
     async fn remove_new_user(&self, user: &User) -> Result<()> {
         let mut batch = Batch::new();
         batch.push(Write::Delete {
-            key: super::users::user_key(user.id),
+            key: schema::user(user.id),
             cond: Condition::equals("version", user.version),
         });
         for account in super::users::accounts(user) {
-            batch.push(Write::delete(super::users::unique_key(&account)));
+            batch.push(Write::delete(schema::unique(&account)));
         }
         batch.commit(self.store()).await
     }
@@ -48,6 +50,7 @@ impl Auth {
         user.ok_or(Error::NotFound)
     }
 
+    #[tracing::instrument(name = "set_permission", skip_all)]
     pub async fn set_permission(
         &self,
         user: &User,
@@ -69,6 +72,7 @@ impl Auth {
     }
 
     /// Disables a user and ends all their sessions; they can no longer sign in anywhere.
+    #[tracing::instrument(name = "disable", skip_all)]
     pub async fn disable(&self, user: &User) -> Result<User> {
         self.disable_as(user, &Client::internal(), Batch::new())
             .await
@@ -85,6 +89,7 @@ impl Auth {
 
     /// A user disabling their own account: the token's owner must be the account whose
     /// password is given.
+    #[tracing::instrument(name = "disable_self", skip_all)]
     pub async fn disable_self(
         &self,
         principal: &Principal,
@@ -122,6 +127,7 @@ impl Auth {
         Ok(user)
     }
 
+    #[tracing::instrument(name = "create_user_as", skip_all)]
     pub async fn create_user_as(&self, principal: &Principal, new: NewUser) -> Result<User> {
         self.holder(principal, Permission::USER_CREATE).await?;
         self.admin_create_user(new).await
@@ -129,6 +135,7 @@ impl Auth {
 
     /// A user's login records for a holder of the audit permission, the user named by a
     /// polyauth id or an original's string id; `None` for no such user.
+    #[tracing::instrument(name = "login_records_by", skip_all)]
     pub async fn login_records_by(
         &self,
         principal: &Principal,

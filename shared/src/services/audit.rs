@@ -5,24 +5,10 @@
 use super::{Auth, Client, LoginType};
 use crate::{
     domain::UserId,
-    store::{Item, Key, Query, Write},
+    schema::{self, LoginRecord},
+    store::{Item, Query, Write},
     Result,
 };
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LoginRecord {
-    pub record_id: String,
-    pub login_type: LoginType,
-    pub user_id: UserId,
-    /// Epoch seconds.
-    pub time: i64,
-    pub ip: String,
-    pub user_agent: String,
-}
-
-pub(crate) fn record_key(user: UserId, record_id: &str) -> Key {
-    Key::new(format!("USER#{user}"), format!("LOGIN#{record_id}"))
-}
 
 pub const MAX_PAGE: usize = 100;
 
@@ -54,7 +40,7 @@ impl Auth {
         // Kept for the configured retention, then swept like any expired item.
         let until = now + self.config().limits.login_record_days * 24 * 3600;
         Ok(Write::put(Item::of(
-            record_key(user, &record_id),
+            schema::login_record(user, &record_id),
             &record,
             Some(until),
         )?))
@@ -67,12 +53,13 @@ impl Auth {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LoginRecord>> {
+        let range = schema::logins_of(user);
         let page = self
             .store()
             .query(Query {
-                pk: format!("USER#{user}"),
-                sk_prefix: "LOGIN#".into(),
-                after: after.map(|a| format!("LOGIN#{a}")),
+                pk: range.pk,
+                sk_prefix: range.sk_prefix.into(),
+                after: after.map(|a| schema::login_record(user, a).sk),
                 limit: limit.clamp(1, MAX_PAGE),
                 newest_first: true,
             })

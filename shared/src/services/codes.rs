@@ -9,12 +9,12 @@
 
 use super::{limits::Limit, messages, security::Event, Auth, Client};
 use crate::{
-    domain::Code,
+    domain::{Account, Code},
+    schema::{self, CodeState, CodeSubject},
     sender::Channel,
     store::{Condition, Item, Key, Lifetime, StoreError, Write},
     Error, Result,
 };
-use serde_json::{Map, Value};
 
 pub const CODE_TTL: i64 = 600;
 pub const RESEND_AFTER: i64 = 60;
@@ -68,17 +68,6 @@ impl Purpose {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct CodeState {
-    /// Absent once used or voided; the item stays for the hourly window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hash: Option<String>,
-    sent_at: i64,
-    code_expires_at: i64,
-    window_start: i64,
-    window_count: i64,
-}
-
 /// An outstanding, usable code as read.
 struct LiveCode {
     state: CodeState,
@@ -110,22 +99,6 @@ enum Judged {
     Wrong,
 }
 
-fn code_key(purpose: Purpose, account: &str) -> Key {
-    Key::new(format!("CODE#{}#{account}", purpose.as_str()), "CODE")
-}
-
-/// The try counter of one sent code (a new code starts from zero).
-fn tries_key(purpose: Purpose, account: &str, sent_at: i64) -> Key {
-    Key::new(
-        format!("CODE#{}#{account}", purpose.as_str()),
-        format!("TRIES#{sent_at}"),
-    )
-}
-
-fn wrong_codes_key(account: &str) -> Key {
-    Key::new(format!("THROTTLE#code#{account}"), "COUNT")
-}
-
 impl CodeState {
     fn item(&self, key: Key) -> Result<Item> {
         let until = self.code_expires_at.max(self.window_start + HOUR);
@@ -141,7 +114,7 @@ impl Auth {
     pub(crate) async fn issue_code(
         &self,
         purpose: Purpose,
-        account: &str,
+        account: &CodeSubject,
         channel: Channel,
         to: &str,
         client: &Client,
@@ -151,7 +124,7 @@ impl Auth {
         }
         self.limit(Limit::Sends, client).await?;
         let now = self.now();
-        let key = code_key(purpose, account);
+        let key = schema::code(purpose, account);
         let current = self.store().get(&key).await?;
         let previous: Option<CodeState> = current.as_ref().map(|i| i.parse()).transpose()?;
         let (window_start, window_count) = match &previous {
@@ -164,7 +137,7 @@ impl Auth {
             hash: Some(
                 self.0
                     .keys
-                    .code_hash(purpose.as_str(), account, code.as_str()),
+                    .code_hash(purpose.as_str(), account.as_str(), code.as_str()),
             ),
             sent_at: now,
             code_expires_at: now + purpose.ttl(),
@@ -229,15 +202,15 @@ impl Auth {
     pub(crate) async fn check_code(
         &self,
         purpose: Purpose,
-        account: &str,
+        account: &CodeSubject,
         code: &Code,
     ) -> Result<CodeCheck> {
         self.check_code_among(&[purpose], account, code).await
     }
 
     /// The outstanding usable code of `purpose`: its state and hash (one read).
-    async fn live_code(&self, purpose: Purpose, account: &str) -> Result<Option<LiveCode>> {
-        let Some(item) = self.store().get(&code_key(purpose, account)).await? else {
+    async fn live_code(&self, purpose: Purpose, account: &CodeSubject) -> Result<Option<LiveCode>> {
+        let Some(item) = self.store().get(&schema::code(purpose, account)).await? else {
             return Ok(None);
         };
         let state: CodeState = item.parse()?;
@@ -249,10 +222,10 @@ impl Auth {
             .map(|hash| LiveCode { state, hash }))
     }
 
-    fn presented(&self, purpose: Purpose, account: &str, code: &Code) -> String {
+    fn presented(&self, purpose: Purpose, account: &CodeSubject, code: &Code) -> String {
         self.0
             .keys
-            .code_hash(purpose.as_str(), account, code.as_str())
+            .code_hash(purpose.as_str(), account.as_str(), code.as_str())
     }
 
     /// One try of `code` against a code read earlier: the try is reserved first, and a code
@@ -261,12 +234,12 @@ impl Auth {
     async fn judge_code(
         &self,
         purpose: Purpose,
-        account: &str,
+        account: &CodeSubject,
         code: &Code,
         live: LiveCode,
     ) -> Result<Judged> {
         let LiveCode { state, hash } = live;
-        let tries = tries_key(purpose, account, state.sent_at);
+        let tries = schema::code_tries(purpose, account, state.sent_at);
         let tried = self
             .store()
             .increment(&tries, 1, Lifetime::Window(state.code_expires_at))
@@ -274,7 +247,7 @@ impl Auth {
         if tried > MAX_ATTEMPTS {
             return Ok(Judged::Wrong);
         }
-        let key = code_key(purpose, account);
+        let key = schema::code(purpose, account);
         let guard = Condition::equals("hash", hash.clone());
         if super::tokens::same_digest(&self.presented(purpose, account, code), &hash) {
             let spent = CodeState {
@@ -283,7 +256,7 @@ impl Auth {
             };
             return Ok(Judged::Right(Box::new(CodeCheck {
                 expires_at: state.code_expires_at,
-                account: account.to_string(),
+                account: account.as_str().to_string(),
                 tries,
                 consume: Write::Put {
                     item: spent.item(key)?,
@@ -312,11 +285,11 @@ impl Auth {
     }
 
     /// Refuses code use on an account locked by too many wrong codes (one read).
-    async fn code_use_allowed(&self, account: &str) -> Result<()> {
-        let Some(item) = self.store().get(&wrong_codes_key(account)).await? else {
+    async fn code_use_allowed(&self, account: &CodeSubject) -> Result<()> {
+        let Some(item) = self.store().get(&schema::wrong_codes(account)).await? else {
             return Ok(());
         };
-        let wrong = item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0);
+        let wrong = item.count();
         if wrong >= WRONG_CODES_PER_DAY {
             return Err(Error::TooManyRequests {
                 retry_after: item.expires_at.map_or(HOUR, |t| t - self.now()),
@@ -327,17 +300,15 @@ impl Auth {
 
     /// Counts a wrong code against the account; the tenth in a day locks code use there for
     /// an hour (the counter itself, rewritten to expire then).
-    async fn note_wrong_code(&self, account: &str) -> Result<()> {
-        let key = wrong_codes_key(account);
+    async fn note_wrong_code(&self, account: &CodeSubject) -> Result<()> {
+        let key = schema::wrong_codes(account);
         let now = self.now();
         let wrong = self
             .store()
             .increment(&key, 1, Lifetime::Window(now + DAY))
             .await?;
         if wrong == WRONG_CODES_PER_DAY {
-            let mut attrs = Map::new();
-            attrs.insert("n".into(), wrong.into());
-            let lock = Item::new(key, attrs, Some(now + HOUR));
+            let lock = Item::counter(key, wrong, Some(now + HOUR));
             self.store().write(vec![Write::put(lock)]).await?;
         }
         Ok(())
@@ -393,8 +364,12 @@ pub(crate) fn send_window(
 
 impl Auth {
     /// Whether a usable code is outstanding (not spent, voided or expired).
-    pub(crate) async fn code_pending(&self, purpose: Purpose, account: &str) -> Result<bool> {
-        let Some(item) = self.store().get(&code_key(purpose, account)).await? else {
+    pub(crate) async fn code_pending(
+        &self,
+        purpose: Purpose,
+        account: &CodeSubject,
+    ) -> Result<bool> {
+        let Some(item) = self.store().get(&schema::code(purpose, account)).await? else {
             return Ok(false);
         };
         let state: CodeState = item.parse()?;
@@ -405,16 +380,15 @@ impl Auth {
 impl Auth {
     /// The writes that void every code outstanding for a user's email and mobile.
     pub(crate) fn codes_of(&self, user: &crate::domain::User) -> Vec<Write> {
-        let contacts = user
-            .email
-            .iter()
-            .map(|e| e.as_str().to_string())
-            .chain(user.mobile.iter().map(|m| m.e164().to_string()));
-        contacts
+        let emails = user.email.iter().cloned().map(Account::Email);
+        let mobiles = user.mobile.iter().cloned().map(Account::Mobile);
+        emails
+            .chain(mobiles)
             .flat_map(|account| {
+                let subject = CodeSubject::of(&account);
                 ACCOUNT_PURPOSES
                     .iter()
-                    .map(move |&purpose| Write::delete(code_key(purpose, &account)))
+                    .map(move |&purpose| Write::delete(schema::code(purpose, &subject)))
             })
             .collect()
     }
@@ -432,6 +406,7 @@ const ACCOUNT_PURPOSES: [Purpose; 4] = [
 impl Auth {
     /// Checks a code sent to `account` for whichever purpose it was sent (seed 003's
     /// `check-code` names none), without using it up.
+    #[tracing::instrument(name = "check_code_any", skip_all)]
     pub async fn check_code_any(
         &self,
         account: &crate::domain::Account,
@@ -440,7 +415,7 @@ impl Auth {
     ) -> Result<CodeCheck> {
         self.limit(Limit::Attempts, client).await?;
         let checked = self
-            .check_code_among(&ACCOUNT_PURPOSES, &account.key(), code)
+            .check_code_among(&ACCOUNT_PURPOSES, &CodeSubject::of(account), code)
             .await;
         self.note_code_outcome(&checked, client);
         let check = checked?;
@@ -455,7 +430,7 @@ impl Auth {
     pub(crate) async fn check_account_code(
         &self,
         purpose: Purpose,
-        account: &str,
+        account: &CodeSubject,
         code: &Code,
     ) -> Result<CodeCheck> {
         self.check_code_among(&purpose.accepted(), account, code)
@@ -468,7 +443,7 @@ impl Auth {
     async fn check_code_among(
         &self,
         purposes: &[Purpose],
-        key: &str,
+        key: &CodeSubject,
         code: &Code,
     ) -> Result<CodeCheck> {
         self.code_use_allowed(key).await?;

@@ -11,7 +11,8 @@ use super::{
 };
 use crate::{
     domain::{Email, ParseError, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Item, Key, Lifetime, StoreError, Write},
+    schema::{self, Claim},
+    store::{Item, Lifetime, StoreError, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -186,10 +187,6 @@ impl ImportLine {
     }
 }
 
-fn legacy_key(id: &str) -> Key {
-    Key::new(format!("LEGACY#{id}"), "USER")
-}
-
 impl ImportedUser {
     /// The identifiers this user claims, for telling duplicates apart inside one file.
     pub fn identifiers(&self) -> Vec<String> {
@@ -221,17 +218,17 @@ impl ImportedUser {
 impl Auth {
     /// The user an original's string id (a pauli ObjectId) was imported as.
     pub async fn user_by_legacy_id(&self, id: &str) -> Result<Option<User>> {
-        let Some(item) = self.store().get(&legacy_key(id)).await? else {
+        let Some(item) = self.store().get(&schema::legacy_user(id)).await? else {
             return Ok(None);
         };
-        let claim: users::Claim = item.parse()?;
+        let claim: Claim = item.parse()?;
         self.user(claim.user_id).await
     }
 
     /// Raises the id counter to at least `max`, so users registered after an import get ids
     /// above every imported one. Done before the users are written.
     pub async fn reserve_ids_up_to(&self, max: u64) -> Result<()> {
-        let key = super::registration::counter_key();
+        let key = schema::user_ids();
         // Reading the counter through an increment (DynamoDB answers nothing for a zero one)
         // costs one unused id, which is harmless.
         let current = self.store().increment(&key, 1, Lifetime::Forever).await?;
@@ -245,6 +242,7 @@ impl Auth {
     }
 
     /// Imports one user atomically with its unique identifiers; `dry_run` only reads.
+    #[tracing::instrument(name = "import_user", skip_all)]
     pub async fn import_user(&self, new: &ImportedUser, dry_run: bool) -> Result<Outcome> {
         // Already imported (a second run): the id, or the legacy id, is there with the same
         // identifiers.
@@ -331,14 +329,14 @@ impl Auth {
             session_epoch: 0,
             version: 1,
         };
-        let mut writes = vec![Write::put_new(Item::of(users::user_key(id), &user, None)?)];
+        let mut writes = vec![Write::put_new(Item::of(schema::user(id), &user, None)?)];
         for a in users::accounts(&user) {
             writes.push(users::claim(&a, id)?);
         }
         if let Some(t) = &legacy_id {
             writes.push(Write::put_new(Item::of(
-                legacy_key(t),
-                &users::Claim { user_id: id },
+                schema::legacy_user(t),
+                &Claim { user_id: id },
                 None,
             )?));
         }

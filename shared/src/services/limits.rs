@@ -6,6 +6,7 @@
 use super::{Auth, Client};
 use crate::{
     config::Rate,
+    schema,
     sender::Channel,
     store::{Key, Lifetime},
     Error, Result,
@@ -51,7 +52,7 @@ impl Auth {
             Limit::Registrations => limits.registrations,
         };
         let (n, retry_after) = self
-            .count_in_window(&format!("RATE#{}#{bucket}", limit.name()), rate)
+            .count_in_window(|w| schema::rate_window(limit.name(), &bucket, w), rate)
             .await?;
         if n > rate.count {
             tracing::warn!(limit = limit.name(), address = %bucket, "address_limited");
@@ -69,7 +70,7 @@ impl Auth {
             Channel::Captcha => return Ok(()),
         };
         let (n, retry_after) = self
-            .count_in_window(&format!("BUDGET#{name}"), Rate::new(budget, DAY))
+            .count_in_window(|w| schema::budget_window(name, w), Rate::new(budget, DAY))
             .await?;
         if n > budget {
             tracing::error!(channel = name, budget, "daily_budget_spent");
@@ -106,13 +107,13 @@ impl Auth {
         }
     }
 
-    /// Adds one to the counter of the current `rate.window` under `pk`; answers the count and
-    /// the seconds to the window's end.
-    async fn count_in_window(&self, pk: &str, rate: Rate) -> Result<(i64, i64)> {
+    /// Adds one to the counter of the current `rate.window` (`key` names each window);
+    /// answers the count and the seconds to the window's end.
+    async fn count_in_window(&self, key: impl Fn(i64) -> Key, rate: Rate) -> Result<(i64, i64)> {
         let now = self.now();
         let window = now.div_euclid(rate.window);
         let end = (window + 1) * rate.window;
-        let key = Key::new(pk, format!("W#{window}"));
+        let key = key(window);
         let n = self
             .store()
             .increment(&key, 1, Lifetime::Window(end))

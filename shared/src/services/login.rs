@@ -8,6 +8,7 @@ use super::{
 use crate::{
     domain::{Account, Code, Password, User},
     error::CredentialFault,
+    schema::CodeSubject,
     sender::Channel,
     store::Write,
     Error, Result,
@@ -57,6 +58,7 @@ impl Auth {
     }
 
     /// Signs in with a password, in one write (no second step: for dialects without one).
+    #[tracing::instrument(name = "password_login", skip_all)]
     pub async fn password_login(
         &self,
         account: &Account,
@@ -92,6 +94,7 @@ impl Auth {
 
     /// Signs in with a password, or, for a user with a mobile while the deployment has the
     /// SMS second factor on, sends that code and answers the pending second step (seed 000).
+    #[tracing::instrument(name = "password_login_with_second_step", skip_all)]
     pub async fn password_login_with_second_step(
         &self,
         account: &Account,
@@ -136,6 +139,7 @@ impl Auth {
     }
 
     /// Sends a code for `purpose` to an email (mail) or mobile (SMS).
+    #[tracing::instrument(name = "send_code", skip_all)]
     pub async fn send_code(
         &self,
         purpose: Purpose,
@@ -152,7 +156,7 @@ impl Auth {
                 ))
             }
         };
-        self.issue_code(purpose, &account.key(), channel, &to, client)
+        self.issue_code(purpose, &CodeSubject::of(account), channel, &to, client)
             .await
     }
 
@@ -169,6 +173,7 @@ impl Auth {
     }
 
     /// Sends a code once a solved captcha is presented (spending it), else asks for one.
+    #[tracing::instrument(name = "send_code_behind_captcha", skip_all)]
     pub async fn send_code_behind_captcha(
         &self,
         purpose: Purpose,
@@ -183,6 +188,7 @@ impl Auth {
 
     /// Checks a code for `purpose` without spending it; the attempt counts against the
     /// caller's address.
+    #[tracing::instrument(name = "check_code_for", skip_all)]
     pub async fn check_code_for(
         &self,
         purpose: Purpose,
@@ -191,13 +197,16 @@ impl Auth {
         client: &Client,
     ) -> Result<super::CodeCheck> {
         self.limit(Limit::Attempts, client).await?;
-        let checked = self.check_account_code(purpose, &account.key(), code).await;
+        let checked = self
+            .check_account_code(purpose, &CodeSubject::of(account), code)
+            .await;
         self.note_code_outcome(&checked, client);
         checked
     }
 
     /// Signs in with a code sent to an email or mobile; `unknown` says what an account nobody
     /// holds yet gets (seed 003 registers it; `is_new` then says so).
+    #[tracing::instrument(name = "code_login", skip_all)]
     pub async fn code_login(
         &self,
         account: &Account,
@@ -209,7 +218,7 @@ impl Auth {
     ) -> Result<SignedIn> {
         self.enter_gate(account, gate, client).await?;
         let checked = self
-            .check_account_code(Purpose::Login, &account.key(), code)
+            .check_account_code(Purpose::Login, &CodeSubject::of(account), code)
             .await;
         self.note_code_outcome(&checked, client);
         let check = checked?;

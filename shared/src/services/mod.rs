@@ -1,5 +1,8 @@
 //! Use cases. `Auth` is the one handle every dialect holds; each module here adds the methods
 //! of one use case to it. Services take domain types and return domain results: no HTTP here.
+//! Each use case a dialect calls is a tracing span of its name, so the store and sender calls
+//! and the security events inside it say which use case they served. Where each item lives in
+//! the table is `crate::schema`'s business, not a service's.
 
 mod admin;
 mod audit;
@@ -24,7 +27,7 @@ pub mod tokens;
 mod users;
 
 pub use crate::domain::Dialect;
-pub use audit::LoginRecord;
+pub use crate::schema::LoginRecord;
 pub use captcha::Challenge;
 pub use codes::{CodeCheck, IssuedCode, Purpose};
 pub use import::{BadField, ImportLine, ImportedUser, LegacyId, Outcome};
@@ -34,7 +37,7 @@ pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use reset::RESETS_PER_DAY;
 pub use second_factor::{PendingId, PENDING_TTL};
-pub use sessions::{Principal, SessionSpec, Tokens, LONGEST_ACCESS_TTL};
+pub use sessions::{Aal, Principal, SessionSpec, Tokens, LONGEST_ACCESS_TTL};
 pub use throttle::Gate;
 pub use tokens::AccessClaims;
 

@@ -5,7 +5,8 @@
 use super::{batch::Batch, codes::CodeCheck, users, Auth};
 use crate::{
     domain::{Email, Password, Permission, Phone, Profile, Status, User, UserId, Username},
-    store::{Item, Key, Lifetime, Write},
+    schema,
+    store::{Item, Lifetime, Write},
     Error, Result,
 };
 use std::collections::BTreeSet;
@@ -51,10 +52,6 @@ pub(crate) fn identifiers_of(
     out
 }
 
-pub(crate) fn counter_key() -> Key {
-    Key::new("COUNTER#user", "COUNT")
-}
-
 impl NewUser {
     /// A user known only by the email or mobile a code was sent to.
     pub fn of_contact(account: &crate::domain::Account) -> NewUser {
@@ -78,12 +75,13 @@ impl Auth {
     pub(crate) async fn next_user_id(&self) -> Result<UserId> {
         let n = self
             .store()
-            .increment(&counter_key(), 1, Lifetime::Forever)
+            .increment(&schema::user_ids(), 1, Lifetime::Forever)
             .await?;
         Ok(UserId(u64::try_from(n).map_err(|_| Error::Unavailable)?))
     }
 
     /// Registers a user; the registration counts against the caller's address.
+    #[tracing::instrument(name = "register", skip_all)]
     pub async fn register(
         &self,
         new: NewUser,
@@ -154,7 +152,7 @@ impl Auth {
         };
         let mut batch = Batch::new();
         // The id comes from the counter: nobody else holds it.
-        batch.push(Write::put_new(Item::of(users::user_key(id), &user, None)?));
+        batch.push(Write::put_new(Item::of(schema::user(id), &user, None)?));
         for a in users::accounts(&user) {
             batch.add(
                 users::claim(&a, id)?,
@@ -166,7 +164,7 @@ impl Auth {
         if let Some(u) = user.username.as_ref().filter(|u| u.folded() != u.as_str()) {
             batch.add(
                 Write::Check {
-                    key: Key::new(format!("USERNAME#{}", u.as_str()), "USER"),
+                    key: schema::unique_username_as_spelled(u),
                     cond: crate::store::Condition::NotExists,
                 },
                 Error::AlreadyExists { field: "username" },
@@ -185,6 +183,7 @@ impl Auth {
 impl Auth {
     /// Registers, spending `code`, and opens the new user's first session in the same
     /// transaction (seed 003 answers a token on registration).
+    #[tracing::instrument(name = "register_and_sign_in", skip_all)]
     pub async fn register_and_sign_in(
         &self,
         new: NewUser,
@@ -214,6 +213,7 @@ impl Auth {
     /// exists, signs its user in with that code instead (seed 003's original did so; the
     /// password sent is then ignored, so `new` may be the reason it could not be built, which
     /// only a new account answers). `is_new` tells the two apart.
+    #[tracing::instrument(name = "register_or_sign_in", skip_all)]
     pub async fn register_or_sign_in(
         &self,
         new: Result<NewUser>,

@@ -11,7 +11,8 @@ use super::{
     Auth, Client,
 };
 use crate::{
-    domain::{Account, Code, Contact, Email, Password, Phone, User, UserId},
+    domain::{Account, Code, Contact, Email, Password, Phone, User},
+    schema::{self, LinkWindow, ResetState},
     sender::Channel,
     store::{Condition, Item, Key, Lifetime, StoreError, Write},
     Error, Result,
@@ -28,39 +29,17 @@ pub const RESET_TTL: i64 = 24 * 3600;
 /// under five.
 pub const RESET_CHECKS: i64 = 5;
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct LinkWindow {
-    sent_at: i64,
-    window_start: i64,
-    window_count: i64,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct ResetState {
-    user_id: UserId,
-    checks_left: i64,
-    /// The user's session epoch when the link was mailed: a later change voids the link.
-    #[serde(default)]
-    epoch: u64,
-}
-
-fn reset_key(token: &str) -> Key {
-    Key::new(
-        format!("RESET#{}", super::tokens::sha256_hex(token)),
-        "RESET",
-    )
-}
-
 impl Auth {
     /// Mails a reset link if the email belongs to a user; answers the same either way.
     /// Like codes, one request per email a minute and ten an hour, and the caller's address
     /// within its send limit; at most `RESETS_PER_DAY` a day (seed 000's original's
     /// threshold). All counted whether or not the email is known, so no limit tells anything
     /// about accounts.
+    #[tracing::instrument(name = "request_reset_link", skip_all)]
     pub async fn request_reset_link(&self, email: &Email, client: &Client) -> Result<()> {
         self.limit(Limit::Sends, client).await?;
         self.reset_link_window(email).await?;
-        let key = Key::new(format!("THROTTLE#reset#{}", email.as_str()), "COUNT");
+        let key = schema::resets_of(email.as_str());
         let window_end = self.now() + DAY;
         let count = self
             .store()
@@ -114,7 +93,7 @@ impl Auth {
 
     /// The minute and hour windows of reset links to `email` (one read, one conditional write).
     async fn reset_link_window(&self, email: &Email) -> Result<()> {
-        let key = Key::new(format!("THROTTLE#reset-link#{}", email.as_str()), "WINDOW");
+        let key = schema::reset_link_window(email.as_str());
         let now = self.now();
         let current = self.store().get(&key).await?;
         let previous: Option<LinkWindow> = current.as_ref().map(|i| i.parse()).transpose()?;
@@ -153,7 +132,7 @@ impl Auth {
             return Err(Error::Unavailable);
         }
         let token = crate::random::token();
-        let key = reset_key(&token);
+        let key = schema::reset(&super::tokens::sha256_hex(&token));
         let state = ResetState {
             user_id: user.id,
             checks_left: RESET_CHECKS,
@@ -174,7 +153,7 @@ impl Auth {
 
     /// The live state of a reset token, with the item's expiry (kept when it is rewritten).
     async fn reset_state(&self, token: &str) -> Result<(Key, ResetState, Option<i64>)> {
-        let key = reset_key(token);
+        let key = schema::reset(&super::tokens::sha256_hex(token));
         let item = self
             .store()
             .get(&key)
@@ -189,6 +168,7 @@ impl Auth {
 
     /// Tells whether a reset token is good; each check counts, and the `RESET_CHECKS`-th is
     /// refused.
+    #[tracing::instrument(name = "check_reset_token", skip_all)]
     pub async fn check_reset_token(&self, token: &str) -> Result<()> {
         let (key, state, expires_at) = self.reset_state(token).await?;
         let current = self
@@ -215,6 +195,7 @@ impl Auth {
     }
 
     /// Sets a new password and/or mobile with a reset token, and ends every session.
+    #[tracing::instrument(name = "redeem_reset_token", skip_all)]
     pub async fn redeem_reset_token(
         &self,
         token: &str,
@@ -291,6 +272,7 @@ impl Auth {
 
     /// Sets a new password with a reset-password code sent to the account, and ends every
     /// session.
+    #[tracing::instrument(name = "reset_password_with_code", skip_all)]
     pub async fn reset_password_with_code(
         &self,
         account: &Account,
@@ -329,6 +311,7 @@ impl Auth {
 
     /// Changes a password after checking the old one (no captcha: the caller re-authenticates).
     /// A caller who also presented a session must be that account's user.
+    #[tracing::instrument(name = "change_password", skip_all)]
     pub async fn change_password(
         &self,
         caller: Option<&super::Principal>,
@@ -378,6 +361,7 @@ impl Auth {
 impl Auth {
     /// Mails a reset-password code to a known account once a solved captcha is presented;
     /// answers the same for unknown accounts.
+    #[tracing::instrument(name = "request_reset_code", skip_all)]
     pub async fn request_reset_code(
         &self,
         account: &Account,
@@ -415,6 +399,7 @@ impl Auth {
 impl Auth {
     /// Resets the password with a code (ending every older session), then opens a new session,
     /// which also clears the account's login failures (seed 003 answers a token on reset).
+    #[tracing::instrument(name = "reset_password_and_sign_in", skip_all)]
     pub async fn reset_password_and_sign_in(
         &self,
         account: &Account,

@@ -4,7 +4,8 @@
 
 use super::{batch::Batch, codes::Purpose, Auth, Client, LoginType, SessionSpec, SignedIn};
 use crate::{
-    domain::{Code, User, UserId},
+    domain::{Code, User},
+    schema::{self, CodeSubject, Pending},
     sender::Channel,
     store::{Condition, Item, Key, Write},
     Error, Result,
@@ -15,22 +16,6 @@ pub const PENDING_TTL: i64 = 20 * 60;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingId(pub String);
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Pending {
-    user_id: UserId,
-    /// The user's session epoch at the password step: a later change ends the pending login.
-    #[serde(default)]
-    epoch: u64,
-}
-
-fn pending_key(id: &str) -> Key {
-    Key::new(format!("PENDING#{id}"), "PENDING")
-}
-
-fn code_account(user: UserId) -> String {
-    format!("user:{user}")
-}
-
 impl Auth {
     pub(crate) async fn start_second_factor(
         &self,
@@ -40,7 +25,7 @@ impl Auth {
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
         let id = crate::random::token();
         let item = Item::of(
-            pending_key(&id),
+            schema::pending(&id),
             &Pending {
                 user_id: user.id,
                 epoch: user.session_epoch,
@@ -48,7 +33,7 @@ impl Auth {
             Some(self.now() + PENDING_TTL),
         )?;
         self.store().write(vec![Write::put_new(item)]).await?;
-        let account = code_account(user.id);
+        let account = CodeSubject::second_factor(user.id);
         match self
             .issue_code(
                 Purpose::SecondFactor,
@@ -70,7 +55,7 @@ impl Auth {
             // No code reaches the user: no pending login either (the caller is told to wait).
             Err(e) => {
                 self.store()
-                    .write(vec![Write::delete(pending_key(&id))])
+                    .write(vec![Write::delete(schema::pending(&id))])
                     .await?;
                 Err(e)
             }
@@ -81,7 +66,7 @@ impl Auth {
         if !crate::random::well_formed(&id.0) {
             return Err(Error::NoPendingLogin);
         }
-        let key = pending_key(&id.0);
+        let key = schema::pending(&id.0);
         let item = self.store().get(&key).await?.ok_or(Error::NoPendingLogin)?;
         let pending: Pending = item.parse()?;
         let user = self
@@ -98,6 +83,7 @@ impl Auth {
     /// Sends the code again, by voice when asked and available and the mobile is confirmed
     /// (a call to a number nobody proved is the costliest pumping there is), else by SMS.
     /// Answers the channel used.
+    #[tracing::instrument(name = "resend_second_factor", skip_all)]
     pub async fn resend_second_factor(
         &self,
         id: &PendingId,
@@ -113,7 +99,7 @@ impl Auth {
         };
         self.issue_code(
             Purpose::SecondFactor,
-            &code_account(user.id),
+            &CodeSubject::second_factor(user.id),
             channel,
             mobile.e164(),
             client,
@@ -123,6 +109,7 @@ impl Auth {
     }
 
     /// Completes the login with a session of `spec`. Five wrong codes void the pending login.
+    #[tracing::instrument(name = "complete_second_factor", skip_all)]
     pub async fn complete_second_factor(
         &self,
         id: &PendingId,
@@ -132,7 +119,7 @@ impl Auth {
     ) -> Result<SignedIn> {
         self.limit(super::limits::Limit::Attempts, client).await?;
         let (user, key) = self.pending(id).await?;
-        let account = code_account(user.id);
+        let account = CodeSubject::second_factor(user.id);
         let checked = self.check_code(Purpose::SecondFactor, &account, code).await;
         self.note_code_outcome(&checked, client);
         let check = match checked {

@@ -21,7 +21,8 @@ use super::{
 };
 use crate::{
     domain::{Dialect, User, UserId},
-    store::{Condition, Item, Key, Query, StoreError, Write},
+    schema::{self, RefreshToken, SessionEntry, SessionId, SessionState},
+    store::{Condition, Item, Query, StoreError, Write},
     Error, Result,
 };
 
@@ -67,7 +68,7 @@ pub struct SessionSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tokens {
     pub user_id: UserId,
-    pub sid: String,
+    pub sid: SessionId,
     pub access: String,
     pub refresh: String,
     pub access_expires_at: i64,
@@ -78,48 +79,9 @@ pub struct Tokens {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub user_id: UserId,
-    pub sid: String,
+    pub sid: SessionId,
     pub dialect: Option<Dialect>,
     pub aal: Aal,
-}
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct SessionState {
-    user_id: UserId,
-    refresh_hash: String,
-    #[serde(default)]
-    replaced: Vec<String>,
-    rotated_at: i64,
-    access_ttl: i64,
-    #[serde(default)]
-    backdate: i64,
-    #[serde(default)]
-    dialect: Option<Dialect>,
-    created_at: i64,
-    #[serde(default)]
-    aal: Aal,
-    /// The user's session epoch when the session opened.
-    #[serde(default)]
-    epoch: u64,
-}
-
-fn session_key(sid: &str) -> Key {
-    Key::new(format!("SESSION#{sid}"), "SESSION")
-}
-
-/// The per-user index entry, to list and revoke a user's sessions.
-fn index_key(user: UserId, sid: &str) -> Key {
-    Key::new(format!("USER#{user}"), format!("SESSION#{sid}"))
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct IndexEntry {
-    sid: String,
-    #[serde(default)]
-    dialect: Option<Dialect>,
-    /// When the session's login was (entries from before the cap have 0: oldest).
-    #[serde(default)]
-    created_at: i64,
 }
 
 impl Auth {
@@ -131,7 +93,7 @@ impl Auth {
 
     fn session_writes(
         &self,
-        sid: &str,
+        sid: &SessionId,
         s: &SessionState,
         dialect: Option<Dialect>,
         cond: Condition,
@@ -139,13 +101,13 @@ impl Auth {
         let until = Some(self.session_expiry(s));
         Ok(vec![
             Write::Put {
-                item: Item::of(session_key(sid), s, until)?,
+                item: Item::of(schema::session(sid), s, until)?,
                 cond,
             },
             Write::put(Item::of(
-                index_key(s.user_id, sid),
-                &IndexEntry {
-                    sid: sid.into(),
+                schema::session_entry(s.user_id, sid),
+                &SessionEntry {
+                    sid: sid.to_string(),
                     dialect,
                     created_at: s.created_at,
                 },
@@ -157,9 +119,9 @@ impl Auth {
     fn tokens(
         &self,
         keys: &Keyset,
-        sid: &str,
+        sid: &SessionId,
         s: &SessionState,
-        refresh: String,
+        refresh: RefreshToken,
     ) -> Result<Tokens> {
         let grant = Grant {
             user: s.user_id,
@@ -170,9 +132,9 @@ impl Auth {
         let access = self.0.profiles.sign(s.dialect, &grant, keys, self.now())?;
         Ok(Tokens {
             user_id: s.user_id,
-            sid: sid.to_string(),
+            sid: sid.clone(),
             access,
-            refresh,
+            refresh: refresh.into_string(),
             access_expires_at: s.rotated_at + s.access_ttl,
             refresh_expires_at: self.session_expiry(s),
         })
@@ -189,12 +151,11 @@ impl Auth {
         client: &Client,
     ) -> Result<(Batch, Tokens)> {
         let now = self.now();
-        let sid = crate::random::id();
-        // `sid.user.secret`: the session and its user are then read in one round trip.
-        let refresh = format!("{sid}.{}.{}", user.id, crate::random::token());
+        let sid = SessionId::generate();
+        let refresh = RefreshToken::issue(&sid, user.id, &crate::random::token());
         let state = SessionState {
             user_id: user.id,
-            refresh_hash: super::tokens::sha256_hex(&refresh),
+            refresh_hash: super::tokens::sha256_hex(refresh.as_str()),
             replaced: vec![],
             rotated_at: now,
             access_ttl: spec
@@ -241,11 +202,12 @@ impl Auth {
     /// query of the user's session index).
     async fn evictions(&self, user: UserId) -> Result<Vec<Write>> {
         let cap = self.config().sessions_per_user;
+        let range = schema::sessions_of(user);
         let page = self
             .store()
             .query(Query {
-                pk: format!("USER#{user}"),
-                sk_prefix: "SESSION#".into(),
+                pk: range.pk,
+                sk_prefix: range.sk_prefix.into(),
                 after: None,
                 limit: cap,
                 newest_first: false,
@@ -254,11 +216,13 @@ impl Auth {
         if page.items.len() < cap {
             return Ok(Vec::new());
         }
-        let mut live: Vec<(i64, String)> = page
+        let mut live: Vec<(i64, SessionId)> = page
             .items
             .iter()
-            .filter_map(|i| i.parse::<IndexEntry>().ok())
-            .map(|e| (e.created_at, e.sid))
+            .filter_map(|i| {
+                let entry = i.parse::<SessionEntry>().ok()?;
+                Some((entry.created_at, SessionId::parse(&entry.sid)?))
+            })
             .collect();
         live.sort();
         let excess = (live.len() + 1).saturating_sub(cap);
@@ -267,8 +231,8 @@ impl Auth {
             .take(excess)
             .flat_map(|(_, sid)| {
                 [
-                    Write::delete(session_key(&sid)),
-                    Write::delete(index_key(user, &sid)),
+                    Write::delete(schema::session(&sid)),
+                    Write::delete(schema::session_entry(user, &sid)),
                 ]
             })
             .collect())
@@ -289,6 +253,7 @@ impl Auth {
     }
 
     /// The user behind an access token, for who-am-I endpoints (one round trip).
+    #[tracing::instrument(name = "whoami_in", skip_all)]
     pub async fn whoami_in(
         &self,
         access_token: &str,
@@ -328,9 +293,10 @@ impl Auth {
     /// user's latest epoch bump, or of a disabled user, is dead.
     async fn session_and_user(&self, claims: Bearer) -> Result<(Principal, User)> {
         let user_id = claims.user;
+        let sid = SessionId::parse(&claims.sid).ok_or(Error::Unauthenticated)?;
         let read = self
             .store()
-            .get_many(&[session_key(&claims.sid), super::users::user_key(user_id)])
+            .get_many(&[schema::session(&sid), schema::user(user_id)])
             .await?;
         let (session, user) = match <[Option<Item>; 2]>::try_from(read) {
             Ok([session, user]) => (session, user),
@@ -352,7 +318,7 @@ impl Auth {
         }
         let principal = Principal {
             user_id,
-            sid: claims.sid,
+            sid,
             dialect: state.dialect,
             aal: state.aal,
         };
@@ -360,13 +326,17 @@ impl Auth {
     }
 
     /// Exchanges a refresh token of a session `dialect` opened for a new pair.
+    #[tracing::instrument(name = "refresh", skip_all)]
     pub async fn refresh(&self, refresh_token: &str, dialect: Dialect) -> Result<Tokens> {
-        let (sid, user_hint) = refresh_parts(refresh_token).ok_or(Error::Unauthenticated)?;
+        let presented_token = RefreshToken::parse(refresh_token).ok_or(Error::Unauthenticated)?;
+        let sid = presented_token.sid();
         let presented = super::tokens::sha256_hex(refresh_token);
         let keys = self.keyset().await?;
         // Two passes at most: a lost race re-reads the winner's state and takes the grace path.
         for _ in 0..2 {
-            let (state, user) = self.session_for_refresh(sid, user_hint).await?;
+            let (state, user) = self
+                .session_for_refresh(sid, presented_token.user())
+                .await?;
             if state.dialect != Some(dialect) {
                 return Err(Error::Unauthenticated);
             }
@@ -376,10 +346,7 @@ impl Auth {
             if state.epoch < user.session_epoch {
                 return Err(Error::Unauthenticated);
             }
-            let next = self
-                .0
-                .keys
-                .next_refresh(sid, state.user_id.0, refresh_token);
+            let next = self.0.keys.next_refresh(sid, state.user_id, refresh_token);
             let now = self.now();
             if super::tokens::same_digest(&presented, &state.refresh_hash) {
                 let mut replaced = state.replaced.clone();
@@ -388,7 +355,7 @@ impl Auth {
                     replaced.remove(0);
                 }
                 let rotated = SessionState {
-                    refresh_hash: super::tokens::sha256_hex(&next),
+                    refresh_hash: super::tokens::sha256_hex(next.as_str()),
                     replaced,
                     rotated_at: now,
                     ..state
@@ -412,7 +379,7 @@ impl Auth {
             if was_previous
                 && now <= state.rotated_at + self.config().refresh_grace
                 && super::tokens::same_digest(
-                    &super::tokens::sha256_hex(&next),
+                    &super::tokens::sha256_hex(next.as_str()),
                     &state.refresh_hash,
                 )
             {
@@ -440,14 +407,14 @@ impl Auth {
     /// user (every token issued now does), else one after the other.
     async fn session_for_refresh(
         &self,
-        sid: &str,
+        sid: &SessionId,
         user_hint: Option<UserId>,
     ) -> Result<(SessionState, User)> {
         let (session, user) = match user_hint {
             Some(uid) => {
                 let read = self
                     .store()
-                    .get_many(&[session_key(sid), super::users::user_key(uid)])
+                    .get_many(&[schema::session(sid), schema::user(uid)])
                     .await?;
                 match <[Option<Item>; 2]>::try_from(read) {
                     Ok([session, user]) => (session, user.map(|i| i.parse::<User>()).transpose()?),
@@ -455,7 +422,7 @@ impl Auth {
                 }
             }
             None => {
-                let session = self.store().get(&session_key(sid)).await?;
+                let session = self.store().get(&schema::session(sid)).await?;
                 let user = match &session {
                     Some(item) => self.user(item.parse::<SessionState>()?.user_id).await?,
                     None => None,
@@ -471,17 +438,20 @@ impl Auth {
     }
 
     /// Ends one session. Answers how many sessions ended (0 if it was already gone).
+    #[tracing::instrument(name = "logout", skip_all)]
     pub async fn logout(&self, principal: &Principal) -> Result<u64> {
         self.end_session(principal.user_id, &principal.sid).await
     }
 
     /// Ends the session a refresh token belongs to, if it is the session's current or a
     /// replaced token.
+    #[tracing::instrument(name = "logout_refresh", skip_all)]
     pub async fn logout_refresh(&self, refresh_token: &str) -> Result<u64> {
-        let Some((sid, _)) = refresh_parts(refresh_token) else {
+        let Some(presented_token) = RefreshToken::parse(refresh_token) else {
             return Ok(0);
         };
-        let Some(item) = self.store().get(&session_key(sid)).await? else {
+        let sid = presented_token.sid();
+        let Some(item) = self.store().get(&schema::session(sid)).await? else {
             return Ok(0);
         };
         let state: SessionState = item.parse()?;
@@ -495,13 +465,13 @@ impl Auth {
         self.end_session(state.user_id, sid).await
     }
 
-    async fn end_session(&self, user: UserId, sid: &str) -> Result<u64> {
+    async fn end_session(&self, user: UserId, sid: &SessionId) -> Result<u64> {
         let writes = vec![
             Write::Delete {
-                key: session_key(sid),
+                key: schema::session(sid),
                 cond: Condition::Exists,
             },
-            Write::delete(index_key(user, sid)),
+            Write::delete(schema::session_entry(user, sid)),
         ];
         match self.store().write(writes).await {
             Ok(()) => Ok(1),
@@ -512,6 +482,7 @@ impl Auth {
 
     /// Ends every session of the caller's user opened through the caller's own dialect (seed
     /// 004's logout removed all of the user's tokens).
+    #[tracing::instrument(name = "logout_dialect", skip_all)]
     pub async fn logout_dialect(&self, principal: &Principal, dialect: Dialect) -> Result<u64> {
         self.end_sessions(principal.user_id, dialect).await
     }
@@ -522,11 +493,12 @@ impl Auth {
         // start would find them again forever.
         let mut after = None;
         loop {
+            let range = schema::sessions_of(user);
             let page = self
                 .store()
                 .query(Query {
-                    pk: format!("USER#{user}"),
-                    sk_prefix: "SESSION#".into(),
+                    pk: range.pk,
+                    sk_prefix: range.sk_prefix.into(),
                     after: after.take(),
                     limit: 50,
                     newest_first: false,
@@ -536,14 +508,14 @@ impl Auth {
                 .items
                 .iter()
                 .filter(|i| {
-                    i.parse::<IndexEntry>()
+                    i.parse::<SessionEntry>()
                         .is_ok_and(|e| e.dialect == Some(dialect))
                 })
-                .filter_map(|i| i.key.sk.strip_prefix("SESSION#"))
+                .filter_map(|i| schema::entry_session(&i.key))
                 .flat_map(|sid| {
                     [
-                        Write::delete(session_key(sid)),
-                        Write::delete(index_key(user, sid)),
+                        Write::delete(schema::session(&sid)),
+                        Write::delete(schema::session_entry(user, &sid)),
                     ]
                 })
                 .collect();
@@ -561,6 +533,7 @@ impl Auth {
     /// The user behind an access token of any dialect (core callers): a dialect whose profile
     /// verifies it and whose session it names, as `whoami_in` checks for each (several
     /// dialects may share a profile; a legacy secret never opens another dialect's session).
+    #[tracing::instrument(name = "whoami", skip_all)]
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
         let mut refusal = Error::TokenInvalid;
         for dialect in Dialect::ALL {
@@ -601,20 +574,4 @@ pub(crate) fn signed_in_metric(spec: &SessionSpec) {
         crate::metrics::Metric::LoginSucceeded,
         &[("Dialect", dialect)],
     );
-}
-
-/// The session id of a refresh token and, for tokens that carry it, its user; `None` for
-/// anything that cannot be ours (checked before it becomes a store key).
-fn refresh_parts(token: &str) -> Option<(&str, Option<UserId>)> {
-    if token.len() > 256 {
-        return None;
-    }
-    let mut parts = token.split('.');
-    let sid = parts.next().filter(|s| crate::random::well_formed(s))?;
-    let user = match (parts.next(), parts.next()) {
-        (Some(uid), Some(_)) => Some(UserId(uid.parse().ok()?)),
-        (Some(_), None) => None,
-        _ => return None,
-    };
-    Some((sid, user))
 }

@@ -46,6 +46,12 @@ pub(crate) fn new_email(email: &str, password: &str) -> NewUser {
     }
 }
 
+/// The code subject of an email address.
+pub(crate) fn subject(email: &str) -> crate::schema::CodeSubject {
+    let email = crate::domain::Email::parse(email).unwrap();
+    crate::schema::CodeSubject::of(&crate::domain::Account::Email(email))
+}
+
 impl Harness {
     /// The code in the newest message sent to `to`.
     pub fn last_code(&self, to: &str) -> String {

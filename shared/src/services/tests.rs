@@ -908,7 +908,7 @@ async fn a_hundred_concurrent_wrong_codes_void_the_code() {
     }
     assert!(
         !t.auth
-            .code_pending(Purpose::Login, "burst@x.com")
+            .code_pending(Purpose::Login, &subject("burst@x.com"))
             .await
             .unwrap(),
         "five of the hundred tries voided the code"

@@ -9,7 +9,8 @@
 use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
     domain::Account,
-    store::{Key, Lifetime, Write},
+    schema,
+    store::{Lifetime, Write},
     Error, Result,
 };
 
@@ -26,10 +27,6 @@ pub enum Gate {
     Lockout,
 }
 
-fn throttle_key(account: &Account) -> Key {
-    Key::new(format!("THROTTLE#login#{}", account.key()), "COUNT")
-}
-
 impl Auth {
     /// Reserves one attempt at `account` for `client`, or refuses it: address over its limit,
     /// account locked, or (captcha dialects) a captcha wanted. A refusal for want of a captcha
@@ -41,7 +38,7 @@ impl Auth {
         client: &Client,
     ) -> Result<()> {
         self.limit(Limit::Attempts, client).await?;
-        let key = throttle_key(account);
+        let key = schema::failed_logins(account);
         let until = self.now() + WINDOW;
         let attempt = self
             .store()
@@ -68,6 +65,6 @@ impl Auth {
     }
 
     pub(crate) fn clear_failures(&self, account: &Account) -> Write {
-        Write::delete(throttle_key(account))
+        Write::delete(schema::failed_logins(account))
     }
 }

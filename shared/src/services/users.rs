@@ -5,8 +5,9 @@
 use super::{batch::Batch, Auth};
 use crate::{
     domain::{Account, Contact, Email, Password, Phone, User, UserId, Username},
+    schema::{self, Claim},
     sender::Channel,
-    store::{Condition, Item, Key, Write},
+    store::{Condition, Item, Write},
     Error, Result,
 };
 
@@ -18,22 +19,9 @@ pub(crate) struct Proof {
     pub reclaimed: Option<Contact>,
 }
 
-pub(crate) fn user_key(id: UserId) -> Key {
-    Key::new(format!("USER#{id}"), "PROFILE")
-}
-
-pub(crate) fn unique_key(account: &Account) -> Key {
-    Key::new(account.unique_pk(), "USER")
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct Claim {
-    pub user_id: UserId,
-}
-
 pub(crate) fn claim(account: &Account, id: UserId) -> Result<Write> {
     Ok(Write::put_new(Item::of(
-        unique_key(account),
+        schema::unique(account),
         &Claim { user_id: id },
         None,
     )?))
@@ -64,18 +52,18 @@ pub(crate) fn accounts_of(
 
 impl Auth {
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
-        match self.store().get(&user_key(id)).await? {
+        match self.store().get(&schema::user(id)).await? {
             Some(item) => Ok(Some(item.parse()?)),
             None => Ok(None),
         }
     }
 
     pub async fn find_user(&self, account: &Account) -> Result<Option<User>> {
-        let mut found = self.store().get(&unique_key(account)).await?;
+        let mut found = self.store().get(&schema::unique(account)).await?;
         // A username claimed before names were compared case-insensitively keeps its case.
         if let (None, Account::Username(u)) = (&found, account) {
             if u.folded() != u.as_str() {
-                let exact = Key::new(format!("USERNAME#{}", u.as_str()), "USER");
+                let exact = schema::unique_username_as_spelled(u);
                 found = self.store().get(&exact).await?;
             }
         }
@@ -162,7 +150,7 @@ impl Auth {
     /// The write that replaces `user` (as read) with `updated`, guarded by the version read.
     pub(crate) fn user_update(&self, read: &User, updated: User) -> Result<Write> {
         Ok(Write::Put {
-            item: Item::of(user_key(updated.id), &updated, None)?,
+            item: Item::of(schema::user(updated.id), &updated, None)?,
             cond: Condition::equals("version", read.version),
         })
     }
@@ -200,7 +188,7 @@ impl Auth {
             );
         }
         for a in before.iter().filter(|a| !after.contains(a)) {
-            batch.push(Write::delete(unique_key(a)));
+            batch.push(Write::delete(schema::unique(a)));
         }
         // An epoch bump ends what was outstanding for the old account too: its codes.
         batch.push_all(voids);

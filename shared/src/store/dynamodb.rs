@@ -15,7 +15,7 @@ mod table;
 pub use codec::TTL_ATTRIBUTE;
 pub use table::create_table;
 
-use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
+use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write, COUNT};
 use crate::clock::Clock;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::{
@@ -36,7 +36,6 @@ use aws_smithy_runtime_api::{
 };
 use codec::{decode, encode, Attrs};
 use expression::{condition, LIVE};
-use serde_json::Map;
 use std::{
     collections::HashMap,
     sync::{
@@ -219,7 +218,7 @@ impl Dynamo {
             (":by".to_string(), AttributeValue::N(by.to_string())),
             (":now".to_string(), AttributeValue::N(now.to_string())),
         ]);
-        let mut update = "SET n = if_not_exists(n, :zero) + :by".to_string();
+        let mut update = format!("SET {COUNT} = if_not_exists({COUNT}, :zero) + :by");
         match lifetime.expiry() {
             (Some(t), true) => {
                 update.push_str(", expires_at = :exp");
@@ -245,26 +244,24 @@ impl Dynamo {
             .await;
         match updated.map_err(|e| single_fault("UpdateItem", e)) {
             Ok(out) => {
-                let n = out.attributes().and_then(|a| a.get("n"));
+                let n = out.attributes().and_then(|a| a.get(COUNT));
                 return match n {
                     Some(AttributeValue::N(n)) => {
-                        n.parse().map_err(|_| Fault::Other(corrupt(key, "n")))
+                        n.parse().map_err(|_| Fault::Other(corrupt(key, COUNT)))
                     }
-                    _ => Err(Fault::Other(corrupt(key, "n"))),
+                    _ => Err(Fault::Other(corrupt(key, COUNT))),
                 };
             }
             Err(Fault::Condition(_)) => {}
             Err(other) => return Err(other),
         }
-        let mut fresh = Map::new();
-        fresh.insert("n".into(), by.into());
         let replaced = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(encode(&Item::new(
+            .set_item(Some(encode(&Item::counter(
                 key.clone(),
-                fresh,
+                by,
                 lifetime.expiry().0,
             ))?))
             .condition_expression("expires_at <= :now")

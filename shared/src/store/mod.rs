@@ -16,6 +16,10 @@ pub use embedded::Embedded;
 
 use serde_json::{Map, Value};
 
+/// The attribute a counter item keeps its count in (adapters write it; readers use
+/// `Item::count`).
+pub(crate) const COUNT: &str = "n";
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     pub pk: String,
@@ -77,6 +81,18 @@ impl Item {
                 self.key.pk, self.key.sk
             ))
         })
+    }
+
+    /// A counter item (what `Store::increment` keeps) holding `n`.
+    pub fn counter(key: Key, n: i64, expires_at: Option<i64>) -> Self {
+        let mut attrs = Map::new();
+        attrs.insert(COUNT.into(), n.into());
+        Item::new(key, attrs, expires_at)
+    }
+
+    /// The count of a counter item (0 when it has none).
+    pub fn count(&self) -> i64 {
+        self.attrs.get(COUNT).and_then(Value::as_i64).unwrap_or(0)
     }
 
     pub fn is_live(&self, now: i64) -> bool {

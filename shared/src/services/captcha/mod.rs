@@ -12,8 +12,9 @@
 
 use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
+    schema::{self, Captcha},
     sender::{Channel, Message},
-    store::{Condition, Item, Key, StoreError, Write},
+    store::{Condition, Item, StoreError, Write},
     Error, Result,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -45,29 +46,11 @@ pub struct Challenge {
     pub piece_size: u32,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct State {
-    /// The answer of the live rendering; `None` before the first and after each answer.
-    #[serde(default)]
-    x: Option<i64>,
-    #[serde(default)]
-    rendering: u64,
-    solved: bool,
-    tries_left: i64,
-    /// The purpose and account a solution may be spent on; `None`: any one request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    bound: Option<String>,
-}
-
-fn captcha_key(id: &str) -> Key {
-    Key::new(format!("CAPTCHA#{id}"), "CAPTCHA")
-}
-
 impl Auth {
     /// Issues a challenge id, not yet rendered, bound to `bound` when given.
     pub(crate) async fn new_captcha_id(&self, bound: Option<&str>) -> Result<String> {
         let id = crate::random::id();
-        let state = State {
+        let state = Captcha {
             x: None,
             rendering: 0,
             solved: false,
@@ -75,27 +58,28 @@ impl Auth {
             bound: bound.map(str::to_string),
         };
         // The expiry is the item's own (`expires_at`), not an attribute of the state.
-        let item = Item::of(captcha_key(&id), &state, Some(self.now() + TTL))?;
+        let item = Item::of(schema::captcha(&id), &state, Some(self.now() + TTL))?;
         self.store().write(vec![Write::put_new(item)]).await?;
         Ok(id)
     }
 
     /// A new rendering of an issued, unsolved challenge (`CaptchaInvalid` for any other id).
     /// Each rendering counts against the caller's captcha limit.
+    #[tracing::instrument(name = "render_captcha", skip_all)]
     pub async fn render_captcha(&self, id: &str, client: &Client) -> Result<Challenge> {
         if !crate::random::well_formed(id) {
             return Err(Error::CaptchaInvalid);
         }
         self.limit(Limit::Captchas, client).await?;
-        let key = captcha_key(id);
+        let key = schema::captcha(id);
         let item = self.store().get(&key).await?.ok_or(Error::CaptchaInvalid)?;
-        let state: State = item.parse()?;
+        let state: Captcha = item.parse()?;
         if state.solved {
             return Err(Error::CaptchaInvalid);
         }
         let x = crate::random::range(X_RANGE.0, X_RANGE.1);
         let y = crate::random::range(10, HEIGHT - PIECE - 10);
-        let next = State {
+        let next = Captcha {
             x: Some(i64::from(x)),
             rendering: state.rendering + 1,
             ..state.clone()
@@ -123,6 +107,7 @@ impl Auth {
     }
 
     /// A rendering of the challenge named, or of a new one when none is named.
+    #[tracing::instrument(name = "captcha", skip_all)]
     pub async fn captcha(&self, id: Option<&str>, client: &Client) -> Result<Challenge> {
         let id = match id {
             Some(id) => id.to_string(),
@@ -149,21 +134,22 @@ impl Auth {
 
     /// Checks a slider position against the live rendering, which the answer spends. Right:
     /// solved. A third miss voids the challenge.
+    #[tracing::instrument(name = "verify_captcha", skip_all)]
     pub async fn verify_captcha(&self, id: &str, x: i64, client: &Client) -> Result<()> {
         if !crate::random::well_formed(id) {
             return Err(Error::CaptchaInvalid);
         }
         let x = x.clamp(0, i64::from(WIDTH));
-        let key = captcha_key(id);
+        let key = schema::captcha(id);
         let item = self.store().get(&key).await?.ok_or(Error::CaptchaInvalid)?;
-        let state: State = item.parse()?;
+        let state: Captcha = item.parse()?;
         let Some(answer) = state.x.filter(|_| !state.solved) else {
             return Err(Error::CaptchaInvalid);
         };
         let guard = Condition::equals("rendering", state.rendering);
         let right = x.abs_diff(answer) <= TOLERANCE.unsigned_abs();
         let write = if right {
-            let solved = State {
+            let solved = Captcha {
                 x: None,
                 solved: true,
                 ..state.clone()
@@ -175,7 +161,7 @@ impl Auth {
         } else if state.tries_left <= 1 {
             Write::Delete { key, cond: guard }
         } else {
-            let next = State {
+            let next = Captcha {
                 x: None,
                 tries_left: state.tries_left - 1,
                 ..state.clone()
@@ -199,9 +185,9 @@ impl Auth {
     /// for it or for no one in particular, spending it; else asks for a new one, bound to it.
     pub(crate) async fn require_captcha(&self, solved: Option<&str>, binding: &str) -> Result<()> {
         if let Some(id) = solved.filter(|id| crate::random::well_formed(id)) {
-            let key = captcha_key(id);
+            let key = schema::captcha(id);
             if let Some(item) = self.store().get(&key).await? {
-                let state: State = item.parse()?;
+                let state: Captcha = item.parse()?;
                 let fits = state.bound.as_deref().is_none_or(|b| b == binding);
                 if state.solved && fits {
                     let spend = Write::Delete {
@@ -232,8 +218,8 @@ mod tests {
     }
 
     async fn answer(t: &Harness, id: &str) -> i64 {
-        let item = t.store.get(&captcha_key(id)).await.unwrap().unwrap();
-        item.parse::<State>().unwrap().x.unwrap()
+        let item = t.store.get(&schema::captcha(id)).await.unwrap().unwrap();
+        item.parse::<Captcha>().unwrap().x.unwrap()
     }
 
     #[tokio::test]

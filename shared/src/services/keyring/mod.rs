@@ -8,7 +8,8 @@ use super::{
     Auth,
 };
 use crate::{
-    store::{Condition, Item, Key, StoreError, Write},
+    schema,
+    store::{Condition, Item, StoreError, Write},
     Error, Result,
 };
 use std::sync::{Arc, RwLock};
@@ -31,10 +32,6 @@ pub(crate) struct Keyring {
 struct Held {
     keyset: Arc<Keyset>,
     read_at: i64,
-}
-
-fn keyset_key() -> Key {
-    Key::new("KEYS", "SIGNING")
 }
 
 /// What a rotation did, for the admin command's answer.
@@ -106,7 +103,7 @@ impl Auth {
         let needs_rsa = self.config().tokens.any_rs256();
         for _ in 0..3 {
             let now = self.now();
-            let (mut stored, cond) = match self.store().get(&keyset_key()).await? {
+            let (mut stored, cond) = match self.store().get(&schema::signing_keyset()).await? {
                 Some(item) => {
                     let s: StoredKeyset = item.parse()?;
                     let cond = Condition::equals("version", s.version);
@@ -159,7 +156,7 @@ impl Auth {
     /// Writes the keyset if nobody changed it since it was read; `false` when somebody did.
     async fn put_keyset(&self, stored: &StoredKeyset, cond: Condition) -> Result<bool> {
         let write = Write::Put {
-            item: Item::of(keyset_key(), stored, None)?,
+            item: Item::of(schema::signing_keyset(), stored, None)?,
             cond,
         };
         match self.store().write(vec![write]).await {
@@ -172,6 +169,7 @@ impl Auth {
     /// Adds a signing key that signs from `activate_in` seconds on; tokens of the older keys
     /// keep verifying until they expire, codes and refresh tokens are untouched (they hang on
     /// the root secret, not on this keyset).
+    #[tracing::instrument(name = "rotate_signing_key", skip_all)]
     pub async fn rotate_signing_key(&self, activate_in: i64) -> Result<Rotation> {
         let seal = *self.0.keys.seal_key();
         self.keyset().await?;
@@ -179,7 +177,7 @@ impl Auth {
             let now = self.now();
             let item = self
                 .store()
-                .get(&keyset_key())
+                .get(&schema::signing_keyset())
                 .await?
                 .ok_or(Error::Unavailable)?;
             let mut stored: StoredKeyset = item.parse()?;

@@ -60,7 +60,7 @@ async fn a_rotation_voids_no_token_refresh_token_or_code() {
         .auth
         .issue_code(
             Purpose::Register,
-            "new@x.com",
+            &subject("new@x.com"),
             Channel::Email,
             "new@x.com",
             &client(),
@@ -94,7 +94,7 @@ async fn a_rotation_voids_no_token_refresh_token_or_code() {
     }
     assert!(t
         .auth
-        .check_code(Purpose::Register, "new@x.com", &code)
+        .check_code(Purpose::Register, &subject("new@x.com"), &code)
         .await
         .is_ok());
     assert!(issued.expires_at > t.auth.now());

@@ -11,6 +11,10 @@ mod timed_jws;
 pub use keyset::{Keyset, Material, SigningKey, StoredKey, StoredKeyset};
 pub use profile::{kid_of, AccessClaims, Bearer, Grant, Profiles};
 
+use crate::{
+    domain::UserId,
+    schema::{RefreshToken, SessionId},
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -65,11 +69,9 @@ impl Keys {
 
     /// The successor of a refresh token: unguessable without the server key, yet the same for
     /// everyone presenting the same token.
-    pub fn next_refresh(&self, sid: &str, user: u64, token: &str) -> String {
-        format!(
-            "{sid}.{user}.{}",
-            URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()]))
-        )
+    pub fn next_refresh(&self, sid: &SessionId, user: UserId, token: &str) -> RefreshToken {
+        let secret = URL_SAFE_NO_PAD.encode(hmac(&self.refresh, &[token.as_bytes()]));
+        RefreshToken::issue(sid, user, &secret)
     }
 
     pub(crate) fn seal_key(&self) -> &[u8; 32] {

@@ -11,6 +11,7 @@ use super::{keyset::Keyset, timed_jws};
 use crate::{
     config::{ProfileChoice, Secret, TokenConfig},
     domain::{Dialect, UserId},
+    schema::SessionId,
     Error, Result,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,7 +20,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// What an access token grants: the user, the session, and when it was issued and ends.
 pub struct Grant<'a> {
     pub user: UserId,
-    pub sid: &'a str,
+    pub sid: &'a SessionId,
     pub iat: i64,
     pub exp: i64,
 }

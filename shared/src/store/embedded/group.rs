@@ -12,7 +12,6 @@ use crate::{
     store::{Item, Key, Lifetime, StoreError, Write},
 };
 use redb::ReadableTable;
-use serde_json::{Map, Value};
 use std::sync::{mpsc, Arc, Weak};
 use tokio::sync::oneshot;
 
@@ -233,14 +232,12 @@ fn count(
     }
     let (n, expires) = match current.filter(|item| item.is_live(now)) {
         Some(item) => (
-            item.attrs.get("n").and_then(Value::as_i64).unwrap_or(0) + by,
+            item.count() + by,
             if renew { expires_at } else { item.expires_at },
         ),
         None => (by, expires_at),
     };
-    let mut attrs = Map::new();
-    attrs.insert("n".into(), n.into());
-    let item = Item::new(key.clone(), attrs, expires);
+    let item = Item::counter(key.clone(), n, expires);
     items
         .insert(k.as_str(), encode(&item)?.as_slice())
         .map_err(unavailable)?;

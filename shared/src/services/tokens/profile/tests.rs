@@ -36,12 +36,17 @@ fn legacy_all() -> Profiles {
     ])
 }
 
-const GRANT: Grant<'static> = Grant {
-    user: UserId(42),
-    sid: "sid-1",
-    iat: 1000,
-    exp: 4600,
-};
+static SID: std::sync::LazyLock<SessionId> =
+    std::sync::LazyLock::new(|| SessionId::parse("sid-1-aaaaaaaaaaaa").unwrap());
+
+fn grant() -> Grant<'static> {
+    Grant {
+        user: UserId(42),
+        sid: &SID,
+        iat: 1000,
+        exp: 4600,
+    }
+}
 
 fn parts(token: &str) -> (Value, Value) {
     let mut it = token.split('.');
@@ -71,28 +76,28 @@ fn independent_hs<D: Mac + hmac::digest::KeyInit>(
 fn every_legacy_profile_carries_exactly_the_originals_claims() {
     let p = legacy_all();
     let k = keyset(&["k"]);
-    let sign = |d| p.sign(Some(d), &GRANT, &k, 1000).unwrap();
+    let sign = |d| p.sign(Some(d), &grant(), &k, 1000).unwrap();
 
     let t = sign(Dialect::AuthJson);
     assert_eq!(parts(&t).0, json!({"typ": "JWT", "alg": "HS256"}));
     let claims = independent_hs::<hmac::Hmac<sha2::Sha256>>(b"django-secret", &t, 1001).unwrap();
     assert_eq!(
         claims,
-        json!({"user_id": 42, "exp": 4600, "iat": 1000, "type": "access_token", "sid": "sid-1"})
+        json!({"user_id": 42, "exp": 4600, "iat": 1000, "type": "access_token", "sid": "sid-1-aaaaaaaaaaaa"})
     );
 
     let t = sign(Dialect::ApiV1);
     let claims = independent_hs::<hmac::Hmac<sha2::Sha256>>(b"alnitak-secret", &t, 1001).unwrap();
     assert_eq!(
         claims,
-        json!({"UserId": 42, "TokenType": 0, "iss": "alnitak", "exp": 4600, "iat": 1000, "sid": "sid-1"})
+        json!({"UserId": 42, "TokenType": 0, "iss": "alnitak", "exp": 4600, "iat": 1000, "sid": "sid-1-aaaaaaaaaaaa"})
     );
 
     let t = sign(Dialect::V1);
     let claims = independent_hs::<hmac::Hmac<sha2::Sha256>>(b"shared-secret", &t, 1001).unwrap();
     assert_eq!(
         claims,
-        json!({"exp": 4600, "iat": 1000, "data": {"id": 42}, "sid": "sid-1"})
+        json!({"exp": 4600, "iat": 1000, "data": {"id": 42}, "sid": "sid-1-aaaaaaaaaaaa"})
     );
 
     let t = sign(Dialect::AuthForm);
@@ -101,7 +106,7 @@ fn every_legacy_profile_carries_exactly_the_originals_claims() {
         json!({"alg": "HS512", "iat": 1000, "exp": 4600})
     );
     let claims = independent_hs::<hmac::Hmac<sha2::Sha512>>(b"biji-secret", &t, 1001).unwrap();
-    assert_eq!(claims, json!({"uid": 42, "sid": "sid-1"}));
+    assert_eq!(claims, json!({"uid": 42, "sid": "sid-1-aaaaaaaaaaaa"}));
 
     for d in [
         Dialect::AuthJson,
@@ -114,7 +119,7 @@ fn every_legacy_profile_carries_exactly_the_originals_claims() {
             p.verify(d, &t, &k, 1001),
             Ok(Bearer {
                 user: UserId(42),
-                sid: "sid-1".into()
+                sid: "sid-1-aaaaaaaaaaaa".into()
             }),
             "{d:?}"
         );
@@ -143,15 +148,15 @@ fn a_token_of_one_profile_is_refused_by_every_other() {
     ];
     let mut tokens: Vec<(&str, String)> = legacy_dialects
         .iter()
-        .map(|&d| (d.name(), legacy.sign(Some(d), &GRANT, &k, 1000).unwrap()))
+        .map(|&d| (d.name(), legacy.sign(Some(d), &grant(), &k, 1000).unwrap()))
         .collect();
     tokens.push((
         "hs256",
-        own.sign(Some(Dialect::V1), &GRANT, &k, 1000).unwrap(),
+        own.sign(Some(Dialect::V1), &grant(), &k, 1000).unwrap(),
     ));
     tokens.push((
         "rs256",
-        own.sign(Some(Dialect::Pauli), &GRANT, &k, 1000).unwrap(),
+        own.sign(Some(Dialect::Pauli), &grant(), &k, 1000).unwrap(),
     ));
     let verifiers: Vec<(&str, &Profiles, Dialect)> = legacy_dialects
         .iter()
@@ -184,7 +189,7 @@ fn rs256_tokens_verify_with_the_published_key_alone() {
         ("POLYAUTH_TOKEN_AUDIENCE", "my-api"),
     ]);
     let k = keyset(&["old", "new"]);
-    let t = p.sign(Some(Dialect::V1), &GRANT, &k, 1000).unwrap();
+    let t = p.sign(Some(Dialect::V1), &grant(), &k, 1000).unwrap();
     let (header, claims) = parts(&t);
     assert_eq!(header, json!({"typ": "JWT", "alg": "RS256", "kid": "new"}));
     assert_eq!(claims["aud"], "my-api");
@@ -243,7 +248,7 @@ fn forge(header: Value, claims: &Value, key: &[u8]) -> String {
 fn none_algorithm_confusion_and_unknown_kids_are_refused() {
     let p = profiles(&[("POLYAUTH_TOKEN_PROFILE_V1", "rs256")]);
     let k = keyset(&["k1"]);
-    let good = p.sign(Some(Dialect::V1), &GRANT, &k, 1000).unwrap();
+    let good = p.sign(Some(Dialect::V1), &grant(), &k, 1000).unwrap();
     let (_, claims) = parts(&good);
 
     // alg none, with the claims of a valid token.
@@ -277,7 +282,9 @@ fn none_algorithm_confusion_and_unknown_kids_are_refused() {
 
     // A kid this keyset does not hold, even with a signature a key of ours made.
     let elsewhere = keyset(&["k2"]);
-    let foreign = p.sign(Some(Dialect::V1), &GRANT, &elsewhere, 1000).unwrap();
+    let foreign = p
+        .sign(Some(Dialect::V1), &grant(), &elsewhere, 1000)
+        .unwrap();
     assert_eq!(
         p.verify(Dialect::V1, &foreign, &k, 1001),
         Err(Error::TokenInvalid)
@@ -285,7 +292,7 @@ fn none_algorithm_confusion_and_unknown_kids_are_refused() {
 
     // HS256 profile: the same tricks fail too.
     let hs = profiles(&[]);
-    let hs_token = hs.sign(Some(Dialect::V1), &GRANT, &k, 1000).unwrap();
+    let hs_token = hs.sign(Some(Dialect::V1), &grant(), &k, 1000).unwrap();
     assert!(hs.verify(Dialect::V1, &hs_token, &k, 1001).is_ok());
     let (_, hs_claims) = parts(&hs_token);
     let none = format!(
