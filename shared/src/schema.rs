@@ -127,7 +127,7 @@ impl CodeSubject {
 }
 
 /// Where a query reads: one partition, the sort keys under a prefix.
-pub(crate) struct Range {
+pub struct Range {
     pub pk: String,
     pub sk_prefix: &'static str,
 }
@@ -141,12 +141,12 @@ fn user_pk(id: UserId) -> String {
 }
 
 /// The user item (the domain's `User`).
-pub(crate) fn user(id: UserId) -> Key {
+pub fn user(id: UserId) -> Key {
     Key::new(user_pk(id), PROFILE)
 }
 
 /// The item that maps an email, mobile or (case-folded) username to its user (a `Claim`).
-pub(crate) fn unique(account: &Account) -> Key {
+pub fn unique(account: &Account) -> Key {
     let pk = match account {
         Account::Email(e) => format!("EMAIL#{}", e.as_str()),
         Account::Mobile(p) => format!("MOBILE#{}", p.e164()),
@@ -156,30 +156,30 @@ pub(crate) fn unique(account: &Account) -> Key {
 }
 
 /// A username claimed before names were compared case-insensitively: keyed by its own case.
-pub(crate) fn unique_username_as_spelled(name: &Username) -> Key {
+pub fn unique_username_as_spelled(name: &Username) -> Key {
     Key::new(format!("USERNAME#{}", name.as_str()), "USER")
 }
 
 /// The counter that hands out user ids.
-pub(crate) fn user_ids() -> Key {
+pub fn user_ids() -> Key {
     Key::new("COUNTER#user", "COUNT")
 }
 
 /// The marker of an imported user's id in the original system (idempotent re-imports).
-pub(crate) fn legacy_user(original_id: &str) -> Key {
+pub fn legacy_user(original_id: &str) -> Key {
     Key::new(format!("LEGACY#{original_id}"), "USER")
 }
 
-pub(crate) fn session(sid: &SessionId) -> Key {
+pub fn session(sid: &SessionId) -> Key {
     Key::new(format!("SESSION#{sid}"), "SESSION")
 }
 
 /// A session's entry under its user (a `SessionEntry`), to list and revoke the user's sessions.
-pub(crate) fn session_entry(user: UserId, sid: &SessionId) -> Key {
+pub fn session_entry(user: UserId, sid: &SessionId) -> Key {
     Key::new(user_pk(user), format!("{SESSIONS}{sid}"))
 }
 
-pub(crate) fn sessions_of(user: UserId) -> Range {
+pub fn sessions_of(user: UserId) -> Range {
     Range {
         pk: user_pk(user),
         sk_prefix: SESSIONS,
@@ -187,16 +187,16 @@ pub(crate) fn sessions_of(user: UserId) -> Range {
 }
 
 /// The session an entry of `sessions_of` names.
-pub(crate) fn entry_session(entry: &Key) -> Option<SessionId> {
+pub fn entry_session(entry: &Key) -> Option<SessionId> {
     entry.sk.strip_prefix(SESSIONS).and_then(SessionId::parse)
 }
 
 /// A login record (`audit::LoginRecord`), newest last in sort order (ULID ids).
-pub(crate) fn login_record(user: UserId, record_id: &str) -> Key {
+pub fn login_record(user: UserId, record_id: &str) -> Key {
     Key::new(user_pk(user), format!("{LOGINS}{record_id}"))
 }
 
-pub(crate) fn logins_of(user: UserId) -> Range {
+pub fn logins_of(user: UserId) -> Range {
     Range {
         pk: user_pk(user),
         sk_prefix: LOGINS,
@@ -208,63 +208,63 @@ fn code_pk(purpose: Purpose, subject: &CodeSubject) -> String {
 }
 
 /// The outstanding code of one purpose for one subject (a `CodeState`).
-pub(crate) fn code(purpose: Purpose, subject: &CodeSubject) -> Key {
+pub fn code(purpose: Purpose, subject: &CodeSubject) -> Key {
     Key::new(code_pk(purpose, subject), "CODE")
 }
 
 /// The try counter of one sent code (a new code starts from zero).
-pub(crate) fn code_tries(purpose: Purpose, subject: &CodeSubject, sent_at: i64) -> Key {
+pub fn code_tries(purpose: Purpose, subject: &CodeSubject, sent_at: i64) -> Key {
     Key::new(code_pk(purpose, subject), format!("TRIES#{sent_at}"))
 }
 
 /// The counter of wrong codes against a subject (a day's count, then the lock).
-pub(crate) fn wrong_codes(subject: &CodeSubject) -> Key {
+pub fn wrong_codes(subject: &CodeSubject) -> Key {
     Key::new(format!("THROTTLE#code#{}", subject.as_str()), "COUNT")
 }
 
 /// A mailed reset link, by the SHA-256 (hex) of its token (a `ResetState`).
-pub(crate) fn reset(token_digest: &str) -> Key {
+pub fn reset(token_digest: &str) -> Key {
     Key::new(format!("RESET#{token_digest}"), "RESET")
 }
 
 /// Reset requests for an email in a day.
-pub(crate) fn resets_of(email: &str) -> Key {
+pub fn resets_of(email: &str) -> Key {
     Key::new(format!("THROTTLE#reset#{email}"), "COUNT")
 }
 
 /// The resend window of reset links to an email (a `LinkWindow`).
-pub(crate) fn reset_link_window(email: &str) -> Key {
+pub fn reset_link_window(email: &str) -> Key {
     Key::new(format!("THROTTLE#reset-link#{email}"), "WINDOW")
 }
 
 /// Consecutive failed logins of an account.
-pub(crate) fn failed_logins(account: &Account) -> Key {
+pub fn failed_logins(account: &Account) -> Key {
     Key::new(format!("THROTTLE#login#{}", account.key()), "COUNT")
 }
 
 /// One window of a rate limit for one bucket (an address, a prefix): the key names the
 /// window, so the window's end is the `Retry-After` and the TTL sweeps it.
-pub(crate) fn rate_window(limit: &str, bucket: &str, window: i64) -> Key {
+pub fn rate_window(limit: &str, bucket: &str, window: i64) -> Key {
     Key::new(format!("RATE#{limit}#{bucket}"), format!("W#{window}"))
 }
 
 /// One day of a deployment-wide message budget.
-pub(crate) fn budget_window(channel: &str, window: i64) -> Key {
+pub fn budget_window(channel: &str, window: i64) -> Key {
     Key::new(format!("BUDGET#{channel}"), format!("W#{window}"))
 }
 
 /// A captcha challenge (a `Captcha`).
-pub(crate) fn captcha(id: &str) -> Key {
+pub fn captcha(id: &str) -> Key {
     Key::new(format!("CAPTCHA#{id}"), "CAPTCHA")
 }
 
 /// A pending second factor (a `Pending`).
-pub(crate) fn pending(id: &str) -> Key {
+pub fn pending(id: &str) -> Key {
     Key::new(format!("PENDING#{id}"), "PENDING")
 }
 
 /// The signing keyset (`tokens::keyset::StoredKeyset`).
-pub(crate) fn signing_keyset() -> Key {
+pub fn signing_keyset() -> Key {
     Key::new("KEYS", "SIGNING")
 }
 

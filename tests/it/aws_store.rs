@@ -7,6 +7,7 @@ use polyauth::{
     clock::{Clock, ManualClock},
     config::Config,
     domain::{Email, Password, UserId},
+    schema,
     sender::Outbox,
     services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec},
     store::{failing::FailFrom, Dynamo, Embedded, Key, Query, Store},
@@ -168,7 +169,7 @@ async fn dynamodb_requests_per_use_case() {
 
 /// Every user the id counter handed out is whole: each identifier it holds maps back to it.
 async fn no_orphans(auth: &Auth, store: &dyn Store) {
-    let counter = store.get(&Key::new("COUNTER#user", "COUNT")).await.unwrap();
+    let counter = store.get(&schema::user_ids()).await.unwrap();
     let issued = counter.map_or(0, |i| i.count().max(0) as u64);
     for id in 1..=issued {
         if let Some(user) = auth.user(UserId(id)).await.unwrap() {
@@ -237,10 +238,7 @@ async fn registration_outage<S: Store + Clone + 'static>(store: S, c: Arc<Manual
         );
         assert_eq!(healthy.find_user(&account).await.unwrap(), None);
         assert_eq!(
-            store
-                .get(&Key::new(account.unique_pk(), "USER"))
-                .await
-                .unwrap(),
+            store.get(&schema::unique(&account)).await.unwrap(),
             None,
             "an orphaned claim"
         );
