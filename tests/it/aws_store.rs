@@ -335,6 +335,7 @@ async fn login_outage<S: Store + Clone + 'static>(store: S, c: Arc<ManualClock>)
             .query(Query {
                 pk: format!("USER#{}", user.id),
                 sk_prefix: "SESSION#".into(),
+                sk_from: None,
                 after: None,
                 limit: 10,
                 newest_first: false,

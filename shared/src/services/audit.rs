@@ -59,6 +59,7 @@ impl Auth {
             .query(Query {
                 pk: range.pk,
                 sk_prefix: range.sk_prefix.into(),
+                sk_from: None,
                 after: after.map(|a| schema::login_record(user, a).sk),
                 limit: limit.clamp(1, MAX_PAGE),
                 newest_first: true,

@@ -208,6 +208,7 @@ impl Auth {
             .query(Query {
                 pk: range.pk,
                 sk_prefix: range.sk_prefix.into(),
+                sk_from: None,
                 after: None,
                 limit: cap,
                 newest_first: false,
@@ -499,6 +500,7 @@ impl Auth {
                 .query(Query {
                     pk: range.pk,
                     sk_prefix: range.sk_prefix.into(),
+                    sk_from: None,
                     after: after.take(),
                     limit: 50,
                     newest_first: false,

@@ -916,6 +916,7 @@ async fn a_hundred_concurrent_wrong_codes_void_the_code() {
     let tries = crate::store::Query {
         pk: "CODE#login#burst@x.com".into(),
         sk_prefix: "TRIES#".into(),
+        sk_from: None,
         after: None,
         limit: 10,
         newest_first: false,

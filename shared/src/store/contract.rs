@@ -9,7 +9,7 @@
     reason = "a test suite: a failed assumption is a failed test (public so the DynamoDB test in tests/ runs it too)"
 )]
 
-use super::{Condition, Item, Key, Lifetime, Query, Store, StoreError, Write};
+use super::{Condition, Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
@@ -29,8 +29,8 @@ fn attrs(v: Value) -> Map<String, Value> {
 macro_rules! store_contract_tests {
     ($clock:expr, $store:expr) => {
         $crate::store_contract_tests!(@each $clock, $store;
-            conditional_writes atomic_batches counters expiry pagination concurrent_uniqueness
-            batch_reads);
+            conditional_writes atomic_batches counters counted_writes expiry pagination
+            concurrent_uniqueness batch_reads ranges);
     };
     (@each $clock:expr, $store:expr; $($property:ident)*) => {
         $(
@@ -210,6 +210,99 @@ pub async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     assert_eq!(got, (1..=20).collect::<Vec<_>>(), "increments are atomic");
 }
 
+/// Counters inside a batch: counted with the batch's other writes, refused past their limit
+/// (nothing of the batch written), and restarted once expired, as `increment` does.
+pub async fn counted_writes<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
+    let k = Key::new(format!("{ns}#C"), "COUNT");
+    let t = clock.now();
+    let marker = |i: usize| Key::new(format!("{ns}#M{i}"), "1");
+    for i in 0..3 {
+        s.write(vec![
+            Write::count_within(k.clone(), Lifetime::Window(t + 60), 3),
+            Write::put(Item::new(marker(i), Map::new(), None)),
+        ])
+        .await
+        .unwrap();
+    }
+    let refused = s
+        .write(vec![
+            Write::put(Item::new(marker(3), Map::new(), None)),
+            Write::count_within(k.clone(), Lifetime::Window(t + 60), 3),
+        ])
+        .await;
+    assert_eq!(
+        refused,
+        Err(StoreError::ConditionFailed(1)),
+        "past its limit"
+    );
+    assert_eq!(
+        s.get(&marker(3)).await.unwrap(),
+        None,
+        "nothing of it written"
+    );
+    let stored = s.get(&k).await.unwrap().unwrap();
+    assert_eq!((stored.count(), stored.expires_at), (3, Some(t + 60)));
+    assert_eq!(
+        s.increment(&k, 1, Lifetime::Window(t + 999)).await.unwrap(),
+        4,
+        "the same counter as increment's"
+    );
+    clock.advance(60);
+    s.write(vec![Write::count_within(
+        k.clone(),
+        Lifetime::Sliding(t + 200),
+        3,
+    )])
+    .await
+    .unwrap();
+    let restarted = s.get(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (restarted.count(), restarted.expires_at),
+        (1, Some(t + 200)),
+        "an expired counter starts again"
+    );
+    s.write(vec![Write::Count {
+        key: k.clone(),
+        by: 5,
+        lifetime: Lifetime::Sliding(t + 300),
+        at_most: None,
+    }])
+    .await
+    .unwrap();
+    let slid = s.get(&k).await.unwrap().unwrap();
+    assert_eq!((slid.count(), slid.expires_at), (6, Some(t + 300)));
+}
+
+/// A range from a sort key on: the items at and after it, in order, within the prefix.
+pub async fn ranges<S: Store>(s: &S, ns: &str, _: &ManualClock) {
+    let pk = format!("{ns}#R");
+    let writes = ["A", "B#1", "B#2", "C", "D#1"]
+        .iter()
+        .map(|sk| Write::put(Item::new(Key::new(pk.clone(), *sk), Map::new(), None)))
+        .collect();
+    s.write(writes).await.unwrap();
+    let read = |prefix: &str, from: &str| Query {
+        pk: pk.clone(),
+        sk_prefix: prefix.into(),
+        sk_from: Some(from.into()),
+        after: None,
+        limit: 10,
+        newest_first: false,
+    };
+    let sks = |page: Page| page.items.into_iter().map(|i| i.key.sk).collect::<Vec<_>>();
+    assert_eq!(
+        sks(s.query(read("", "B#2")).await.unwrap()),
+        ["B#2", "C", "D#1"]
+    );
+    assert_eq!(sks(s.query(read("B#", "B#2")).await.unwrap()), ["B#2"]);
+    let mut first = read("", "B");
+    first.limit = 2;
+    let page = s.query(first.clone()).await.unwrap();
+    assert_eq!(sks(page.clone()), ["B#1", "B#2"]);
+    first.after = page.next;
+    assert_eq!(sks(s.query(first).await.unwrap()), ["C", "D#1"]);
+}
+
 pub async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
     let k = Key::new(format!("{ns}#E"), "1");
     let now = clock.now();
@@ -243,6 +336,7 @@ pub async fn expiry<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
         .query(Query {
             pk: q.pk.clone(),
             sk_prefix: String::new(),
+            sk_from: None,
             after: None,
             limit: 10,
             newest_first: false,
@@ -280,6 +374,7 @@ pub async fn pagination<S: Store>(s: &S, ns: &str, _: &ManualClock) {
                 .query(Query {
                     pk: pk.clone(),
                     sk_prefix: "LOG#".into(),
+                    sk_from: None,
                     after: after.clone(),
                     limit: 10,
                     newest_first,

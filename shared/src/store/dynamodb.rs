@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::{
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue,
-        TransactWriteItem,
+        ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
     },
     Client,
 };
@@ -35,7 +35,7 @@ use aws_smithy_runtime_api::{
     },
 };
 use codec::{decode, encode, Attrs};
-use expression::{condition, LIVE};
+use expression::{condition, counted, LIVE};
 use std::{
     collections::HashMap,
     sync::{
@@ -119,8 +119,36 @@ impl Dynamo {
 
     /// One write of a batch as a transaction item.
     fn transact_item(&self, write: &Write, now: i64) -> Result<TransactWriteItem, StoreError> {
-        let expr = condition(write.condition(), now);
+        let expr = match write {
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => {
+                condition(cond, now)
+            }
+            Write::Count { .. } => Default::default(),
+        };
         let item = match write {
+            Write::Count {
+                key,
+                by,
+                lifetime,
+                at_most,
+            } => {
+                let count = counted(*by, *lifetime, *at_most, now);
+                TransactWriteItem::builder().update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(self.key(key)))
+                        .update_expression(count.update)
+                        .condition_expression(count.condition)
+                        .set_expression_attribute_values(Some(count.values))
+                        // The refused counter comes back, telling a limit reached from an
+                        // expired counter the sweeper has not yet deleted.
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .build()
+                        .map_err(unavailable("update"))?,
+                )
+            }
             Write::Put { item, .. } => TransactWriteItem::builder().put(
                 Put::builder()
                     .table_name(&self.table)
@@ -203,7 +231,7 @@ impl Dynamo {
                     .set_transact_items(Some(items))
                     .send()
                     .await;
-                result.map(|_| ()).map_err(transaction_fault)
+                result.map(|_| ()).map_err(|e| transaction_fault(e, now))
             }
         }
     }
@@ -213,32 +241,15 @@ impl Dynamo {
     /// expired, so a concurrent replacement wins once and the loser updates the new counter).
     async fn increment_once(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, Fault> {
         let now = self.clock.now();
-        let mut values = HashMap::from([
-            (":zero".to_string(), AttributeValue::N("0".into())),
-            (":by".to_string(), AttributeValue::N(by.to_string())),
-            (":now".to_string(), AttributeValue::N(now.to_string())),
-        ]);
-        let mut update = format!("SET {COUNT} = if_not_exists({COUNT}, :zero) + :by");
-        match lifetime.expiry() {
-            (Some(t), true) => {
-                update.push_str(", expires_at = :exp");
-                values.insert(":exp".into(), AttributeValue::N(t.to_string()));
-            }
-            (Some(t), false) => {
-                update.push_str(", expires_at = if_not_exists(expires_at, :exp)");
-                values.insert(":exp".into(), AttributeValue::N(t.to_string()));
-            }
-            (None, true) => update.push_str(" REMOVE expires_at"),
-            (None, false) => {}
-        }
+        let count = counted(by, lifetime, None, now);
         let updated = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.key(key)))
-            .update_expression(update)
-            .condition_expression(format!("attribute_not_exists(pk) OR {LIVE}"))
-            .set_expression_attribute_values(Some(values))
+            .update_expression(count.update)
+            .condition_expression(count.condition)
+            .set_expression_attribute_values(Some(count.values))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -252,7 +263,7 @@ impl Dynamo {
                     _ => Err(Fault::Other(corrupt(key, COUNT))),
                 };
             }
-            Err(Fault::Condition(_)) => {}
+            Err(Fault::Condition(_) | Fault::Expired(_)) => {}
             Err(other) => return Err(other),
         }
         let replaced = self
@@ -271,8 +282,28 @@ impl Dynamo {
         match replaced.map_err(|e| single_fault("PutItem", e)) {
             Ok(_) => Ok(by),
             // Someone else replaced or renewed it first: go round again on the live counter.
-            Err(Fault::Condition(_)) => Err(Fault::Conflict),
+            Err(Fault::Condition(_) | Fault::Expired(_)) => Err(Fault::Conflict),
             Err(other) => Err(other),
+        }
+    }
+
+    /// Deletes the item at `key` if it has expired (and is still there): what the TTL sweeper
+    /// will do anyway, done now so that a batch counting on it can go ahead.
+    async fn sweep(&self, key: &Key) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let swept = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(key)))
+            .condition_expression("expires_at <= :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match swept.map_err(|e| single_fault("DeleteItem", e)) {
+            Ok(_) | Err(Fault::Condition(_)) => Ok(()),
+            Err(Fault::Other(e)) => Err(e),
+            Err(Fault::Conflict | Fault::Expired(_)) => Ok(()),
         }
     }
 }
@@ -281,6 +312,9 @@ impl Dynamo {
 enum Fault {
     /// The condition of the write at this index did not hold.
     Condition(usize),
+    /// The counter of the write at this index has expired but is still stored: once it is
+    /// gone, the batch may be tried again.
+    Expired(usize),
     /// A concurrent transaction held one of the items: worth retrying.
     Conflict,
     Other(StoreError),
@@ -321,18 +355,31 @@ where
     }
 }
 
-fn transaction_fault<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>) -> Fault {
+fn transaction_fault<R: std::fmt::Debug>(
+    e: SdkError<TransactWriteItemsError, R>,
+    now: i64,
+) -> Fault {
     if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
         e.as_service_error()
     {
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
+        let reasons = cancelled.cancellation_reasons();
+        let failed = reasons
             .iter()
-            .map(|r| r.code().unwrap_or("None"))
-            .collect();
-        if let Some(i) = codes.iter().position(|c| *c == "ConditionalCheckFailed") {
-            return Fault::Condition(i);
+            .position(|r| r.code() == Some("ConditionalCheckFailed"));
+        if let Some(i) = failed {
+            let expired = reasons[i]
+                .item()
+                .and_then(|old| old.get(TTL_ATTRIBUTE))
+                .and_then(|t| t.as_n().ok())
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| t <= now);
+            return if expired {
+                Fault::Expired(i)
+            } else {
+                Fault::Condition(i)
+            };
         }
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
         if codes.contains(&"TransactionConflict") {
             return Fault::Conflict;
         }
@@ -443,11 +490,22 @@ impl Store for Dynamo {
             (":pk".to_string(), AttributeValue::S(q.pk.clone())),
             (":now".to_string(), AttributeValue::N(now.to_string())),
         ]);
-        let key_condition = if q.sk_prefix.is_empty() {
-            "pk = :pk"
-        } else {
-            values.insert(":prefix".into(), AttributeValue::S(q.sk_prefix.clone()));
-            "pk = :pk AND begins_with(sk, :prefix)"
+        let key_condition = match (&q.sk_from, q.sk_prefix.is_empty()) {
+            (None, true) => "pk = :pk",
+            (None, false) => {
+                values.insert(":prefix".into(), AttributeValue::S(q.sk_prefix.clone()));
+                "pk = :pk AND begins_with(sk, :prefix)"
+            }
+            (Some(from), true) => {
+                values.insert(":from".into(), AttributeValue::S(from.clone()));
+                "pk = :pk AND sk >= :from"
+            }
+            (Some(from), false) => {
+                values.insert(":from".into(), AttributeValue::S(from.clone()));
+                let end = format!("{}{}", q.sk_prefix, char::MAX);
+                values.insert(":end".into(), AttributeValue::S(end));
+                "pk = :pk AND sk BETWEEN :from AND :end"
+            }
         };
         // One live item more than asked tells whether another page follows.
         let want = q.limit.saturating_add(1);
@@ -503,6 +561,7 @@ impl Store for Dynamo {
             match self.write_once(&writes).await {
                 Ok(()) => return Ok(()),
                 Err(Fault::Condition(i)) => return Err(StoreError::ConditionFailed(i)),
+                Err(Fault::Expired(i)) => self.sweep(writes[i].key()).await?,
                 Err(Fault::Other(e)) => return Err(e),
                 Err(Fault::Conflict) if attempt < CONFLICT_RETRIES => back_off(attempt).await,
                 Err(Fault::Conflict) => {}
@@ -519,10 +578,12 @@ impl Store for Dynamo {
             match self.increment_once(key, by, lifetime).await {
                 Ok(n) => return Ok(n),
                 Err(Fault::Other(e)) => return Err(e),
-                Err(Fault::Condition(_) | Fault::Conflict) if attempt < CONFLICT_RETRIES => {
+                Err(Fault::Condition(_) | Fault::Expired(_) | Fault::Conflict)
+                    if attempt < CONFLICT_RETRIES =>
+                {
                     back_off(attempt).await
                 }
-                Err(Fault::Condition(_) | Fault::Conflict) => {}
+                Err(Fault::Condition(_) | Fault::Expired(_) | Fault::Conflict) => {}
             }
         }
         Err(StoreError::Unavailable(format!(

@@ -284,7 +284,10 @@ impl Store for Embedded {
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let now = self.clock.now();
-        let lo = format!("{}{SEP}{}", q.pk, q.sk_prefix);
+        let mut lo = format!("{}{SEP}{}", q.pk, q.sk_prefix);
+        if let Some(from) = &q.sk_from {
+            lo = lo.max(format!("{}{SEP}{from}", q.pk));
+        }
         let hi = format!("{}{SEP}{}{MAX}", q.pk, q.sk_prefix);
         let (lo, hi) = match (&q.after, q.newest_first) {
             (Some(after), false) => (format!("{}{SEP}{after}{SEP}", q.pk).max(lo), hi),

@@ -127,9 +127,28 @@ impl Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { item: Item, cond: Condition },
-    Delete { key: Key, cond: Condition },
-    Check { key: Key, cond: Condition },
+    Put {
+        item: Item,
+        cond: Condition,
+    },
+    Delete {
+        key: Key,
+        cond: Condition,
+    },
+    Check {
+        key: Key,
+        cond: Condition,
+    },
+    /// `increment` inside a batch, so that a use case's limits are counted in the same round
+    /// trip as its other writes: adds `by` to the counter (absent or expired: starts at `by`,
+    /// expiring as `lifetime` says), and fails the batch when the count would pass `at_most`.
+    /// It answers no count: a caller that needs one past the limit falls back to `increment`.
+    Count {
+        key: Key,
+        by: i64,
+        lifetime: Lifetime,
+        at_most: Option<i64>,
+    },
 }
 
 impl Write {
@@ -154,18 +173,20 @@ impl Write {
         }
     }
 
-    pub fn key(&self) -> &Key {
-        match self {
-            Write::Put { item, .. } => &item.key,
-            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+    /// One more of the counter at `key`, refused once it has reached `limit`.
+    pub fn count_within(key: Key, lifetime: Lifetime, limit: i64) -> Self {
+        Write::Count {
+            key,
+            by: 1,
+            lifetime,
+            at_most: Some(limit),
         }
     }
 
-    pub fn condition(&self) -> &Condition {
+    pub fn key(&self) -> &Key {
         match self {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => {
-                cond
-            }
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Count { key, .. } => key,
         }
     }
 }
@@ -174,6 +195,8 @@ impl Write {
 pub struct Query {
     pub pk: String,
     pub sk_prefix: String,
+    /// Where the range starts (inclusive) within the prefix; `None`: at the prefix.
+    pub sk_from: Option<String>,
     /// Opaque cursor from the previous page's `next`.
     pub after: Option<String>,
     pub limit: usize,
@@ -232,6 +255,20 @@ impl Lifetime {
             Lifetime::Forever => (None, false),
             Lifetime::Window(t) => (Some(t), false),
             Lifetime::Sliding(t) => (Some(t), true),
+        }
+    }
+
+    /// The counter after adding `by` to `current` (its live state: `None` when absent or
+    /// expired), the same on every adapter.
+    pub fn next(self, key: &Key, current: Option<&Item>, by: i64) -> Item {
+        let (expires_at, renew) = self.expiry();
+        match current {
+            Some(item) => Item::counter(
+                key.clone(),
+                item.count() + by,
+                if renew { expires_at } else { item.expires_at },
+            ),
+            None => Item::counter(key.clone(), by, expires_at),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! absent, whatever DynamoDB's late TTL sweeper has not yet deleted.
 
 use super::codec::{to_attr, Attrs};
-use crate::store::Condition;
+use crate::store::{Condition, Lifetime, COUNT};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -40,6 +40,49 @@ pub(super) fn condition(cond: &Condition, now: i64) -> Expr {
                 values: Some(values),
             }
         }
+    }
+}
+
+/// A counter's update: add `:by` to its count (absent: from zero), set its expiry as the
+/// lifetime says, on condition that it is absent or live (an expired one is replaced apart)
+/// and, with `at_most`, that the new count stays within it.
+pub(super) struct Counted {
+    pub(super) update: String,
+    pub(super) condition: String,
+    pub(super) values: Attrs,
+}
+
+pub(super) fn counted(by: i64, lifetime: Lifetime, at_most: Option<i64>, now: i64) -> Counted {
+    let number = |n: i64| AttributeValue::N(n.to_string());
+    let mut values = HashMap::from([
+        (":zero".to_string(), number(0)),
+        (":by".to_string(), number(by)),
+        (":now".to_string(), number(now)),
+    ]);
+    let mut update = format!("SET {COUNT} = if_not_exists({COUNT}, :zero) + :by");
+    match lifetime.expiry() {
+        (Some(t), true) => {
+            update.push_str(", expires_at = :exp");
+            values.insert(":exp".into(), number(t));
+        }
+        (Some(t), false) => {
+            update.push_str(", expires_at = if_not_exists(expires_at, :exp)");
+            values.insert(":exp".into(), number(t));
+        }
+        (None, true) => update.push_str(" REMOVE expires_at"),
+        (None, false) => {}
+    }
+    let condition = match at_most {
+        None => format!("attribute_not_exists(pk) OR {LIVE}"),
+        Some(max) => {
+            values.insert(":before".into(), number(max - by));
+            format!("attribute_not_exists(pk) OR ({LIVE} AND {COUNT} <= :before)")
+        }
+    };
+    Counted {
+        update,
+        condition,
+        values,
     }
 }
 

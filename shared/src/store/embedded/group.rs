@@ -173,42 +173,69 @@ fn apply(
     writes: &[Write],
     now: i64,
 ) -> Result<Result<(), StoreError>, StoreError> {
-    let mut old_expiry = Vec::with_capacity(writes.len());
+    let mut plan = Vec::with_capacity(writes.len());
     for (i, w) in writes.iter().enumerate() {
         let current = match stored(items, &raw_key(w.key())) {
             Ok(current) => current,
             Err(e) => return Ok(Err(e)),
         };
+        let old_expiry = current.as_ref().and_then(|item| item.expires_at);
         let live = current.as_ref().filter(|item| item.is_live(now));
-        if !w.condition().holds(live) {
+        let (holds, after) = match w {
+            Write::Put { item, cond } => (cond.holds(live), Some(Some(item.clone()))),
+            Write::Delete { cond, .. } => (cond.holds(live), Some(None)),
+            Write::Check { cond, .. } => (cond.holds(live), None),
+            Write::Count {
+                key,
+                by,
+                lifetime,
+                at_most,
+            } => {
+                let next = lifetime.next(key, live, *by);
+                (
+                    at_most.is_none_or(|max| next.count() <= max),
+                    Some(Some(next)),
+                )
+            }
+        };
+        if !holds {
             return Ok(Err(StoreError::ConditionFailed(i)));
         }
-        old_expiry.push(current.and_then(|item| item.expires_at));
+        if let Some(after) = after {
+            plan.push((raw_key(w.key()), old_expiry, after));
+        }
     }
-    for (w, old) in writes.iter().zip(old_expiry) {
-        let k = raw_key(w.key());
-        if matches!(w, Write::Check { .. }) {
-            continue;
-        }
-        if let Some(t) = old {
-            expiry.remove((t, k.as_str())).map_err(unavailable)?;
-        }
-        match w {
-            Write::Put { item, .. } => {
-                items
-                    .insert(k.as_str(), encode(item)?.as_slice())
-                    .map_err(unavailable)?;
-                if let Some(t) = item.expires_at {
-                    expiry.insert((t, k.as_str()), ()).map_err(unavailable)?;
-                }
-            }
-            Write::Delete { .. } => {
-                items.remove(k.as_str()).map_err(unavailable)?;
-            }
-            Write::Check { .. } => {}
-        }
+    for (k, old, after) in plan {
+        put_or_remove(items, expiry, &k, old, after.as_ref())?;
     }
     Ok(Ok(()))
+}
+
+/// Replaces what is stored at `k` (whose expiry was `old`) by `after`, or removes it.
+fn put_or_remove(
+    items: &mut Items,
+    expiry: &mut Expiry,
+    k: &str,
+    old: Option<i64>,
+    after: Option<&Item>,
+) -> Result<(), StoreError> {
+    if let Some(t) = old {
+        expiry.remove((t, k)).map_err(unavailable)?;
+    }
+    match after {
+        Some(item) => {
+            items
+                .insert(k, encode(item)?.as_slice())
+                .map_err(unavailable)?;
+            if let Some(t) = item.expires_at {
+                expiry.insert((t, k), ()).map_err(unavailable)?;
+            }
+        }
+        None => {
+            items.remove(k).map_err(unavailable)?;
+        }
+    }
+    Ok(())
 }
 
 /// A counter's increment: a live counter grows (its expiry as `lifetime` says), an absent or
@@ -221,28 +248,13 @@ fn count(
     lifetime: Lifetime,
     now: i64,
 ) -> Result<Result<i64, StoreError>, StoreError> {
-    let (expires_at, renew) = lifetime.expiry();
     let k = raw_key(key);
     let current = match stored(items, &k) {
         Ok(current) => current,
         Err(e) => return Ok(Err(e)),
     };
-    if let Some(t) = current.as_ref().and_then(|i| i.expires_at) {
-        expiry.remove((t, k.as_str())).map_err(unavailable)?;
-    }
-    let (n, expires) = match current.filter(|item| item.is_live(now)) {
-        Some(item) => (
-            item.count() + by,
-            if renew { expires_at } else { item.expires_at },
-        ),
-        None => (by, expires_at),
-    };
-    let item = Item::counter(key.clone(), n, expires);
-    items
-        .insert(k.as_str(), encode(&item)?.as_slice())
-        .map_err(unavailable)?;
-    if let Some(t) = expires {
-        expiry.insert((t, k.as_str()), ()).map_err(unavailable)?;
-    }
-    Ok(Ok(n))
+    let old = current.as_ref().and_then(|i| i.expires_at);
+    let next = lifetime.next(key, current.as_ref().filter(|item| item.is_live(now)), by);
+    put_or_remove(items, expiry, &k, old, Some(&next))?;
+    Ok(Ok(next.count()))
 }
