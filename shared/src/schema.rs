@@ -14,7 +14,7 @@ pub(crate) use items::{
 use crate::{
     domain::{Account, UserId, Username},
     services::Purpose,
-    store::Key,
+    store::{Key, Query},
 };
 
 /// A session's id: the `sid` claim of its access tokens and the head of its refresh token.
@@ -126,10 +126,24 @@ impl CodeSubject {
     }
 }
 
-/// Where a query reads: one partition, the sort keys under a prefix.
+/// Where a query reads: one partition, the sort keys under a prefix (from `sk_from` on).
 pub struct Range {
     pub pk: String,
     pub sk_prefix: &'static str,
+    pub sk_from: Option<&'static str>,
+}
+
+impl Range {
+    pub fn query(self, after: Option<String>, limit: usize, newest_first: bool) -> Query {
+        Query {
+            pk: self.pk,
+            sk_prefix: self.sk_prefix.into(),
+            sk_from: self.sk_from.map(Into::into),
+            after,
+            limit,
+            newest_first,
+        }
+    }
 }
 
 const PROFILE: &str = "PROFILE";
@@ -183,6 +197,17 @@ pub fn sessions_of(user: UserId) -> Range {
     Range {
         pk: user_pk(user),
         sk_prefix: SESSIONS,
+        sk_from: None,
+    }
+}
+
+/// The user item and then its session entries, in one range: in a user's partition nothing
+/// sorts after `PROFILE` but `SESSION#` (login records sort before it).
+pub fn profile_and_sessions(user: UserId) -> Range {
+    Range {
+        pk: user_pk(user),
+        sk_prefix: "",
+        sk_from: Some(PROFILE),
     }
 }
 
@@ -200,6 +225,7 @@ pub fn logins_of(user: UserId) -> Range {
     Range {
         pk: user_pk(user),
         sk_prefix: LOGINS,
+        sk_from: None,
     }
 }
 

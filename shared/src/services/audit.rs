@@ -6,7 +6,7 @@ use super::{Auth, Client, LoginType};
 use crate::{
     domain::UserId,
     schema::{self, LoginRecord},
-    store::{Item, Query, Write},
+    store::{Item, Write},
     Result,
 };
 
@@ -53,18 +53,9 @@ impl Auth {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LoginRecord>> {
-        let range = schema::logins_of(user);
-        let page = self
-            .store()
-            .query(Query {
-                pk: range.pk,
-                sk_prefix: range.sk_prefix.into(),
-                sk_from: None,
-                after: after.map(|a| schema::login_record(user, a).sk),
-                limit: limit.clamp(1, MAX_PAGE),
-                newest_first: true,
-            })
-            .await?;
+        let after = after.map(|a| schema::login_record(user, a).sk);
+        let query = schema::logins_of(user).query(after, limit.clamp(1, MAX_PAGE), true);
+        let page = self.store().query(query).await?;
         page.items
             .iter()
             .map(|i| i.parse().map_err(Into::into))

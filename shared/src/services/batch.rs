@@ -11,7 +11,28 @@ use crate::{
 #[derive(Default)]
 pub(crate) struct Batch {
     writes: Vec<Write>,
-    meanings: Vec<Error>,
+    meanings: Vec<Meaning>,
+}
+
+/// What a write's failed condition means.
+enum Meaning {
+    Refusal(Error),
+    /// The caller's address is past a limit: refused, and logged for the operators.
+    Limited(AddressLimit),
+}
+
+/// What the count of a per-address limit in a batch (`Auth::limit_write`) means when refused.
+pub(crate) struct AddressLimit {
+    pub refusal: Error,
+    pub limit: &'static str,
+    pub bucket: String,
+}
+
+impl AddressLimit {
+    pub fn refuse(self) -> Error {
+        tracing::warn!(limit = self.limit, address = %self.bucket, "address_limited");
+        self.refusal
+    }
 }
 
 impl Batch {
@@ -29,7 +50,15 @@ impl Batch {
     /// A write whose failed condition means `on_conflict`.
     pub fn add(&mut self, write: Write, on_conflict: Error) {
         self.writes.push(write);
-        self.meanings.push(on_conflict);
+        self.meanings.push(Meaning::Refusal(on_conflict));
+    }
+
+    /// A count of a per-address limit (none for the service's own calls).
+    pub fn limit(&mut self, count: Option<(Write, AddressLimit)>) {
+        if let Some((write, limit)) = count {
+            self.writes.push(write);
+            self.meanings.push(Meaning::Limited(limit));
+        }
     }
 
     /// A write whose condition cannot fail in normal operation (a put without one, a key
@@ -58,9 +87,11 @@ impl Batch {
     pub async fn commit(self, store: &dyn Store) -> Result<()> {
         match store.write(self.writes).await {
             Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed(i)) => {
-                Err(self.meanings.get(i).cloned().unwrap_or(Error::Unavailable))
-            }
+            Err(StoreError::ConditionFailed(i)) => Err(match self.meanings.into_iter().nth(i) {
+                Some(Meaning::Refusal(e)) => e,
+                Some(Meaning::Limited(limit)) => limit.refuse(),
+                None => Error::Unavailable,
+            }),
             Err(e) => Err(e.into()),
         }
     }

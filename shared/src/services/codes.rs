@@ -7,7 +7,7 @@
 //! counter), so N concurrent guesses cost N tries and at most five are ever compared. Wrong
 //! codes also count against the account: ten in a day lock code use there for an hour.
 
-use super::{limits::Limit, messages, security::Event, Auth, Client};
+use super::{batch::Batch, limits::Limit, messages, security::Event, Auth, Client};
 use crate::{
     domain::{Account, Code},
     schema::{self, CodeState, CodeSubject},
@@ -109,8 +109,9 @@ impl CodeState {
 impl Auth {
     /// Sends a fresh code for `purpose` to `to` over `channel`; `account` is the key the code
     /// is bound to (an email, an E.164 number, or a pending login id). Refused before anything
-    /// is written: a text message to a country not enabled, a caller over its send limit, a
-    /// resend within the minute or past the hour's cap; then the channel's daily budget.
+    /// is written: a text message to a country not enabled, a resend within the minute or past
+    /// the hour's cap, the channel's daily budget spent, a caller over its send limit (counted
+    /// with the code's write, which hands the budget's message back).
     pub(crate) async fn issue_code(
         &self,
         purpose: Purpose,
@@ -122,7 +123,6 @@ impl Auth {
         if matches!(channel, Channel::Sms | Channel::Voice) {
             self.check_sms_destination(to)?;
         }
-        self.limit(Limit::Sends, client).await?;
         let now = self.now();
         let key = schema::code(purpose, account);
         let current = self.store().get(&key).await?;
@@ -148,21 +148,20 @@ impl Auth {
             Some(p) => Condition::equals("sent_at", p.sent_at),
             None => Condition::NotExists,
         };
-        match self
-            .store()
-            .write(vec![Write::Put {
+        // The caller's send is counted with the code's write: one round trip for both.
+        let mut batch = Batch::of(
+            Write::Put {
                 item: state.item(key.clone())?,
                 cond,
-            }])
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed(_)) => {
-                return Err(Error::TooManyRequests {
-                    retry_after: RESEND_AFTER,
-                })
-            }
-            Err(e) => return Err(e.into()),
+            },
+            Error::TooManyRequests {
+                retry_after: RESEND_AFTER,
+            },
+        );
+        batch.limit(self.limit_write(Limit::Sends, client));
+        if let Err(e) = batch.commit(self.store()).await {
+            self.refund_budget(channel).await;
+            return Err(e);
         }
         let message = messages::code(self.config().lang, purpose, channel, to, &code);
         if let Err(e) = self.0.sender.send(&message).await {
@@ -208,18 +207,28 @@ impl Auth {
         self.check_code_among(&[purpose], account, code).await
     }
 
-    /// The outstanding usable code of `purpose`: its state and hash (one read).
-    async fn live_code(&self, purpose: Purpose, account: &CodeSubject) -> Result<Option<LiveCode>> {
-        let Some(item) = self.store().get(&schema::code(purpose, account)).await? else {
-            return Ok(None);
-        };
-        let state: CodeState = item.parse()?;
+    /// The outstanding usable codes of `purposes`, after refusing a subject locked by too many
+    /// wrong codes: the lock and every code in one read.
+    async fn live_codes(
+        &self,
+        purposes: &[Purpose],
+        account: &CodeSubject,
+    ) -> Result<Vec<(Purpose, LiveCode)>> {
+        let keys: Vec<Key> = std::iter::once(schema::wrong_codes(account))
+            .chain(purposes.iter().map(|&p| schema::code(p, account)))
+            .collect();
+        let mut read = self.store().get_many(&keys).await?.into_iter();
+        self.code_use_allowed(read.next().flatten())?;
         let now = self.now();
-        Ok(state
-            .hash
-            .clone()
-            .filter(|_| now < state.code_expires_at)
-            .map(|hash| LiveCode { state, hash }))
+        let mut live = Vec::new();
+        for (&purpose, item) in purposes.iter().zip(read) {
+            let Some(item) = item else { continue };
+            let state: CodeState = item.parse()?;
+            if let Some(hash) = state.hash.clone().filter(|_| now < state.code_expires_at) {
+                live.push((purpose, LiveCode { state, hash }));
+            }
+        }
+        Ok(live)
     }
 
     fn presented(&self, purpose: Purpose, account: &CodeSubject, code: &Code) -> String {
@@ -284,9 +293,9 @@ impl Auth {
         Ok(Judged::Wrong)
     }
 
-    /// Refuses code use on an account locked by too many wrong codes (one read).
-    async fn code_use_allowed(&self, account: &CodeSubject) -> Result<()> {
-        let Some(item) = self.store().get(&schema::wrong_codes(account)).await? else {
+    /// Refuses code use on a subject locked by too many wrong codes (its counter, as read).
+    fn code_use_allowed(&self, wrong_codes: Option<Item>) -> Result<()> {
+        let Some(item) = wrong_codes else {
             return Ok(());
         };
         let wrong = item.count();
@@ -446,12 +455,8 @@ impl Auth {
         key: &CodeSubject,
         code: &Code,
     ) -> Result<CodeCheck> {
-        self.code_use_allowed(key).await?;
         let mut others = Vec::new();
-        for &purpose in purposes {
-            let Some(live) = self.live_code(purpose, key).await? else {
-                continue;
-            };
+        for (purpose, live) in self.live_codes(purposes, key).await? {
             if super::tokens::same_digest(&self.presented(purpose, key, code), &live.hash) {
                 if let Judged::Right(check) = self.judge_code(purpose, key, code, live).await? {
                     return Ok(*check);

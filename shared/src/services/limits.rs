@@ -3,12 +3,12 @@
 //! counter in a fixed window, one atomic increment per guarded request, so it holds across any
 //! number of Lambda instances; the window's end is the `Retry-After`.
 
-use super::{Auth, Client};
+use super::{batch::AddressLimit, Auth, Client};
 use crate::{
     config::Rate,
     schema,
     sender::Channel,
-    store::{Key, Lifetime},
+    store::{Key, Lifetime, Write},
     Error, Result,
 };
 
@@ -38,36 +38,70 @@ impl Limit {
 const DAY: i64 = 24 * 3600;
 
 impl Auth {
+    fn rate(&self, limit: Limit) -> Rate {
+        let limits = &self.config().limits;
+        match limit {
+            Limit::Attempts => limits.attempts,
+            Limit::Sends => limits.sends,
+            Limit::Captchas => limits.captchas,
+            Limit::Registrations => limits.registrations,
+        }
+    }
+
+    /// One event of `limit` for the caller's address as a write to join a use case's batch
+    /// (refused there once the window is full), with what the refusal means; `None` for the
+    /// service's own calls. Saves the round trip of `limit` where the caller writes anyway.
+    pub(crate) fn limit_write(
+        &self,
+        limit: Limit,
+        client: &Client,
+    ) -> Option<(Write, AddressLimit)> {
+        let bucket = client.bucket()?;
+        let rate = self.rate(limit);
+        let now = self.now();
+        let window = now.div_euclid(rate.window);
+        let end = (window + 1) * rate.window;
+        let key = schema::rate_window(limit.name(), &bucket, window);
+        let write = Write::count_within(key, Lifetime::Window(end), rate.count);
+        let refusal = Error::TooManyRequests {
+            retry_after: end - now,
+        };
+        Some((
+            write,
+            AddressLimit {
+                refusal,
+                limit: limit.name(),
+                bucket,
+            },
+        ))
+    }
+
     /// Counts one event of `limit` for the caller's address; past the limit, refused until the
     /// window ends. The service's own calls are not limited.
     pub(crate) async fn limit(&self, limit: Limit, client: &Client) -> Result<()> {
         let Some(bucket) = client.bucket() else {
             return Ok(());
         };
-        let limits = &self.config().limits;
-        let rate = match limit {
-            Limit::Attempts => limits.attempts,
-            Limit::Sends => limits.sends,
-            Limit::Captchas => limits.captchas,
-            Limit::Registrations => limits.registrations,
-        };
+        let rate = self.rate(limit);
         let (n, retry_after) = self
             .count_in_window(|w| schema::rate_window(limit.name(), &bucket, w), rate)
             .await?;
         if n > rate.count {
-            tracing::warn!(limit = limit.name(), address = %bucket, "address_limited");
-            return Err(Error::TooManyRequests { retry_after });
+            let refusal = Error::TooManyRequests { retry_after };
+            return Err(AddressLimit {
+                refusal,
+                limit: limit.name(),
+                bucket,
+            }
+            .refuse());
         }
         Ok(())
     }
 
     /// Spends one message of today's deployment-wide budget of `channel` (UTC days).
     pub(crate) async fn spend_budget(&self, channel: Channel) -> Result<()> {
-        let limits = &self.config().limits;
-        let (name, budget) = match channel {
-            Channel::Sms | Channel::Voice => ("sms", limits.sms_daily),
-            Channel::Email => ("email", limits.email_daily),
-            Channel::Captcha => return Ok(()),
+        let Some((name, budget)) = self.budget_of(channel) else {
+            return Ok(());
         };
         let (n, retry_after) = self
             .count_in_window(|w| schema::budget_window(name, w), Rate::new(budget, DAY))
@@ -80,6 +114,29 @@ impl Auth {
             tracing::warn!(channel = name, budget, sent = n, "daily_budget_80_percent");
         }
         Ok(())
+    }
+
+    /// Gives back a message `spend_budget` took for one that was not sent. Best effort: a
+    /// store failure leaves today's count one too high, never a message unaccounted for.
+    pub(crate) async fn refund_budget(&self, channel: Channel) {
+        let Some((name, _)) = self.budget_of(channel) else {
+            return;
+        };
+        let now = self.now();
+        let key = schema::budget_window(name, now.div_euclid(DAY));
+        let lifetime = Lifetime::Window((now.div_euclid(DAY) + 1) * DAY);
+        if let Err(e) = self.store().increment(&key, -1, lifetime).await {
+            tracing::warn!(error = %e, channel = name, "budget_refund_failed");
+        }
+    }
+
+    fn budget_of(&self, channel: Channel) -> Option<(&'static str, i64)> {
+        let limits = &self.config().limits;
+        match channel {
+            Channel::Sms | Channel::Voice => Some(("sms", limits.sms_daily)),
+            Channel::Email => Some(("email", limits.email_daily)),
+            Channel::Captcha => None,
+        }
     }
 
     /// Refuses an SMS or voice destination outside the configured calling codes.

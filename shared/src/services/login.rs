@@ -10,7 +10,7 @@ use crate::{
     error::CredentialFault,
     schema::CodeSubject,
     sender::Channel,
-    store::Write,
+    store::{Item, Write},
     Error, Result,
 };
 
@@ -20,6 +20,15 @@ pub struct SignedIn {
     pub tokens: Tokens,
     /// The account was created by this login.
     pub is_new: bool,
+}
+
+/// A password that checked out: the user, its session entries, the writes its success makes
+/// (the failure count cleared, a legacy hash upgraded) and whether the hash was upgraded.
+struct Verified {
+    user: User,
+    open: Vec<Item>,
+    extra: Batch,
+    upgraded: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -39,9 +48,28 @@ impl Auth {
         gate: &Gate,
         client: &Client,
     ) -> Result<User> {
+        Ok(self
+            .password_checked(account, password, gate, client)
+            .await?
+            .0)
+    }
+
+    /// `check_password`, answering the user's session entries with it (read together: see
+    /// `user_signing_in`).
+    async fn password_checked(
+        &self,
+        account: &Account,
+        password: &Password,
+        gate: &Gate,
+        client: &Client,
+    ) -> Result<(User, Vec<Item>)> {
         let _admitted = self.0.hasher.admit()?;
         self.enter_gate(account, gate, client).await?;
-        let Some(user) = self.find_user(account).await? else {
+        let found = match self.id_holding(account).await? {
+            Some(id) => self.user_signing_in(id).await?,
+            None => None,
+        };
+        let Some((user, open)) = found else {
             self.0.hasher.verify_nobody(password).await?;
             self.security_event(Event::LoginFailed, None, client, "unknown account");
             return Err(Error::InvalidCredentials(CredentialFault::UnknownAccount));
@@ -54,7 +82,7 @@ impl Auth {
             self.security_event(Event::LoginFailed, Some(user.id), client, "disabled");
             return Err(Error::Disabled);
         }
-        Ok(user)
+        Ok((user, open))
     }
 
     /// Signs in with a password, in one write (no second step: for dialects without one).
@@ -67,22 +95,25 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
-        let (user, extra, upgraded) = self.verified_login(account, password, gate, client).await?;
-        self.password_session(user, extra, upgraded, spec, client)
-            .await
+        let verified = self.verified_login(account, password, gate, client).await?;
+        self.password_session(verified, spec, client).await
     }
 
     /// The session a verified password opens, with the writes its check left to do.
     async fn password_session(
         &self,
-        user: User,
-        extra: Batch,
-        upgraded: bool,
+        verified: Verified,
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
+        let Verified {
+            user,
+            open,
+            extra,
+            upgraded,
+        } = verified;
         let tokens = self
-            .sign_in(&user, spec, LoginType::Password, client, extra)
+            .sign_in_among(&user, &open, spec, LoginType::Password, client, extra)
             .await?;
         log_upgrade(&user, upgraded);
         Ok(SignedIn {
@@ -103,17 +134,17 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<LoginStep> {
-        let (user, mut extra, upgraded) =
-            self.verified_login(account, password, gate, client).await?;
-        if !(self.config().sms_second_factor && user.mobile.is_some()) {
-            let signed_in = self
-                .password_session(user, extra, upgraded, spec, client)
-                .await?;
+        let mut verified = self.verified_login(account, password, gate, client).await?;
+        if !(self.config().sms_second_factor && verified.user.mobile.is_some()) {
+            let signed_in = self.password_session(verified, spec, client).await?;
             return Ok(LoginStep::SignedIn(Box::new(signed_in)));
         }
-        extra.push(self.login_record(user.id, LoginType::PasswordSms, client)?);
-        extra.commit(self.store()).await?;
-        log_upgrade(&user, upgraded);
+        let user = verified.user;
+        verified
+            .extra
+            .push(self.login_record(user.id, LoginType::PasswordSms, client)?);
+        verified.extra.commit(self.store()).await?;
+        log_upgrade(&user, verified.upgraded);
         Ok(LoginStep::SecondFactor(
             self.start_second_factor(&user, client).await?,
         ))
@@ -128,14 +159,21 @@ impl Auth {
         password: &Password,
         gate: &Gate,
         client: &Client,
-    ) -> Result<(User, Batch, bool)> {
-        let user = self.check_password(account, password, gate, client).await?;
+    ) -> Result<Verified> {
+        let (user, open) = self
+            .password_checked(account, password, gate, client)
+            .await?;
         let mut extra = Batch::new();
         extra.push(self.clear_failures(account));
         let upgrade = self.upgraded_hash(&user, password).await?;
         let upgraded = upgrade.is_some();
         extra.push_all(upgrade);
-        Ok((user, extra, upgraded))
+        Ok(Verified {
+            user,
+            open,
+            extra,
+            upgraded,
+        })
     }
 
     /// Sends a code for `purpose` to an email (mail) or mobile (SMS).

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     domain::{Dialect, User, UserId},
     schema::{self, RefreshToken, SessionEntry, SessionId, SessionState},
-    store::{Condition, Item, Query, StoreError, Write},
+    store::{Condition, Item, StoreError, Write},
     Error, Result,
 };
 
@@ -189,37 +189,55 @@ impl Auth {
         client: &Client,
         extra: Batch,
     ) -> Result<Tokens> {
+        let query =
+            schema::sessions_of(user.id).query(None, self.config().sessions_per_user, false);
+        let open = self.store().query(query).await?.items;
+        self.sign_in_among(user, &open, spec, kind, client, extra)
+            .await
+    }
+
+    /// `sign_in` for a caller that has read the user's session entries (`open`, as
+    /// `user_signing_in` reads them) already.
+    pub(crate) async fn sign_in_among(
+        &self,
+        user: &User,
+        open: &[Item],
+        spec: &SessionSpec,
+        kind: LoginType,
+        client: &Client,
+        extra: Batch,
+    ) -> Result<Tokens> {
         let keys = self.keyset().await?;
         let (mut batch, tokens) = self.open_session(&keys, user, spec, kind, client)?;
-        batch.push_all(self.evictions(user.id).await?);
+        batch.push_all(self.evictions(user.id, open));
         batch.append(extra);
         batch.commit(self.store()).await?;
         signed_in_metric(spec);
         Ok(tokens)
     }
 
-    /// The writes that end a user's oldest sessions when a new one would pass the cap (one
-    /// query of the user's session index).
-    async fn evictions(&self, user: UserId) -> Result<Vec<Write>> {
+    /// A user by id with its session entries, in one query of its partition: what a password
+    /// login reads, so that the session cap costs no read of its own.
+    pub(crate) async fn user_signing_in(&self, id: UserId) -> Result<Option<(User, Vec<Item>)>> {
         let cap = self.config().sessions_per_user;
-        let range = schema::sessions_of(user);
-        let page = self
-            .store()
-            .query(Query {
-                pk: range.pk,
-                sk_prefix: range.sk_prefix.into(),
-                sk_from: None,
-                after: None,
-                limit: cap,
-                newest_first: false,
-            })
-            .await?;
-        if page.items.len() < cap {
-            return Ok(Vec::new());
+        let query = schema::profile_and_sessions(id).query(None, cap + 1, false);
+        let mut items = self.store().query(query).await?.items.into_iter();
+        let Some(profile) = items.next().filter(|i| i.key == schema::user(id)) else {
+            return Ok(None);
+        };
+        Ok(Some((profile.parse()?, items.collect())))
+    }
+
+    /// The writes that end a user's oldest sessions when a new one would pass the cap, from
+    /// the first `sessions_per_user` of its session entries.
+    fn evictions(&self, user: UserId, open: &[Item]) -> Vec<Write> {
+        let cap = self.config().sessions_per_user;
+        if open.len() < cap {
+            return Vec::new();
         }
-        let mut live: Vec<(i64, SessionId)> = page
-            .items
+        let mut live: Vec<(i64, SessionId)> = open
             .iter()
+            .take(cap)
             .filter_map(|i| {
                 let entry = i.parse::<SessionEntry>().ok()?;
                 Some((entry.created_at, SessionId::parse(&entry.sid)?))
@@ -227,8 +245,7 @@ impl Auth {
             .collect();
         live.sort();
         let excess = (live.len() + 1).saturating_sub(cap);
-        Ok(live
-            .into_iter()
+        live.into_iter()
             .take(excess)
             .flat_map(|(_, sid)| {
                 [
@@ -236,7 +253,7 @@ impl Auth {
                     Write::delete(schema::session_entry(user, &sid)),
                 ]
             })
-            .collect())
+            .collect()
     }
 
     /// Verifies an access token and that its session is still open (logout, password changes
@@ -494,18 +511,8 @@ impl Auth {
         // start would find them again forever.
         let mut after = None;
         loop {
-            let range = schema::sessions_of(user);
-            let page = self
-                .store()
-                .query(Query {
-                    pk: range.pk,
-                    sk_prefix: range.sk_prefix.into(),
-                    sk_from: None,
-                    after: after.take(),
-                    limit: 50,
-                    newest_first: false,
-                })
-                .await?;
+            let query = schema::sessions_of(user).query(after.take(), 50, false);
+            let page = self.store().query(query).await?;
             let writes: Vec<Write> = page
                 .items
                 .iter()

@@ -1,6 +1,7 @@
 //! Consecutive login failures per account, counted before the password or code is checked: the
-//! gate reserves the attempt (one atomic increment) and only then lets the check run, so N
-//! concurrent guesses cost N tries. From the fourth attempt after three failures a dialect
+//! gate reserves the attempt (an atomic increment, with the address's in one transaction while
+//! both are under their thresholds) and only then lets the check run, so N concurrent guesses
+//! cost N tries. From the fourth attempt after three failures a dialect
 //! that has a captcha asks for one (a solved captcha, bound to this account, lets exactly one
 //! attempt through); every dialect, captcha or not, locks the account from the eleventh attempt
 //! after ten failures. The window is 30 minutes from the last attempt, and only a successful
@@ -10,7 +11,7 @@ use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
     domain::Account,
     schema,
-    store::{Lifetime, Write},
+    store::{Lifetime, StoreError, Write},
     Error, Result,
 };
 
@@ -37,9 +38,27 @@ impl Auth {
         gate: &Gate,
         client: &Client,
     ) -> Result<()> {
-        self.limit(Limit::Attempts, client).await?;
         let key = schema::failed_logins(account);
         let until = self.now() + WINDOW;
+        // Most attempts are neither near the address's limit nor past the account's free
+        // tries: both are counted in one round trip. Any other attempt is counted again below,
+        // one counter at a time, and judged by the counts (the batch wrote nothing).
+        let free = match gate {
+            Gate::Captcha(_) => CAPTCHA_AFTER,
+            Gate::Lockout => LOCK_AFTER,
+        };
+        let mut both = vec![Write::count_within(
+            key.clone(),
+            Lifetime::Sliding(until),
+            free,
+        )];
+        both.extend(self.limit_write(Limit::Attempts, client).map(|(w, _)| w));
+        match self.store().write(both).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.limit(Limit::Attempts, client).await?;
         let attempt = self
             .store()
             .increment(&key, 1, Lifetime::Sliding(until))

@@ -59,6 +59,14 @@ impl Auth {
     }
 
     pub async fn find_user(&self, account: &Account) -> Result<Option<User>> {
+        match self.id_holding(account).await? {
+            Some(id) => self.user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the user holding `account`, from its unique item.
+    pub(crate) async fn id_holding(&self, account: &Account) -> Result<Option<UserId>> {
         let mut found = self.store().get(&schema::unique(account)).await?;
         // A username claimed before names were compared case-insensitively keeps its case.
         if let (None, Account::Username(u)) = (&found, account) {
@@ -71,7 +79,7 @@ impl Auth {
             return Ok(None);
         };
         let claim: Claim = item.parse()?;
-        self.user(claim.user_id).await
+        Ok(Some(claim.user_id))
     }
 
     /// What a code that came back from one of `user`'s contacts proves. A contact that was
