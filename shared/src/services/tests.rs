@@ -848,7 +848,7 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
 async fn a_full_hashing_queue_turns_logins_away_before_any_write() {
     let mut config = crate::config::Config::for_tests();
     config.limits.hash_queue_per_core = 1;
-    let t = harness_with(config);
+    let t = Harness::builder().config(config).build();
     t.auth
         .register(new_email("q@x.com", "secret1"), None, &client())
         .await
@@ -984,12 +984,11 @@ async fn ten_thousand_sessions_die_with_one_password_change_in_one_write() {
     use crate::store::failing::FailFrom;
     let t = harness();
     let counting = Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
-    let auth = Auth::new(
-        crate::config::Config::for_tests(),
-        counting.clone(),
-        Arc::new(t.outbox.clone()),
-        t.clock.clone(),
-    );
+    let auth = Harness::builder()
+        .beside(&t)
+        .store_through(counting.clone())
+        .build()
+        .auth;
     let user = auth
         .register(new_email("many@x.com", "secret1"), None, &client())
         .await
@@ -1061,7 +1060,7 @@ async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
 async fn a_session_refreshed_daily_ends_at_thirty_days() {
     let mut config = crate::config::Config::for_tests();
     config.access_ttl = 3600;
-    let t = harness_with(config);
+    let t = Harness::builder().config(config).build();
     t.auth
         .register(new_email("daily@x.com", "secret1"), None, &client())
         .await
@@ -1177,12 +1176,11 @@ impl crate::sender::Sender for Unreachable {
 #[tokio::test]
 async fn an_admin_created_user_whose_link_cannot_be_mailed_is_not_left_behind() {
     let t = harness();
-    let auth = Auth::new(
-        crate::config::Config::for_tests(),
-        t.store.clone(),
-        Arc::new(Unreachable),
-        t.clock.clone(),
-    );
+    let auth = Harness::builder()
+        .beside(&t)
+        .sender(Arc::new(Unreachable))
+        .build()
+        .auth;
     let new = NewUser {
         email: Some(Email::parse("boss@x.com").unwrap()),
         ..Default::default()
@@ -1428,7 +1426,7 @@ async fn probing_taken_mobiles_with_a_reset_link_spends_its_checks() {
 async fn a_login_past_the_session_cap_ends_the_oldest_session() {
     let mut config = crate::config::Config::for_tests();
     config.sessions_per_user = 3;
-    let t = harness_with(config);
+    let t = Harness::builder().config(config).build();
     t.auth
         .register(new_email("cap@x.com", "secret1"), None, &client())
         .await
@@ -1484,7 +1482,7 @@ async fn codes_outstanding_when_the_password_changes_die_with_it() {
 async fn production_mails_no_reset_link_that_is_not_https() {
     let mut config = crate::config::Config::for_tests();
     config.env = crate::config::Env::Prod;
-    let t = harness_with(config);
+    let t = Harness::builder().config(config).build();
     t.auth
         .register(new_email("prod@x.com", "secret1"), None, &client())
         .await

@@ -1,11 +1,7 @@
 use crate::app::testing::*;
 use crate::{
-    clock::ManualClock,
-    config::Config,
     sender::{Channel, Message, SendError, Sender},
-    services::NewUser,
-    store::Embedded,
-    Auth,
+    services::{testing::Harness, NewUser},
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -937,10 +933,8 @@ impl Sender for Down {
 
 #[tokio::test]
 async fn an_unreachable_sender_is_503_in_the_envelope_and_the_next_try_is_not_a_resend() {
-    let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let store = Arc::new(Embedded::in_memory(clock.clone()));
-    let auth = Auth::new(Config::for_tests(), store, Arc::new(Down), clock);
-    let router = super::router(auth);
+    let t = Harness::builder().sender(Arc::new(Down)).build();
+    let router = super::router(t.auth);
     for _ in 0..2 {
         let req = axum::http::Request::builder()
             .method("POST")

@@ -1,12 +1,8 @@
 use crate::{
     app::testing::{set_cookie, test_app, Reply, TestApp},
-    clock::ManualClock,
-    config::Config,
     domain::{Email, Password, Permission, Profile, User},
     sender::{Channel, Message, OutboxEntry, SendError, Sender},
-    services::NewUser,
-    store::Embedded,
-    Auth,
+    services::{testing::Harness, NewUser},
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -490,24 +486,19 @@ impl Sender for NoVoice {
 
 #[tokio::test]
 async fn voice_falls_back_to_sms_and_says_so() {
-    let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let store = Arc::new(Embedded::in_memory(clock.clone()));
-    let outbox = crate::sender::Outbox::new(clock.clone());
-    let auth = Auth::new(
-        Config::for_tests(),
-        store,
-        Arc::new(NoVoice(outbox.clone())),
-        clock.clone(),
-    );
+    let t = Harness::builder()
+        .sender_over_outbox(|outbox| Arc::new(NoVoice(outbox.clone())))
+        .build();
     let new = NewUser {
-        mobile: Some(auth.phone(MOBILE).unwrap()),
+        mobile: Some(t.auth.phone(MOBILE).unwrap()),
         password: Some(Password::attempt("secret1").unwrap()),
         ..Default::default()
     };
-    auth.register(new, None, &crate::services::Client::default())
+    t.auth
+        .register(new, None, &crate::services::Client::default())
         .await
         .unwrap();
-    let router = super::router(auth);
+    let router = super::router(t.auth.clone());
     let call = |method: &str, uri: &str, cookie: Option<String>, body: Value| {
         let mut req = axum::http::Request::builder()
             .method(method)
@@ -543,7 +534,7 @@ async fn voice_falls_back_to_sms_and_says_so() {
         .and_then(|v| v.split(';').next())
         .unwrap()
         .to_string();
-    clock.advance(61);
+    t.clock.advance(61);
     let (_, body) = call(
         "GET",
         "/pass/code?method=voice",
@@ -556,7 +547,7 @@ async fn voice_falls_back_to_sms_and_says_so() {
     // The message says so: voice is unavailable (语音), the code went by SMS (短信).
     assert!(body["msg"].as_str().unwrap().contains("短信"), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("语音"), "{body}");
-    let sent = outbox.entries();
+    let sent = t.outbox.entries();
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|e| e.channel == Channel::Sms));
 }

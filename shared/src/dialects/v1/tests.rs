@@ -1,12 +1,11 @@
 use crate::{
-    app::testing::{test_app, test_app_with, Reply, TestApp},
-    clock::{rfc3339, ManualClock},
+    app::testing::{test_app, Reply, TestApp},
+    clock::rfc3339,
     config::{Config, Env},
     domain::{Email, Password},
     sender::{Channel, Message, SendError, Sender},
-    services::NewUser,
-    store::Embedded,
-    Auth, Error,
+    services::{testing::Harness, NewUser},
+    Error,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -152,10 +151,12 @@ async fn send_code_to_an_email_mails_it() {
 
 #[tokio::test]
 async fn send_code_in_production_never_returns_the_code() {
-    let t = test_app_with(Config {
-        env: Env::Prod,
-        ..Config::for_tests()
-    });
+    let t = Harness::builder()
+        .config(Config {
+            env: Env::Prod,
+            ..Config::for_tests()
+        })
+        .app();
     let r = post(
         &t,
         "send-code",
@@ -950,10 +951,8 @@ impl Sender for Down {
 
 #[tokio::test]
 async fn an_unreachable_sender_is_503_and_the_next_try_is_not_a_resend() {
-    let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let store = Arc::new(Embedded::in_memory(clock.clone()));
-    let auth = Auth::new(Config::for_tests(), store, Arc::new(Down), clock);
-    let router = super::router(auth);
+    let t = Harness::builder().sender(Arc::new(Down)).build();
+    let router = super::router(t.auth);
     for _ in 0..2 {
         let req = axum::http::Request::builder()
             .method("POST")
