@@ -148,3 +148,6 @@ impl Auth {
         Ok(Some((found, records)))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,3 +83,6 @@ impl Auth {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

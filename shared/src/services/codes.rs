@@ -493,3 +493,6 @@ impl Auth {
         Err(Error::CodeInvalid)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -297,3 +297,6 @@ fn log_upgrade(user: &User, upgraded: bool) {
         crate::metrics::count(crate::metrics::Metric::LegacyHashUpgraded, &[]);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -218,5 +218,3 @@ impl Auth {
 
 #[cfg(test)]
 pub(crate) mod testing;
-#[cfg(test)]
-mod tests;

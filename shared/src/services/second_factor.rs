@@ -169,3 +169,6 @@ impl Auth {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -618,3 +618,6 @@ fn refresh_parts(token: &str) -> Option<(&str, Option<UserId>)> {
     };
     Some((sid, user))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! A core wired to an in-memory store, the outbox and a clock tests move, built by
 //! `Harness::builder()` (or `harness()` for the default world).
 
-use super::{Auth, NewUser};
+use super::{Auth, Client, Dialect, Gate, NewUser, SessionSpec, SignedIn};
 use crate::{
     app::testing::TestApp,
     clock::ManualClock,
@@ -146,4 +146,37 @@ pub(crate) fn new_email(email: &str, password: &str) -> NewUser {
         password: Some(Password::attempt(password).unwrap()),
         ..Default::default()
     }
+}
+
+pub(crate) fn client() -> Client {
+    Client::new("127.0.0.1".parse().ok(), "test".into())
+}
+
+/// Sessions opened as seed 002's clients open them.
+pub(crate) fn spec() -> SessionSpec {
+    SessionSpec {
+        dialect: Some(Dialect::ApiV1),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn pw(s: &str) -> Password {
+    Password::attempt(s).unwrap()
+}
+
+/// Registers `email` with the password `secret1` and signs it in.
+pub(crate) async fn signed_in(t: &Harness, email: &str) -> SignedIn {
+    t.auth
+        .register(new_email(email, "secret1"), None, &client())
+        .await
+        .unwrap();
+    signed_in_as(t, email, "secret1").await
+}
+
+pub(crate) async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
+    let account = t.auth.account(email).unwrap();
+    t.auth
+        .password_login(&account, &pw(password), &Gate::Lockout, &spec(), &client())
+        .await
+        .unwrap()
 }

@@ -71,3 +71,6 @@ impl Auth {
         Write::delete(throttle_key(account))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -208,3 +208,6 @@ impl Auth {
         Ok(updated)
     }
 }
+
+#[cfg(test)]
+mod tests;

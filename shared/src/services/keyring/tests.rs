@@ -2,10 +2,6 @@ use super::super::testing::*;
 use super::super::*;
 use crate::{domain::Code, sender::Channel};
 
-fn client() -> Client {
-    Client::new("127.0.0.1".parse().ok(), "test".into())
-}
-
 fn spec(dialect: Dialect) -> SessionSpec {
     SessionSpec {
         dialect: Some(dialect),
