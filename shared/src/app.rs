@@ -203,7 +203,7 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::App;
-    use crate::{clock::ManualClock, config::Config, store::Embedded};
+    use crate::{clock::ManualClock, services::testing::Harness};
     use axum::{body::Body, http::Request, Router};
     use http_body_util::BodyExt;
     use std::sync::Arc;
@@ -215,19 +215,9 @@ pub(crate) mod testing {
         pub clock: Arc<ManualClock>,
     }
 
+    /// The whole app over the default harness (`Harness::builder().app()` for another).
     pub fn test_app() -> TestApp {
-        test_app_with(Config::for_tests())
-    }
-
-    pub fn test_app_with(config: Config) -> TestApp {
-        let clock = Arc::new(ManualClock::new(1_700_000_000));
-        let store = Arc::new(Embedded::in_memory(clock.clone()));
-        let app = App::assemble(config, store, clock.clone());
-        TestApp {
-            router: app.router(),
-            app,
-            clock,
-        }
+        Harness::builder().app()
     }
 
     pub struct Reply {
@@ -237,6 +227,19 @@ pub(crate) mod testing {
     }
 
     impl TestApp {
+        /// The app over `harness`'s core, with its outbox as the development outbox.
+        pub(crate) fn over(harness: Harness) -> TestApp {
+            let app = App {
+                auth: harness.auth,
+                outbox: Some(harness.outbox),
+            };
+            TestApp {
+                router: app.router(),
+                app,
+                clock: harness.clock,
+            }
+        }
+
         pub async fn send(&self, req: Request<Body>) -> Reply {
             let res = self
                 .router

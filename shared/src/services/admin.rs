@@ -155,3 +155,6 @@ impl Auth {
         Ok(Some((found, records)))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -62,3 +62,6 @@ impl Auth {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -473,3 +473,6 @@ impl Auth {
         Err(Error::CodeInvalid)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -197,7 +197,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_eleventh_send_from_an_address_waits_for_the_window() {
-        let t = harness_with(strict());
+        let t = Harness::builder().config(strict()).build();
         for _ in 0..10 {
             t.auth
                 .limit(Limit::Sends, &from("198.51.100.7"))
@@ -223,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_ipv6_slash_64_is_one_address() {
-        let t = harness_with(strict());
+        let t = Harness::builder().config(strict()).build();
         for i in 0..10 {
             let ip = format!("2001:db8:1:2::{i:x}");
             t.auth.limit(Limit::Sends, &from(&ip)).await.unwrap();
@@ -241,7 +241,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_service_itself_is_not_limited_and_unknown_addresses_share_a_bucket() {
-        let t = harness_with(strict());
+        let t = Harness::builder().config(strict()).build();
         for _ in 0..20 {
             t.auth
                 .limit(Limit::Sends, &Client::internal())
@@ -263,7 +263,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_daily_sms_budget_holds_and_mail_has_its_own() {
-        let t = harness_with(strict());
+        let t = Harness::builder().config(strict()).build();
         for _ in 0..5 {
             t.auth.spend_budget(Channel::Sms).await.unwrap();
         }
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn only_listed_countries_get_text_messages() {
-        let t = harness_with(strict());
+        let t = Harness::builder().config(strict()).build();
         t.auth.check_sms_destination("+8613312341234").unwrap();
         assert!(matches!(
             t.auth.check_sms_destination("+88216000001"),

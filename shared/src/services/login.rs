@@ -344,3 +344,6 @@ fn log_upgrade(user: &User, upgraded: bool) {
         crate::metrics::count(crate::metrics::Metric::LegacyHashUpgraded, &[]);
     }
 }
+
+#[cfg(test)]
+mod tests;

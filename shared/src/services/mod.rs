@@ -221,5 +221,3 @@ impl Auth {
 
 #[cfg(test)]
 pub(crate) mod testing;
-#[cfg(test)]
-mod tests;

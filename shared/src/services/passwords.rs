@@ -252,6 +252,7 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::{testing::*, Gate};
     use argon2::PasswordVerifier;
 
     #[tokio::test]
@@ -313,5 +314,42 @@ mod tests {
         }
         assert!(ran_meanwhile > 0, "the runtime was blocked while hashing");
         assert!(hashing.await.unwrap().is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_full_hashing_queue_turns_logins_away_before_any_write() {
+        let mut config = crate::config::Config::for_tests();
+        config.limits.hash_queue_per_core = 1;
+        let t = Harness::builder().config(config).build();
+        t.auth
+            .register(new_email("q@x.com", "secret1"), None, &client())
+            .await
+            .unwrap();
+        let a = t.auth.account("q@x.com").unwrap();
+        let attempts = (0..40).map(|_| {
+            let (auth, a) = (t.auth.clone(), a.clone());
+            tokio::spawn(async move {
+                auth.check_password(&a, &pw("wrong"), &Gate::Lockout, &client())
+                    .await
+            })
+        });
+        let mut busy = 0;
+        let mut judged = 0;
+        for result in futures::future::join_all(attempts).await {
+            match result.unwrap() {
+                Err(Error::Unavailable) => busy += 1,
+                Err(Error::InvalidCredentials(_) | Error::TooManyRequests { .. }) => judged += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(busy > 0, "the queue never filled");
+        let throttle = crate::store::Key::new("THROTTLE#login#q@x.com", "COUNT");
+        let counted = t.store.get(&throttle).await.unwrap().unwrap().attrs["n"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            counted, judged,
+            "turned-away logins wrote nothing: {busy} busy, {judged} judged"
+        );
     }
 }

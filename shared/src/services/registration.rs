@@ -307,4 +307,31 @@ mod tests {
         }
         assert_eq!(ok, 1);
     }
+
+    #[tokio::test]
+    async fn usernames_are_one_account_across_case_and_width() {
+        let t = harness();
+        let new = NewUser {
+            username: Some(crate::domain::Username::parse("Alice", Default::default()).unwrap()),
+            password: Some(pw("secret1")),
+            ..Default::default()
+        };
+        let alice = t.auth.register(new, None, &client()).await.unwrap();
+        for other in ["alice", "ＡＬＩＣＥ"] {
+            let a = t.auth.account(other).unwrap();
+            assert_eq!(
+                t.auth.find_user(&a).await.unwrap().map(|u| u.id),
+                Some(alice.id)
+            );
+            let again = NewUser {
+                username: Some(crate::domain::Username::parse(other, Default::default()).unwrap()),
+                password: Some(pw("secret1")),
+                ..Default::default()
+            };
+            assert!(matches!(
+                t.auth.register(again, None, &client()).await,
+                Err(Error::AlreadyExists { .. })
+            ));
+        }
+    }
 }

@@ -432,3 +432,6 @@ impl Auth {
 fn user_identifiers(user: &User) -> Vec<String> {
     super::registration::identifiers_of(&user.email, &user.mobile, &user.username)
 }
+
+#[cfg(test)]
+mod tests;

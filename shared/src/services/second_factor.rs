@@ -156,3 +156,6 @@ impl Auth {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

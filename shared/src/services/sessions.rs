@@ -584,3 +584,6 @@ pub(crate) fn signed_in_metric(spec: &SessionSpec) {
         &[("Dialect", dialect)],
     );
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,14 @@
-//! A core wired to an in-memory store, the outbox and a clock tests move.
+//! A core wired to an in-memory store, the outbox and a clock tests move, built by
+//! `Harness::builder()` (or `harness()` for the default world).
 
-use super::{Auth, NewUser};
+use super::{Auth, Client, Dialect, Gate, NewUser, SessionSpec, SignedIn};
 use crate::{
-    clock::ManualClock, config::Config, domain::Password, sender::Outbox, store::Embedded,
+    app::testing::TestApp,
+    clock::ManualClock,
+    config::Config,
+    domain::Password,
+    sender::{Outbox, Sender},
+    store::Embedded,
 };
 use std::sync::Arc;
 
@@ -15,26 +21,122 @@ pub(crate) struct Harness {
     pub outbox: Outbox,
 }
 
+/// The default world: the test configuration, an in-memory store, the outbox as the sender.
 pub(crate) fn harness() -> Harness {
-    harness_with(Config::for_tests())
+    Harness::builder().build()
 }
 
-/// A harness over `config` (tests of limits tighten the generous test defaults).
-pub(crate) fn harness_with(config: Config) -> Harness {
-    let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let store = Arc::new(Embedded::in_memory(clock.clone()));
-    let outbox = Outbox::new(clock.clone());
-    let auth = Auth::new(
-        config,
-        store.clone(),
-        Arc::new(outbox.clone()),
-        clock.clone(),
-    );
-    Harness {
-        auth,
-        clock,
-        store,
-        outbox,
+/// How a test's world is put together. Whatever is not set is the default: the test
+/// configuration, a manual clock at 1 700 000 000, a new in-memory store the core uses
+/// directly, and a new outbox that is also the sender.
+#[derive(Default)]
+pub(crate) struct HarnessBuilder {
+    config: Option<Config>,
+    clock: Option<Arc<ManualClock>>,
+    store: Option<OpenStore>,
+    store_through: Option<Arc<dyn Store>>,
+    outbox: Option<Outbox>,
+    sender: Option<WrapOutbox>,
+}
+
+/// Opens the harness's store on its clock.
+type OpenStore = Box<dyn FnOnce(Arc<ManualClock>) -> Arc<Embedded>>;
+/// Makes the core's sender of the harness's outbox.
+type WrapOutbox = Box<dyn FnOnce(&Outbox) -> Arc<dyn Sender>>;
+
+impl Harness {
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder::default()
+    }
+
+    /// The code in the newest message sent to `to`.
+    pub fn last_code(&self, to: &str) -> String {
+        self.outbox.last_code(to)
+    }
+
+    /// The reset token in the newest link mailed to `to`.
+    pub fn last_reset_token(&self, to: &str) -> String {
+        self.outbox.last_reset_token(to)
+    }
+}
+
+impl HarnessBuilder {
+    /// The configuration instead of `Config::for_tests()` (tests of limits tighten its
+    /// generous defaults).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// The store opened by `open` on the harness's clock instead of a new in-memory one (a
+    /// store on file).
+    pub fn store(mut self, open: impl FnOnce(Arc<ManualClock>) -> Embedded + 'static) -> Self {
+        self.store = Some(Box::new(move |clock| Arc::new(open(clock))));
+        self
+    }
+
+    /// The core reaches the harness's store through `store`, a wrapper around it (one that
+    /// counts or fails calls); the harness's `store` stays the store underneath.
+    pub fn store_through(mut self, store: Arc<dyn Store>) -> Self {
+        self.store_through = Some(store);
+        self
+    }
+
+    /// `sender` delivers the core's messages instead of the outbox (which stays empty).
+    pub fn sender(self, sender: Arc<dyn Sender>) -> Self {
+        self.sender_over_outbox(move |_| sender)
+    }
+
+    /// The sender `wrap` makes of the harness's outbox (one that delivers there, but not
+    /// everything the outbox would).
+    pub fn sender_over_outbox(
+        mut self,
+        wrap: impl FnOnce(&Outbox) -> Arc<dyn Sender> + 'static,
+    ) -> Self {
+        self.sender = Some(Box::new(wrap));
+        self
+    }
+
+    /// Another core beside `other`'s: the same clock, store and outbox, as two instances of
+    /// one deployment share them.
+    pub fn beside(mut self, other: &Harness) -> Self {
+        self.clock = Some(other.clock.clone());
+        let store = other.store.clone();
+        self.store = Some(Box::new(move |_| store));
+        self.outbox = Some(other.outbox.clone());
+        self
+    }
+
+    pub fn build(self) -> Harness {
+        let clock = self
+            .clock
+            .unwrap_or_else(|| Arc::new(ManualClock::new(1_700_000_000)));
+        let store = match self.store {
+            Some(open) => open(clock.clone()),
+            None => Arc::new(Embedded::in_memory(clock.clone())),
+        };
+        let outbox = self.outbox.unwrap_or_else(|| Outbox::new(clock.clone()));
+        let sender: Arc<dyn Sender> = match self.sender {
+            Some(wrap) => wrap(&outbox),
+            None => Arc::new(outbox.clone()),
+        };
+        let auth = Auth::new(
+            self.config.unwrap_or_else(Config::for_tests),
+            self.store_through.unwrap_or_else(|| store.clone()),
+            sender,
+            clock.clone(),
+        );
+        Harness {
+            auth,
+            clock,
+            store,
+            outbox,
+        }
+    }
+
+    /// The whole app over the harness, driven through its router.
+    pub fn app(self) -> TestApp {
+        TestApp::over(self.build())
     }
 }
 
@@ -52,14 +154,35 @@ pub(crate) fn subject(email: &str) -> crate::schema::CodeSubject {
     crate::schema::CodeSubject::of(&crate::domain::Account::Email(email))
 }
 
-impl Harness {
-    /// The code in the newest message sent to `to`.
-    pub fn last_code(&self, to: &str) -> String {
-        self.outbox.last_code(to)
-    }
+pub(crate) fn client() -> Client {
+    Client::new("127.0.0.1".parse().ok(), "test".into())
+}
 
-    /// The reset token in the newest link mailed to `to`.
-    pub fn last_reset_token(&self, to: &str) -> String {
-        self.outbox.last_reset_token(to)
+/// Sessions opened as seed 002's clients open them.
+pub(crate) fn spec() -> SessionSpec {
+    SessionSpec {
+        dialect: Some(Dialect::ApiV1),
+        ..Default::default()
     }
+}
+
+pub(crate) fn pw(s: &str) -> Password {
+    Password::attempt(s).unwrap()
+}
+
+/// Registers `email` with the password `secret1` and signs it in.
+pub(crate) async fn signed_in(t: &Harness, email: &str) -> SignedIn {
+    t.auth
+        .register(new_email(email, "secret1"), None, &client())
+        .await
+        .unwrap();
+    signed_in_as(t, email, "secret1").await
+}
+
+pub(crate) async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
+    let account = t.auth.account(email).unwrap();
+    t.auth
+        .password_login(&account, &pw(password), &Gate::Lockout, &spec(), &client())
+        .await
+        .unwrap()
 }

@@ -87,3 +87,6 @@ impl Auth {
         Write::delete(schema::failed_logins(account))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -204,3 +204,6 @@ impl Auth {
         Ok(updated)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -464,32 +464,28 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_captcha_flood_leaves_the_file_bounded_after_a_sweep() {
-        use crate::{config::Config, sender::Outbox, services::Client, Auth};
+        use crate::services::{testing::Harness, Client};
         let dir = tempfile::tempdir().unwrap();
-        let c = clock();
-        let store = Embedded::open(dir.path(), c.clone()).unwrap();
-        let auth = Auth::new(
-            Config::for_tests(),
-            Arc::new(store.clone()),
-            Arc::new(Outbox::new(c.clone())),
-            c.clone(),
-        );
+        let path = dir.path().to_path_buf();
+        let t = Harness::builder()
+            .store(move |clock| Embedded::open(&path, clock).unwrap())
+            .build();
         let file = dir.path().join("polyauth.redb");
         let caller = Client::new("198.51.100.1".parse().ok(), String::new());
         let mut sizes = Vec::new();
         for _ in 0..3 {
             for _ in 0..400 {
-                auth.captcha(None, &caller).await.unwrap();
+                t.auth.captcha(None, &caller).await.unwrap();
             }
-            assert!(store.stored_items().unwrap() >= 400);
-            c.advance(3600);
-            while store.sweep(SWEEP_BATCH).unwrap() > 0 {}
+            assert!(t.store.stored_items().unwrap() >= 400);
+            t.clock.advance(3600);
+            while t.store.sweep(SWEEP_BATCH).unwrap() > 0 {}
             assert_eq!(
-                store.stored_items().unwrap(),
+                t.store.stored_items().unwrap(),
                 0,
                 "every captcha and counter expired"
             );
-            store.db.flush();
+            t.store.db.flush();
             sizes.push(std::fs::metadata(&file).unwrap().len());
         }
         // Without reuse, three floods would triple the file; the pages freed by a sweep are

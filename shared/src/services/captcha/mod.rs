@@ -378,7 +378,7 @@ mod tests {
     async fn renderings_count_against_the_address() {
         let mut config = crate::config::Config::for_tests();
         config.limits.captchas = crate::config::Rate::new(3, 3600);
-        let t = harness_with(config);
+        let t = Harness::builder().config(config).build();
         let c = t.auth.captcha(None, &anyone()).await.unwrap();
         t.auth.render_captcha(&c.id, &anyone()).await.unwrap();
         t.auth.render_captcha(&c.id, &anyone()).await.unwrap();

@@ -2,10 +2,6 @@ use super::super::testing::*;
 use super::super::*;
 use crate::{domain::Code, sender::Channel};
 
-fn client() -> Client {
-    Client::new("127.0.0.1".parse().ok(), "test".into())
-}
-
 fn spec(dialect: Dialect) -> SessionSpec {
     SessionSpec {
         dialect: Some(dialect),
@@ -53,7 +49,7 @@ fn published(jwks: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_rotation_voids_no_token_refresh_token_or_code() {
-    let t = harness_with(config());
+    let t = Harness::builder().config(config()).build();
     let hs = signed_in(&t.auth, "hs@x.com", Dialect::ApiV1).await;
     let rs = signed_in(&t.auth, "rs@x.com", Dialect::V1).await;
     let issued = t
@@ -111,13 +107,8 @@ async fn a_rotation_voids_no_token_refresh_token_or_code() {
 
 #[tokio::test]
 async fn another_instance_learns_a_rotation_before_the_new_key_signs() {
-    let t = harness_with(config());
-    let other = Auth::new(
-        config(),
-        t.store.clone(),
-        std::sync::Arc::new(t.outbox.clone()),
-        t.clock.clone(),
-    );
+    let t = Harness::builder().config(config()).build();
+    let other = Harness::builder().config(config()).beside(&t).build().auth;
     let first = signed_in(&t.auth, "a@x.com", Dialect::V1).await;
     assert!(other
         .authenticate_in(&first.tokens.access, Dialect::V1)
@@ -176,12 +167,7 @@ async fn a_keyset_sealed_under_another_root_secret_is_replaced() {
     let s = signed_in(&t.auth, "a@x.com", Dialect::ApiV1).await;
     let mut changed = Config::for_tests();
     changed.secret = "another-root-secret-another-root-secret".into();
-    let other = Auth::new(
-        changed,
-        t.store.clone(),
-        std::sync::Arc::new(t.outbox.clone()),
-        t.clock.clone(),
-    );
+    let other = Harness::builder().config(changed).beside(&t).build().auth;
     // A rotated root secret signs everyone out, and then works.
     assert_eq!(
         other
@@ -206,7 +192,7 @@ async fn a_legacy_secret_opens_no_session_of_another_dialect() {
         Dialect::AuthForm,
         crate::config::ProfileChoice::Legacy(secret),
     );
-    let t = harness_with(config.clone());
+    let t = Harness::builder().config(config.clone()).build();
     let victim = signed_in(&t.auth, "v@x.com", Dialect::V1).await;
     let profiles = super::super::tokens::Profiles::new(&config.tokens, &config.issuer);
     let keys = t.auth.keyset().await.unwrap();

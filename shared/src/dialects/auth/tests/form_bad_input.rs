@@ -1,0 +1,41 @@
+use super::*;
+
+/// A body that cannot be read, or a missing field.
+fn assert_param_error(r: &Reply) {
+    assert_fail(r, 400, "Request Form Data Param Error");
+}
+
+#[tokio::test]
+async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
+    let t = test_app();
+    assert_param_error(&form(&t, "/auth/register", &[("username", "someone")], &[]).await);
+    assert_param_error(&form(&t, "/auth/login", &[("password", "pass-word-1")], &[]).await);
+    assert_param_error(&multipart(&t, "/auth/login", &[("username", "someone")], &[]).await);
+    assert_param_error(&t.raw("POST", "/auth/register", "", "", &[]).await);
+
+    // Malformed multipart bodies: a 400 in the envelope, never a 500.
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    for (content_type, body) in [
+        (ct.as_str(), format!("--{BOUNDARY}\r\ngarbage")),
+        (ct.as_str(), "no boundary anywhere".to_string()),
+        (
+            "multipart/form-data",
+            multipart_body(&[("username", "someone"), ("password", "pass-word-1")]),
+        ),
+        (
+            ct.as_str(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nabc"),
+        ),
+    ] {
+        for uri in ["/auth/login", "/auth/register"] {
+            let r = t.raw("POST", uri, content_type, &body, &[]).await;
+            assert_eq!(r.status, 400, "{uri} {content_type} {body:?}: {}", r.json);
+            assert_param_error(&r);
+        }
+    }
+    // Not form data at all.
+    let r = t
+        .raw("POST", "/auth/login", URLENCODED, "%%%=&&=%", &[])
+        .await;
+    assert_param_error(&r);
+}

@@ -1,0 +1,66 @@
+use super::*;
+
+#[tokio::test]
+async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
+    let t = test_app();
+    let id = register(&t, "leaving", "pass-word-1").await.json["data"]["id"]
+        .as_u64()
+        .unwrap();
+    let login = || {
+        let t = &t;
+        async move {
+            header_token(
+                &login_004(t, &[("username", "leaving"), ("password", "pass-word-1")]).await,
+            )
+        }
+    };
+    let token = login().await;
+    let other = login().await;
+    // A session of the same user through seed 001 is not this dialect's.
+    let seed_001 = token_001(&t, "leaving", "pass-word-1").await;
+
+    let r = t
+        .raw(
+            "POST",
+            "/auth/logout",
+            "",
+            "",
+            &[("authorization", &bearer(&token))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({"code": 200, "message": "Success", "data": {"count": 2}})
+    );
+    // Both of the user's seed-004 sessions ended.
+    for ended in [&token, &other] {
+        assert_fail(&whoami(&t, Some(ended)).await, 401, "Unauthorized");
+    }
+    assert_fail(
+        &t.raw("POST", "/auth/logout", "", "", &[("authorization", &token)])
+            .await,
+        401,
+        "Unauthorized",
+    );
+    assert_fail(
+        &t.raw("POST", "/auth/logout", "", "", &[]).await,
+        401,
+        "Unauthorized",
+    );
+    // The seed-001 session lives on (and, a session of another dialect, opens no 004 door).
+    let principal = t.app.auth.authenticate(&seed_001).await.unwrap();
+    assert_eq!(principal.user_id.0, id);
+    assert_fail(&whoami(&t, Some(&seed_001)).await, 401, "Unauthorized");
+    // A body, if sent, is not read.
+    let fresh = login().await;
+    let r = form(
+        &t,
+        "/auth/logout",
+        &[("anything", "x")],
+        &[("authorization", &bearer(&fresh))],
+    )
+    .await;
+    assert_eq!(r.json["data"]["count"], 1, "{}", r.json);
+    assert_eq!(whoami(&t, Some(&fresh)).await.status, 401);
+}

@@ -1,0 +1,62 @@
+use super::*;
+
+fn assert_username_conflicted(r: &Reply) {
+    assert_err_001(r, 409, 40900, "ITEM_ALREADY_EXISTS", "Username conflicted");
+}
+
+#[tokio::test]
+async fn create_refuses_duplicates_and_bad_input() {
+    let t = test_app();
+    assert_eq!(
+        create(&t, "bob", "test-pass-1", "bob@example.com")
+            .await
+            .status,
+        200
+    );
+
+    // A taken username, and a taken email: both the original's conflict.
+    assert_username_conflicted(&create(&t, "bob", "fresh-pass-9", "other@example.com").await);
+    assert_username_conflicted(&create(&t, "bobby", "fresh-pass-9", "BOB@example.com").await);
+    // Nothing half-written: the refused username is still free.
+    assert_eq!(
+        create(&t, "bobby", "fresh-pass-9", "bobby@example.com")
+            .await
+            .status,
+        200
+    );
+
+    for (username, password, email) in [
+        ("carol", "abc", "carol@example.com"),
+        ("carol", "test", "not-an-email"),
+        // The original's own test's placeholder is refused (deliberate).
+        ("carol", "test", "email"),
+        ("carol@x", "test", "carol@example.com"),
+        ("12345", "test", "carol@example.com"),
+        // Long enough, but too easily guessed: the same bad-parameters answer (API-NOTES).
+        ("carol", "12345678", "carol@example.com"),
+    ] {
+        let r = create(&t, username, password, email).await;
+        assert_bad_user_information(&r);
+    }
+    let r = t
+        .json(
+            "POST",
+            "/auth/create",
+            json!({"username": "carol", "password": "test-pass-1"}),
+            &[],
+        )
+        .await;
+    assert_bad_user_information(&r);
+    // A body that is not JSON.
+    let r = t
+        .raw("POST", "/auth/create", "application/json", "{broken", &[])
+        .await;
+    assert_bad_request(&r);
+    // None of the refused ones was created.
+    assert_eq!(
+        create(&t, "carol", "test-pass-1", "carol@example.com")
+            .await
+            .status,
+        200
+    );
+}

@@ -1,0 +1,158 @@
+use super::*;
+
+fn assert_account_disabled(r: &Reply) {
+    assert_err_001(
+        r,
+        401,
+        40104,
+        "ACCOUNT_DISABLED",
+        "Sorry, your account has been disabled",
+    );
+}
+
+#[tokio::test]
+async fn disable_by_the_same_user_locks_the_account_everywhere() {
+    let t = test_app();
+    create(&t, "dave", "test-pass-1", "dave@example.com").await;
+    let token = token_001(&t, "dave", "test-pass-1").await;
+    let other_session = token_001(&t, "dave", "test-pass-1").await;
+
+    let r = disable(&t, &token, "dave", "test-pass-1").await;
+    assert_eq!(
+        (r.status, &r.json),
+        (200, &json!({"result": "Ok, user has been diabled."}))
+    );
+
+    // Every session ended: seed 004 no longer knows it...
+    let r = t
+        .raw(
+            "GET",
+            "/auth/",
+            "",
+            "",
+            &[("authorization", &other_session)],
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.json),
+        (401, &json!({"code": 401, "message": "Unauthorized"}))
+    );
+    // ...and seed 001 tells the disabled account apart.
+    assert_account_disabled(&disable(&t, &other_session, "dave", "test-pass-1").await);
+    let auth = bearer(&other_session);
+    let r = t
+        .json(
+            "POST",
+            "/auth/reset",
+            json!({"username": "dave", "password": "test-pass-1", "new_password": "fresh-pass-9"}),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_account_disabled(&r);
+    // No dialect signs the account in any more; seed 001 answers as for a wrong password.
+    assert_login_incorrect(&login_001(&t, "dave", "test-pass-1").await);
+    let r = form(
+        &t,
+        "/auth/login",
+        &[("username", "dave"), ("password", "test-pass-1")],
+        &[],
+    )
+    .await;
+    assert_fail(&r, 401, "Login Failed");
+    let r = t
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            json!({"email": "dave@example.com", "password": "test-pass-1"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["code"].as_i64()),
+        (200, Some(500)),
+        "{}",
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_tokens() {
+    let t = test_app();
+    create(&t, "erin", "test-pass-1", "erin@example.com").await;
+    create(&t, "frank", "test-pass-1", "frank@example.com").await;
+    let erin = token_001(&t, "erin", "test-pass-1").await;
+
+    let r = disable(&t, &erin, "frank", "test-pass-1").await;
+    assert_err_001(&r, 403, 40301, "PERMISSION_DENIED", "Permission denied");
+    assert_password_wrong(&disable(&t, &erin, "erin", "wrong").await);
+    // The username is checked before the password.
+    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "test-pass-1").await);
+    assert_user_does_not_exist(&disable(&t, &erin, "nobody", "wrong").await);
+    // Missing or invalid fields.
+    let auth = bearer(&erin);
+    let r = t
+        .json(
+            "POST",
+            "/auth/disable",
+            json!({"username": "erin"}),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_bad_user_information(&r);
+
+    // No token, a token that is not one, another scheme: all `Invalid token`.
+    let r = t
+        .json(
+            "POST",
+            "/auth/disable",
+            json!({"username": "erin", "password": "test-pass-1"}),
+            &[],
+        )
+        .await;
+    assert_invalid_token(&r);
+    assert_invalid_token(&disable(&t, "not.a.token", "erin", "test-pass-1").await);
+    for authorization in [erin.clone(), format!("Token {erin}")] {
+        let r = t
+            .json(
+                "POST",
+                "/auth/disable",
+                json!({"username": "erin", "password": "test-pass-1"}),
+                &[("authorization", &authorization)],
+            )
+            .await;
+        assert_invalid_token(&r);
+    }
+    // The token is checked before the body.
+    let r = t
+        .raw("POST", "/auth/disable", "application/json", "{broken", &[])
+        .await;
+    assert_invalid_token(&r);
+    let r = t
+        .raw(
+            "POST",
+            "/auth/disable",
+            "application/json",
+            "{broken",
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_bad_request(&r);
+
+    // Both accounts still work.
+    token_001(&t, "erin", "test-pass-1").await;
+    token_001(&t, "frank", "test-pass-1").await;
+}
+
+#[tokio::test]
+async fn expired_tokens_are_told_apart() {
+    let t = test_app();
+    create(&t, "gina", "test-pass-1", "gina@example.com").await;
+    let token = token_001(&t, "gina", "test-pass-1").await;
+    let exp = claims(&token)["exp"].as_i64().unwrap();
+    t.clock.advance(exp - 1_700_000_000);
+    let r = disable(&t, &token, "gina", "test-pass-1").await;
+    assert_err_001(&r, 401, 40103, "TOKEN_EXPIRED", "Token expired");
+    // A fresh login works and the account was not disabled.
+    let fresh = token_001(&t, "gina", "test-pass-1").await;
+    assert_eq!(disable(&t, &fresh, "gina", "test-pass-1").await.status, 200);
+}

@@ -1,0 +1,127 @@
+use super::*;
+use crate::sender::Channel;
+
+/// polyauth's own limits answer 1 with a message saying when to retry, and `Retry-After`.
+fn assert_retry_later(r: &Reply) -> i64 {
+    let wait: i64 = r
+        .headers
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_refused(r, 1, &format!("操作过于频繁，请{wait}秒后再试"));
+    wait
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_code_for_unknown_user_and_wrong_password() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let wrong = login(&t, "alice@example.com", "nope-nope").await;
+    let unknown = login(&t, "bob@example.com", "secret1").await;
+    for r in [&wrong, &unknown] {
+        assert_refused(r, 1005, WRONG_CREDENTIALS);
+        assert!(set_cookie(r, "pauli_session").is_none());
+        assert!(set_cookie(r, "pauli_pending").is_none());
+    }
+    assert_eq!(wrong.json, unknown.json);
+}
+
+#[tokio::test]
+async fn username_accepts_any_identifier_and_disabled_accounts_are_refused() {
+    let t = test_app();
+    let user = t
+        .user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    let r = login(&t, " ALICE@example.com ", "secret1").await;
+    assert_eq!(code(&r), 0);
+    let bad = login(&t, "", "secret1").await;
+    assert_param(&bad, "username");
+    t.app.auth.disable(&user).await.unwrap();
+    // A disabled account answers as a wrong password does.
+    let r = login(&t, "alice@example.com", "secret1").await;
+    assert_refused(&r, 1005, WRONG_CREDENTIALS);
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_lock_the_account() {
+    let t = test_app();
+    t.user(new_user("alice@example.com", None, "secret1", &t))
+        .await;
+    for _ in 0..10 {
+        assert_refused(
+            &login(&t, "alice@example.com", "wrong-pw").await,
+            1005,
+            WRONG_CREDENTIALS,
+        );
+    }
+    let r = login(&t, "alice@example.com", "secret1").await;
+    assert!(assert_retry_later(&r) > 0);
+    assert!(set_cookie(&r, "pauli_session").is_none());
+}
+
+#[tokio::test]
+async fn user_with_mobile_gets_1032_a_pending_cookie_and_an_sms_and_is_not_logged_in() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let r = login(&t, "m@example.com", "secret1").await;
+    assert_envelope(&r);
+    assert_eq!((r.status, code(&r)), (200, 1032));
+    assert!(set_cookie(&r, "pauli_session").is_none());
+    let raw = raw_cookie(&r, "pauli_pending");
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/pauli", "Max-Age=1200"] {
+        assert!(raw.contains(part), "{raw} lacks {part}");
+    }
+    let sent = outbox(&t);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].channel, sent[0].to.as_str()), (Channel::Sms, E164));
+    // The pending cookie is no session.
+    let pid = set_cookie(&r, "pauli_pending").unwrap();
+    let r = get(&t, "/logined", Some(&pending(&pid))).await;
+    assert_eq!(r.json["result"], json!({"logined": false}));
+    // The mobile number works as the username too.
+    assert_eq!(code(&login(&t, MOBILE, "secret1").await), 1032);
+}
+
+#[tokio::test]
+async fn a_second_password_step_within_the_minute_reuses_an_unused_code_or_asks_to_wait() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    // Repeating the password step while the first code is unused: no new SMS, same code works.
+    login_pending(&t, "m@example.com", "secret1").await;
+    let first = t.last_code(E164);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    assert_eq!(outbox(&t).len(), 1);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": first}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+    // The code is spent: a new password step within the minute cannot text a fresh one, so it
+    // is refused with the wait instead of claiming a code was sent.
+    t.clock.advance(30);
+    let r = login(&t, "m@example.com", "secret1").await;
+    assert!(set_cookie(&r, "pauli_pending").is_none());
+    assert_eq!(assert_retry_later(&r), 30);
+    t.clock.advance(31);
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    assert_eq!(outbox(&t).len(), 2);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": t.last_code(E164)}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+}

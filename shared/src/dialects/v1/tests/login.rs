@@ -1,0 +1,183 @@
+use super::*;
+use crate::{
+    domain::{Email, Password},
+    services::NewUser,
+};
+
+#[tokio::test]
+async fn login_by_password() {
+    let t = test_app();
+    let reg = register_mobile(&t, "pass-word-123456").await;
+    let id = reg.json["user"]["id"].as_u64().unwrap();
+    let r = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["isNewUser"], false);
+    assert_eq!(r.json["user"], reg.json["user"]);
+    assert_eq!(user_of(&t, r.json["token"].as_str().unwrap()).await, id);
+    assert_seed_token(&t, r.json["token"].as_str().unwrap(), id);
+    // The mobile in international form is the same account.
+    let r = post(
+        &t,
+        "login",
+        json!({"account": E164, "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let wrong = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "1234567"}),
+    )
+    .await;
+    assert_exact(&wrong, 400, WRONG);
+    let unknown = post(
+        &t,
+        "login",
+        json!({"account": "13900000000", "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_exact(&unknown, 400, WRONG);
+    assert_eq!(wrong.json, unknown.json, "unknown and wrong are told alike");
+}
+
+#[tokio::test]
+async fn login_by_password_locks_after_ten_failures() {
+    let t = test_app();
+    register_mobile(&t, "pass-word-123456").await;
+    for _ in 0..10 {
+        let r = post(
+            &t,
+            "login",
+            json!({"account": MOBILE, "password": "nope-nope"}),
+        )
+        .await;
+        assert_exact(&r, 400, WRONG);
+    }
+    let r = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_error(&r, 429, "请求过于频繁");
+}
+
+#[tokio::test]
+async fn code_login_creates_a_new_account_then_signs_in_the_existing_one() {
+    let t = test_app();
+    let code = code_for(&t, MOBILE, E164, "login").await;
+    let r = post(&t, "login", json!({"account": MOBILE, "code": code})).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["isNewUser"], true);
+    assert_eq!(r.json["user"]["nickname"], "133****1234");
+    assert_eq!(r.json["user"]["mobile"], MOBILE);
+    let id = r.json["user"]["id"].as_u64().unwrap();
+    assert_eq!(user_of(&t, r.json["token"].as_str().unwrap()).await, id);
+    assert_seed_token(&t, r.json["token"].as_str().unwrap(), id);
+    // The code is spent.
+    assert_exact(
+        &post(&t, "login", json!({"account": MOBILE, "code": code})).await,
+        400,
+        NO_CODE,
+    );
+    t.clock.advance(60);
+    let code = code_for(&t, MOBILE, E164, "login").await;
+    let r = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "code": code, "password": ""}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["isNewUser"], false);
+    assert_eq!(r.json["user"]["id"].as_u64(), Some(id));
+}
+
+#[tokio::test]
+async fn code_login_needs_a_login_code() {
+    let t = test_app();
+    let register = code_for(&t, "e@x.com", "e@x.com", "register").await;
+    let r = post(&t, "login", json!({"account": "e@x.com", "code": register})).await;
+    assert_exact(&r, 400, NO_CODE);
+    assert!(t
+        .app
+        .auth
+        .find_user(&t.app.auth.contact("e@x.com").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn login_takes_exactly_one_of_password_and_code() {
+    let t = test_app();
+    assert_required(
+        &post(&t, "login", json!({"account": MOBILE})).await,
+        "password",
+    );
+    assert_required(
+        &post(
+            &t,
+            "login",
+            json!({"account": MOBILE, "password": "", "code": null}),
+        )
+        .await,
+        "password",
+    );
+    let both = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "pass-word-123456", "code": "123456"}),
+    )
+    .await;
+    assert_bad_value(&both, "code");
+    assert_required(
+        &post(&t, "login", json!({"account": MOBILE, "password": 123456})).await,
+        "password",
+    );
+    assert_required(
+        &post(&t, "login", json!({"password": "pass-word-123456"})).await,
+        "account",
+    );
+    assert_exact(
+        &post(
+            &t,
+            "login",
+            json!({"account": "bob", "password": "pass-word-123456"}),
+        )
+        .await,
+        400,
+        NOT_CONTACT,
+    );
+}
+
+#[tokio::test]
+async fn disabled_accounts_are_refused() {
+    let t = test_app();
+    let user = t
+        .user(NewUser {
+            email: Some(Email::parse("off@x.com").unwrap()),
+            password: Some(Password::attempt("123456").unwrap()),
+            ..Default::default()
+        })
+        .await;
+    t.app.auth.disable(&user).await.unwrap();
+    let r = post(
+        &t,
+        "login",
+        json!({"account": "off@x.com", "password": "123456"}),
+    )
+    .await;
+    assert_error(&r, 403, "账号已被禁用");
+    let code = code_for(&t, "off@x.com", "off@x.com", "login").await;
+    assert_error(
+        &post(&t, "login", json!({"account": "off@x.com", "code": code})).await,
+        403,
+        "账号已被禁用",
+    );
+}
