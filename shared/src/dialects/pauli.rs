@@ -875,17 +875,17 @@ async fn send_code(
 ) -> Answer {
     refuse_if_signed_in(&auth, &headers).await?;
     let http::Params(q, _) = params?;
-    let voice = match given(q.method)
+    let asked = match given(q.method)
         .map(|m| m.trim().to_ascii_lowercase())
         .as_deref()
     {
-        None | Some("voice") => true,
-        Some("sms") => false,
+        None | Some("voice") => Channel::Voice,
+        Some("sms") => Channel::Sms,
         Some(_) => return Err(Error::invalid("method", "must be voice or sms").into()),
     };
     let pending = pending(&headers)?;
     let channel = auth
-        .resend_second_factor(&pending, voice, &client)
+        .resend_second_factor(&pending, asked, &client)
         .await
         .map_err(|error| Failure {
             error,
@@ -894,7 +894,7 @@ async fn send_code(
     // `E_SUCC`'s own message, unless voice fell back to SMS (API-NOTES: it says so).
     let (method, msg) = match channel {
         Channel::Voice => (Method::Voice, "成功"),
-        _ if voice => (Method::Sms, "语音验证暂不可用，验证码已通过短信发送"),
+        _ if asked == Channel::Voice => (Method::Sms, "语音验证暂不可用，验证码已通过短信发送"),
         _ => (Method::Sms, "成功"),
     };
     Ok(done(msg, CodeSent { method }))

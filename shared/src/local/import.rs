@@ -4,7 +4,7 @@
 //! each in its own transaction. Counts and problems go to stderr, a JSON summary to stdout.
 
 use crate::{
-    services::{ImportLine, ImportedUser, LegacyId, Outcome},
+    services::{legacy_hash::BareHex, ImportLine, ImportedUser, LegacyId, Outcome},
     Auth, Error,
 };
 use futures::StreamExt;
@@ -31,8 +31,6 @@ pub fn read_source(path: &str) -> std::io::Result<String> {
     }
 }
 
-/// Imports every line of `text`. A failure of the store stops it; the report so far comes
-/// with the error (users written are complete, and a second run imports the rest).
 /// How an import runs.
 pub struct Options {
     pub dry_run: bool,
@@ -43,6 +41,8 @@ pub struct Options {
     pub terminal: bool,
 }
 
+/// Imports every line of `text`. A failure of the store stops it; the report so far comes
+/// with the error (users written are complete, and a second run imports the rest).
 pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String, Error)> {
     let Options {
         dry_run,
@@ -50,6 +50,10 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
         parallel,
         terminal,
     } = o;
+    let bare = match md5 {
+        true => BareHex::Md5,
+        false => BareHex::Undeclared,
+    };
     let mut report = String::new();
     let mut invalid = Vec::new();
     let mut conflicts = Vec::new();
@@ -62,7 +66,7 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = ImportLine::read(line).and_then(|l| l.parse(&default_cc, md5));
+        let parsed = ImportLine::read(line).and_then(|l| l.parse(&default_cc, bare));
         let user = match parsed {
             Ok(u) => u,
             Err(bad) => {
@@ -166,7 +170,7 @@ async fn import_chunk(
     if dry_run {
         let mut out = Vec::with_capacity(chunk.len());
         for (number, user) in &chunk {
-            out.push((*number, auth.import_user(user, true).await));
+            out.push((*number, auth.preview_import(user).await));
         }
         return out;
     }

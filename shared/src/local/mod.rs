@@ -369,7 +369,7 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
             Ok(show(
                 &auth
-                    .set_permission(&auth.user_by(&user).await?, p, true)
+                    .grant_permission(&auth.user_by(&user).await?, p)
                     .await?,
             ))
         }
@@ -377,7 +377,7 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
             Ok(show(
                 &auth
-                    .set_permission(&auth.user_by(&user).await?, p, false)
+                    .revoke_permission(&auth.user_by(&user).await?, p)
                     .await?,
             ))
         }

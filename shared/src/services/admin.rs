@@ -50,21 +50,26 @@ impl Auth {
         user.ok_or(Error::NotFound)
     }
 
-    #[tracing::instrument(name = "set_permission", skip_all)]
-    pub async fn set_permission(
+    #[tracing::instrument(name = "grant_permission", skip_all)]
+    pub async fn grant_permission(&self, user: &User, permission: Permission) -> Result<User> {
+        let mut updated = user.clone();
+        updated.permissions.insert(permission);
+        self.permissions_changed(user, updated, "granted").await
+    }
+
+    #[tracing::instrument(name = "revoke_permission", skip_all)]
+    pub async fn revoke_permission(&self, user: &User, permission: Permission) -> Result<User> {
+        let mut updated = user.clone();
+        updated.permissions.remove(&permission);
+        self.permissions_changed(user, updated, "revoked").await
+    }
+
+    async fn permissions_changed(
         &self,
         user: &User,
-        permission: Permission,
-        granted: bool,
+        updated: User,
+        outcome: &'static str,
     ) -> Result<User> {
-        let mut updated = user.clone();
-        let outcome = if granted {
-            updated.permissions.insert(permission.clone());
-            "granted"
-        } else {
-            updated.permissions.remove(&permission);
-            "revoked"
-        };
         let saved = self.save_user(user, updated, Batch::new()).await?;
         let admin = Client::internal();
         self.security_event(Event::PermissionChanged, Some(user.id), &admin, outcome);

@@ -6,7 +6,7 @@
 
 use super::{
     batch::Batch,
-    legacy_hash::{self, Imported},
+    legacy_hash::{self, BareHex, Imported},
     users, Auth,
 };
 use crate::{
@@ -121,8 +121,8 @@ impl ImportLine {
         })
     }
 
-    /// Parses every field into domain types. `md5` declares bare 32-hex hashes to be MD5.
-    pub fn parse(self, default_cc: &str, md5: bool) -> Result<ImportedUser, BadField> {
+    /// Parses every field into domain types.
+    pub fn parse(self, default_cc: &str, bare: BareHex) -> Result<ImportedUser, BadField> {
         let id = match &self.id {
             serde_json::Value::Number(n) => match n.as_u64().filter(|n| *n > 0) {
                 Some(n) => LegacyId::Number(n),
@@ -153,7 +153,7 @@ impl ImportLine {
             return Err(bad("email", "one of email, mobile or username is required"));
         }
         let hash = text(&self.password_hash)
-            .map(|h| legacy_hash::parse_imported(h, md5))
+            .map(|h| legacy_hash::parse_imported(h, bare))
             .transpose()
             .map_err(field("password_hash"))?;
         let permissions = self
@@ -241,35 +241,23 @@ impl Auth {
         Ok(())
     }
 
-    /// Imports one user atomically with its unique identifiers; `dry_run` only reads.
-    #[tracing::instrument(name = "import_user", skip_all)]
-    pub async fn import_user(&self, new: &ImportedUser, dry_run: bool) -> Result<Outcome> {
-        // Already imported (a second run): the id, or the legacy id, is there with the same
-        // identifiers.
-        let existing = match &new.id {
-            LegacyId::Number(n) => self.user(UserId(*n)).await?,
-            LegacyId::Text(t) => self.user_by_legacy_id(t).await?,
-        };
-        if let Some(user) = existing {
-            return Ok(match new.same_user(&user) {
-                true => Outcome::Skipped(user.id),
-                false => Outcome::Conflict(format!("id is taken by user {}", user.id)),
-            });
-        }
-        for account in users::accounts_of(&new.email, &new.mobile, &new.username) {
-            if let Some(holder) = self.find_user(&account).await? {
-                return Ok(Outcome::Conflict(format!(
-                    "{} is held by user {}",
-                    account.field(),
-                    holder.id
-                )));
-            }
-        }
-        if dry_run {
-            return Ok(Outcome::Imported(match new.id {
+    /// What importing `new` would answer, without writing anything (an import's dry run).
+    #[tracing::instrument(name = "preview_import", skip_all)]
+    pub async fn preview_import(&self, new: &ImportedUser) -> Result<Outcome> {
+        Ok(match self.import_clash(new).await? {
+            Some(clash) => clash,
+            None => Outcome::Imported(match new.id {
                 LegacyId::Number(n) => UserId(n),
                 LegacyId::Text(_) => UserId(0),
-            }));
+            }),
+        })
+    }
+
+    /// Imports one user atomically with its unique identifiers.
+    #[tracing::instrument(name = "import_user", skip_all)]
+    pub async fn import_user(&self, new: &ImportedUser) -> Result<Outcome> {
+        if let Some(clash) = self.import_clash(new).await? {
+            return Ok(clash);
         }
         let (id, writes) = self.import_writes(new).await?;
         let mut batch = Batch::new();
@@ -291,6 +279,31 @@ impl Auth {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Why `new` is not to be written: already imported (a second run: the id, or the legacy
+    /// id, is there with the same identifiers), or clashing with a user already there.
+    async fn import_clash(&self, new: &ImportedUser) -> Result<Option<Outcome>> {
+        let existing = match &new.id {
+            LegacyId::Number(n) => self.user(UserId(*n)).await?,
+            LegacyId::Text(t) => self.user_by_legacy_id(t).await?,
+        };
+        if let Some(user) = existing {
+            return Ok(Some(match new.same_user(&user) {
+                true => Outcome::Skipped(user.id),
+                false => Outcome::Conflict(format!("id is taken by user {}", user.id)),
+            }));
+        }
+        for account in users::accounts_of(&new.email, &new.mobile, &new.username) {
+            if let Some(holder) = self.find_user(&account).await? {
+                return Ok(Some(Outcome::Conflict(format!(
+                    "{} is held by user {}",
+                    account.field(),
+                    holder.id
+                ))));
+            }
+        }
+        Ok(None)
     }
 
     /// The user item and its unique claims, each conditional on being new.
@@ -372,7 +385,7 @@ impl Auth {
                 ),
                 Err(StoreError::ConditionFailed(_)) => {
                     for u in &users[start..end] {
-                        outcomes.push(self.import_user(u, false).await?);
+                        outcomes.push(self.import_user(u).await?);
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -392,7 +405,7 @@ mod tests {
     use crate::services::{testing::*, Client, Gate, SessionSpec};
 
     fn line(json: &str) -> Result<ImportedUser, BadField> {
-        ImportLine::read(json).and_then(|l| l.parse("86", true))
+        ImportLine::read(json).and_then(|l| l.parse("86", BareHex::Md5))
     }
 
     fn field_of(r: Result<ImportedUser, BadField>) -> String {
@@ -439,7 +452,7 @@ mod tests {
             r#"{"id": 1, "email": "a@x.com", "password_hash": "0cc175b9c0f1b6a831c399e269772661"}"#,
         )
         .unwrap()
-        .parse("86", false);
+        .parse("86", BareHex::Undeclared);
         assert_eq!(field_of(no_md5), "password_hash");
     }
 
@@ -468,7 +481,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            t.auth.import_user(&u, true).await.unwrap(),
+            t.auth.preview_import(&u).await.unwrap(),
             Outcome::Imported(UserId(54))
         );
         assert!(
@@ -477,20 +490,20 @@ mod tests {
         );
         t.auth.reserve_ids_up_to(54).await.unwrap();
         assert_eq!(
-            t.auth.import_user(&u, false).await.unwrap(),
+            t.auth.import_user(&u).await.unwrap(),
             Outcome::Imported(UserId(54))
         );
         assert_eq!(
-            t.auth.import_user(&u, false).await.unwrap(),
+            t.auth.import_user(&u).await.unwrap(),
             Outcome::Skipped(UserId(54))
         );
         let other_id = line(r#"{"id": 54, "email": "b@x.com"}"#).unwrap();
         assert!(
-            matches!(t.auth.import_user(&other_id, false).await.unwrap(), Outcome::Conflict(r) if r.contains("id is taken"))
+            matches!(t.auth.import_user(&other_id).await.unwrap(), Outcome::Conflict(r) if r.contains("id is taken"))
         );
         let same_email = line(r#"{"id": 60, "email": "a@x.com"}"#).unwrap();
         assert!(
-            matches!(t.auth.import_user(&same_email, false).await.unwrap(), Outcome::Conflict(r) if r.contains("email"))
+            matches!(t.auth.import_user(&same_email).await.unwrap(), Outcome::Conflict(r) if r.contains("email"))
         );
         assert!(t.auth.user(UserId(60)).await.unwrap().is_none());
         let registered = t
@@ -510,7 +523,7 @@ mod tests {
         let t = harness();
         let u = line(r#"{"id": "5d3f0c1e9b1e8a0001a1b2c3", "email": "p@x.com", "name": "Pauli"}"#)
             .unwrap();
-        let Outcome::Imported(id) = t.auth.import_user(&u, false).await.unwrap() else {
+        let Outcome::Imported(id) = t.auth.import_user(&u).await.unwrap() else {
             panic!("imported");
         };
         let found = t
@@ -523,30 +536,27 @@ mod tests {
             (found.id, found.legacy_id.as_deref()),
             (id, Some("5d3f0c1e9b1e8a0001a1b2c3"))
         );
-        assert_eq!(
-            t.auth.import_user(&u, false).await.unwrap(),
-            Outcome::Skipped(id)
-        );
+        assert_eq!(t.auth.import_user(&u).await.unwrap(), Outcome::Skipped(id));
         // Without a password hash nobody can sign in with a password.
         assert!(sign_in(&t, "p@x.com", "anything").await.is_err());
     }
 
     #[tokio::test]
     async fn a_legacy_hash_signs_in_once_then_is_argon2id() {
-        for (hash, md5) in [
-            (bcrypt::hash("the-pass-1", 4).unwrap(), false),
-            (legacy_hash::md5_hex(b"the-pass-1"), true),
+        for (hash, bare) in [
+            (bcrypt::hash("the-pass-1", 4).unwrap(), BareHex::Undeclared),
+            (legacy_hash::md5_hex(b"the-pass-1"), BareHex::Md5),
         ] {
             let t = harness();
             let u = ImportLine::read(&format!(
                 r#"{{"id": 7, "email": "l@x.com", "password_hash": "{hash}"}}"#
             ))
             .unwrap()
-            .parse("86", md5)
+            .parse("86", bare)
             .unwrap();
-            t.auth.import_user(&u, false).await.unwrap();
+            t.auth.import_user(&u).await.unwrap();
             let stored = t.auth.user(UserId(7)).await.unwrap().unwrap().password_hash;
-            if md5 {
+            if bare == BareHex::Md5 {
                 assert!(!stored.contains(&hash), "an MD5 is never stored as it came");
                 assert_eq!(legacy_hash::kind(&stored), "md5 (wrapped in argon2id)");
             }

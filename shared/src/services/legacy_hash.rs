@@ -54,12 +54,22 @@ pub fn is_current(stored: &str) -> bool {
 /// the empty hash of a user imported without one, matches no password).
 pub fn is_known(stored: &str) -> bool {
     stored.starts_with(WRAPPED_MD5)
-        || matches!(parse_imported(stored, false), Ok(Imported::AsIs(_)))
+        || matches!(
+            parse_imported(stored, BareHex::Undeclared),
+            Ok(Imported::AsIs(_))
+        )
 }
 
-/// Checks the shape of a hash an import brings. `md5` declares that a bare 32-hex value is an
-/// unsalted MD5: never guessed, since 32 hex characters could be anything.
-pub fn parse_imported(raw: &str, md5: bool) -> Result<Imported, ParseError> {
+/// What a bare 32-hex-digit hash in an import is taken for: unsalted MD5 only when the
+/// operator declares it (`--md5`), never guessed, since 32 hex characters could be anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareHex {
+    Md5,
+    Undeclared,
+}
+
+/// Checks the shape of a hash an import brings.
+pub fn parse_imported(raw: &str, bare: BareHex) -> Result<Imported, ParseError> {
     let s = raw.trim();
     if s.len() > 1024 {
         return Err(ParseError::new("longer than 1024 characters"));
@@ -98,7 +108,7 @@ pub fn parse_imported(raw: &str, md5: bool) -> Result<Imported, ParseError> {
             });
     }
     if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return if md5 {
+        return if bare == BareHex::Md5 {
             Ok(Imported::Md5(s.to_ascii_lowercase()))
         } else {
             Err(ParseError::new(
@@ -253,7 +263,7 @@ mod tests {
                 });
             assert!(made.starts_with(prefix), "{made}");
             assert_eq!(
-                parse_imported(&made, false),
+                parse_imported(&made, BareHex::Undeclared),
                 Ok(Imported::AsIs(made.clone()))
             );
             assert!(verify_legacy(&made, b"s3cret-pw"));
@@ -266,11 +276,11 @@ mod tests {
         // passlib's documented example (sha256_crypt, 80000 rounds) and glibc-style default
         // rounds (sha512_crypt without `rounds=`).
         let h5 = "$5$rounds=80000$wnsT7Yr92oJoP28r$cKhJImk5mfuSKV9b3mumNzlbstFUplKtQXXMo4G6Ep5";
-        assert!(parse_imported(h5, false).is_ok());
+        assert!(parse_imported(h5, BareHex::Undeclared).is_ok());
         assert!(verify_legacy(h5, b"password"));
         assert!(!verify_legacy(h5, b"Password"));
         let h6 = "$6$G/gkPn17kHYo0gTF$xhDFU0QYExdMH2ghOWKrrVtu1BuTpNMSJURCXk43.EYekmK8iwV6RNqftUUC8mqDel1J7m3JEbUkbu4YyqSyv/";
-        assert!(parse_imported(h6, false).is_ok());
+        assert!(parse_imported(h6, BareHex::Undeclared).is_ok());
         assert!(verify_legacy(h6, b"test"));
         assert!(!verify_legacy(h6, b"tess"));
         let params = sha_crypt::Sha512Params::new(10_000).unwrap();
@@ -283,7 +293,7 @@ mod tests {
         let salt = "seasalt";
         let digest = pbkdf2(Prf::Sha256, b"nocode-pw", salt.as_bytes(), 1000, 32);
         let django = format!("pbkdf2_sha256$1000${salt}${}", STANDARD.encode(&digest));
-        assert!(parse_imported(&django, false).is_ok());
+        assert!(parse_imported(&django, BareHex::Undeclared).is_ok());
         assert!(verify_legacy(&django, b"nocode-pw"));
         assert!(!verify_legacy(&django, b"nocode-px"));
         let sha1 = pbkdf2(Prf::Sha1, b"nocode-pw", salt.as_bytes(), 1000, 20);
@@ -291,7 +301,7 @@ mod tests {
         assert!(verify_legacy(&django1, b"nocode-pw"));
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let werkzeug = format!("pbkdf2:sha256:1000${salt}${hex}");
-        assert!(parse_imported(&werkzeug, false).is_ok());
+        assert!(parse_imported(&werkzeug, BareHex::Undeclared).is_ok());
         assert!(verify_legacy(&werkzeug, b"nocode-pw"));
         assert!(!verify_legacy(&werkzeug, b"other"));
     }
@@ -310,9 +320,9 @@ mod tests {
     fn md5_is_declared_never_guessed() {
         let hex = md5_hex(b"flame-pw");
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert!(parse_imported(&hex, false).is_err());
+        assert!(parse_imported(&hex, BareHex::Undeclared).is_err());
         assert_eq!(
-            parse_imported(&hex.to_uppercase(), true),
+            parse_imported(&hex.to_uppercase(), BareHex::Md5),
             Ok(Imported::Md5(hex))
         );
     }
@@ -328,7 +338,7 @@ mod tests {
             "pbkdf2:sha256$salt$abcd",
             "$argon2id$nonsense",
         ] {
-            assert!(parse_imported(bad, true).is_err(), "{bad}");
+            assert!(parse_imported(bad, BareHex::Md5).is_err(), "{bad}");
         }
     }
 }

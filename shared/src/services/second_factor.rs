@@ -80,18 +80,19 @@ impl Auth {
         Ok((user, key))
     }
 
-    /// Sends the code again, by voice when asked and available and the mobile is confirmed
-    /// (a call to a number nobody proved is the costliest pumping there is), else by SMS.
-    /// Answers the channel used.
+    /// Sends the code again over the channel `asked`: voice only when available and the mobile
+    /// is confirmed (a call to a number nobody proved is the costliest pumping there is), SMS
+    /// otherwise. Answers the channel used.
     #[tracing::instrument(name = "resend_second_factor", skip_all)]
     pub async fn resend_second_factor(
         &self,
         id: &PendingId,
-        voice: bool,
+        asked: Channel,
         client: &Client,
     ) -> Result<Channel> {
         let (user, _) = self.pending(id).await?;
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
+        let voice = asked == Channel::Voice;
         let channel = if voice && user.mobile_confirmed && self.0.sender.supports_voice() {
             Channel::Voice
         } else {

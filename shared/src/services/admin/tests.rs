@@ -47,18 +47,16 @@ async fn password_change_disable_and_permissions() {
     let admin_user = t.auth.user(admin.user.id).await.unwrap().unwrap();
     let admin_user = t
         .auth
-        .set_permission(
+        .grant_permission(
             &admin_user,
             Permission::parse(Permission::USER_AUDIT).unwrap(),
-            true,
         )
         .await
         .unwrap();
     t.auth
-        .set_permission(
+        .grant_permission(
             &admin_user,
             Permission::parse(Permission::USER_CREATE).unwrap(),
-            true,
         )
         .await
         .unwrap();
@@ -88,6 +86,22 @@ async fn password_change_disable_and_permissions() {
         "a reset link went to the new user"
     );
     assert!(created.is_active());
+    let admin_user = t.auth.user(admin.user.id).await.unwrap().unwrap();
+    t.auth
+        .revoke_permission(
+            &admin_user,
+            Permission::parse(Permission::USER_CREATE).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.auth
+            .create_user_as(&principal, new_email("m@x.com", "secret1"))
+            .await
+            .unwrap_err(),
+        Error::MissingPermission(Permission::USER_CREATE),
+        "a revoked permission is gone"
+    );
 
     let s = signed_in_as(&t, "p@x.com", "changed1").await;
     let user = t.auth.user(user.id).await.unwrap().unwrap();

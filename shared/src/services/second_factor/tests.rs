@@ -1,6 +1,6 @@
 //! Use-case tests of the SMS second step, driven by a manual clock (no sleeps).
 
-use crate::domain::Code;
+use crate::{domain::Code, sender::Channel};
 use crate::services::{testing::*, *};
 
 #[tokio::test]
@@ -19,13 +19,15 @@ async fn second_factor_pending_resend_complete_and_void() {
         panic!("second factor expected")
     };
     assert!(matches!(
-        t.auth.resend_second_factor(&pending, true, &client()).await,
+        t.auth
+            .resend_second_factor(&pending, Channel::Voice, &client())
+            .await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, true, &client())
+            .resend_second_factor(&pending, Channel::Voice, &client())
             .await
             .unwrap(),
         crate::sender::Channel::Sms,
@@ -62,7 +64,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, true, &client())
+            .resend_second_factor(&pending, Channel::Voice, &client())
             .await
             .unwrap(),
         crate::sender::Channel::Voice,
@@ -143,7 +145,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(20 * 60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, false, &client())
+            .resend_second_factor(&pending, Channel::Sms, &client())
             .await
             .unwrap_err(),
         Error::NoPendingLogin

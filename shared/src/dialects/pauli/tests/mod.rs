@@ -43,7 +43,7 @@ fn new_user(email: &str, mobile: Option<&str>, password: &str, t: &TestApp) -> N
 async fn grant(t: &TestApp, user: &User, permission: &str) -> User {
     t.app
         .auth
-        .set_permission(user, Permission::parse(permission).unwrap(), true)
+        .grant_permission(user, Permission::parse(permission).unwrap())
         .await
         .unwrap()
 }
