@@ -1,10 +1,19 @@
 //! One module per seed. A dialect only translates: request shape -> service call -> envelope,
 //! status and cookies. Each maps the core `Error` to its own codes in exactly one place.
 //!
-//! Adding a dialect: a module here with its router and its one `Failure` mapping (every
-//! `Error` variant named, so a new failure mode is a compile error until it is decided), a
-//! `Dialect` variant for its sessions, its routes in `app`, a function in `functions/` and
-//! `template.yaml`, events in `events/`, and a row in the README's dialect table.
+//! Adding a dialect (the README's "Adding a dialect" has the same list):
+//! 1. a `Dialect` variant (`domain/dialect.rs`: its names, its token-profile variable); the
+//!    compiler then lists every place that must decide for it (token profiles, OpenAPI);
+//! 2. a module here: `routes()` (a `utoipa-axum` router: a route exists only with its
+//!    documentation), `router(auth)`, and `type Failure = Failed<Op>` with the one
+//!    `IntoResponse` naming every `Error` variant;
+//! 3. its endpoint group in `lambda.rs` (a `Function` constant, in `Function::ALL`, which the
+//!    local server merges too), a `functions/<group>/main.rs` of one line, a `[[bin]]` in
+//!    `Cargo.toml`, the function and its routes in `template.yaml`;
+//! 4. its OpenAPI document (`openapi.rs`: `about`, `routes`, `file_name`; then
+//!    `cargo run -- openapi`), events in `events/` with their answers in
+//!    `events/expected.json`, a `tests/` suite per endpoint group, and a row in the README's
+//!    dialect table.
 
 pub mod api_v1;
 pub mod auth;
