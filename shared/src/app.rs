@@ -5,7 +5,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::{Config, SenderKind, StoreKind},
     http,
-    sender::{AwsSender, AwsSenderSettings, Outbox, Sender},
+    sender::{self, AwsSender, AwsSenderSettings, Outbox, Sender},
     store::{Dynamo, Embedded, Store, StoreError},
     Auth,
 };
@@ -24,7 +24,7 @@ impl App {
     /// and only when an AWS adapter is chosen; its clients live as long as the app.
     pub async fn build(config: Config) -> Result<App, StoreError> {
         if config.store == StoreKind::DynamoDb {
-            return Self::build_on_aws(config).await;
+            return Self::build_on_aws(config, sender::sms_and_voice).await;
         }
         if config.metrics {
             crate::metrics::enable();
@@ -38,13 +38,14 @@ impl App {
             SenderKind::Aws => Some(crate::aws::sdk_config().await),
             SenderKind::Outbox => None,
         };
-        let sender = aws_sender(&config, sdk.as_ref());
+        let sender = aws_sender(&config, sdk.as_ref(), sender::sms_and_voice);
         Ok(Self::assemble_with(config, store, sender, clock))
     }
 
-    /// The app of a Lambda function: DynamoDB, and SES/SNS or (in development) the outbox. It
-    /// names no embedded store, so a function's binary does not link one.
-    pub async fn build_on_aws(config: Config) -> Result<App, StoreError> {
+    /// The app of a Lambda function: DynamoDB, and SES with the text channels `texts` builds
+    /// (or, in development, the outbox). It names no embedded store, so a function's binary
+    /// does not link one, nor a text channel its endpoints do not send.
+    pub async fn build_on_aws(config: Config, texts: sender::TextsOf) -> Result<App, StoreError> {
         if config.store != StoreKind::DynamoDb {
             return Err(StoreError::Unavailable(
                 "a Lambda function stores in DynamoDB: set POLYAUTH_STORE=dynamodb".into(),
@@ -56,7 +57,7 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let sdk = crate::aws::sdk_config().await;
         let store: Arc<dyn Store> = Arc::new(Dynamo::new(&sdk, &config.table, clock.clone()));
-        let sender = aws_sender(&config, Some(&sdk));
+        let sender = aws_sender(&config, Some(&sdk), texts);
         Ok(Self::assemble_with(config, store, sender, clock))
     }
 
@@ -100,7 +101,11 @@ impl App {
 }
 
 /// SES v2, SNS and SMS-voice, when the configuration names them and the SDK is loaded.
-fn aws_sender(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<Arc<dyn Sender>> {
+fn aws_sender(
+    config: &Config,
+    sdk: Option<&aws_config::SdkConfig>,
+    texts: sender::TextsOf,
+) -> Option<Arc<dyn Sender>> {
     match (config.sender, sdk) {
         (SenderKind::Aws, Some(sdk)) => {
             let settings = AwsSenderSettings {
@@ -108,7 +113,7 @@ fn aws_sender(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Option<Ar
                 sms_sender_id: config.sms_sender_id.clone(),
                 voice_origination: config.voice_origination.clone(),
             };
-            Some(Arc::new(AwsSender::new(sdk, settings)))
+            Some(Arc::new(AwsSender::with_texts(sdk, settings, texts)))
         }
         _ => None,
     }

@@ -4,34 +4,47 @@
 //! value), AWS clients are built once, then the group's router serves every
 //! invocation. Logs are JSON with the request id (lambda_http's subscriber, `AWS_LAMBDA_LOG_FORMAT`).
 
-use crate::{app::App, config::Config, dialects, http, Auth};
+use crate::{
+    app::App,
+    config::Config,
+    dialects, http,
+    sender::{self, TextsOf},
+    Auth,
+};
 use axum::Router;
 
 /// An endpoint group: the routes one Lambda function serves (seeds 001 and 004 share `/auth`,
 /// so one function). The local server serves every group (`App::router`). A function's `main`
 /// names its group's constant, so its binary links that group's dialect and no other.
-#[derive(Debug, Clone, Copy)]
+/// It also names the text channels its endpoints send (seed 002 and the `/auth` seeds mail
+/// only, seed 003 texts codes, seed 000 texts and calls), so it links those AWS clients only.
+#[derive(Clone, Copy)]
 pub struct Function {
     name: &'static str,
     routes: fn(Auth) -> Router,
+    texts: TextsOf,
 }
 
 impl Function {
     pub const API_V1: Function = Function {
         name: "api_v1",
         routes: api_v1_group,
+        texts: sender::no_texts,
     };
     pub const V1: Function = Function {
         name: "v1",
         routes: dialects::v1::router,
+        texts: sender::sms,
     };
     pub const PAULI: Function = Function {
         name: "pauli",
         routes: dialects::pauli::router,
+        texts: sender::sms_and_voice,
     };
     pub const AUTH: Function = Function {
         name: "auth",
         routes: dialects::auth::router,
+        texts: sender::no_texts,
     };
     pub const ALL: [Function; 4] = [
         Function::API_V1,
@@ -87,7 +100,7 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     }
     let mut config = Config::from_vars(vars)?;
     config.on_lambda = true;
-    let app = App::build_on_aws(config).await?;
+    let app = App::build_on_aws(config, function.texts).await?;
     tracing::info!(function = function.name(), "cold start complete");
     lambda_http::run(function.router(app.auth)).await
 }
@@ -135,6 +148,50 @@ fn legacy_secret_vars(json: &str) -> Result<Vec<(String, String)>, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::Function;
+    use crate::sender::{AwsSender, AwsSenderSettings, Channel, Message, Sender};
+
+    fn offline_sdk() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build()
+    }
+
+    /// Each function builds the text channels its endpoints send and no other (what its
+    /// binary links follows from that).
+    #[test]
+    fn each_function_texts_only_as_its_endpoints_do() {
+        let sdk = offline_sdk();
+        let texts = |f: Function| (f.texts)(&sdk).map(|t| t.calls());
+        assert_eq!(texts(Function::API_V1), None, "seed 002 mails only");
+        assert_eq!(texts(Function::AUTH), None, "seeds 001 and 004 mail only");
+        assert_eq!(texts(Function::V1), Some(false), "seed 003 texts codes");
+        assert_eq!(
+            texts(Function::PAULI),
+            Some(true),
+            "seed 000 texts and calls"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mail_only_function_refuses_a_text_and_offers_no_voice() {
+        let settings = AwsSenderSettings {
+            email_from: "no-reply@example.com".into(),
+            sms_sender_id: None,
+            voice_origination: Some("+15550100".into()),
+        };
+        let sender = AwsSender::with_texts(&offline_sdk(), settings, Function::API_V1.texts);
+        assert!(!sender.supports_voice());
+        let sms = Message {
+            channel: Channel::Sms,
+            to: "+8613312341234".into(),
+            subject: String::new(),
+            body: "123456".into(),
+        };
+        let refused = sender.send(&sms).await.unwrap_err();
+        assert!(refused.0.contains("no text messages"), "{refused}");
+    }
     #[test]
     fn legacy_secrets_become_the_local_variables() {
         let vars = super::legacy_secret_vars(r#"{"AUTH_FORM": "a", "API_V1": "b"}"#).unwrap();

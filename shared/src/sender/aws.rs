@@ -1,7 +1,8 @@
 //! The AWS sender: email through SES v2 (`SendEmail`, simple content with a text and an HTML
 //! body), SMS through SNS (`Publish` to the number, transactional), and voice through AWS End
 //! User Messaging SMS and voice v2 (`SendVoiceMessage`) when an origination identity is
-//! configured; without one, `supports_voice` is false and the core sends an SMS instead.
+//! configured; without one, `supports_voice` is false and the core sends an SMS instead. A
+//! Lambda function links only the text channels its endpoints send (`Texts`).
 //! Errors name the service and AWS's reason, never credentials.
 
 use super::{Channel, Message, SendError, Sender};
@@ -10,6 +11,7 @@ use aws_sdk_pinpointsmsvoicev2::types::VoiceMessageBodyTextType;
 use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent};
 use aws_sdk_sns::types::MessageAttributeValue;
+use std::sync::Arc;
 
 /// Where messages come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,18 +27,52 @@ pub struct AwsSenderSettings {
 #[derive(Clone)]
 pub struct AwsSender {
     ses: aws_sdk_sesv2::Client,
-    sns: aws_sdk_sns::Client,
-    voice: aws_sdk_pinpointsmsvoicev2::Client,
+    texts: Option<Arc<dyn Texts>>,
     settings: AwsSenderSettings,
 }
 
+/// Text messages (SMS, and voice where a function calls), apart from mail so that a function
+/// sending none links neither SNS nor SMS-voice: each function names its own (`lambda.rs`).
+#[async_trait::async_trait]
+pub trait Texts: Send + Sync {
+    async fn send(&self, m: &Message, settings: &AwsSenderSettings) -> Result<(), SendError>;
+
+    /// Whether voice calls can be made (else a voice message goes as an SMS).
+    fn calls(&self) -> bool;
+}
+
+/// How a function's text messages leave, built from the shared SDK configuration.
+pub type TextsOf = fn(&SdkConfig) -> Option<Arc<dyn Texts>>;
+
+/// A function that sends mail only.
+pub fn no_texts(_: &SdkConfig) -> Option<Arc<dyn Texts>> {
+    None
+}
+
+/// SMS through SNS; a voice message goes as an SMS.
+pub fn sms(sdk: &SdkConfig) -> Option<Arc<dyn Texts>> {
+    Some(Arc::new(Sns(aws_sdk_sns::Client::new(sdk))))
+}
+
+/// SMS through SNS and voice through SMS-voice v2.
+pub fn sms_and_voice(sdk: &SdkConfig) -> Option<Arc<dyn Texts>> {
+    Some(Arc::new(SnsAndVoice {
+        sns: Sns(aws_sdk_sns::Client::new(sdk)),
+        voice: aws_sdk_pinpointsmsvoicev2::Client::new(sdk),
+    }))
+}
+
 impl AwsSender {
-    /// Clients for the three services, built once from the shared SDK configuration.
+    /// Every channel (the local binary, the tests): SES, SNS and SMS-voice.
     pub fn new(sdk: &SdkConfig, settings: AwsSenderSettings) -> Self {
+        Self::with_texts(sdk, settings, sms_and_voice)
+    }
+
+    /// Mail through SES and text messages as `texts` builds them, clients built once.
+    pub fn with_texts(sdk: &SdkConfig, settings: AwsSenderSettings, texts: TextsOf) -> Self {
         AwsSender {
             ses: aws_sdk_sesv2::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            voice: aws_sdk_pinpointsmsvoicev2::Client::new(sdk),
+            texts: texts(sdk),
             settings,
         }
     }
@@ -68,8 +104,13 @@ impl AwsSender {
             .map_err(|e| SendError(format!("SES SendEmail: {}", DisplayErrorContext(&e))))?;
         Ok(())
     }
+}
 
-    async fn sms(&self, m: &Message) -> Result<(), SendError> {
+struct Sns(aws_sdk_sns::Client);
+
+#[async_trait::async_trait]
+impl Texts for Sns {
+    async fn send(&self, m: &Message, settings: &AwsSenderSettings) -> Result<(), SendError> {
         let string = |value: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")
@@ -78,12 +119,12 @@ impl AwsSender {
                 .map_err(|e| SendError(format!("SNS message attribute: {e}")))
         };
         let mut publish = self
-            .sns
+            .0
             .publish()
             .phone_number(&m.to)
             .message(&m.body)
             .message_attributes("AWS.SNS.SMS.SMSType", string("Transactional")?);
-        if let Some(id) = &self.settings.sms_sender_id {
+        if let Some(id) = &settings.sms_sender_id {
             publish = publish.message_attributes("AWS.SNS.SMS.SenderID", string(id)?);
         }
         publish
@@ -93,7 +134,22 @@ impl AwsSender {
         Ok(())
     }
 
-    async fn call(&self, origination: &str, m: &Message) -> Result<(), SendError> {
+    fn calls(&self) -> bool {
+        false
+    }
+}
+
+struct SnsAndVoice {
+    sns: Sns,
+    voice: aws_sdk_pinpointsmsvoicev2::Client,
+}
+
+#[async_trait::async_trait]
+impl Texts for SnsAndVoice {
+    async fn send(&self, m: &Message, settings: &AwsSenderSettings) -> Result<(), SendError> {
+        let (Channel::Voice, Some(origination)) = (m.channel, &settings.voice_origination) else {
+            return self.sns.send(m, settings).await;
+        };
         self.voice
             .send_voice_message()
             .destination_phone_number(&m.to)
@@ -109,6 +165,10 @@ impl AwsSender {
                 ))
             })?;
         Ok(())
+    }
+
+    fn calls(&self) -> bool {
+        true
     }
 }
 
@@ -134,16 +194,18 @@ pub(crate) fn html(text: &str) -> String {
 impl Sender for AwsSender {
     #[tracing::instrument(name = "sender.send", skip_all, fields(channel = m.channel.as_str()), err(Display))]
     async fn send(&self, m: &Message) -> Result<(), SendError> {
-        match (m.channel, &self.settings.voice_origination) {
+        match (m.channel, &self.texts) {
             (Channel::Email, _) => self.email(m).await,
-            (Channel::Sms, _) | (Channel::Voice, None) => self.sms(m).await,
-            (Channel::Voice, Some(origination)) => self.call(origination, m).await,
+            (Channel::Sms | Channel::Voice, Some(texts)) => texts.send(m, &self.settings).await,
+            (Channel::Sms | Channel::Voice, None) => {
+                Err(SendError("this function sends no text messages".into()))
+            }
             (Channel::Captcha, _) => Err(SendError("slider answers are never sent".into())),
         }
     }
 
     fn supports_voice(&self) -> bool {
-        self.settings.voice_origination.is_some()
+        self.settings.voice_origination.is_some() && self.texts.as_ref().is_some_and(|t| t.calls())
     }
 }
 

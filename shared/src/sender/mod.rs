@@ -6,7 +6,7 @@ mod aws;
 pub mod contract;
 mod outbox;
 
-pub use aws::{AwsSender, AwsSenderSettings};
+pub use aws::{no_texts, sms, sms_and_voice, AwsSender, AwsSenderSettings, Texts, TextsOf};
 pub use outbox::{Outbox, OutboxEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

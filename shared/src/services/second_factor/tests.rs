@@ -1,7 +1,7 @@
 //! Use-case tests of the SMS second step, driven by a manual clock (no sleeps).
 
-use crate::{domain::Code, sender::Channel};
 use crate::services::{testing::*, *};
+use crate::{domain::Code, sender::Channel};
 
 #[tokio::test]
 async fn second_factor_pending_resend_complete_and_void() {
