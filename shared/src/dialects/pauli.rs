@@ -563,15 +563,12 @@ async fn logined(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
 #[into_params(parameter_in = Query)]
 struct RecordQuery {
     /// A polyauth id or an imported user's original id; the caller by default.
-    #[serde(default)]
     #[param(nullable = false, max_length = 64)]
     user_id: Option<String>,
     /// The last `record_id` of the previous page.
-    #[serde(default)]
     #[param(nullable = false)]
     cursor_id: Option<String>,
     /// How many records, 10 by default; more than 100 count as 100.
-    #[serde(default)]
     #[param(value_type = Option<u32>, nullable = false, minimum = 1)]
     limit: Option<String>,
 }
@@ -683,12 +680,10 @@ struct CreateReq {
     #[schema(format = Email)]
     username: String,
     /// Without one (or empty), a random password is set and the user is mailed a reset link.
-    #[serde(default)]
     password: Option<String>,
     /// The user's name: not blank, at most 128 characters.
     name: String,
     /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
-    #[serde(default)]
     mobile: Option<String>,
 }
 
@@ -824,7 +819,6 @@ async fn login(
 #[into_params(parameter_in = Query)]
 struct SendCodeQuery {
     /// `voice` (the default) or `sms`, in any case.
-    #[serde(default)]
     #[param(value_type = Option<Method>, inline, nullable = false)]
     method: Option<String>,
 }
@@ -1064,10 +1058,8 @@ struct ResetRedeemReq {
     /// The code of the reset link.
     code: String,
     /// The new password; empty counts as absent.
-    #[serde(default)]
     password: Option<String>,
     /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
-    #[serde(default)]
     mobile: Option<String>,
 }
 

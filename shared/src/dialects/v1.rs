@@ -286,11 +286,8 @@ fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
 /// An account with a password or a code (`login` takes either, `reset-password` both).
 #[derive(Deserialize, ToSchema)]
 struct Credentials {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -339,13 +336,9 @@ async fn login(
 
 #[derive(Deserialize, ToSchema)]
 struct RegisterReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     nickname: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -405,9 +398,7 @@ async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 struct SendCodeReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     flag: Option<String>,
 }
 
@@ -467,9 +458,7 @@ struct CodeSent {
 
 #[derive(Deserialize, ToSchema)]
 struct CheckCodeReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }

@@ -278,7 +278,6 @@ struct LoginForm {
     username: String,
     password: String,
     /// Seconds the token and its session live: a day if absent, empty or 0; at most 90 days.
-    #[serde(default)]
     #[schema(value_type = u64, required = false)]
     expiration: Option<String>,
 }
