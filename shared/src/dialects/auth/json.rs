@@ -200,6 +200,18 @@ fn detailed_error_code() -> utoipa::openapi::schema::Schema {
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
+/// The 400 answer of the routes whose bad fields are `Bad user information` (`create`, `disable`
+/// and `reset`): a body that cannot be read, then `bad_fields`, what each says of its fields.
+macro_rules! bad_user_information {
+    ($bad_fields:literal) => {
+        concat!(
+            "40000 `BAD_REQUEST` (`Bad request`): a body that is not a JSON object, or over 64 \
+            KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): ",
+            $bad_fields
+        )
+    };
+}
+
 /// Seed 001's tokens live 24 hours, as the original's `valid_hours`.
 const TOKEN_TTL: i64 = 24 * 3600;
 
@@ -277,11 +289,9 @@ struct Created {
 /// Registers a user; answers the new user's id.
 #[utoipa::path(post, path = "/auth/create", request_body = CreateReq, responses(
     (status = 200, description = "Registered", body = Created),
-    (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not a \
-        JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): \
-        a field missing, not a string or not acceptable (the username's characters or length, \
-        the password's length or a password too easily guessed, an email that is not one)",
-        body = FailedResponse),
+    (status = 400, description = bad_user_information!("a field missing, not a string or not \
+        acceptable (the username's characters or length, the password's length or a password \
+        too easily guessed, an email that is not one)"), body = FailedResponse),
     (status = 409, description = "40900 `ITEM_ALREADY_EXISTS` (`Username conflicted`): the \
         username or the email is taken", body = FailedResponse),
 ))]
@@ -375,11 +385,9 @@ const NO_SUCH_USER: &str =
         (status = 200, description = "Disabled; every session of the user has ended",
             body = Done,
             example = json!({"result": "Ok, user has been diabled."})),
-        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
-            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
-            information`): a username or password missing, not a string, empty or too long, or a username \
-            that is no username, email or mobile number",
-            body = FailedResponse),
+        (status = 400, description = bad_user_information!("a username or password missing, \
+            not a string, empty or too long, or a username that is no username, email or \
+            mobile number"), body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40102 `INVALID_TOKEN` (`Invalid token`): no `Authorization` header, \
             another scheme than `Bearer`, a malformed or tampered token, or one whose session \
@@ -427,11 +435,10 @@ struct ResetReq {
         (status = 200, description = "Password changed; every session of the user has ended",
             body = Done,
             example = json!({"result": "Ok, password has been updated."})),
-        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
-            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
-            information`): a field missing or not a string, a password or username empty or too \
-            long, a username that is no username, email or mobile number, a new password not 8 \
-            to 128 characters or too easily guessed", body = FailedResponse),
+        (status = 400, description = bad_user_information!("a field missing or not a string, a \
+            password or username empty or too long, a username that is no username, email or \
+            mobile number, a new password not 8 to 128 characters or too easily guessed"),
+            body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
             account, or the token's user, is disabled; with an `Authorization` header also \
