@@ -401,6 +401,7 @@ async fn send_code(auth: Auth, client: Client, Json(req, _): Body<SendCodeReq>) 
     send(&auth, &client, req).await.during(Op::SendCode)
 }
 
+/// `send-code`'s work, every failure of which `send_code` marks as its own.
 async fn send(auth: &Auth, client: &Client, req: SendCodeReq) -> Result<Response, Error> {
     let account = account(auth, &req.account)?;
     let purpose = match required("flag", &req.flag)? {
@@ -458,6 +459,7 @@ async fn check_code(auth: Auth, client: Client, Json(req, _): Body<CheckCodeReq>
     check(&auth, &client, req).await.during(Op::CheckCode)
 }
 
+/// `check-code`'s work, every failure of which `check_code` marks as its own.
 async fn check(auth: &Auth, client: &Client, req: CheckCodeReq) -> Result<Response, Error> {
     let account = account(auth, &req.account)?;
     let code = required_code(&req.code)?;

@@ -301,6 +301,7 @@ async fn create(auth: Auth, client: Client, body: Result<Body<CreateReq>, Failur
     Ok(axum::Json(Created { id: user.id.0 }).into_response())
 }
 
+/// `create`'s work, every failure of which `create` marks as its own.
 async fn register(auth: &Auth, client: &Client, req: CreateReq) -> Result<User, Error> {
     let username = Username::parse(&req.username, UsernamePolicy::default())
         .map_err(|e| e.field("username"))?;
