@@ -239,11 +239,7 @@ impl Config {
             public_url,
             reset_link,
             lang,
-            sms_second_factor: flag(
-                get("POLYAUTH_SMS_SECOND_FACTOR"),
-                "POLYAUTH_SMS_SECOND_FACTOR",
-                true,
-            )?,
+            sms_second_factor: flag(&get, "POLYAUTH_SMS_SECOND_FACTOR", true)?,
             web: Web::read(&get, env == Env::Prod)?,
             metrics: match get("POLYAUTH_METRICS").as_deref() {
                 None => vars.contains_key("AWS_LAMBDA_FUNCTION_NAME"),
@@ -256,39 +252,21 @@ impl Config {
                     ))
                 }
             },
-            access_ttl: seconds(get("POLYAUTH_ACCESS_TTL"), "POLYAUTH_ACCESS_TTL", 3600)?,
-            refresh_ttl: seconds(
-                get("POLYAUTH_REFRESH_TTL"),
-                "POLYAUTH_REFRESH_TTL",
-                7 * 24 * 3600,
-            )?,
-            refresh_grace: seconds(get("POLYAUTH_REFRESH_GRACE"), "POLYAUTH_REFRESH_GRACE", 10)?,
-            session_max_age: seconds(
-                get("POLYAUTH_SESSION_MAX_AGE"),
-                "POLYAUTH_SESSION_MAX_AGE",
-                30 * 24 * 3600,
-            )?,
+            access_ttl: seconds(&get, "POLYAUTH_ACCESS_TTL", 3600)?,
+            refresh_ttl: seconds(&get, "POLYAUTH_REFRESH_TTL", 7 * 24 * 3600)?,
+            refresh_grace: seconds(&get, "POLYAUTH_REFRESH_GRACE", 10)?,
+            session_max_age: seconds(&get, "POLYAUTH_SESSION_MAX_AGE", 30 * 24 * 3600)?,
             limits,
-            sessions_per_user: match get("POLYAUTH_SESSIONS_PER_USER") {
-                None => 100,
-                Some(v) => v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        bad(
-                            "POLYAUTH_SESSIONS_PER_USER",
-                            format!("{v:?} is not 1 to 1000"),
-                        )
-                    })?,
-            },
+            sessions_per_user: number(
+                &get,
+                "POLYAUTH_SESSIONS_PER_USER",
+                100,
+                |n| (1..=1000).contains(&n),
+                "1 to 1000",
+            )? as usize,
             on_lambda: false,
         };
-        let dev_on_network = flag(
-            get("POLYAUTH_DEV_ON_NETWORK"),
-            "POLYAUTH_DEV_ON_NETWORK",
-            false,
-        )?;
+        let dev_on_network = flag(&get, "POLYAUTH_DEV_ON_NETWORK", false)?;
         // Development mode shows codes and reset links to whoever asks: only to this machine,
         // unless asked for in so many words.
         if config.env == Env::Dev && !config.addr.ip().is_loopback() && !dev_on_network {
@@ -353,8 +331,11 @@ fn bad(var: &'static str, reason: String) -> ConfigError {
     ConfigError::Bad { var, reason }
 }
 
-fn flag(v: Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match v.as_deref() {
+/// How the readers below take the environment: a variable's value, if set.
+type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn flag(get: Get, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(var).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "on" | "yes") => Ok(true),
         Some("0" | "false" | "off" | "no") => Ok(false),
@@ -362,26 +343,51 @@ fn flag(v: Option<String>, var: &'static str, default: bool) -> Result<bool, Con
     }
 }
 
-fn seconds(v: Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
-    match v {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| bad(var, format!("{s:?} is not a positive number of seconds"))),
-    }
+/// A whole number: `default` when `var` is unset; refused, saying it is not `what`, unless
+/// `accept` takes it.
+fn number(
+    get: Get,
+    var: &'static str,
+    default: i64,
+    accept: impl Fn(i64) -> bool,
+    what: &str,
+) -> Result<i64, ConfigError> {
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| accept(*n))
+        .ok_or_else(|| bad(var, format!("{raw:?} is not {what}")))
+}
+
+fn seconds(get: Get, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+    number(get, var, default, |n| n > 0, "a positive number of seconds")
+}
+
+/// `pairs` as the environment, for tests.
+#[cfg(test)]
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `pairs` as the readers of the parts take the environment, for their tests.
+#[cfg(test)]
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars = vars(pairs);
+    move |k| vars.get(k).cloned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    /// The refusal of the configuration `pairs`, as it is printed.
+    fn refused(pairs: &[(&str, &str)]) -> String {
+        Config::from_vars(vars(pairs)).unwrap_err().to_string()
     }
 
     #[test]
@@ -430,10 +436,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        let err = Config::from_vars(vars(&[("POLYAUTH_ADDR", "nope")])).unwrap_err();
-        assert!(err.to_string().starts_with("POLYAUTH_ADDR"));
-        let err = Config::from_vars(vars(&[("POLYAUTH_JWT_SECRET", "short")])).unwrap_err();
-        assert!(err.to_string().starts_with("POLYAUTH_JWT_SECRET"));
+        assert!(refused(&[("POLYAUTH_ADDR", "nope")]).starts_with("POLYAUTH_ADDR"));
+        assert!(refused(&[("POLYAUTH_JWT_SECRET", "short")]).starts_with("POLYAUTH_JWT_SECRET"));
     }
 
     #[test]
@@ -462,10 +466,8 @@ mod tests {
             ("polyauth", DEFAULT_EMAIL_FROM)
         );
         assert!(!d.uses_aws());
-        let err = Config::from_vars(vars(&[("POLYAUTH_TABLE", "no spaces")])).unwrap_err();
-        assert!(err.to_string().starts_with("POLYAUTH_TABLE"));
-        let err = Config::from_vars(vars(&[("POLYAUTH_EMAIL_FROM", "nobody")])).unwrap_err();
-        assert!(err.to_string().starts_with("POLYAUTH_EMAIL_FROM"));
+        assert!(refused(&[("POLYAUTH_TABLE", "no spaces")]).starts_with("POLYAUTH_TABLE"));
+        assert!(refused(&[("POLYAUTH_EMAIL_FROM", "nobody")]).starts_with("POLYAUTH_EMAIL_FROM"));
     }
 
     #[test]

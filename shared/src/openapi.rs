@@ -14,14 +14,25 @@ use utoipa::{
         security::{
             ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
         },
-        ContentBuilder, Info, OpenApi, PathItem, Ref, Required,
+        ContentBuilder, Info, OpenApi, PathItem, Ref, RefOr, Required,
     },
-    ToSchema,
+    PartialSchema, ToSchema,
 };
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 /// A dialect's routes with their documentation.
 pub type Routes = OpenApiRouter<Auth>;
+
+/// A route list: each entry a `routes!` of a dialect's handlers, or an `alias` of one.
+pub fn list(routes: impl IntoIterator<Item = UtoipaMethodRouter<Auth>>) -> Routes {
+    routes.into_iter().fold(Routes::new(), Routes::routes)
+}
+
+/// A dialect's routes: every request marked as `dialect`'s (its sessions, its security events),
+/// and `refusals`, with body `T`, documented on every route as `anywhere` does.
+pub fn dialect<T: ToSchema>(routes: Routes, dialect: Dialect, refusals: &[Anywhere]) -> Routes {
+    anywhere::<T>(routes.layer(axum::Extension(dialect)), refusals)
+}
 
 /// An answer any operation of a dialect may give: its one `Failure` mapping makes it wherever
 /// the failure happens (an outage, a limit), so it is documented once per dialect.
@@ -47,6 +58,34 @@ pub fn anywhere<T: ToSchema>(mut routes: Routes, answers: &[Anywhere]) -> Routes
                     .responses
                     .entry(answer.status.to_string())
                     .or_insert_with(|| response::<T>(answer).into());
+            }
+        }
+    }
+    routes
+}
+
+/// A refusal that says when to come back, as routes name it in the description of their HTTP 200
+/// answer, and what that answer's `Retry-After` header says with it.
+pub struct Wait {
+    pub refusal: &'static str,
+    pub header: &'static str,
+}
+
+/// Documents `Retry-After` on every HTTP 200 answer whose description names one of `waits`'
+/// refusals: for dialects that refuse with HTTP 200, whose `Failure` sets the header on every
+/// refusal that says when to come back, so a route documents it by naming the refusal.
+pub fn waits(mut routes: Routes, waits: &[Wait]) -> Routes {
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        for op in operations(item) {
+            let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") else {
+                continue;
+            };
+            for wait in waits.iter().filter(|w| ok.description.contains(w.refusal)) {
+                let header = HeaderBuilder::new()
+                    .schema(u64::schema())
+                    .description(Some(wait.header))
+                    .build();
+                ok.headers.insert("Retry-After".to_string(), header);
             }
         }
     }

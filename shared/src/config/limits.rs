@@ -1,7 +1,7 @@
 //! The abuse limits: how much one address, one deployment and the hashing queue may take.
 //! Every counter lives in the store, so a limit holds across any number of Lambda instances.
 
-use super::{bad, ConfigError};
+use super::{bad, number, ConfigError, Get};
 
 /// At most `count` events per `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +16,8 @@ impl Rate {
     }
 
     /// `COUNT/SECONDS`, e.g. `30/300`.
-    fn parse(raw: Option<String>, var: &'static str, default: Rate) -> Result<Rate, ConfigError> {
-        let Some(raw) = raw else {
+    fn parse(get: Get, var: &'static str, default: Rate) -> Result<Rate, ConfigError> {
+        let Some(raw) = get(var) else {
             return Ok(default);
         };
         let parsed = raw.split_once('/').and_then(|(n, w)| {
@@ -56,10 +56,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub(super) fn read(
-        get: &dyn Fn(&str) -> Option<String>,
-        default_cc: &str,
-    ) -> Result<Limits, ConfigError> {
+    pub(super) fn read(get: Get, default_cc: &str) -> Result<Limits, ConfigError> {
         let countries = match get("POLYAUTH_SMS_COUNTRIES") {
             None => vec![default_cc.to_string()],
             Some(list) => {
@@ -81,52 +78,16 @@ impl Limits {
             }
         };
         Ok(Limits {
-            attempts: Rate::parse(
-                get("POLYAUTH_LIMIT_ATTEMPTS"),
-                "POLYAUTH_LIMIT_ATTEMPTS",
-                Rate::new(30, 300),
-            )?,
-            sends: Rate::parse(
-                get("POLYAUTH_LIMIT_SENDS"),
-                "POLYAUTH_LIMIT_SENDS",
-                Rate::new(10, 3600),
-            )?,
-            captchas: Rate::parse(
-                get("POLYAUTH_LIMIT_CAPTCHAS"),
-                "POLYAUTH_LIMIT_CAPTCHAS",
-                Rate::new(60, 3600),
-            )?,
-            registrations: Rate::parse(
-                get("POLYAUTH_LIMIT_REGISTRATIONS"),
-                "POLYAUTH_LIMIT_REGISTRATIONS",
-                Rate::new(20, 3600),
-            )?,
-            sms_daily: count(
-                get("POLYAUTH_SMS_DAILY_BUDGET"),
-                "POLYAUTH_SMS_DAILY_BUDGET",
-                1000,
-            )?,
-            email_daily: count(
-                get("POLYAUTH_EMAIL_DAILY_BUDGET"),
-                "POLYAUTH_EMAIL_DAILY_BUDGET",
-                10_000,
-            )?,
+            attempts: Rate::parse(get, "POLYAUTH_LIMIT_ATTEMPTS", Rate::new(30, 300))?,
+            sends: Rate::parse(get, "POLYAUTH_LIMIT_SENDS", Rate::new(10, 3600))?,
+            captchas: Rate::parse(get, "POLYAUTH_LIMIT_CAPTCHAS", Rate::new(60, 3600))?,
+            registrations: Rate::parse(get, "POLYAUTH_LIMIT_REGISTRATIONS", Rate::new(20, 3600))?,
+            sms_daily: count(get, "POLYAUTH_SMS_DAILY_BUDGET", 1000)?,
+            email_daily: count(get, "POLYAUTH_EMAIL_DAILY_BUDGET", 10_000)?,
             sms_countries: countries,
-            trusted_proxies: count(
-                get("POLYAUTH_TRUSTED_PROXIES"),
-                "POLYAUTH_TRUSTED_PROXIES",
-                0,
-            )? as usize,
-            hash_queue_per_core: count(
-                get("POLYAUTH_HASH_QUEUE_PER_CORE"),
-                "POLYAUTH_HASH_QUEUE_PER_CORE",
-                64,
-            )? as usize,
-            login_record_days: count(
-                get("POLYAUTH_LOGIN_RECORD_DAYS"),
-                "POLYAUTH_LOGIN_RECORD_DAYS",
-                400,
-            )?,
+            trusted_proxies: count(get, "POLYAUTH_TRUSTED_PROXIES", 0)? as usize,
+            hash_queue_per_core: count(get, "POLYAUTH_HASH_QUEUE_PER_CORE", 64)? as usize,
+            login_record_days: count(get, "POLYAUTH_LOGIN_RECORD_DAYS", 400)?,
         })
     }
 
@@ -143,28 +104,17 @@ impl Limits {
     }
 }
 
-fn count(v: Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
-    match v {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=1_000_000_000).contains(n))
-            .ok_or_else(|| bad(var, format!("{s:?} is not a whole number"))),
-    }
+fn count(get: Get, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+    let within = |n| (0..=1_000_000_000).contains(&n);
+    number(get, var, default, within, "a whole number")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Limits, ConfigError> {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Limits::read(&|k| vars.get(k).cloned(), "86")
+        Limits::read(&crate::config::env(pairs), "86")
     }
 
     #[test]

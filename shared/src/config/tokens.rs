@@ -12,7 +12,7 @@
 //!
 //! `<DIALECT>` is `PAULI`, `AUTH_JSON` (seed 001), `API_V1` (002), `V1` (003), `AUTH_FORM` (004).
 
-use super::ConfigError;
+use super::{bad, ConfigError};
 use crate::domain::Dialect;
 
 /// A secret that never prints: `Debug` and logs show `<redacted>`.
@@ -75,10 +75,6 @@ fn index(dialect: Dialect) -> usize {
     Dialect::ALL.iter().position(|d| *d == dialect).unwrap_or(0)
 }
 
-fn bad(var: &'static str, reason: String) -> ConfigError {
-    ConfigError::Bad { var, reason }
-}
-
 fn choice(
     get: &impl Fn(&str) -> Option<String>,
     dialect: Dialect,
@@ -113,14 +109,9 @@ fn choice(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<TokenConfig, ConfigError> {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        TokenConfig::read(&|k: &str| vars.get(k).cloned())
+        TokenConfig::read(&crate::config::env(pairs))
     }
 
     #[test]

@@ -34,11 +34,7 @@ impl Web {
         get: &impl Fn(&str) -> Option<String>,
         secure_by_default: bool,
     ) -> Result<Self, ConfigError> {
-        let secure = flag(
-            get("POLYAUTH_COOKIE_SECURE"),
-            "POLYAUTH_COOKIE_SECURE",
-            secure_by_default,
-        )?;
+        let secure = flag(get, "POLYAUTH_COOKIE_SECURE", secure_by_default)?;
         let same_site = match get("POLYAUTH_COOKIE_SAMESITE").as_deref() {
             None | Some("lax") => SameSite::Lax,
             Some("strict") => SameSite::Strict,
@@ -101,14 +97,9 @@ fn origin(raw: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)], secure: bool) -> Result<Web, ConfigError> {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Web::read(&|k: &str| vars.get(k).cloned(), secure)
+        Web::read(&crate::config::env(pairs), secure)
     }
 
     #[test]

@@ -35,18 +35,18 @@
 //!   (3000 / 2000), then needs a refresh token (500 `请求参数有误` without one, 2000 for an
 //!   unknown one), ends its session and the access token's, and clears the cookie.
 
-use super::{retry_after, wait_seconds};
+use super::{retry_after, wait_seconds, During};
 use crate::{
     domain::{Account, Code, Email, Password, PasswordPolicy},
-    http::{self, bearer},
-    openapi::Anywhere,
+    http::{self, bearer, Json},
+    openapi::{Anywhere, Wait},
     services::{
         Challenge, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount,
     },
     Auth, Error,
 };
 use axum::{
-    extract::{Query, State},
+    extract::Query,
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Router,
@@ -54,8 +54,9 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::{
     openapi::{
+        path::{Operation, PathsMap},
         schema::{AnyOfBuilder, ObjectBuilder, Schema, Type},
-        Ref, RefOr, Required,
+        HeaderBuilder, PathItem, Ref, RefOr, Required,
     },
     IntoParams, PartialSchema, ToSchema,
 };
@@ -70,42 +71,64 @@ const COOKIE_PATH: &str = "/api";
 
 /// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
-    let auth = crate::openapi::Routes::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(login_email))
-        .routes(routes!(update_token))
-        .routes(routes!(logout))
-        .routes(routes!(resetpwd_check, resetpwd_check_legacy))
-        .routes(routes!(modify_pwd))
-        .routes(routes!(send_email_code))
-        .routes(routes!(captcha))
-        .routes(crate::openapi::alias(
-            routes!(captcha_validate),
-            "/captcha/verify",
-        ));
-    let verify = crate::openapi::Routes::new()
-        .routes(routes!(get_email_code))
-        .routes(routes!(captcha_get))
-        .routes(routes!(captcha_validate));
+    let auth = crate::openapi::list([
+        routes!(register),
+        routes!(login),
+        routes!(login_email),
+        routes!(update_token),
+        routes!(logout),
+        routes!(resetpwd_check, resetpwd_check_legacy),
+        routes!(modify_pwd),
+        routes!(send_email_code),
+        routes!(captcha),
+        crate::openapi::alias(routes!(captcha_validate), "/captcha/verify"),
+    ]);
+    let verify = crate::openapi::list([
+        routes!(get_email_code),
+        routes!(captcha_get),
+        routes!(captcha_validate),
+    ]);
     let mut routes = crate::openapi::Routes::new()
         .nest(PREFIX, auth)
-        .nest(VERIFY, verify)
-        .layer(axum::Extension(Dialect::ApiV1));
+        .nest(VERIFY, verify);
     // Bodies whose every field is optional may be left out (an empty body reads as `{}`): the
     // refresh token may come as a cookie, and `captcha` without an id issues one.
     let paths = &mut routes.get_openapi_mut().paths.paths;
     for path in ["/updateToken", "/logout", "/captcha"] {
-        let body = paths
-            .get_mut(&format!("{PREFIX}{path}"))
-            .and_then(|item| item.post.as_mut())
-            .and_then(|op| op.request_body.as_mut());
-        if let Some(body) = body {
+        if let Some(body) = post(paths, path).and_then(|op| op.request_body.as_mut()) {
             body.required = Some(Required::False);
         }
     }
-    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
+    // The answers that hand out tokens set the refresh token as a cookie too (`signed_in`).
+    for path in ["/login", "/login/email", "/updateToken"] {
+        if let Some(RefOr::T(ok)) =
+            post(paths, path).and_then(|op| op.responses.responses.get_mut("200"))
+        {
+            let cookie = HeaderBuilder::new()
+                .schema(String::schema())
+                .description(Some(SETS_COOKIE))
+                .build();
+            ok.headers.insert("Set-Cookie".to_string(), cookie);
+        }
+    }
+    let routes = crate::openapi::waits(routes, WAITS);
+    crate::openapi::dialect::<Refusal>(routes, Dialect::ApiV1, REFUSALS)
 }
+
+/// The POST operation of `path` under `PREFIX`.
+fn post<'a>(paths: &'a mut PathsMap<String, PathItem>, path: &str) -> Option<&'a mut Operation> {
+    paths.get_mut(&format!("{PREFIX}{path}"))?.post.as_mut()
+}
+
+const SETS_COOKIE: &str = "On success: `refresh_token=<refreshToken>; Path=/api; \
+    Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in \
+    production; the SameSite policy is configurable)";
+
+/// The refusal that says when to come back: the routes that may answer it name it.
+const WAITS: &[Wait] = &[Wait {
+    refusal: "`操作过于频繁，请N秒后再试`",
+    header: "With `操作过于频繁…`: seconds to wait",
+}];
 
 /// What `Failure` answers with another status than 200: only an outage.
 const REFUSALS: &[Anywhere] = &[Anywhere {
@@ -313,6 +336,11 @@ fn email(raw: &str) -> Result<Email, Failure> {
     Ok(Email::parse(raw).map_err(|e| e.field("email"))?)
 }
 
+/// Every account of this dialect is named by its email.
+fn account(raw_email: &str) -> Result<Account, Failure> {
+    Ok(Account::Email(email(raw_email)?))
+}
+
 /// A password being chosen (register, modifyPwd): eight characters or more.
 /// The original refused a password under six characters with its own message; whatever else
 /// the policy refuses is bad input.
@@ -321,14 +349,22 @@ fn new_password(raw: &str) -> Result<Password, Failure> {
         return Err(Error::invalid("password", "shorter than 6 characters").into());
     }
     Password::new(raw, PasswordPolicy::default())
-        .map_err(|e| during_new_password(e.field("password")))
+        .map_err(|e| e.field("password"))
+        .during(Op::NewPassword)
 }
 
-fn during_new_password(error: Error) -> Failure {
-    Failure {
-        error,
-        op: Op::NewPassword,
-    }
+/// A password chosen with a mailed code (`register`, `modifyPwd`): the account, the new password
+/// and the code, checked in that order as the original did.
+fn with_code(
+    raw_email: &str,
+    raw_password: &str,
+    raw_code: &str,
+) -> Result<(Account, Password, Code), Failure> {
+    Ok((
+        account(raw_email)?,
+        new_password(raw_password)?,
+        code(raw_code)?,
+    ))
 }
 
 /// The original's codes are exactly six digits (`验证码长度为6位` otherwise).
@@ -364,14 +400,8 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
         refresh_token: tokens.refresh.clone(),
         user_id,
     });
-    let max_age = tokens.refresh_expires_at - auth.now();
-    let cookie = http::set_cookie(
-        COOKIE,
-        &tokens.refresh,
-        COOKIE_PATH,
-        max_age,
-        auth.config().web.cookies,
-    );
+    let expires_at = tokens.refresh_expires_at;
+    let cookie = http::token_cookie(auth, COOKIE, &tokens.refresh, COOKIE_PATH, expires_at);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
 }
@@ -395,28 +425,20 @@ struct RegisterReq {
     (status = 200, body = Envelope<Null>, description = "Registered (`data` null; sign in \
         with `login`), or refused with code 500: `请求参数有误` (also a password the policy \
         refuses), `邮箱格式错误`, `密码长度不能小于6位`, `验证码长度为6位`, `邮箱验证码错误`, \
-        `邮箱已存在`, `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `邮箱已存在`, `操作过于频繁，请N秒后再试`"),
 ))]
-async fn register(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<RegisterReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
-    let password = new_password(&req.password)?;
-    let code = code(&req.code)?;
+async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
+    let (account, password, code) = with_code(&req.email, &req.password, &req.code)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code, &client)
         .await?;
     let new = NewUser {
-        email: Some(email(&req.email)?),
         password: Some(password),
-        ..Default::default()
+        ..NewUser::of_contact(&account)
     };
     auth.register(new, Some(check), &client)
         .await
-        .map_err(during_new_password)?;
+        .during(Op::NewPassword)?;
     Ok(ok(Null))
 }
 
@@ -439,18 +461,10 @@ struct LoginReq {
     (status = 200, body = Envelope<SignInData>, description = "Signed in (`data` \
         the tokens, the refresh token also set as a cookie), or refused: -1 `需要人机验证`; \
         500 `请求参数有误`, `邮箱格式错误`, `密码长度不能小于6位`, `用户名密码不匹配`, \
-        `账号已被禁用`, `操作过于频繁，请N秒后再试`",
-        headers(
-            ("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"),
-            ("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"),
-        )),
+        `账号已被禁用`, `操作过于频繁，请N秒后再试`"),
 ))]
-async fn login(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<LoginReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
+async fn login(auth: Auth, client: Client, Json(req, _): Body<LoginReq>) -> Answer {
+    let account = account(&req.email)?;
     // The original refused a password under six characters before counting the attempt (new
     // passwords need eight now; older ones still sign in).
     if req.password.chars().count() < 6 {
@@ -483,18 +497,10 @@ struct LoginEmailReq {
         the tokens, the refresh token also set as a cookie), or refused: -1 `需要人机验证`; \
         500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
         `用户名密码不匹配` (no account has the email), `账号已被禁用`, \
-        `操作过于频繁，请N秒后再试`",
-        headers(
-            ("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"),
-            ("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"),
-        )),
+        `操作过于频繁，请N秒后再试`"),
 ))]
-async fn login_email(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<LoginEmailReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
+async fn login_email(auth: Auth, client: Client, Json(req, _): Body<LoginEmailReq>) -> Answer {
+    let account = account(&req.email)?;
     let code = code(&req.code)?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
@@ -541,15 +547,10 @@ fn refresh_token(req: &RefreshReq, headers: &HeaderMap) -> Option<String> {
         (status = 200, body = Envelope<Option<SignedIn>>, description = "Renewed (`data` the \
             new tokens, the refresh token also set as a cookie), or refused: 2000 \
             `token验证失败` (no refresh token, or one unknown, expired, voided or superseded: \
-            sign in again); 500 `请求参数有误` (an unreadable body)",
-            headers(("Set-Cookie" = String, description = "On success: `refresh_token=<refreshToken>; Path=/api; Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in production; the SameSite policy is configurable)"))),
+            sign in again); 500 `请求参数有误` (an unreadable body)"),
     ),
 )]
-async fn update_token(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    http::Json(req, _): Body<RefreshReq>,
-) -> Answer {
+async fn update_token(auth: Auth, headers: HeaderMap, Json(req, _): Body<RefreshReq>) -> Answer {
     let token = refresh_token(&req, &headers).ok_or(Error::TokenInvalid)?;
     let tokens = auth
         .refresh(&token, Dialect::ApiV1)
@@ -585,11 +586,7 @@ async fn update_token(
                 Max-Age=0; …`: the cookie cleared, on every answer but an unreadable body's"))),
     ),
 )]
-async fn logout(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    http::Json(req, _): Body<RefreshReq>,
-) -> Response {
+async fn logout(auth: Auth, headers: HeaderMap, Json(req, _): Body<RefreshReq>) -> Response {
     // The refresh token is voided and the cookie cleared whatever the access token's state:
     // a client whose access token expired is signed out all the same. A presented access
     // token is then checked like the original's middleware did (an expired one answers 3000,
@@ -644,14 +641,9 @@ struct ResetCheckReq {
 /// The answer is the same whether the email has an account or not; only an account's gets
 /// the mail.
 #[utoipa::path(post, path = "/resetpwdCheck", request_body = ResetCheckReq, responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED,
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED),
 ))]
-async fn resetpwd_check(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<ResetCheckReq>,
-) -> Answer {
+async fn resetpwd_check(auth: Auth, client: Client, Json(req, _): Body<ResetCheckReq>) -> Answer {
     reset_check(&auth, &req.email, captcha_id(&req.captcha_id), &client).await
 }
 
@@ -673,11 +665,10 @@ struct ResetCheckQuery {
 
 /// `resetpwdCheck` as it was before the original's 1.0.2.
 #[utoipa::path(get, path = "/resetpwdCheck", params(ResetCheckQuery), responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED,
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED),
 ))]
 async fn resetpwd_check_legacy(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
     query: Result<Query<ResetCheckQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
@@ -695,7 +686,7 @@ async fn reset_check(
     captcha: Option<String>,
     client: &Client,
 ) -> Answer {
-    let account = Account::Email(email(raw_email)?);
+    let account = account(raw_email)?;
     auth.request_reset_code(&account, captcha.as_deref(), client)
         .await?;
     Ok(ok(Null))
@@ -719,20 +710,13 @@ struct ModifyPwdReq {
         with code 500: `请求参数有误` (also a password the policy refuses), `邮箱格式错误`, \
         `密码长度不能小于6位`, `验证码长度为6位`, \
         `邮箱验证码错误` (also for an email without an account), `账号已被禁用`, \
-        `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `操作过于频繁，请N秒后再试`"),
 ))]
-async fn modify_pwd(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<ModifyPwdReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
-    let password = new_password(&req.password)?;
-    let code = code(&req.code)?;
+async fn modify_pwd(auth: Auth, client: Client, Json(req, _): Body<ModifyPwdReq>) -> Answer {
+    let (account, password, code) = with_code(&req.email, &req.password, &req.code)?;
     auth.reset_password_with_code(&account, &code, &password, &client)
         .await
-        .map_err(during_new_password)?;
+        .during(Op::NewPassword)?;
     Ok(ok(Null))
 }
 
@@ -765,15 +749,10 @@ fn code_type_schema() -> Schema {
 #[utoipa::path(post, path = "/sendEmailCode", request_body = SendCodeReq, responses(
     (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
         `需要人机验证` (`type` `resetpwd` without a solved `captchaId`); 500 `请求参数有误`, \
-        `邮箱格式错误`, `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `邮箱格式错误`, `操作过于频繁，请N秒后再试`"),
 ))]
-async fn send_email_code(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<SendCodeReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
+async fn send_email_code(auth: Auth, client: Client, Json(req, _): Body<SendCodeReq>) -> Answer {
+    let account = account(&req.email)?;
     match req.kind.as_str() {
         "register" => auth.send_code(Purpose::Register, &account, &client).await?,
         "login" => auth.send_code(Purpose::Login, &account, &client).await?,
@@ -807,15 +786,10 @@ struct EmailCodeReq {
 #[utoipa::path(post, path = "/getEmailCode", request_body = EmailCodeReq, responses(
     (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
         `需要人机验证` (no solved `captchaId`); 500 `请求参数有误`, `邮箱格式错误`, \
-        `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `操作过于频繁，请N秒后再试`"),
 ))]
-async fn get_email_code(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<EmailCodeReq>,
-) -> Answer {
-    let account = Account::Email(email(&req.email)?);
+async fn get_email_code(auth: Auth, client: Client, Json(req, _): Body<EmailCodeReq>) -> Answer {
+    let account = account(&req.email)?;
     let captcha = captcha_id(&req.captcha_id);
     auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref(), &client)
         .await?;
@@ -864,23 +838,20 @@ struct Rendered {
 #[utoipa::path(get, path = "/captcha/get", params(CaptchaReq), responses(
     (status = 200, body = Envelope<Option<Rendered>>, description = "A rendering, or refused \
         with code 500: `获取失败` (no id, or one unknown, expired or solved), `请求参数有误`, \
-        `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `操作过于频繁，请N秒后再试`"),
 ))]
 async fn captcha_get(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
     http::Params(q, _): http::Params<CaptchaReq, Failure>,
 ) -> Answer {
-    let during_get = |error| Failure {
-        error,
-        op: Op::CaptchaGet,
-    };
-    let id = captcha_id(&q.captcha_id).ok_or_else(|| during_get(Error::CaptchaInvalid))?;
+    let id = captcha_id(&q.captcha_id)
+        .ok_or(Error::CaptchaInvalid)
+        .during(Op::CaptchaGet)?;
     let c = auth
         .render_captcha(&id, &client)
         .await
-        .map_err(during_get)?;
+        .during(Op::CaptchaGet)?;
     Ok(ok(Rendered {
         slider_captcha: c.into(),
     }))
@@ -900,21 +871,13 @@ struct Issued {
 #[utoipa::path(post, path = "/captcha", request_body = CaptchaReq, responses(
     (status = 200, body = Envelope<Option<Issued>>, description = "A rendering, or refused \
         with code 500: `获取失败` (an id unknown, expired or solved), `请求参数有误`, \
-        `操作过于频繁，请N秒后再试`",
-        headers(("Retry-After" = u64, description = "With `操作过于频繁…`: seconds to wait"))),
+        `操作过于频繁，请N秒后再试`"),
 ))]
-async fn captcha(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<CaptchaReq>,
-) -> Answer {
+async fn captcha(auth: Auth, client: Client, Json(req, _): Body<CaptchaReq>) -> Answer {
     let c = auth
         .captcha(captcha_id(&req.captcha_id).as_deref(), &client)
         .await
-        .map_err(|error| Failure {
-            error,
-            op: Op::CaptchaGet,
-        })?;
+        .during(Op::CaptchaGet)?;
     Ok(ok(Issued {
         captcha_id: c.id.clone(),
         slider_captcha: c.into(),
@@ -938,11 +901,7 @@ struct ValidateReq {
     (status = 200, body = Envelope<Null>, description = "Solved (`data` null), or refused with \
         code 500: `滑块验证失败` (a miss, or no live rendering of that id), `请求参数有误`"),
 ))]
-async fn captcha_validate(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<ValidateReq>,
-) -> Answer {
+async fn captcha_validate(auth: Auth, client: Client, Json(req, _): Body<ValidateReq>) -> Answer {
     auth.verify_captcha(&req.captcha_id, req.x, &client).await?;
     Ok(ok(Null))
 }

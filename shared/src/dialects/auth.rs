@@ -23,11 +23,22 @@ pub mod json;
 
 use crate::Auth;
 use axum::Router;
+use utoipa_axum::router::UtoipaMethodRouter;
 
 /// Both seeds' routes; where a path is both seeds' (`/auth/`, `/auth`), the POST of seed 001
 /// and the GET of seed 004 are merged onto it, each marked with its own dialect.
 pub fn router(auth: Auth) -> Router {
     json::routes().merge(form::routes()).with_state(auth).into()
+}
+
+/// A seed's route list: `root`, its route at `/auth/`, which is served at `/auth` too, and the
+/// `others`.
+fn seed<const N: usize>(
+    root: UtoipaMethodRouter<Auth>,
+    others: [UtoipaMethodRouter<Auth>; N],
+) -> crate::openapi::Routes {
+    let unslashed = crate::openapi::alias(root.clone(), "/auth");
+    crate::openapi::list([root, unslashed].into_iter().chain(others))
 }
 
 #[cfg(test)]

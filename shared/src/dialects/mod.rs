@@ -43,9 +43,22 @@ impl<Op: Default> From<Error> for Failed<Op> {
     }
 }
 
-/// Marks errors as having happened in `op`.
-pub fn during<Op: Copy>(op: Op) -> impl Fn(Error) -> Failed<Op> {
-    move |error| Failed { error, op }
+/// Marks a step's failure as having happened in `op`: the core's error, or an extractor's
+/// failure, which took the default `Op` since an extractor does not know its endpoint.
+pub trait During<T, Op> {
+    fn during(self, op: Op) -> Result<T, Failed<Op>>;
+}
+
+impl<T, Op> During<T, Op> for Result<T, Error> {
+    fn during(self, op: Op) -> Result<T, Failed<Op>> {
+        self.map_err(|error| Failed { error, op })
+    }
+}
+
+impl<T, Op> During<T, Op> for Result<T, Failed<Op>> {
+    fn during(self, op: Op) -> Result<T, Failed<Op>> {
+        self.map_err(|f| Failed { error: f.error, op })
+    }
 }
 
 /// Adds `Retry-After` to a refusal that says when to come back.

@@ -47,12 +47,12 @@
 //!   user;
 //! - `GET logout` answers 0 and clears the cookies even without a (valid) session.
 
-use super::{retry_after, wait_seconds};
+use super::{retry_after, wait_seconds, During};
 use crate::{
     clock::rfc3339,
-    domain::{Code, Email, Password, PasswordPolicy, Profile, User},
-    http,
-    openapi::Anywhere,
+    domain::{Code, Email, Password, PasswordPolicy, Phone, Profile, User},
+    http::{self, Json},
+    openapi::{Anywhere, Wait},
     sender::Channel,
     services::{
         Client, Dialect, Gate, LegacyId, LoginStep, LoginType, NewUser, PendingId, Principal,
@@ -61,8 +61,8 @@ use crate::{
     Auth, Error,
 };
 use axum::{
-    extract::State,
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Router,
 };
@@ -70,8 +70,9 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use utoipa::{
     openapi::{
+        path::{Parameter, ParameterBuilder, ParameterIn},
         schema::{Object, ObjectBuilder, OneOfBuilder, Schema, Type},
-        Ref, RefOr,
+        Ref, RefOr, Required,
     },
     IntoParams, PartialSchema, ToSchema,
 };
@@ -101,19 +102,34 @@ const E_UNAVAILABLE: i64 = 1099;
 
 /// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
-    let api = crate::openapi::Routes::new()
-        .routes(routes!(logined))
-        .routes(routes!(record))
-        .routes(routes!(create))
-        .routes(routes!(login))
-        .routes(routes!(send_code, enter_code))
-        .routes(routes!(logout))
-        .routes(routes!(reset_request, reset_check, reset_redeem));
-    let routes = crate::openapi::Routes::new()
-        .nest(PREFIX, api)
-        .layer(axum::Extension(Dialect::Pauli));
-    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
+    let api = crate::openapi::list([
+        routes!(logined),
+        routes!(record),
+        routes!(create),
+        routes!(login),
+        routes!(send_code, enter_code),
+        routes!(logout),
+        routes!(reset_request, reset_check, reset_redeem),
+    ]);
+    let routes = crate::openapi::waits(crate::openapi::Routes::new().nest(PREFIX, api), WAITS);
+    crate::openapi::dialect::<Refusal>(routes, Dialect::Pauli, REFUSALS)
 }
+
+/// The refusals that say when to come back: the routes that may answer one name it.
+const WAITS: &[Wait] = &[
+    Wait {
+        refusal: "`操作过于频繁，请N秒后再试`",
+        header: "With `操作过于频繁，请N秒后再试`: seconds to wait",
+    },
+    Wait {
+        refusal: "`验证码发送间隔时间太短`",
+        header: "With `验证码发送间隔时间太短`: seconds to wait",
+    },
+    Wait {
+        refusal: "`24小时内重置次数超过阈值`",
+        header: "With `24小时内重置次数超过阈值`: seconds to wait",
+    },
+];
 
 /// What `Failure` may answer on any route besides HTTP 200, where each route documents its
 /// refusals beside its success.
@@ -133,6 +149,50 @@ const BEARER_PARAM: &str = "`Bearer <access token>`: the session, instead of the
     `pauli_session`.";
 const PENDING_PARAM: &str = "The pending login that `PUT pass/login` set with its answer 1032 \
     (HttpOnly, path `/pauli`, valid 20 minutes).";
+
+/// The session of the request. As an extractor (`Session(principal): Session`) it is read ahead
+/// of the body, where the original checked it first (`pass/create`); as `params(Session)`, it is
+/// how every route that reads the session documents it: the cookie, and the `Authorization`
+/// header that wins over it.
+struct Session(Principal);
+
+impl FromRequestParts<Auth> for Session {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Self, Failure> {
+        principal(auth, &parts.headers).await.map(Session)
+    }
+}
+
+impl IntoParams for Session {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            optional("pauli_session", ParameterIn::Cookie, SESSION_PARAM),
+            optional("Authorization", ParameterIn::Header, BEARER_PARAM),
+        ]
+    }
+}
+
+/// The parameters of the SMS step: the pending login, and the session the step refuses.
+struct PendingLogin;
+
+impl IntoParams for PendingLogin {
+    fn into_params(location: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let pending = optional("pauli_pending", ParameterIn::Cookie, PENDING_PARAM);
+        [vec![pending], Session::into_params(location)].concat()
+    }
+}
+
+/// An optional text parameter outside the query string and the body.
+fn optional(name: &str, location: ParameterIn, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(location)
+        .description(Some(description))
+        .required(Required::False)
+        .schema(Some(String::schema()))
+        .build()
+}
 
 /// The endpoint a failure happened in, where the original worded a refusal per endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -364,7 +424,7 @@ fn done<T: Serialize>(msg: &'static str, result: T) -> Response {
 }
 
 /// A mobile as the original took it (`^1[3-9]\d{9}$`), or in E.164 with its `+`.
-fn mobile(auth: &Auth, raw: &str) -> Result<crate::domain::Phone, Error> {
+fn mobile(auth: &Auth, raw: &str) -> Result<Phone, Error> {
     let s = raw.trim();
     let mainland = s.len() == 11
         && s.starts_with('1')
@@ -379,6 +439,20 @@ fn mobile(auth: &Auth, raw: &str) -> Result<crate::domain::Phone, Error> {
         ));
     }
     auth.phone(s).map_err(|e| e.field("mobile"))
+}
+
+/// The optional new password and mobile of `pass/create` and `POST pass/reset`; empty counts
+/// as absent.
+fn password_and_mobile(
+    auth: &Auth,
+    password: Option<String>,
+    mobile: Option<String>,
+) -> Result<(Option<Password>, Option<Phone>), Error> {
+    let password = given(password)
+        .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
+        .transpose()?;
+    let mobile = given(mobile).map(|m| self::mobile(auth, &m)).transpose()?;
+    Ok((password, mobile))
 }
 
 fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
@@ -412,15 +486,22 @@ async fn principal(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Failur
     Ok(auth.authenticate_in(&token, Dialect::Pauli).await?)
 }
 
-/// `E_USER_LOGIN`: the login steps refuse a request that already carries a live session.
-async fn refuse_if_signed_in(auth: &Auth, headers: &HeaderMap) -> Result<(), Failure> {
-    let Some(token) = token(headers) else {
-        return Ok(());
-    };
-    match auth.authenticate_in(&token, Dialect::Pauli).await {
-        Ok(_) => Err(Error::AlreadySignedIn.into()),
-        Err(Error::Unavailable) => Err(Error::Unavailable.into()),
-        Err(_) => Ok(()),
+/// `E_USER_LOGIN`: the login steps refuse a request that already carries a live session. An
+/// extractor ahead of the parameters', so it is checked before them.
+struct NotSignedIn;
+
+impl FromRequestParts<Auth> for NotSignedIn {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Self, Failure> {
+        let Some(token) = token(&parts.headers) else {
+            return Ok(NotSignedIn);
+        };
+        match auth.authenticate_in(&token, Dialect::Pauli).await {
+            Ok(_) => Err(Error::AlreadySignedIn.into()),
+            Err(Error::Unavailable) => Err(Error::Unavailable.into()),
+            Err(_) => Ok(NotSignedIn),
+        }
     }
 }
 
@@ -457,14 +538,8 @@ fn user_id(user: &User) -> UserId {
 
 /// Code 0 with the user id, the session cookie set and any pending login cookie cleared.
 fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
-    let max_age = tokens.access_expires_at - auth.now();
-    let session = http::set_cookie(
-        SESSION_COOKIE,
-        &tokens.access,
-        COOKIE_PATH,
-        max_age,
-        auth.config().web.cookies,
-    );
+    let expires = tokens.access_expires_at;
+    let session = http::token_cookie(auth, SESSION_COOKIE, &tokens.access, COOKIE_PATH, expires);
     let res = with_cookie(ok(user_id(user)), session);
     with_cookie(res, clear(auth, PENDING_COOKIE))
 }
@@ -538,16 +613,13 @@ fn profile(auth: &Auth, user: &User) -> LoginedUser {
 
 /// Tells whether the request carries a live session, and whose.
 #[utoipa::path(get, path = "/logined",
-    params(
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(Session),
     responses(
         (status = 200, body = LoginedAnswer, description = "0 with `logined: true` and the \
             user, or `logined: false` alone for a missing, expired or revoked session"),
     ),
 )]
-async fn logined(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+async fn logined(auth: Auth, headers: HeaderMap) -> Answer {
     let not_logged_in = || ok(Logined::No(NotLogined { logined: false }));
     let Some(token) = token(&headers) else {
         return Ok(not_logged_in());
@@ -563,15 +635,12 @@ async fn logined(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
 #[into_params(parameter_in = Query)]
 struct RecordQuery {
     /// A polyauth id or an imported user's original id; the caller by default.
-    #[serde(default)]
     #[param(nullable = false, max_length = 64)]
     user_id: Option<String>,
     /// The last `record_id` of the previous page.
-    #[serde(default)]
     #[param(nullable = false)]
     cursor_id: Option<String>,
     /// How many records, 10 by default; more than 100 count as 100.
-    #[serde(default)]
     #[param(value_type = Option<u32>, nullable = false, minimum = 1)]
     limit: Option<String>,
 }
@@ -621,22 +690,14 @@ fn login_types() -> Object {
 #[utoipa::path(get, path = "/record",
     description = "The parameters may also be sent in a JSON or form body, which wins over the \
         query string.",
-    params(
-        RecordQuery,
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(RecordQuery, Session),
     responses(
         (status = 200, body = LogsAnswer, description = "0 with a page of records; 1 a bad \
             `user_id`, `cursor_id` or `limit` (`result.field`); 7 without `pauli:user:audit`; \
             1004 without a live session"),
     ),
 )]
-async fn record(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    http::Params(q, _): Params<RecordQuery>,
-) -> Answer {
+async fn record(auth: Auth, headers: HeaderMap, http::Params(q, _): Params<RecordQuery>) -> Answer {
     let principal = principal(&auth, &headers).await?;
     let user = match given(q.user_id) {
         Some(raw) => {
@@ -683,43 +744,26 @@ struct CreateReq {
     #[schema(format = Email)]
     username: String,
     /// Without one (or empty), a random password is set and the user is mailed a reset link.
-    #[serde(default)]
     password: Option<String>,
     /// The user's name: not blank, at most 128 characters.
     name: String,
     /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
-    #[serde(default)]
     mobile: Option<String>,
 }
 
 /// Creates a user who signs in with an email and a password; needs `pauli:user:create`.
 #[utoipa::path(post, path = "/pass/create",
     request_body = CreateReq,
-    params(
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(Session),
     responses(
         (status = 200, body = UserIdAnswer, description = "0 with the new user's `user_id`; 1 \
             a bad or missing parameter (`result.field`), a weak password, a taken email or \
             mobile (`用户已经存在`), or no reset link can be mailed now \
             (`操作过于频繁，请N秒后再试`); 7 without `pauli:user:create`; 1004 without a live \
-            session (checked before the parameters)",
-            headers(
-                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
-                    wait"),
-            ),
-        ),
+            session (checked before the parameters)"),
     ),
 )]
-async fn create(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    body: Result<Body<CreateReq>, Failure>,
-) -> Answer {
-    // The session first, as the original checked it before the parameters.
-    let principal = principal(&auth, &headers).await?;
-    let http::Json(req, _) = body?;
+async fn create(auth: Auth, Session(principal): Session, Json(req, _): Body<CreateReq>) -> Answer {
     let email = Email::parse(&req.username).map_err(|e| e.field("username"))?;
     let name = req.name.trim();
     if name.is_empty() {
@@ -728,10 +772,7 @@ async fn create(
     if name.chars().count() > MAX_NAME {
         return Err(Error::invalid("name", format!("at most {MAX_NAME} characters")).into());
     }
-    let password = given(req.password)
-        .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
-        .transpose()?;
-    let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
+    let (password, mobile) = password_and_mobile(&auth, req.password, req.mobile)?;
     let new = NewUser {
         email: Some(email),
         mobile,
@@ -756,10 +797,7 @@ struct LoginReq {
 /// Signs in with a password; a user with a mobile continues with an SMS code.
 #[utoipa::path(put, path = "/pass/login",
     request_body = LoginReq,
-    params(
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(Session),
     responses(
         (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
             session cookie is set; 1032 the password is right and an SMS code (6 digits, valid \
@@ -772,20 +810,11 @@ struct LoginReq {
                     (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
                     `pauli_pending` cleared; with 1032: `pauli_pending=<id>` (same attributes, \
                     Max-Age 1200)"),
-                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
-                    wait"),
             ),
         ),
     ),
 )]
-async fn login(
-    State(auth): State<Auth>,
-    client: Client,
-    headers: HeaderMap,
-    body: Result<Body<LoginReq>, Failure>,
-) -> Answer {
-    refuse_if_signed_in(&auth, &headers).await?;
-    let http::Json(req, _) = body?;
+async fn login(auth: Auth, client: Client, _: NotSignedIn, Json(req, _): Body<LoginReq>) -> Answer {
     let account = auth
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
@@ -824,7 +853,6 @@ async fn login(
 #[into_params(parameter_in = Query)]
 struct SendCodeQuery {
     /// `voice` (the default) or `sms`, in any case.
-    #[serde(default)]
     #[param(value_type = Option<Method>, inline, nullable = false)]
     method: Option<String>,
 }
@@ -847,34 +875,23 @@ struct CodeSent {
 #[utoipa::path(get, path = "/pass/code",
     description = "Within 20 minutes of `PUT pass/login`, at most once a minute. `method` may \
         also be sent in a JSON or form body, which wins over the query string.",
-    params(
-        SendCodeQuery,
-        ("pauli_pending" = Option<String>, Cookie, nullable = false, description = PENDING_PARAM),
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(SendCodeQuery, PendingLogin),
     responses(
         (status = 200, body = CodeSentAnswer, description = "0 sent (`成功`, or \
             `语音验证暂不可用，验证码已通过短信发送` when voice fell back to SMS; `result.method` \
             says which); 1 an unsupported `method` (`不支持的验证发送方式`), no \
             pending login (`用户名/密码未验证或已失效，请返回重新验证`), or a resend within a \
             minute of the last code (`验证码发送间隔时间太短`); 1003 the request carries a live \
-            session",
-            headers(
-                ("Retry-After" = u64, description = "With `验证码发送间隔时间太短`: seconds to \
-                    wait"),
-            ),
-        ),
+            session"),
     ),
 )]
 async fn send_code(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
+    _: NotSignedIn,
     headers: HeaderMap,
-    params: Result<Params<SendCodeQuery>, Failure>,
+    http::Params(q, _): Params<SendCodeQuery>,
 ) -> Answer {
-    refuse_if_signed_in(&auth, &headers).await?;
-    let http::Params(q, _) = params?;
     let asked = match given(q.method)
         .map(|m| m.trim().to_ascii_lowercase())
         .as_deref()
@@ -887,10 +904,7 @@ async fn send_code(
     let channel = auth
         .resend_second_factor(&pending, asked, &client)
         .await
-        .map_err(|error| Failure {
-            error,
-            op: Op::SendCode,
-        })?;
+        .during(Op::SendCode)?;
     // `E_SUCC`'s own message, unless voice fell back to SMS (API-NOTES: it says so).
     let (method, msg) = match channel {
         Channel::Voice => (Method::Voice, "成功"),
@@ -915,11 +929,7 @@ struct EnterCodeReq {
         (EnterCodeReq = "application/x-www-form-urlencoded"),
         (EnterCodeReq = "multipart/form-data"),
     )),
-    params(
-        ("pauli_pending" = Option<String>, Cookie, nullable = false, description = PENDING_PARAM),
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(PendingLogin),
     responses(
         (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
             session cookie is set and the pending-login cookie cleared; 1 a missing or malformed \
@@ -931,20 +941,17 @@ struct EnterCodeReq {
                 ("Set-Cookie" = String, description = "With 0: `pauli_session=<access token>` \
                     (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
                     `pauli_pending` cleared"),
-                ("Retry-After" = u64, description = "With `操作过于频繁，请N秒后再试`: seconds to \
-                    wait"),
             ),
         ),
     ),
 )]
 async fn enter_code(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
+    _: NotSignedIn,
     headers: HeaderMap,
-    params: Result<Params<EnterCodeReq>, Failure>,
+    http::Params(req, _): Params<EnterCodeReq>,
 ) -> Answer {
-    refuse_if_signed_in(&auth, &headers).await?;
-    let http::Params(req, _) = params?;
     let pending = pending(&headers)?;
     let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
     let s = auth
@@ -955,10 +962,7 @@ async fn enter_code(
 
 /// Ends the session and clears both cookies.
 #[utoipa::path(get, path = "/logout",
-    params(
-        ("pauli_session" = Option<String>, Cookie, nullable = false, description = SESSION_PARAM),
-        ("Authorization" = Option<String>, Header, nullable = false, description = BEARER_PARAM),
-    ),
+    params(Session),
     responses(
         (status = 200, body = EmptyAnswer, description = "0, also without a (live) session",
             headers(
@@ -968,7 +972,7 @@ async fn enter_code(
         ),
     ),
 )]
-async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+async fn logout(auth: Auth, headers: HeaderMap) -> Answer {
     if let Some(token) = token(&headers) {
         match auth.authenticate_in(&token, Dialect::Pauli).await {
             Ok(principal) => {
@@ -1000,26 +1004,18 @@ struct ResetRequestQuery {
         (status = 200, body = EmptyAnswer, description = "0 whether or not the email is known; \
             1 a missing or malformed `email` (`result.field`), or too many requests \
             (`24小时内重置次数超过阈值`: 50 resets of an account a day, or polyauth's limit on \
-            sends)",
-            headers(
-                ("Retry-After" = u64, description = "With `24小时内重置次数超过阈值`: seconds to \
-                    wait"),
-            ),
-        ),
+            sends)"),
     ),
 )]
 async fn reset_request(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
     http::Params(q, _): Params<ResetRequestQuery>,
 ) -> Answer {
     let email = Email::parse(&q.email).map_err(|e| e.field("email"))?;
     auth.request_reset_link(&email, &client)
         .await
-        .map_err(|error| Failure {
-            error,
-            op: Op::ResetRequest,
-        })?;
+        .during(Op::ResetRequest)?;
     Ok(ok(Empty {}))
 }
 
@@ -1051,10 +1047,7 @@ fn reset_code(raw: &str) -> Result<&str, Failure> {
             (`重置记录不存在或者已失效`)"),
     ),
 )]
-async fn reset_check(
-    State(auth): State<Auth>,
-    http::Params(req, _): Params<ResetCheckReq>,
-) -> Answer {
+async fn reset_check(auth: Auth, http::Params(req, _): Params<ResetCheckReq>) -> Answer {
     auth.check_reset_token(reset_code(&req.code)?).await?;
     Ok(ok(Empty {}))
 }
@@ -1064,10 +1057,8 @@ struct ResetRedeemReq {
     /// The code of the reset link.
     code: String,
     /// The new password; empty counts as absent.
-    #[serde(default)]
     password: Option<String>,
     /// A mainland mobile (`1[3-9]` and 9 digits) or E.164 with its `+`; empty counts as absent.
-    #[serde(default)]
     mobile: Option<String>,
 }
 
@@ -1088,15 +1079,12 @@ struct ResetRedeemReq {
     ),
 )]
 async fn reset_redeem(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
     http::Params(req, _): Params<ResetRedeemReq>,
 ) -> Answer {
     let code = reset_code(&req.code)?;
-    let password = given(req.password)
-        .map(|p| Password::new(&p, PasswordPolicy::default()).map_err(|e| e.field("password")))
-        .transpose()?;
-    let mobile = given(req.mobile).map(|m| mobile(&auth, &m)).transpose()?;
+    let (password, mobile) = password_and_mobile(&auth, req.password, req.mobile)?;
     auth.redeem_reset_token(code, password, mobile, &client)
         .await?;
     Ok(ok(Empty {}))

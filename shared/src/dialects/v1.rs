@@ -34,17 +34,16 @@
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
 //!   the user, and answers a new session's token (the seed's token response).
 
-use super::{during, retry_after, wait_seconds};
+use super::{retry_after, wait_seconds, During};
 use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
-    http,
+    http::{self, Json},
     openapi::Anywhere,
     services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
     Auth, Error,
 };
 use axum::{
-    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     Router,
@@ -58,16 +57,15 @@ const PREFIX: &str = "/v1/auth";
 
 /// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
-    let auth = crate::openapi::Routes::new()
-        .routes(routes!(login))
-        .routes(routes!(register))
-        .routes(routes!(reset_password))
-        .routes(routes!(send_code))
-        .routes(routes!(check_code));
-    let routes = crate::openapi::Routes::new()
-        .nest(PREFIX, auth)
-        .layer(axum::Extension(Dialect::V1));
-    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
+    let auth = crate::openapi::list([
+        routes!(login),
+        routes!(register),
+        routes!(reset_password),
+        routes!(send_code),
+        routes!(check_code),
+    ]);
+    let routes = crate::openapi::Routes::new().nest(PREFIX, auth);
+    crate::openapi::dialect::<Refusal>(routes, Dialect::V1, REFUSALS)
 }
 
 /// What `Failure` may answer on any route.
@@ -215,17 +213,22 @@ fn new_password(raw: &Option<String>) -> Result<Password, Error> {
 
 /// A code as the seed sends it (a string), or as the development `send-code` shows it (an
 /// integer, which lost the leading zeros of the 6-digit code).
-fn code(raw: &Value) -> Result<Code, Failure> {
+fn code(raw: &Value) -> Result<Code, Error> {
     let text = match raw {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_u64() {
             Some(n) => format!("{n:0width$}", width = Code::LEN),
-            None => return Err(Error::malformed("code", "must be a string of digits").into()),
+            None => return Err(Error::malformed("code", "must be a string of digits")),
         },
-        _ => return Err(Error::malformed("code", "must be a string of digits").into()),
+        _ => return Err(Error::malformed("code", "must be a string of digits")),
     };
     // A code of the wrong shape is a code that does not exist.
-    Ok(Code::parse(&text).map_err(|_| Error::CodeInvalid)?)
+    Code::parse(&text).map_err(|_| Error::CodeInvalid)
+}
+
+/// The `code` of `register`, `reset-password` and `check-code`, which need one.
+fn required_code(raw: &Option<Value>) -> Result<Code, Error> {
+    code(required_value("code", raw)?)
 }
 
 /// A required value of any type: absent, null and "" are missing.
@@ -286,11 +289,8 @@ fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
 /// An account with a password or a code (`login` takes either, `reset-password` both).
 #[derive(Deserialize, ToSchema)]
 struct Credentials {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -300,11 +300,7 @@ struct Credentials {
     (status = 200, description = "Signed in", body = SignedInBody),
     (status = 401, description = "Not authenticated", body = Refusal),
 ))]
-async fn login(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<Credentials>,
-) -> Answer {
+async fn login(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> Answer {
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
     let password = req.password.as_deref().filter(|p| !p.is_empty());
@@ -339,13 +335,9 @@ async fn login(
 
 #[derive(Deserialize, ToSchema)]
 struct RegisterReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     nickname: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -355,14 +347,10 @@ struct RegisterReq {
     (status = 200, description = "Signed in", body = SignedInBody),
     (status = 409, description = "The account exists", body = Refusal),
 ))]
-async fn register(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<RegisterReq>,
-) -> Answer {
+async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
     let account = account(&auth, &req.account)?;
     let raw_password = required("password", &req.password)?;
-    let code = code(required_value("code", &req.code)?)?;
+    let code = required_code(&req.code)?;
     let check = auth
         .check_code_for(Purpose::Register, &account, &code, &client)
         .await?;
@@ -389,14 +377,10 @@ async fn register(
     (status = 200, description = "Password set, signed in", body = SignedInBody),
     (status = 404, description = "No such account", body = Refusal),
 ))]
-async fn reset_password(
-    State(auth): State<Auth>,
-    client: Client,
-    http::Json(req, _): Body<Credentials>,
-) -> Answer {
+async fn reset_password(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;
-    let code = code(required_value("code", &req.code)?)?;
+    let code = required_code(&req.code)?;
     let s = auth
         .reset_password_and_sign_in(&account, &code, &password, &session_spec(), &client)
         .await?;
@@ -405,9 +389,7 @@ async fn reset_password(
 
 #[derive(Deserialize, ToSchema)]
 struct SendCodeReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     flag: Option<String>,
 }
 
@@ -415,29 +397,25 @@ struct SendCodeReq {
 #[utoipa::path(post, path = "/send-code", request_body = SendCodeReq, responses(
     (status = 200, description = "Sent", body = CodeSent),
 ))]
-async fn send_code(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<SendCodeReq>, Failure>,
-) -> Answer {
-    let fail = during(Op::SendCode);
-    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
-    let account = account(&auth, &req.account).map_err(&fail)?;
-    let purpose = match required("flag", &req.flag).map_err(&fail)? {
+async fn send_code(auth: Auth, client: Client, Json(req, _): Body<SendCodeReq>) -> Answer {
+    send(&auth, &client, req).await.during(Op::SendCode)
+}
+
+/// `send-code`'s work, every failure of which `send_code` marks as its own.
+async fn send(auth: &Auth, client: &Client, req: SendCodeReq) -> Result<Response, Error> {
+    let account = account(auth, &req.account)?;
+    let purpose = match required("flag", &req.flag)? {
         "register" => Purpose::Register,
         "login" => Purpose::Login,
         "reset-password" => Purpose::ResetPassword,
         _ => {
-            return Err(fail(Error::invalid(
+            return Err(Error::invalid(
                 "flag",
                 "must be register, login or reset-password",
-            )))
+            ))
         }
     };
-    let issued = auth
-        .send_code(purpose, &account, &client)
-        .await
-        .map_err(&fail)?;
+    let issued = auth.send_code(purpose, &account, client).await?;
     if !auth.config().shows_codes() {
         return Ok(axum::Json(CodeSent {
             message: "验证码发送成功",
@@ -467,9 +445,7 @@ struct CodeSent {
 
 #[derive(Deserialize, ToSchema)]
 struct CheckCodeReq {
-    #[serde(default)]
     account: Option<String>,
-    #[serde(default)]
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -479,20 +455,15 @@ struct CheckCodeReq {
     (status = 200, description = "The code is valid", body = CodeChecked),
     (status = 404, description = "No such code (`验证码不存在或已过期`)", body = Refusal),
 ))]
-async fn check_code(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<CheckCodeReq>, Failure>,
-) -> Answer {
-    let fail = during(Op::CheckCode);
-    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
-    let account = account(&auth, &req.account).map_err(&fail)?;
-    let code =
-        code(required_value("code", &req.code).map_err(&fail)?).map_err(|f| fail(f.error))?;
-    let check = auth
-        .check_code_any(&account, &code, &client)
-        .await
-        .map_err(&fail)?;
+async fn check_code(auth: Auth, client: Client, Json(req, _): Body<CheckCodeReq>) -> Answer {
+    check(&auth, &client, req).await.during(Op::CheckCode)
+}
+
+/// `check-code`'s work, every failure of which `check_code` marks as its own.
+async fn check(auth: &Auth, client: &Client, req: CheckCodeReq) -> Result<Response, Error> {
+    let account = account(auth, &req.account)?;
+    let code = required_code(&req.code)?;
+    let check = auth.check_code_any(&account, &code, client).await?;
     Ok(axum::Json(CodeChecked {
         code: code.as_str().to_string(),
         expired_at: rfc3339(check.expires_at),

@@ -9,8 +9,23 @@ pub mod discovery;
 pub use body::{bound_body, Form, Json, Params};
 pub use caller::{identify, resolve};
 
-use crate::config::{Cookies, SameSite};
-use axum::http::{header, HeaderMap, HeaderValue};
+use crate::{
+    config::{Cookies, SameSite},
+    Auth,
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, HeaderValue},
+};
+
+/// The service is every dialect router's state: handlers take it as `auth: Auth`.
+impl FromRequestParts<Auth> for Auth {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_: &mut Parts, auth: &Auth) -> Result<Self, Self::Rejection> {
+        Ok(auth.clone())
+    }
+}
 
 /// Every answer of an auth API carries tokens, personal data or codes, or says something about
 /// an account: none may be kept by a browser or a proxy (RFC 6749 §5.1).
@@ -68,6 +83,18 @@ pub fn set_cookie(
         .max_age(cookie::time::Duration::seconds(max_age))
         .build();
     HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A cookie carrying a token, set to last as long as the token does (`expires_at`).
+pub fn token_cookie(
+    auth: &Auth,
+    name: &str,
+    token: &str,
+    path: &str,
+    expires_at: i64,
+) -> HeaderValue {
+    let max_age = expires_at - auth.now();
+    set_cookie(name, token, path, max_age, auth.config().web.cookies)
 }
 
 pub fn clear_cookie(name: &str, path: &str, policy: Cookies) -> HeaderValue {

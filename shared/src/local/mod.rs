@@ -6,7 +6,10 @@
 use crate::{
     app::App,
     config::{Config, StoreKind},
-    domain::{Email, Password, PasswordPolicy, Permission, Profile, Username, UsernamePolicy},
+    domain::{
+        Email, ParseError, Password, PasswordPolicy, Permission, Profile, User, Username,
+        UsernamePolicy,
+    },
     services::NewUser,
     Auth, Error,
 };
@@ -317,7 +320,7 @@ async fn serve(app: App, config: &Config) -> ExitCode {
 }
 
 async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
-    let show = |u: &crate::domain::User| {
+    let show = |u: &User| {
         json!({
             "id": u.id.0,
             "legacy_id": u.legacy_id,
@@ -339,24 +342,14 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             password,
         } => {
             let new = NewUser {
-                email: email
-                    .map(|e| Email::parse(&e).map_err(|e| e.field("email")))
-                    .transpose()?,
-                username: username
-                    .map(|u| {
-                        Username::parse(&u, UsernamePolicy::default())
-                            .map_err(|e| e.field("username"))
-                    })
-                    .transpose()?,
-                mobile: mobile
-                    .map(|m| auth.phone(&m).map_err(|e| e.field("mobile")))
-                    .transpose()?,
-                password: password
-                    .map(|p| {
-                        Password::new(&p, PasswordPolicy::default())
-                            .map_err(|e| e.field("password"))
-                    })
-                    .transpose()?,
+                email: optional(email, "email", Email::parse)?,
+                username: optional(username, "username", |u| {
+                    Username::parse(u, UsernamePolicy::default())
+                })?,
+                mobile: optional(mobile, "mobile", |m| auth.phone(m))?,
+                password: optional(password, "password", |p| {
+                    Password::new(p, PasswordPolicy::default())
+                })?,
                 profile: Profile {
                     name,
                     ..Default::default()
@@ -366,20 +359,12 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             Ok(show(&auth.admin_create_user(new).await?))
         }
         Admin::Grant { user, permission } => {
-            let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
-            Ok(show(
-                &auth
-                    .grant_permission(&auth.user_by(&user).await?, p)
-                    .await?,
-            ))
+            let (user, p) = user_and_permission(auth, &user, &permission).await?;
+            Ok(show(&auth.grant_permission(&user, p).await?))
         }
         Admin::Revoke { user, permission } => {
-            let p = Permission::parse(&permission).map_err(|e| e.field("permission"))?;
-            Ok(show(
-                &auth
-                    .revoke_permission(&auth.user_by(&user).await?, p)
-                    .await?,
-            ))
+            let (user, p) = user_and_permission(auth, &user, &permission).await?;
+            Ok(show(&auth.revoke_permission(&user, p).await?))
         }
         Admin::Disable { user } => Ok(show(&auth.disable(&auth.user_by(&user).await?).await?)),
         Admin::Show { user } => Ok(show(&auth.user_by(&user).await?)),
@@ -399,6 +384,26 @@ async fn admin(auth: &Auth, cmd: Admin) -> Result<serde_json::Value, Error> {
             serde_json::to_value(records).map_err(|_| Error::Unavailable)
         }
     }
+}
+
+/// An optional argument, parsed; a refusal names its field.
+fn optional<T>(
+    raw: Option<String>,
+    field: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Result<Option<T>, Error> {
+    raw.map(|raw| parse(&raw).map_err(|e| e.field(field)))
+        .transpose()
+}
+
+/// Grants (`on`) or revokes `permission` for the user `user` names.
+async fn user_and_permission(
+    auth: &Auth,
+    user: &str,
+    permission: &str,
+) -> Result<(User, Permission), Error> {
+    let p = Permission::parse(permission).map_err(|e| e.field("permission"))?;
+    Ok((auth.user_by(user).await?, p))
 }
 
 async fn hash_rate(seconds: u64) -> ExitCode {

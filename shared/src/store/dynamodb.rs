@@ -35,7 +35,7 @@ use aws_smithy_runtime_api::{
     },
 };
 use codec::{decode, encode, Attrs};
-use expression::{condition, counted, LIVE};
+use expression::{condition, conditional, counted, Expr, LIVE};
 use std::{
     collections::HashMap,
     sync::{
@@ -125,6 +125,7 @@ impl Dynamo {
             }
             Write::Count { .. } => Default::default(),
         };
+        let table = &self.table;
         let item = match write {
             Write::Count {
                 key,
@@ -135,7 +136,7 @@ impl Dynamo {
                 let count = counted(*by, *lifetime, *at_most, now);
                 TransactWriteItem::builder().update(
                     Update::builder()
-                        .table_name(&self.table)
+                        .table_name(table)
                         .set_key(Some(self.key(key)))
                         .update_expression(count.update)
                         .condition_expression(count.condition)
@@ -150,38 +151,30 @@ impl Dynamo {
                 )
             }
             Write::Put { item, .. } => TransactWriteItem::builder().put(
-                Put::builder()
-                    .table_name(&self.table)
+                conditional!(Put::builder(), table, expr)
                     .set_item(Some(encode(item)?))
-                    .set_condition_expression(expr.text)
-                    .set_expression_attribute_names(expr.names)
-                    .set_expression_attribute_values(expr.values)
                     .build()
                     .map_err(unavailable("put"))?,
             ),
             Write::Delete { key, .. } => TransactWriteItem::builder().delete(
-                Delete::builder()
-                    .table_name(&self.table)
+                conditional!(Delete::builder(), table, expr)
                     .set_key(Some(self.key(key)))
-                    .set_condition_expression(expr.text)
-                    .set_expression_attribute_names(expr.names)
-                    .set_expression_attribute_values(expr.values)
                     .build()
                     .map_err(unavailable("delete"))?,
             ),
-            Write::Check { key, .. } => TransactWriteItem::builder().condition_check(
-                ConditionCheck::builder()
-                    .table_name(&self.table)
+            Write::Check { key, .. } => {
+                // A check without a condition always holds; DynamoDB insists on one.
+                let always = "attribute_exists(pk) OR attribute_not_exists(pk)";
+                let expr = Expr {
+                    text: expr.text.or_else(|| Some(always.into())),
+                    ..expr
+                };
+                let check = conditional!(ConditionCheck::builder(), table, expr)
                     .set_key(Some(self.key(key)))
-                    // A check without a condition always holds; DynamoDB insists on one.
-                    .condition_expression(expr.text.unwrap_or_else(|| {
-                        "attribute_exists(pk) OR attribute_not_exists(pk)".into()
-                    }))
-                    .set_expression_attribute_names(expr.names)
-                    .set_expression_attribute_values(expr.values)
                     .build()
-                    .map_err(unavailable("check"))?,
-            ),
+                    .map_err(unavailable("check"))?;
+                TransactWriteItem::builder().condition_check(check)
+            }
         };
         Ok(item.build())
     }
@@ -191,31 +184,14 @@ impl Dynamo {
         let now = self.clock.now();
         match writes {
             [Write::Put { item, cond }] => {
-                let expr = condition(cond, now);
-                let result = self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(encode(item)?))
-                    .set_condition_expression(expr.text)
-                    .set_expression_attribute_names(expr.names)
-                    .set_expression_attribute_values(expr.values)
-                    .send()
-                    .await;
+                let put = conditional!(self.client.put_item(), &self.table, condition(cond, now));
+                let result = put.set_item(Some(encode(item)?)).send().await;
                 result.map(|_| ()).map_err(|e| single_fault("PutItem", e))
             }
             [Write::Delete { key, cond }] => {
-                let expr = condition(cond, now);
-                let result = self
-                    .client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(self.key(key)))
-                    .set_condition_expression(expr.text)
-                    .set_expression_attribute_names(expr.names)
-                    .set_expression_attribute_values(expr.values)
-                    .send()
-                    .await;
+                let delete =
+                    conditional!(self.client.delete_item(), &self.table, condition(cond, now));
+                let result = delete.set_key(Some(self.key(key))).send().await;
                 result
                     .map(|_| ())
                     .map_err(|e| single_fault("DeleteItem", e))

@@ -37,16 +37,15 @@
 //!   their email, else their mobile number.
 
 use crate::{
-    dialects::{during, retry_after},
+    dialects::{retry_after, During},
     domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
-    http::{self, bearer},
-    openapi::Anywhere,
+    http::{self, bearer, Form},
+    openapi::{Anywhere, Routes},
     services::{Client, Dialect, Gate, NewUser, SessionSpec},
     Auth, Error,
 };
 use axum::{
-    extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -57,14 +56,26 @@ use utoipa_axum::routes;
 /// The routes with their OpenAPI entries. Who-am-I is also served at `/auth`, without the
 /// slash of the seed's `/auth/`.
 pub fn routes() -> crate::openapi::Routes {
-    let routes = crate::openapi::Routes::new()
-        .routes(routes!(whoami))
-        .routes(crate::openapi::alias(routes!(whoami), "/auth"))
-        .routes(routes!(login))
-        .routes(routes!(register))
-        .routes(routes!(logout))
-        .layer(axum::Extension(Dialect::AuthForm));
-    crate::openapi::anywhere::<Refusal>(routes, REFUSALS)
+    let others = [routes!(login), routes!(register), routes!(logout)];
+    let routes = super::seed(routes!(whoami), others);
+    crate::openapi::dialect::<Refusal>(as_forms(routes), Dialect::AuthForm, REFUSALS)
+}
+
+/// Every body of this dialect is a form, in either encoding (`http::Form` reads both): a route
+/// documents its body's type, and this its encodings.
+fn as_forms(mut routes: Routes) -> Routes {
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        let Some(body) = item.post.as_mut().and_then(|op| op.request_body.as_mut()) else {
+            continue;
+        };
+        if let Some(content) = body.content.remove("application/json") {
+            let encodings = ["application/x-www-form-urlencoded", "multipart/form-data"];
+            for encoding in encodings {
+                body.content.insert(encoding.to_string(), content.clone());
+            }
+        }
+    }
+    routes
 }
 
 /// What `Failure` may answer on any route.
@@ -256,17 +267,22 @@ async fn caller(auth: &Auth, headers: &HeaderMap) -> Result<crate::services::Pri
     auth.authenticate_in(&token, Dialect::AuthForm).await
 }
 
+/// The token of the routes behind a login.
+const TOKEN: &str = "`Bearer <token>` (or the bare token) from `POST /auth/login`";
+
+/// What the routes behind a login answer without a live session.
+const NOT_SIGNED_IN: &str = "`Unauthorized`: no `Authorization` header, another scheme than \
+    `Bearer`, a logged-out or unknown session, or a disabled account; `Token Bad Signature`: \
+    not a token of ours; `Token Expired`";
+
 /// The signed-in user.
 #[utoipa::path(get, path = "/auth/",
-    params(("Authorization" = String, Header,
-        description = "`Bearer <token>` (or the bare token) from `POST /auth/login`")),
+    params(("Authorization" = String, Header, description = TOKEN)),
     responses(
         (status = 200, description = "The token's user", body = Success<UserData>),
-        (status = 401, description = "`Unauthorized`: no `Authorization` header, another \
-            scheme than `Bearer`, a logged-out or unknown session, or a disabled account; \
-            `Token Bad Signature`: not a token of ours; `Token Expired`", body = Refusal),
+        (status = 401, description = NOT_SIGNED_IN, body = Refusal),
     ))]
-async fn whoami(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+async fn whoami(auth: Auth, headers: HeaderMap) -> Answer {
     let token = bearer(&headers).ok_or(Error::MissingToken)?;
     let (_, user) = auth.whoami_in(&token, Dialect::AuthForm).await?;
     Ok(success(user_data(&auth, &user)))
@@ -278,7 +294,6 @@ struct LoginForm {
     username: String,
     password: String,
     /// Seconds the token and its session live: a day if absent, empty or 0; at most 90 days.
-    #[serde(default)]
     #[schema(value_type = u64, required = false)]
     expiration: Option<String>,
 }
@@ -295,10 +310,7 @@ struct LoginData {
 
 /// Logs in; the token is both the `Authorization` response header and `data.token`.
 #[utoipa::path(post, path = "/auth/login",
-    request_body(content(
-        (LoginForm = "application/x-www-form-urlencoded"),
-        (LoginForm = "multipart/form-data"),
-    )),
+    request_body = LoginForm,
     responses(
         (status = 200, description = "Logged in", body = Success<LoginData>,
             headers(("Authorization" = String, description = "`Bearer <token>`, the token to \
@@ -314,22 +326,16 @@ struct LoginData {
             body = Refusal,
             headers(("Retry-After" = u64, description = "Seconds to wait, when locked"))),
     ))]
-async fn login(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<LoginForm>, Failure>,
-) -> Answer {
-    let http::Form(req, _) = body.map_err(|f| during(Op::Login)(f.error))?;
+async fn login(auth: Auth, client: Client, Form(req, _): Body<LoginForm>) -> Answer {
     let account = auth
         .account(&req.username)
-        .map_err(|e| during(Op::Login)(e.field("username")))?;
+        .map_err(|e| e.field("username"))
+        .during(Op::Login)?;
     let op = match account {
         Account::Username(_) => Op::LoginByUsername,
         Account::Email(_) | Account::Mobile(_) => Op::Login,
     };
-    sign_in(&auth, &client, &account, req)
-        .await
-        .map_err(during(op))
+    sign_in(&auth, &client, &account, req).await.during(op)
 }
 
 async fn sign_in(
@@ -372,10 +378,7 @@ struct RegisterForm {
 
 /// Registers a username and password; does not log in.
 #[utoipa::path(post, path = "/auth/register",
-    request_body(content(
-        (RegisterForm = "application/x-www-form-urlencoded"),
-        (RegisterForm = "multipart/form-data"),
-    )),
+    request_body = RegisterForm,
     responses(
         (status = 200, description = "Registered", body = Success<UserData>),
         (status = 400, description = "`Request Form Data Param Error`: a body that cannot be \
@@ -387,15 +390,8 @@ struct RegisterForm {
             from this address", body = Refusal,
             headers(("Retry-After" = u64, description = "Seconds to wait, when limited"))),
     ))]
-async fn register(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<RegisterForm>, Failure>,
-) -> Answer {
-    let http::Form(req, _) = body.map_err(|f| during(Op::Register)(f.error))?;
-    create(&auth, req, &client)
-        .await
-        .map_err(during(Op::Register))
+async fn register(auth: Auth, client: Client, Form(req, _): Body<RegisterForm>) -> Answer {
+    create(&auth, req, &client).await.during(Op::Register)
 }
 
 async fn create(auth: &Auth, req: RegisterForm, client: &Client) -> Result<Response, Error> {
@@ -421,25 +417,22 @@ struct Count {
 
 /// Logs out everywhere this dialect signed the user in; the body, if any, is not read.
 #[utoipa::path(post, path = "/auth/logout",
-    params(("Authorization" = String, Header,
-        description = "`Bearer <token>` (or the bare token) from `POST /auth/login`")),
+    params(("Authorization" = String, Header, description = TOKEN)),
     responses(
         (status = 200, description = "Logged out", body = Success<Count>),
-        (status = 401, description = "`Unauthorized`: no `Authorization` header, another \
-            scheme than `Bearer`, a logged-out or unknown session, or a disabled account; \
-            `Token Bad Signature`: not a token of ours; `Token Expired`", body = Refusal),
+        (status = 401, description = NOT_SIGNED_IN, body = Refusal),
         (status = "default", description = "600 `Logout Failed` (the seed's own status, \
             outside HTTP's): a concurrent logout ended the sessions first", body = Refusal),
     ))]
-async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Answer {
+async fn logout(auth: Auth, headers: HeaderMap) -> Answer {
     let principal = caller(&auth, &headers).await?;
     let count = auth
         .logout_dialect(&principal, Dialect::AuthForm)
         .await
-        .map_err(during(Op::Logout))?;
+        .during(Op::Logout)?;
     if count == 0 {
         // A concurrent logout ended them first.
-        return Err(during(Op::Logout)(Error::NotFound));
+        return Err(Error::NotFound).during(Op::Logout);
     }
     Ok(success(Count { count }))
 }

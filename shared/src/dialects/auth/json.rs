@@ -38,17 +38,17 @@
 //! - after ten consecutive failures the account is locked for the rest of the window (429).
 
 use crate::{
-    dialects::{during, retry_after, wait_seconds},
-    domain::{Email, Password, PasswordPolicy, Username, UsernamePolicy},
+    dialects::{retry_after, wait_seconds, During},
+    domain::{Account, Email, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
-    http,
+    http::{self, Json},
     openapi::Anywhere,
     services::{Client, Dialect, Gate, NewUser, Principal, SessionSpec},
     Auth, Error,
 };
 use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::{header::AUTHORIZATION, request::Parts, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -58,14 +58,9 @@ use utoipa_axum::routes;
 /// The routes with their OpenAPI entries. The login is also served at `/auth`, without the
 /// slash of the seed's `/auth/`.
 pub fn routes() -> crate::openapi::Routes {
-    let routes = crate::openapi::Routes::new()
-        .routes(routes!(login))
-        .routes(crate::openapi::alias(routes!(login), "/auth"))
-        .routes(routes!(create))
-        .routes(routes!(disable))
-        .routes(routes!(reset))
-        .layer(axum::Extension(Dialect::AuthJson));
-    crate::openapi::anywhere::<FailedResponse>(routes, REFUSALS)
+    let others = [routes!(create), routes!(disable), routes!(reset)];
+    let routes = super::seed(routes!(login), others);
+    crate::openapi::dialect::<FailedResponse>(routes, Dialect::AuthJson, REFUSALS)
 }
 
 /// What `Failure` may answer on any route.
@@ -205,6 +200,18 @@ fn detailed_error_code() -> utoipa::openapi::schema::Schema {
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
+/// The 400 answer of the routes whose bad fields are `Bad user information` (`create`, `disable`
+/// and `reset`): a body that cannot be read, then `bad_fields`, what each says of its fields.
+macro_rules! bad_user_information {
+    ($bad_fields:literal) => {
+        concat!(
+            "40000 `BAD_REQUEST` (`Bad request`): a body that is not a JSON object, or over 64 \
+            KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): ",
+            $bad_fields
+        )
+    };
+}
+
 /// Seed 001's tokens live 24 hours, as the original's `valid_hours`.
 const TOKEN_TTL: i64 = 24 * 3600;
 
@@ -223,6 +230,14 @@ struct AccessToken {
     access_token: String,
 }
 
+/// The account `username` names, by any of its identifiers, and the password offered for it:
+/// what login, disable and reset read first.
+fn credentials(auth: &Auth, username: &str, password: &str) -> Result<(Account, Password), Error> {
+    let account = auth.account(username).map_err(|e| e.field("username"))?;
+    let password = Password::attempt(password).map_err(|e| e.field("password"))?;
+    Ok((account, password))
+}
+
 /// Logs in with a username (or the account's email or mobile) and password.
 #[utoipa::path(post, path = "/auth/", request_body = Credentials, responses(
     (status = 200, description = "Logged in", body = AccessToken),
@@ -234,17 +249,9 @@ struct AccessToken {
         password is incorrect`): a wrong password, an unknown or a disabled account",
         body = FailedResponse),
 ))]
-async fn login(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<Credentials>, Failure>,
-) -> Answer {
-    let fail = during(Op::Login);
-    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
-    let account = auth
-        .account(&req.username)
-        .map_err(|e| fail(e.field("username")))?;
-    let password = Password::attempt(&req.password).map_err(|e| fail(e.field("password")))?;
+async fn login(auth: Auth, client: Client, body: Result<Body<Credentials>, Failure>) -> Answer {
+    let Json(req, _) = body.during(Op::Login)?;
+    let (account, password) = credentials(&auth, &req.username, &req.password).during(Op::Login)?;
     let spec = SessionSpec {
         access_ttl: Some(TOKEN_TTL),
         dialect: Some(Dialect::AuthJson),
@@ -253,7 +260,7 @@ async fn login(
     let s = auth
         .password_login(&account, &password, &Gate::Lockout, &spec, &client)
         .await
-        .map_err(&fail)?;
+        .during(Op::Login)?;
     Ok(axum::Json(AccessToken {
         access_token: s.tokens.access,
     })
@@ -282,54 +289,71 @@ struct Created {
 /// Registers a user; answers the new user's id.
 #[utoipa::path(post, path = "/auth/create", request_body = CreateReq, responses(
     (status = 200, description = "Registered", body = Created),
-    (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not a \
-        JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): \
-        a field missing, not a string or not acceptable (the username's characters or length, \
-        the password's length or a password too easily guessed, an email that is not one)",
-        body = FailedResponse),
+    (status = 400, description = bad_user_information!("a field missing, not a string or not \
+        acceptable (the username's characters or length, the password's length or a password \
+        too easily guessed, an email that is not one)"), body = FailedResponse),
     (status = 409, description = "40900 `ITEM_ALREADY_EXISTS` (`Username conflicted`): the \
         username or the email is taken", body = FailedResponse),
 ))]
-async fn create(
-    State(auth): State<Auth>,
-    client: Client,
-    body: Result<Body<CreateReq>, Failure>,
-) -> Answer {
-    let fail = during(Op::Create);
-    let http::Json(req, _) = body.map_err(|f| fail(f.error))?;
+async fn create(auth: Auth, client: Client, body: Result<Body<CreateReq>, Failure>) -> Answer {
+    let Json(req, _) = body.during(Op::Create)?;
+    let user = register(&auth, &client, req).await.during(Op::Create)?;
+    Ok(axum::Json(Created { id: user.id.0 }).into_response())
+}
+
+/// `create`'s work, every failure of which `create` marks as its own.
+async fn register(auth: &Auth, client: &Client, req: CreateReq) -> Result<User, Error> {
     let username = Username::parse(&req.username, UsernamePolicy::default())
-        .map_err(|e| fail(e.field("username")))?;
-    let password = Password::new(&req.password, PasswordPolicy::default())
-        .map_err(|e| fail(e.field("password")))?;
-    let email = Email::parse(&req.email).map_err(|e| fail(e.field("email")))?;
+        .map_err(|e| e.field("username"))?;
+    let password =
+        Password::new(&req.password, PasswordPolicy::default()).map_err(|e| e.field("password"))?;
+    let email = Email::parse(&req.email).map_err(|e| e.field("email"))?;
     let new = NewUser {
         email: Some(email),
         username: Some(username),
         password: Some(password),
         ..Default::default()
     };
-    let user = auth.register(new, None, &client).await.map_err(&fail)?;
-    Ok(axum::Json(Created { id: user.id.0 }).into_response())
+    auth.register(new, None, client).await
 }
 
-/// The session of a present `Authorization: Bearer` token, checked before the body as the
-/// original's decorator did.
-async fn presented(auth: &Auth, headers: &HeaderMap) -> Result<Option<Principal>, Error> {
-    if !headers.contains_key(axum::http::header::AUTHORIZATION) {
+/// The session of the `Authorization: Bearer` token. An extractor ahead of the body's, so it is
+/// checked before the body as the original's decorator did; `Option<Caller>` where the token
+/// is optional.
+struct Caller(Principal);
+
+impl FromRequestParts<Auth> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Self, Failure> {
+        Ok(presented(auth, &parts.headers)
+            .await?
+            .ok_or(Error::MissingToken)?)
+    }
+}
+
+impl OptionalFromRequestParts<Auth> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Option<Self>, Failure> {
+        Ok(presented(auth, &parts.headers).await?)
+    }
+}
+
+/// The session of a present `Authorization` header; `None` without one.
+async fn presented(auth: &Auth, headers: &HeaderMap) -> Result<Option<Caller>, Error> {
+    if !headers.contains_key(AUTHORIZATION) {
         return Ok(None);
     }
     let token = bearer_only(headers).ok_or(Error::TokenInvalid)?;
     auth.authenticate_in(&token, Dialect::AuthJson)
         .await
-        .map(Some)
+        .map(|principal| Some(Caller(principal)))
 }
 
 /// `Authorization: Bearer <jwt>` exactly: the original refused any other scheme.
 fn bearer_only(headers: &HeaderMap) -> Option<String> {
-    let raw = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let raw = headers.get(AUTHORIZATION)?.to_str().ok()?;
     raw.strip_prefix("Bearer ")
         .filter(|t| !t.is_empty() && !t.contains(' '))
         .map(str::to_string)
@@ -341,6 +365,14 @@ struct Done {
     /// `Ok, user has been diabled.` (sic) or `Ok, password has been updated.`
     result: &'static str,
 }
+
+/// What `disable` and `reset` answer for a token of another user than the one they name.
+const ANOTHER_USERS: &str =
+    "40301 `PERMISSION_DENIED` (`Permission denied`): the token is another user's";
+
+/// What `disable` and `reset` answer for a username no account has.
+const NO_SUCH_USER: &str =
+    "40400 `ITEM_NOT_FOUND` (`User does not exist`): no account has that username";
 
 /// Disables the token's own account, named by its username and password.
 #[utoipa::path(post, path = "/auth/disable", request_body = Credentials,
@@ -354,36 +386,25 @@ struct Done {
         (status = 200, description = "Disabled; every session of the user has ended",
             body = Done,
             example = json!({"result": "Ok, user has been diabled."})),
-        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
-            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
-            information`): a username or password missing, not a string, empty or too long, or a username \
-            that is no username, email or mobile number",
-            body = FailedResponse),
+        (status = 400, description = bad_user_information!("a username or password missing, \
+            not a string, empty or too long, or a username that is no username, email or \
+            mobile number"), body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40102 `INVALID_TOKEN` (`Invalid token`): no `Authorization` header, \
             another scheme than `Bearer`, a malformed or tampered token, or one whose session \
             has ended; 40103 `TOKEN_EXPIRED` (`Token expired`): log in again; 40104 \
             `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the token's user or \
             the named account is disabled", body = FailedResponse),
-        (status = 403, description = "40301 `PERMISSION_DENIED` (`Permission denied`): the \
-            token is another user's", body = FailedResponse),
-        (status = 404, description = "40400 `ITEM_NOT_FOUND` (`User does not exist`): no \
-            account has that username", body = FailedResponse),
+        (status = 403, description = ANOTHER_USERS, body = FailedResponse),
+        (status = 404, description = NO_SUCH_USER, body = FailedResponse),
     ))]
 async fn disable(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
-    headers: HeaderMap,
-    body: Result<Body<Credentials>, Failure>,
+    Caller(principal): Caller,
+    Json(req, _): Body<Credentials>,
 ) -> Answer {
-    let principal = presented(&auth, &headers)
-        .await?
-        .ok_or(Error::MissingToken)?;
-    let http::Json(req, _) = body?;
-    let account = auth
-        .account(&req.username)
-        .map_err(|e| e.field("username"))?;
-    let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
+    let (account, password) = credentials(&auth, &req.username, &req.password)?;
     auth.disable_self(&principal, &account, &password, &client)
         .await?;
     Ok(axum::Json(Done {
@@ -415,37 +436,30 @@ struct ResetReq {
         (status = 200, description = "Password changed; every session of the user has ended",
             body = Done,
             example = json!({"result": "Ok, password has been updated."})),
-        (status = 400, description = "40000 `BAD_REQUEST` (`Bad request`): a body that is not \
-            a JSON object, or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user \
-            information`): a field missing or not a string, a password or username empty or too \
-            long, a username that is no username, email or mobile number, a new password not 8 \
-            to 128 characters or too easily guessed", body = FailedResponse),
+        (status = 400, description = bad_user_information!("a field missing or not a string, a \
+            password or username empty or too long, a username that is no username, email or \
+            mobile number, a new password not 8 to 128 characters or too easily guessed"),
+            body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
             account, or the token's user, is disabled; with an `Authorization` header also \
             40102 `INVALID_TOKEN` (`Invalid token`): another scheme than `Bearer`, a malformed \
             or tampered token, or one whose session has ended; 40103 `TOKEN_EXPIRED` (`Token \
             expired`)", body = FailedResponse),
-        (status = 403, description = "40301 `PERMISSION_DENIED` (`Permission denied`): the \
-            token is another user's", body = FailedResponse),
-        (status = 404, description = "40400 `ITEM_NOT_FOUND` (`User does not exist`): no \
-            account has that username", body = FailedResponse),
+        (status = 403, description = ANOTHER_USERS, body = FailedResponse),
+        (status = 404, description = NO_SUCH_USER, body = FailedResponse),
     ))]
 async fn reset(
-    State(auth): State<Auth>,
+    auth: Auth,
     client: Client,
-    headers: HeaderMap,
-    body: Result<Body<ResetReq>, Failure>,
+    caller: Option<Caller>,
+    Json(req, _): Body<ResetReq>,
 ) -> Answer {
-    let principal = presented(&auth, &headers).await?;
-    let http::Json(req, _) = body?;
-    let account = auth
-        .account(&req.username)
-        .map_err(|e| e.field("username"))?;
-    let old = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
+    let (account, old) = credentials(&auth, &req.username, &req.password)?;
     let new = Password::new(&req.new_password, PasswordPolicy::default())
         .map_err(|e| e.field("new_password"))?;
-    auth.change_password(principal.as_ref(), &account, &old, &new, &client)
+    let principal = caller.as_ref().map(|Caller(principal)| principal);
+    auth.change_password(principal, &account, &old, &new, &client)
         .await?;
     Ok(axum::Json(Done {
         result: "Ok, password has been updated.",

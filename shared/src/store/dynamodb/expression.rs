@@ -17,6 +17,21 @@ pub(super) struct Expr {
     pub(super) values: Option<Attrs>,
 }
 
+/// A write request on `table` under the condition `expr`, from any of the SDK's write builders
+/// (`Put`, `Delete`, `ConditionCheck`, `PutItem`, `DeleteItem`): they share these setters'
+/// names, not a trait.
+macro_rules! conditional {
+    ($builder:expr, $table:expr, $expr:expr) => {{
+        let expr: $crate::store::dynamodb::expression::Expr = $expr;
+        $builder
+            .table_name($table)
+            .set_condition_expression(expr.text)
+            .set_expression_attribute_names(expr.names)
+            .set_expression_attribute_values(expr.values)
+    }};
+}
+pub(super) use conditional;
+
 pub(super) fn condition(cond: &Condition, now: i64) -> Expr {
     let now_value = || HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
     match cond {
