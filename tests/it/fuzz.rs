@@ -37,6 +37,10 @@ async fn schemathesis_finds_no_answer_outside_the_documents() {
         String::from_utf8_lossy(&validated.stderr)
     );
 
+    // schemathesis keeps a cache of the crashes it found in its working directory, and replays
+    // it: under target/, never in the checkout.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../fuzz");
+    std::fs::create_dir_all(&dir).expect("target/fuzz");
     let server = Server::start().await;
     let mut summary = String::new();
     let all = Instant::now();
@@ -45,8 +49,10 @@ async fn schemathesis_finds_no_answer_outside_the_documents() {
         let url = server.url(&format!("/openapi/{}", file_name(dialect)));
         let bin = bin.clone();
         let base = server.url("");
+        let cwd = dir.clone();
         let out = tokio::task::spawn_blocking(move || {
             Command::new(bin.join("st"))
+                .current_dir(cwd)
                 .args(["run", &url, "--url", &base, "--checks", CHECKS])
                 .args(["--max-examples", EXAMPLES, "--seed", SEED])
                 .args(["--no-color", "--warnings", "off"])
@@ -83,8 +89,6 @@ async fn schemathesis_finds_no_answer_outside_the_documents() {
         all.elapsed().as_secs_f64()
     )
     .unwrap();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../fuzz");
-    std::fs::create_dir_all(&dir).expect("target/fuzz");
     std::fs::write(dir.join("summary.txt"), &summary).expect("the summary is written");
     server.stop();
 }

@@ -9,7 +9,7 @@
     reason = "a test suite: a failed assumption is a failed test (public so the DynamoDB test in tests/ runs it too)"
 )]
 
-use super::{Condition, Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
+use super::{Condition, Count, Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use crate::clock::{Clock, ManualClock};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
@@ -261,12 +261,12 @@ pub async fn counted_writes<S: Store>(s: &S, ns: &str, clock: &ManualClock) {
         (1, Some(t + 200)),
         "an expired counter starts again"
     );
-    s.write(vec![Write::Count {
+    s.write(vec![Write::Count(Count {
         key: k.clone(),
         by: 5,
         lifetime: Lifetime::Sliding(t + 300),
         at_most: None,
-    }])
+    })])
     .await
     .unwrap();
     let slid = s.get(&k).await.unwrap().unwrap();

@@ -123,21 +123,16 @@ impl Dynamo {
             Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => {
                 condition(cond, now)
             }
-            Write::Count { .. } => Default::default(),
+            Write::Count(_) => Default::default(),
         };
         let table = &self.table;
         let item = match write {
-            Write::Count {
-                key,
-                by,
-                lifetime,
-                at_most,
-            } => {
-                let count = counted(*by, *lifetime, *at_most, now);
+            Write::Count(c) => {
+                let count = counted(c.by, c.lifetime, c.at_most, now);
                 TransactWriteItem::builder().update(
                     Update::builder()
                         .table_name(table)
-                        .set_key(Some(self.key(key)))
+                        .set_key(Some(self.key(&c.key)))
                         .update_expression(count.update)
                         .condition_expression(count.condition)
                         .set_expression_attribute_values(Some(count.values))

@@ -140,15 +140,19 @@ pub enum Write {
         cond: Condition,
     },
     /// `increment` inside a batch, so that a use case's limits are counted in the same round
-    /// trip as its other writes: adds `by` to the counter (absent or expired: starts at `by`,
-    /// expiring as `lifetime` says), and fails the batch when the count would pass `at_most`.
-    /// It answers no count: a caller that needs one past the limit falls back to `increment`.
-    Count {
-        key: Key,
-        by: i64,
-        lifetime: Lifetime,
-        at_most: Option<i64>,
-    },
+    /// trip as its other writes.
+    Count(Count),
+}
+
+/// Adds `by` to the counter at `key` (absent or expired: starts at `by`, expiring as
+/// `lifetime` says), failing the batch when the count would pass `at_most`. It answers no
+/// count: a caller that needs one past the limit falls back to `increment`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Count {
+    pub key: Key,
+    pub by: i64,
+    pub lifetime: Lifetime,
+    pub at_most: Option<i64>,
 }
 
 impl Write {
@@ -175,18 +179,19 @@ impl Write {
 
     /// One more of the counter at `key`, refused once it has reached `limit`.
     pub fn count_within(key: Key, lifetime: Lifetime, limit: i64) -> Self {
-        Write::Count {
+        Write::Count(Count {
             key,
             by: 1,
             lifetime,
             at_most: Some(limit),
-        }
+        })
     }
 
     pub fn key(&self) -> &Key {
         match self {
             Write::Put { item, .. } => &item.key,
-            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Count { key, .. } => key,
+            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+            Write::Count(count) => &count.key,
         }
     }
 }

@@ -185,17 +185,10 @@ fn apply(
             Write::Put { item, cond } => (cond.holds(live), Some(Some(item.clone()))),
             Write::Delete { cond, .. } => (cond.holds(live), Some(None)),
             Write::Check { cond, .. } => (cond.holds(live), None),
-            Write::Count {
-                key,
-                by,
-                lifetime,
-                at_most,
-            } => {
-                let next = lifetime.next(key, live, *by);
-                (
-                    at_most.is_none_or(|max| next.count() <= max),
-                    Some(Some(next)),
-                )
+            Write::Count(c) => {
+                let next = c.lifetime.next(&c.key, live, c.by);
+                let within = c.at_most.is_none_or(|max| next.count() <= max);
+                (within, Some(Some(next)))
             }
         };
         if !holds {
