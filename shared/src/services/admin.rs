@@ -103,11 +103,8 @@ impl Auth {
         client: &Client,
     ) -> Result<User> {
         let user = self
-            .check_password(account, password, &super::Gate::Lockout, client)
+            .reconfirmed(Some(principal), account, password, client)
             .await?;
-        if user.id != principal.user_id {
-            return Err(Error::Forbidden);
-        }
         self.disable_as(
             &user,
             client,

@@ -54,6 +54,24 @@ impl Auth {
             .0)
     }
 
+    /// The user re-confirming their password for a change to their account: the caller's
+    /// session, when there is one, must be that user's (`Forbidden` otherwise).
+    pub(crate) async fn reconfirmed(
+        &self,
+        caller: Option<&super::Principal>,
+        account: &Account,
+        password: &Password,
+        client: &Client,
+    ) -> Result<User> {
+        let user = self
+            .check_password(account, password, &Gate::Lockout, client)
+            .await?;
+        if caller.is_some_and(|p| p.user_id != user.id) {
+            return Err(Error::Forbidden);
+        }
+        Ok(user)
+    }
+
     /// `check_password`, answering the user's session entries with it (read together: see
     /// `user_signing_in`).
     async fn password_checked(

@@ -4,7 +4,9 @@
 
 use super::{batch::Batch, codes::CodeCheck, users, Auth};
 use crate::{
-    domain::{Email, Password, Permission, Phone, Profile, Status, User, UserId, Username},
+    domain::{
+        Account, Email, Password, Permission, Phone, Profile, Status, User, UserId, Username,
+    },
     schema,
     store::{Item, Lifetime, Write},
     Error, Result,
@@ -24,30 +26,21 @@ pub struct NewUser {
 }
 
 /// What a new password must not contain: the email's name, the mobile's digits, the username.
-pub(crate) fn identifiers_of(
-    email: &Option<Email>,
-    mobile: &Option<Phone>,
-    username: &Option<Username>,
-) -> Vec<String> {
+pub(crate) fn identifiers_of(accounts: &[Account]) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(e) = email {
-        out.push(e.as_str().split('@').next().unwrap_or_default().to_string());
-    }
-    if let Some(m) = mobile {
-        out.push(m.e164().trim_start_matches('+').to_string());
-        out.push(
-            m.e164()
-                .chars()
-                .rev()
-                .take(8)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect(),
-        );
-    }
-    if let Some(u) = username {
-        out.push(u.as_str().to_string());
+    for account in accounts {
+        match account {
+            Account::Email(e) => {
+                out.push(e.as_str().split('@').next().unwrap_or_default().to_string());
+            }
+            Account::Mobile(m) => {
+                let digits = m.e164().trim_start_matches('+');
+                out.push(digits.to_string());
+                let tail = digits.len().saturating_sub(8);
+                out.push(digits.get(tail..).unwrap_or(digits).to_string());
+            }
+            Account::Username(u) => out.push(u.as_str().to_string()),
+        }
     }
     out
 }
@@ -112,7 +105,11 @@ impl Auth {
         }
         let password = new.password.clone().unwrap_or_else(Password::random);
         password
-            .vet(&identifiers_of(&new.email, &new.mobile, &new.username))
+            .vet(&identifiers_of(&users::accounts_of(
+                &new.email,
+                &new.mobile,
+                &new.username,
+            )))
             .map_err(|_| Error::WeakPassword)?;
         let password_hash = self.0.hasher.hash(&password).await?;
         let id = self.next_user_id().await?;

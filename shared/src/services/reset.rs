@@ -210,15 +210,10 @@ impl Auth {
             ));
         }
         let (key, state, _) = self.reset_state(token).await?;
-        let user = self
-            .user(state.user_id)
-            .await?
-            .filter(|u| u.session_epoch == state.epoch)
-            .ok_or(Error::ResetTokenInvalid)?;
         // A disabled account stays as it was left.
-        if !user.is_active() {
-            return Err(Error::Disabled);
-        }
+        let user = self
+            .user_as_granted(state.user_id, state.epoch, Error::ResetTokenInvalid)
+            .await?;
         let mut updated = user.clone();
         if let Some(p) = &password {
             p.vet(&user_identifiers(&user))
@@ -320,12 +315,7 @@ impl Auth {
         new: &Password,
         client: &Client,
     ) -> Result<User> {
-        let user = self
-            .check_password(account, old, &super::Gate::Lockout, client)
-            .await?;
-        if caller.is_some_and(|p| p.user_id != user.id) {
-            return Err(Error::Forbidden);
-        }
+        let user = self.reconfirmed(caller, account, old, client).await?;
         // The right old password ends the run of failures, as a login would.
         let cleared = Batch::of(self.clear_failures(account), Error::Unavailable);
         self.set_password(&user, new, cleared, client, None).await
@@ -430,7 +420,7 @@ impl Auth {
 }
 
 fn user_identifiers(user: &User) -> Vec<String> {
-    super::registration::identifiers_of(&user.email, &user.mobile, &user.username)
+    super::registration::identifiers_of(&super::users::accounts(user))
 }
 
 #[cfg(test)]

@@ -70,13 +70,8 @@ impl Auth {
         let item = self.store().get(&key).await?.ok_or(Error::NoPendingLogin)?;
         let pending: Pending = item.parse()?;
         let user = self
-            .user(pending.user_id)
-            .await?
-            .filter(|u| u.session_epoch == pending.epoch)
-            .ok_or(Error::NoPendingLogin)?;
-        if !user.is_active() {
-            return Err(Error::Disabled);
-        }
+            .user_as_granted(pending.user_id, pending.epoch, Error::NoPendingLogin)
+            .await?;
         Ok((user, key))
     }
 

@@ -58,6 +58,25 @@ impl Auth {
         }
     }
 
+    /// The user a stored grant (a reset link, a pending login) was made for, while nothing
+    /// has changed since: the same session epoch, and still active. `gone` otherwise.
+    pub(crate) async fn user_as_granted(
+        &self,
+        id: UserId,
+        epoch: u64,
+        gone: Error,
+    ) -> Result<User> {
+        let user = self
+            .user(id)
+            .await?
+            .filter(|u| u.session_epoch == epoch)
+            .ok_or(gone)?;
+        if !user.is_active() {
+            return Err(Error::Disabled);
+        }
+        Ok(user)
+    }
+
     pub async fn find_user(&self, account: &Account) -> Result<Option<User>> {
         match self.id_holding(account).await? {
             Some(id) => self.user(id).await,
