@@ -58,13 +58,11 @@ impl Auth {
     ) -> Option<(Write, AddressLimit)> {
         let bucket = client.bucket()?;
         let rate = self.rate(limit);
-        let now = self.now();
-        let window = now.div_euclid(rate.window);
-        let end = (window + 1) * rate.window;
+        let (window, end) = self.window(rate.window);
         let key = schema::rate_window(limit.name(), &bucket, window);
         let write = Write::count_within(key, Lifetime::Window(end), rate.count);
         let refusal = Error::TooManyRequests {
-            retry_after: end - now,
+            retry_after: end - self.now(),
         };
         Some((
             write,
@@ -122,10 +120,13 @@ impl Auth {
         let Some((name, _)) = self.budget_of(channel) else {
             return;
         };
-        let now = self.now();
-        let key = schema::budget_window(name, now.div_euclid(DAY));
-        let lifetime = Lifetime::Window((now.div_euclid(DAY) + 1) * DAY);
-        if let Err(e) = self.store().increment(&key, -1, lifetime).await {
+        let (day, end) = self.window(DAY);
+        let key = schema::budget_window(name, day);
+        if let Err(e) = self
+            .store()
+            .increment(&key, -1, Lifetime::Window(end))
+            .await
+        {
             tracing::warn!(error = %e, channel = name, "budget_refund_failed");
         }
     }
@@ -167,15 +168,19 @@ impl Auth {
     /// Adds one to the counter of the current `rate.window` (`key` names each window);
     /// answers the count and the seconds to the window's end.
     async fn count_in_window(&self, key: impl Fn(i64) -> Key, rate: Rate) -> Result<(i64, i64)> {
-        let now = self.now();
-        let window = now.div_euclid(rate.window);
-        let end = (window + 1) * rate.window;
-        let key = key(window);
+        let (window, end) = self.window(rate.window);
         let n = self
             .store()
-            .increment(&key, 1, Lifetime::Window(end))
+            .increment(&key(window), 1, Lifetime::Window(end))
             .await?;
-        Ok((n, end - now))
+        Ok((n, end - self.now()))
+    }
+
+    /// The fixed window of `seconds` now falls in: its number (which names its counter's key)
+    /// and its end.
+    fn window(&self, seconds: i64) -> (i64, i64) {
+        let window = self.now().div_euclid(seconds);
+        (window, (window + 1) * seconds)
     }
 }
 

@@ -148,6 +148,23 @@ pub(crate) fn new_email(email: &str, password: &str) -> NewUser {
     }
 }
 
+/// A sender whose service cannot be reached: every message fails.
+pub(crate) struct Down;
+
+#[async_trait::async_trait]
+impl crate::sender::Sender for Down {
+    async fn send(
+        &self,
+        _: &crate::sender::Message,
+    ) -> std::result::Result<(), crate::sender::SendError> {
+        Err(crate::sender::SendError("unreachable".into()))
+    }
+
+    fn supports_voice(&self) -> bool {
+        false
+    }
+}
+
 /// The code subject of an email address.
 pub(crate) fn subject(email: &str) -> crate::schema::CodeSubject {
     let email = crate::domain::Email::parse(email).unwrap();

@@ -120,28 +120,12 @@ async fn password_change_disable_and_permissions() {
     );
 }
 
-struct Unreachable;
-
-#[async_trait::async_trait]
-impl crate::sender::Sender for Unreachable {
-    async fn send(
-        &self,
-        _: &crate::sender::Message,
-    ) -> std::result::Result<(), crate::sender::SendError> {
-        Err(crate::sender::SendError("unreachable".into()))
-    }
-
-    fn supports_voice(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test]
 async fn an_admin_created_user_whose_link_cannot_be_mailed_is_not_left_behind() {
     let t = harness();
     let auth = Harness::builder()
         .beside(&t)
-        .sender(Arc::new(Unreachable))
+        .sender(Arc::new(Down))
         .build()
         .auth;
     let new = NewUser {

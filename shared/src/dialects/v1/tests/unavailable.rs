@@ -1,22 +1,6 @@
 use super::*;
-use crate::{
-    sender::{Message, SendError, Sender},
-    services::testing::Harness,
-};
+use crate::services::testing::{Down, Harness};
 use std::sync::Arc;
-
-struct Down;
-
-#[async_trait::async_trait]
-impl Sender for Down {
-    async fn send(&self, _: &Message) -> Result<(), SendError> {
-        Err(SendError("unreachable".into()))
-    }
-
-    fn supports_voice(&self) -> bool {
-        false
-    }
-}
 
 #[tokio::test]
 async fn an_unreachable_sender_is_503_and_the_next_try_is_not_a_resend() {
