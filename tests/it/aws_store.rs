@@ -9,7 +9,7 @@ use polyauth::{
     domain::{Email, Password, UserId},
     schema,
     sender::Outbox,
-    services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec},
+    services::{Attempt, Client, Dialect, Gate, NewUser, Purpose, SessionSpec},
     store::{failing::FailFrom, Dynamo, Embedded, Key, Query, Store},
     Auth, Error,
 };
@@ -119,14 +119,11 @@ async fn dynamodb_requests_per_use_case() {
     let (step, login) = counted(
         &store,
         auth.password_login(
-            &account,
-            &password,
-            &Gate::Captcha(None),
+            Attempt::new(&account, &password, &caller).behind(&Gate::Captcha(None)),
             &SessionSpec {
                 dialect: Some(Dialect::ApiV1),
                 ..Default::default()
             },
-            &caller,
         ),
     )
     .await;
@@ -328,13 +325,7 @@ async fn login_outage<S: Store + Clone + 'static>(store: S, c: Arc<ManualClock>)
         let (auth, _) = auth(failing.clone(), c.clone());
         let spec = SessionSpec::default();
         let result = auth
-            .password_login(
-                &account,
-                &password,
-                &Gate::Lockout,
-                &spec,
-                &Client::default(),
-            )
+            .password_login(Attempt::new(&account, &password, &Client::default()), &spec)
             .await;
         if failing.calls() <= from {
             assert!(result.is_ok(), "{result:?}");

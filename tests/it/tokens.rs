@@ -203,7 +203,11 @@ async fn legacy_tokens_verify_with_the_originals_own_libraries() {
     // The signature's first character carries six whole bits; its last carries padding bits
     // a lenient base64 decoder ignores, so that one is no place to tamper.
     let cut = django.rfind('.').expect("a signature") + 1;
-    let swapped = if django[cut..].starts_with('A') { "B" } else { "A" };
+    let swapped = if django[cut..].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
     let forged = format!("{}{swapped}{}", &django[..cut], &django[cut + 1..]);
     crossed.push(pyjwt(&forged, DJANGO));
     for (check, verdict) in crossed.iter().zip(verify_in_python(&crossed)) {

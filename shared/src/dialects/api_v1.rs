@@ -41,7 +41,8 @@ use crate::{
     http::{self, bearer, Json},
     openapi::{Anywhere, Wait},
     services::{
-        Challenge, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens, UnknownAccount,
+        Attempt, Challenge, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, Tokens,
+        UnknownAccount,
     },
     Auth, Error,
 };
@@ -473,7 +474,10 @@ async fn login(auth: Auth, client: Client, Json(req, _): Body<LoginReq>) -> Answ
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
-        .password_login(&account, &password, &gate, &session_spec(), &client)
+        .password_login(
+            Attempt::new(&account, &password, &client).behind(&gate),
+            &session_spec(),
+        )
         .await?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
@@ -484,7 +488,8 @@ struct LoginEmailReq {
     email: String,
     /// The 6 digits mailed by `verify/getEmailCode`, or by `sendEmailCode` with `type` `login`.
     code: String,
-    /// A solved captcha, once a login answered -1.
+    /// As on `login`, after an answer -1 here or there (the two routes count failures
+    /// together).
     #[serde(default, rename = "captchaId")]
     captcha_id: Option<String>,
 }
@@ -493,9 +498,8 @@ struct LoginEmailReq {
 ///
 /// Failures count towards the captcha and the lock as on `login`.
 #[utoipa::path(post, path = "/login/email", request_body = LoginEmailReq, responses(
-    (status = 200, body = Envelope<SignInData>, description = "Signed in (`data` \
-        the tokens, the refresh token also set as a cookie), or refused: -1 `需要人机验证`; \
-        500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
+    (status = 200, body = Envelope<SignInData>, description = "As `login` answers, or \
+        refused: -1 `需要人机验证`; 500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
         `用户名密码不匹配` (no account has the email), `账号已被禁用`, \
         `操作过于频繁，请N秒后再试`"),
 ))]

@@ -55,7 +55,7 @@ use crate::{
     openapi::{Anywhere, Wait},
     sender::Channel,
     services::{
-        Client, Dialect, Gate, LegacyId, LoginStep, LoginType, NewUser, PendingId, Principal,
+        Attempt, Client, Dialect, LegacyId, LoginStep, LoginType, NewUser, PendingId, Principal,
         SessionSpec, Tokens, PENDING_TTL,
     },
     Auth, Error,
@@ -88,17 +88,28 @@ const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
 const MAX_NAME: usize = 128;
 
-// The original's `STATUS_CODES` this dialect answers, and polyauth's outage.
-const E_SUCC: i64 = 0;
-const E_PARAM: i64 = 1;
-const E_FORBIDDEN: i64 = 7;
-const E_USER_LOGIN: i64 = 1003;
-const E_USER_NOT_LOGIN: i64 = 1004;
-const E_USER_NAME_OR_PWD_ERROR: i64 = 1005;
-const E_USER_VERIFY_CODE_ERROR: i64 = 1007;
-/// A right password that still needs the SMS code.
-const E_USER_NEED_SMS_AUTH: i64 = 1032;
-const E_UNAVAILABLE: i64 = 1099;
+/// The original's `STATUS_CODES` this dialect answers (its names without the `E_`), and
+/// polyauth's outage.
+#[derive(Clone, Copy)]
+#[repr(i64)]
+enum Status {
+    Succ = 0,
+    Param = 1,
+    Forbidden = 7,
+    UserLogin = 1003,
+    UserNotLogin = 1004,
+    UserNameOrPwdError = 1005,
+    UserVerifyCodeError = 1007,
+    /// A right password that still needs the SMS code.
+    UserNeedSmsAuth = 1032,
+    Unavailable = 1099,
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*self as i64)
+    }
+}
 
 /// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
@@ -220,56 +231,56 @@ impl IntoResponse for Failure {
         let Failure { error: e, op } = self;
         let (code, msg, field) = match &e {
             Error::Invalid { field, .. } if field == "method" => {
-                (E_PARAM, "不支持的验证发送方式".to_string(), None)
+                (Status::Param, "不支持的验证发送方式".to_string(), None)
             }
             Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
-                (E_PARAM, "参数错误".into(), Some(field.clone()))
+                (Status::Param, "参数错误".into(), Some(field.clone()))
             }
             // A password the policy refuses is a bad parameter like any other (API-NOTES).
-            Error::WeakPassword => (E_PARAM, "参数错误".into(), Some("password".into())),
+            Error::WeakPassword => (Status::Param, "参数错误".into(), Some("password".into())),
             Error::TooManyRequests { .. } if op == Op::SendCode => {
-                (E_PARAM, "验证码发送间隔时间太短".into(), None)
+                (Status::Param, "验证码发送间隔时间太短".into(), None)
             }
             Error::TooManyRequests { .. } if op == Op::ResetRequest => {
-                (E_PARAM, "24小时内重置次数超过阈值".into(), None)
+                (Status::Param, "24小时内重置次数超过阈值".into(), None)
             }
             Error::TooManyRequests { retry_after } => (
-                E_PARAM,
+                Status::Param,
                 format!("操作过于频繁，请{}秒后再试", wait_seconds(*retry_after)),
                 None,
             ),
             Error::NoPendingLogin => (
-                E_PARAM,
+                Status::Param,
                 "用户名/密码未验证或已失效，请返回重新验证".into(),
                 None,
             ),
-            Error::ResetTokenInvalid => (E_PARAM, "重置记录不存在或者已失效".into(), None),
+            Error::ResetTokenInvalid => (Status::Param, "重置记录不存在或者已失效".into(), None),
             Error::AlreadyExists { field } => (
-                E_PARAM,
+                Status::Param,
                 "用户已经存在".into(),
                 Some(request_field(field).to_string()),
             ),
             Error::CaptchaRequired { .. } | Error::CaptchaInvalid => {
-                (E_PARAM, "参数错误".into(), None)
+                (Status::Param, "参数错误".into(), None)
             }
-            Error::MissingPermission(p) => (E_FORBIDDEN, format!("缺少权限{p}"), None),
-            Error::Forbidden => (E_FORBIDDEN, "访问被禁止".into(), None),
-            Error::AlreadySignedIn => (E_USER_LOGIN, "用户已登录".into(), None),
+            Error::MissingPermission(p) => (Status::Forbidden, format!("缺少权限{p}"), None),
+            Error::Forbidden => (Status::Forbidden, "访问被禁止".into(), None),
+            Error::AlreadySignedIn => (Status::UserLogin, "用户已登录".into(), None),
             Error::MissingToken
             | Error::Unauthenticated
             | Error::TokenExpired
-            | Error::TokenInvalid => (E_USER_NOT_LOGIN, "用户未登录".into(), None),
+            | Error::TokenInvalid => (Status::UserNotLogin, "用户未登录".into(), None),
             Error::InvalidCredentials(_) | Error::NotFound | Error::Disabled => (
-                E_USER_NAME_OR_PWD_ERROR,
+                Status::UserNameOrPwdError,
                 "手机号码与密码不匹配".into(),
                 None,
             ),
             Error::CodeInvalid => (
-                E_USER_VERIFY_CODE_ERROR,
+                Status::UserVerifyCodeError,
                 "验证码错误，请输入正确的验证码".into(),
                 None,
             ),
-            Error::Unavailable => (E_UNAVAILABLE, "服务暂不可用，请稍后再试".into(), None),
+            Error::Unavailable => (Status::Unavailable, "服务暂不可用，请稍后再试".into(), None),
         };
         let status = if e == Error::Unavailable {
             StatusCode::SERVICE_UNAVAILABLE
@@ -289,7 +300,7 @@ impl IntoResponse for Failure {
 #[derive(Serialize, ToSchema)]
 struct Refusal {
     #[schema(schema_with = refusal_code)]
-    code: i64,
+    code: Status,
     /// The original's message for the code, in Chinese.
     msg: String,
     result: Refused,
@@ -306,18 +317,18 @@ struct Refused {
 
 fn refusal_code() -> Object {
     let codes = [
-        E_PARAM,
-        E_FORBIDDEN,
-        E_USER_LOGIN,
-        E_USER_NOT_LOGIN,
-        E_USER_NAME_OR_PWD_ERROR,
-        E_USER_VERIFY_CODE_ERROR,
-        E_USER_NEED_SMS_AUTH,
-        E_UNAVAILABLE,
+        Status::Param,
+        Status::Forbidden,
+        Status::UserLogin,
+        Status::UserNotLogin,
+        Status::UserNameOrPwdError,
+        Status::UserVerifyCodeError,
+        Status::UserNeedSmsAuth,
+        Status::Unavailable,
     ];
     ObjectBuilder::new()
         .schema_type(Type::Integer)
-        .enum_values(Some(codes))
+        .enum_values(Some(codes.map(|c| c as i64)))
         .description(Some(
             "- 1 `E_PARAM`: a bad or missing parameter (`参数错误`, `result.field` names it; \
             a password the policy refuses included), or a refusal the original folds into it: \
@@ -348,7 +359,7 @@ fn refusal_code() -> Object {
 /// is this or a `Refusal`, since this dialect refuses with HTTP 200 too.
 #[derive(Serialize)]
 struct Envelope<T> {
-    code: i64,
+    code: Status,
     msg: &'static str,
     result: T,
 }
@@ -357,7 +368,7 @@ impl<T: ToSchema> PartialSchema for Envelope<T> {
     fn schema() -> RefOr<Schema> {
         let code = ObjectBuilder::new()
             .schema_type(Type::Integer)
-            .enum_values(Some([E_SUCC]))
+            .enum_values(Some([Status::Succ as i64]))
             .description(Some("0 `E_SUCC`"));
         let msg = ObjectBuilder::new()
             .schema_type(Type::String)
@@ -416,7 +427,7 @@ fn ok<T: Serialize>(result: T) -> Response {
 
 fn done<T: Serialize>(msg: &'static str, result: T) -> Response {
     axum::Json(Envelope {
-        code: E_SUCC,
+        code: Status::Succ,
         msg,
         result,
     })
@@ -821,18 +832,15 @@ async fn login(auth: Auth, client: Client, _: NotSignedIn, Json(req, _): Body<Lo
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
     match auth
         .password_login_with_second_step(
-            &account,
-            &password,
-            &Gate::Lockout,
+            Attempt::new(&account, &password, &client),
             &session_spec(),
-            &client,
         )
         .await?
     {
         LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, &s.user)),
         LoginStep::SecondFactor(PendingId(id)) => {
             let res = axum::Json(Refusal {
-                code: E_USER_NEED_SMS_AUTH,
+                code: Status::UserNeedSmsAuth,
                 msg: "需要进行短信验证".into(),
                 result: Refused { field: None },
             })

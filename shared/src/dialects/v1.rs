@@ -40,7 +40,9 @@ use crate::{
     domain::{Account, Code, Password, PasswordPolicy, Profile},
     http::{self, Json},
     openapi::Anywhere,
-    services::{Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount},
+    services::{
+        Attempt, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount,
+    },
     Auth, Error,
 };
 use axum::{
@@ -289,8 +291,11 @@ fn signed_in(auth: &Auth, s: &SignedIn) -> Response {
 /// An account with a password or a code (`login` takes either, `reset-password` both).
 #[derive(Deserialize, ToSchema)]
 struct Credentials {
+    /// A mobile number or an email.
     account: Option<String>,
+    /// `login`: instead of `code`. `reset-password`: the new password.
     password: Option<String>,
+    /// Sent by `send-code` with the endpoint's flag. `login`: instead of `password`.
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }
@@ -312,7 +317,7 @@ async fn login(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> A
         (Some(raw), None) => {
             let password = Password::attempt(raw).map_err(|e| e.field("password"))?;
             let s = auth
-                .password_login(&account, &password, &Gate::Lockout, &spec, &client)
+                .password_login(Attempt::new(&account, &password, &client), &spec)
                 .await?;
             Ok(signed_in(&auth, &s))
         }
@@ -335,9 +340,13 @@ async fn login(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> A
 
 #[derive(Deserialize, ToSchema)]
 struct RegisterReq {
+    /// The mobile number or email the code went to.
     account: Option<String>,
+    /// The new account's password (an existing account keeps its own).
     password: Option<String>,
+    /// A new account's nickname (trimmed; none when absent).
     nickname: Option<String>,
+    /// Sent by `send-code` with flag `register`.
     #[schema(schema_with = code_schema)]
     code: Option<Value>,
 }

@@ -402,7 +402,7 @@ const TRANSACTION_LIMIT: usize = 100;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::{testing::*, Client, Gate, SessionSpec};
+    use crate::services::{testing::*, Attempt, Client, SessionSpec};
 
     fn line(json: &str) -> Result<ImportedUser, BadField> {
         ImportLine::read(json).and_then(|l| l.parse("86", BareHex::Md5))
@@ -462,11 +462,8 @@ mod tests {
         let s = t
             .auth
             .password_login(
-                &account,
-                &password,
-                &Gate::Lockout,
+                Attempt::new(&account, &password, &Client::default()),
                 &SessionSpec::default(),
-                &Client::default(),
             )
             .await?;
         Ok(s.user.id)

@@ -31,6 +31,32 @@ struct Verified {
     upgraded: bool,
 }
 
+/// A password sign-in as a client asks for it, behind the gate its dialect puts in front.
+#[derive(Clone, Copy)]
+pub struct Attempt<'a> {
+    pub account: &'a Account,
+    pub password: &'a Password,
+    pub gate: &'a Gate,
+    pub client: &'a Client,
+}
+
+impl<'a> Attempt<'a> {
+    /// An attempt behind the failure lockout, the gate most dialects put in front.
+    pub fn new(account: &'a Account, password: &'a Password, client: &'a Client) -> Self {
+        Self {
+            account,
+            password,
+            gate: &Gate::Lockout,
+            client,
+        }
+    }
+
+    /// The same attempt behind another gate (seed 002's captcha).
+    pub fn behind(self, gate: &'a Gate) -> Self {
+        Self { gate, ..self }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum LoginStep {
     SignedIn(Box<SignedIn>),
@@ -41,17 +67,8 @@ pub enum LoginStep {
 impl Auth {
     /// Checks a password without signing in: for endpoints that re-confirm it. The attempt is
     /// reserved at the gate first; a full hashing queue turns it away before any write.
-    pub async fn check_password(
-        &self,
-        account: &Account,
-        password: &Password,
-        gate: &Gate,
-        client: &Client,
-    ) -> Result<User> {
-        Ok(self
-            .password_checked(account, password, gate, client)
-            .await?
-            .0)
+    pub async fn check_password(&self, attempt: Attempt<'_>) -> Result<User> {
+        Ok(self.password_checked(attempt).await?.0)
     }
 
     /// The user re-confirming their password for a change to their account: the caller's
@@ -64,7 +81,7 @@ impl Auth {
         client: &Client,
     ) -> Result<User> {
         let user = self
-            .check_password(account, password, &Gate::Lockout, client)
+            .check_password(Attempt::new(account, password, client))
             .await?;
         if caller.is_some_and(|p| p.user_id != user.id) {
             return Err(Error::Forbidden);
@@ -74,13 +91,13 @@ impl Auth {
 
     /// `check_password`, answering the user's session entries with it (read together: see
     /// `user_signing_in`).
-    async fn password_checked(
-        &self,
-        account: &Account,
-        password: &Password,
-        gate: &Gate,
-        client: &Client,
-    ) -> Result<(User, Vec<Item>)> {
+    async fn password_checked(&self, attempt: Attempt<'_>) -> Result<(User, Vec<Item>)> {
+        let Attempt {
+            account,
+            password,
+            gate,
+            client,
+        } = attempt;
         let _admitted = self.0.hasher.admit()?;
         self.enter_gate(account, gate, client).await?;
         let found = match self.id_holding(account).await? {
@@ -107,14 +124,11 @@ impl Auth {
     #[tracing::instrument(name = "password_login", skip_all)]
     pub async fn password_login(
         &self,
-        account: &Account,
-        password: &Password,
-        gate: &Gate,
+        attempt: Attempt<'_>,
         spec: &SessionSpec,
-        client: &Client,
     ) -> Result<SignedIn> {
-        let verified = self.verified_login(account, password, gate, client).await?;
-        self.password_session(verified, spec, client).await
+        let verified = self.verified_login(attempt).await?;
+        self.password_session(verified, spec, attempt.client).await
     }
 
     /// The session a verified password opens, with the writes its check left to do.
@@ -146,13 +160,11 @@ impl Auth {
     #[tracing::instrument(name = "password_login_with_second_step", skip_all)]
     pub async fn password_login_with_second_step(
         &self,
-        account: &Account,
-        password: &Password,
-        gate: &Gate,
+        attempt: Attempt<'_>,
         spec: &SessionSpec,
-        client: &Client,
     ) -> Result<LoginStep> {
-        let mut verified = self.verified_login(account, password, gate, client).await?;
+        let client = attempt.client;
+        let mut verified = self.verified_login(attempt).await?;
         if !(self.config().sms_second_factor && verified.user.mobile.is_some()) {
             let signed_in = self.password_session(verified, spec, client).await?;
             return Ok(LoginStep::SignedIn(Box::new(signed_in)));
@@ -171,19 +183,11 @@ impl Auth {
     /// The password check of a login and the writes that go with its success: the failure
     /// count cleared and, for an imported user, the legacy hash replaced by argon2id (a login
     /// racing another change of the user then fails rather than undo it).
-    async fn verified_login(
-        &self,
-        account: &Account,
-        password: &Password,
-        gate: &Gate,
-        client: &Client,
-    ) -> Result<Verified> {
-        let (user, open) = self
-            .password_checked(account, password, gate, client)
-            .await?;
+    async fn verified_login(&self, attempt: Attempt<'_>) -> Result<Verified> {
+        let (user, open) = self.password_checked(attempt).await?;
         let mut extra = Batch::new();
-        extra.push(self.clear_failures(account));
-        let upgrade = self.upgraded_hash(&user, password).await?;
+        extra.push(self.clear_failures(attempt.account));
+        let upgrade = self.upgraded_hash(&user, attempt.password).await?;
         let upgraded = upgrade.is_some();
         extra.push_all(upgrade);
         Ok(Verified {

@@ -252,7 +252,7 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::{testing::*, Gate};
+    use crate::services::{testing::*, Attempt};
     use argon2::PasswordVerifier;
 
     #[tokio::test]
@@ -329,7 +329,7 @@ mod tests {
         let attempts = (0..40).map(|_| {
             let (auth, a) = (t.auth.clone(), a.clone());
             tokio::spawn(async move {
-                auth.check_password(&a, &pw("wrong"), &Gate::Lockout, &client())
+                auth.check_password(Attempt::new(&a, &pw("wrong"), &client()))
                     .await
             })
         });

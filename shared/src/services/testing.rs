@@ -1,7 +1,7 @@
 //! A core wired to an in-memory store, the outbox and a clock tests move, built by
 //! `Harness::builder()` (or `harness()` for the default world).
 
-use super::{Auth, Client, Dialect, Gate, NewUser, SessionSpec, SignedIn};
+use super::{Attempt, Auth, Client, Dialect, NewUser, SessionSpec, SignedIn};
 use crate::{
     app::testing::TestApp,
     clock::ManualClock,
@@ -199,7 +199,7 @@ pub(crate) async fn signed_in(t: &Harness, email: &str) -> SignedIn {
 pub(crate) async fn signed_in_as(t: &Harness, email: &str, password: &str) -> SignedIn {
     let account = t.auth.account(email).unwrap();
     t.auth
-        .password_login(&account, &pw(password), &Gate::Lockout, &spec(), &client())
+        .password_login(Attempt::new(&account, &pw(password), &client()), &spec())
         .await
         .unwrap()
 }

@@ -42,7 +42,7 @@ use crate::{
     error::CredentialFault,
     http::{self, bearer, Form},
     openapi::{Anywhere, Routes},
-    services::{Client, Dialect, Gate, NewUser, SessionSpec},
+    services::{Attempt, Client, Dialect, NewUser, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -351,7 +351,7 @@ async fn sign_in(
         ..Default::default()
     };
     let s = auth
-        .password_login(account, &password, &Gate::Lockout, &spec, client)
+        .password_login(Attempt::new(account, &password, client), &spec)
         .await?;
     let bearer = format!("Bearer {}", s.tokens.access);
     let header_value = HeaderValue::from_str(&bearer).map_err(|_| Error::Unavailable)?;

@@ -43,7 +43,7 @@ use crate::{
     error::CredentialFault,
     http::{self, Json},
     openapi::Anywhere,
-    services::{Client, Dialect, Gate, NewUser, Principal, SessionSpec},
+    services::{Attempt, Client, Dialect, NewUser, Principal, SessionSpec},
     Auth, Error,
 };
 use axum::{
@@ -258,7 +258,7 @@ async fn login(auth: Auth, client: Client, body: Result<Body<Credentials>, Failu
         ..Default::default()
     };
     let s = auth
-        .password_login(&account, &password, &Gate::Lockout, &spec, &client)
+        .password_login(Attempt::new(&account, &password, &client), &spec)
         .await
         .during(Op::Login)?;
     Ok(axum::Json(AccessToken {

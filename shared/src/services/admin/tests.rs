@@ -19,12 +19,12 @@ async fn password_change_disable_and_permissions() {
     );
     assert!(t
         .auth
-        .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&a, &pw("secret1"), &client()))
         .await
         .is_err());
     let user = t
         .auth
-        .check_password(&a, &pw("changed1"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&a, &pw("changed1"), &client()))
         .await
         .unwrap();
 
@@ -113,7 +113,7 @@ async fn password_change_disable_and_permissions() {
     );
     assert_eq!(
         t.auth
-            .check_password(&a, &pw("changed1"), &Gate::Lockout, &client())
+            .check_password(Attempt::new(&a, &pw("changed1"), &client()))
             .await
             .unwrap_err(),
         Error::Disabled

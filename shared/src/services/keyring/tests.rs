@@ -23,15 +23,9 @@ async fn signed_in(auth: &Auth, email: &str, dialect: Dialect) -> SignedIn {
         .unwrap();
     let account = auth.account(email).unwrap();
     let password = crate::domain::Password::attempt("secret-pass-1").unwrap();
-    auth.password_login(
-        &account,
-        &password,
-        &Gate::Lockout,
-        &spec(dialect),
-        &client(),
-    )
-    .await
-    .unwrap()
+    auth.password_login(Attempt::new(&account, &password, &client()), &spec(dialect))
+        .await
+        .unwrap()
 }
 
 fn kid(token: &str) -> String {
@@ -130,11 +124,8 @@ async fn another_instance_learns_a_rotation_before_the_new_key_signs() {
     let password = crate::domain::Password::attempt("secret-pass-1").unwrap();
     let signed = other
         .password_login(
-            &account,
-            &password,
-            &Gate::Lockout,
+            Attempt::new(&account, &password, &client()),
             &spec(Dialect::V1),
-            &client(),
         )
         .await
         .unwrap();

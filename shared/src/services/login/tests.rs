@@ -89,7 +89,7 @@ async fn unknown_accounts_cost_the_same_hashing_work() {
     let before = t.auth.hasher().verifications();
     let r = t
         .auth
-        .check_password(&known, &pw("wrong"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&known, &pw("wrong"), &client()))
         .await;
     assert_eq!(
         r.unwrap_err(),
@@ -98,7 +98,7 @@ async fn unknown_accounts_cost_the_same_hashing_work() {
     let after_known = t.auth.hasher().verifications();
     let r = t
         .auth
-        .check_password(&unknown, &pw("wrong"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&unknown, &pw("wrong"), &client()))
         .await;
     assert_eq!(
         r.unwrap_err(),

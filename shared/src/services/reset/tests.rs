@@ -62,7 +62,7 @@ async fn reset_tokens_check_fewer_than_five_times_then_void_and_redeem_ends_sess
     let a = t.auth.account("r@x.com").unwrap();
     assert!(t
         .auth
-        .check_password(&a, &pw("newsecret"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&a, &pw("newsecret"), &client()))
         .await
         .is_ok());
     // The new mobile is a claimed identifier now.
@@ -112,7 +112,7 @@ async fn fifty_logins_racing_a_password_reset_leave_no_session_alive() {
     let logins = (0..50).map(|_| {
         let (auth, a) = (t.auth.clone(), a.clone());
         tokio::spawn(async move {
-            auth.password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+            auth.password_login(Attempt::new(&a, &pw("secret1"), &client()), &spec())
                 .await
         })
     });

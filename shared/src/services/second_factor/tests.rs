@@ -12,7 +12,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     let a = t.auth.account("m@x.com").unwrap();
     let step = t
         .auth
-        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login_with_second_step(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap();
     let LoginStep::SecondFactor(pending) = step else {
@@ -54,7 +54,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     );
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login_with_second_step(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap()
     else {
@@ -101,7 +101,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login_with_second_step(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap()
     else {
@@ -136,7 +136,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     let LoginStep::SecondFactor(pending) = t
         .auth
-        .password_login_with_second_step(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login_with_second_step(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap()
     else {

@@ -94,14 +94,11 @@ async fn logout_one_or_all_and_expiry() {
     let other = t
         .auth
         .password_login(
-            &account,
-            &pw("secret1"),
-            &Gate::Lockout,
+            Attempt::new(&account, &pw("secret1"), &client()),
             &SessionSpec {
                 access_ttl: Some(60),
                 ..Default::default()
             },
-            &client(),
         )
         .await
         .unwrap();
@@ -139,7 +136,7 @@ async fn logout_one_or_all_and_expiry() {
 async fn signed_in_again(t: &Harness) -> Tokens {
     let account = t.auth.account("a@x.com").unwrap();
     t.auth
-        .password_login(&account, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login(Attempt::new(&account, &pw("secret1"), &client()), &spec())
         .await
         .unwrap()
         .tokens
@@ -168,7 +165,7 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
         };
         let s = t
             .auth
-            .password_login(&account, &pw("secret1"), &Gate::Lockout, &spec, &client())
+            .password_login(Attempt::new(&account, &pw("secret1"), &client()), &spec)
             .await
             .unwrap();
         if dialect == Dialect::AuthForm {
@@ -250,7 +247,7 @@ async fn a_session_refreshed_daily_ends_at_thirty_days() {
     let a = t.auth.account("daily@x.com").unwrap();
     let mut tokens = t
         .auth
-        .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap()
         .tokens;
@@ -281,7 +278,7 @@ async fn an_unknown_refresh_token_for_a_live_session_revokes_it() {
     let a = t.auth.account("forge@x.com").unwrap();
     let s = t
         .auth
-        .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+        .password_login(Attempt::new(&a, &pw("secret1"), &client()), &spec())
         .await
         .unwrap();
     let sid = s.tokens.refresh.split('.').next().unwrap();
@@ -312,7 +309,7 @@ async fn each_dialect_accepts_only_its_own_sessions() {
     };
     let s = t
         .auth
-        .password_login(&a, &pw("secret1"), &Gate::Lockout, &json, &client())
+        .password_login(Attempt::new(&a, &pw("secret1"), &client()), &json)
         .await
         .unwrap();
     assert!(t
@@ -354,7 +351,7 @@ async fn a_login_past_the_session_cap_ends_the_oldest_session() {
         t.clock.advance(1);
         let s = t
             .auth
-            .password_login(&a, &pw("secret1"), &Gate::Lockout, &spec(), &client())
+            .password_login(Attempt::new(&a, &pw("secret1"), &client()), &spec())
             .await
             .unwrap();
         sessions.push(s.tokens);

@@ -13,28 +13,30 @@ async fn lockout_after_ten_failures_lapses_after_thirty_minutes() {
     for _ in 0..10 {
         assert!(matches!(
             t.auth
-                .check_password(&a, &pw("bad"), &Gate::Lockout, &client())
+                .check_password(Attempt::new(&a, &pw("bad"), &client()))
                 .await,
             Err(Error::InvalidCredentials(_))
         ));
     }
     assert!(matches!(
         t.auth
-            .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
+            .check_password(Attempt::new(&a, &pw("secret1"), &client()))
             .await,
         Err(Error::TooManyRequests { .. })
     ));
     // A captcha dialect locks as well: no captcha buys more than ten tries.
     assert!(matches!(
         t.auth
-            .check_password(&a, &pw("secret1"), &Gate::Captcha(None), &client())
+            .check_password(
+                Attempt::new(&a, &pw("secret1"), &client()).behind(&Gate::Captcha(None))
+            )
             .await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(30 * 60);
     assert!(t
         .auth
-        .check_password(&a, &pw("secret1"), &Gate::Lockout, &client())
+        .check_password(Attempt::new(&a, &pw("secret1"), &client()))
         .await
         .is_ok());
 }
@@ -50,7 +52,7 @@ async fn the_right_old_password_ends_a_run_of_failures() {
     for _ in 0..9 {
         let _ = t
             .auth
-            .check_password(&a, &pw("nope"), &Gate::Lockout, &client())
+            .check_password(Attempt::new(&a, &pw("nope"), &client()))
             .await;
     }
     t.auth
@@ -60,7 +62,7 @@ async fn the_right_old_password_ends_a_run_of_failures() {
     for _ in 0..9 {
         assert!(matches!(
             t.auth
-                .check_password(&a, &pw("nope"), &Gate::Lockout, &client())
+                .check_password(Attempt::new(&a, &pw("nope"), &client()))
                 .await,
             Err(Error::InvalidCredentials(_))
         ));

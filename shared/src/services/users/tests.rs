@@ -20,11 +20,8 @@ async fn a_code_login_into_a_squatted_email_leaves_the_squatter_nothing() {
     let squatter = t
         .auth
         .password_login(
-            &by_name,
-            &pw("squatter-pass-1"),
-            &Gate::Lockout,
+            Attempt::new(&by_name, &pw("squatter-pass-1"), &client()),
             &spec(),
-            &client(),
         )
         .await
         .unwrap();
@@ -57,11 +54,8 @@ async fn a_code_login_into_a_squatted_email_leaves_the_squatter_nothing() {
     assert!(matches!(
         t.auth
             .password_login(
-                &by_name,
-                &pw("squatter-pass-1"),
-                &Gate::Lockout,
-                &spec(),
-                &client()
+                Attempt::new(&by_name, &pw("squatter-pass-1"), &client()),
+                &spec()
             )
             .await,
         Err(Error::InvalidCredentials(_))
