@@ -430,14 +430,11 @@ struct RegisterReq {
 ))]
 async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
     let (account, password, code) = with_code(&req.email, &req.password, &req.code)?;
-    let check = auth
-        .check_code_for(Purpose::Register, &account, &code, &client)
-        .await?;
     let new = NewUser {
         password: Some(password),
         ..NewUser::of_contact(&account)
     };
-    auth.register(new, Some(check), &client)
+    auth.register_with_code(new, &account, &code, &client)
         .await
         .during(Op::NewPassword)?;
     Ok(ok(Null))
@@ -498,7 +495,7 @@ struct LoginEmailReq {
 ///
 /// Failures count towards the captcha and the lock as on `login`.
 #[utoipa::path(post, path = "/login/email", request_body = LoginEmailReq, responses(
-    (status = 200, body = Envelope<SignInData>, description = "As `login` answers, or \
+    (status = 200, body = Envelope<SignInData>, description = "Signed in as by `login`, or \
         refused: -1 `需要人机验证`; 500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
         `用户名密码不匹配` (no account has the email), `账号已被禁用`, \
         `操作过于频繁，请N秒后再试`"),

@@ -360,9 +360,6 @@ async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -
     let account = account(&auth, &req.account)?;
     let raw_password = required("password", &req.password)?;
     let code = required_code(&req.code)?;
-    let check = auth
-        .check_code_for(Purpose::Register, &account, &code, &client)
-        .await?;
     // The password's rules bind a new account only: an existing one is signed in by its code
     // and keeps its password (the seed's own example registers with "123456").
     let new = Password::new(raw_password, PasswordPolicy::default())
@@ -376,7 +373,7 @@ async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -
             ..NewUser::of_contact(&account)
         });
     let s = auth
-        .register_or_sign_in(new, &account, check, &session_spec(), &client)
+        .register_or_sign_in(new, &account, &code, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s))
 }

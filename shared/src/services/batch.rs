@@ -19,6 +19,16 @@ enum Meaning {
     Refusal(Error),
     /// The caller's address is past a limit: refused, and logged for the operators.
     Limited(AddressLimit),
+    /// A value claimed as it was read has moved on: another caller came first.
+    Claim,
+}
+
+/// What committing a batch with a claim came to.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Claimed {
+    Committed,
+    /// The claim's condition failed and nothing was written: the caller decides again.
+    Lost,
 }
 
 /// What the count of a per-address limit in a batch (`Auth::limit_write`) means when refused.
@@ -61,6 +71,12 @@ impl Batch {
         }
     }
 
+    /// A write that holds only if what it claims is still as it was read (a counter, say).
+    pub fn claim(&mut self, write: Write) {
+        self.writes.push(write);
+        self.meanings.push(Meaning::Claim);
+    }
+
     /// A write whose condition cannot fail in normal operation (a put without one, a key
     /// nobody else can know): a failure means the store changed under us.
     pub fn push(&mut self, write: Write) {
@@ -85,13 +101,22 @@ impl Batch {
 
     /// All or nothing; a failed condition answers what that write's caller said it means.
     pub async fn commit(self, store: &dyn Store) -> Result<()> {
+        match self.commit_claiming(store).await? {
+            Claimed::Committed => Ok(()),
+            Claimed::Lost => Err(Error::Unavailable),
+        }
+    }
+
+    /// `commit`, answering a lost claim rather than failing on it.
+    pub async fn commit_claiming(self, store: &dyn Store) -> Result<Claimed> {
         match store.write(self.writes).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed(i)) => Err(match self.meanings.into_iter().nth(i) {
-                Some(Meaning::Refusal(e)) => e,
-                Some(Meaning::Limited(limit)) => limit.refuse(),
-                None => Error::Unavailable,
-            }),
+            Ok(()) => Ok(Claimed::Committed),
+            Err(StoreError::ConditionFailed(i)) => match self.meanings.into_iter().nth(i) {
+                Some(Meaning::Refusal(e)) => Err(e),
+                Some(Meaning::Limited(limit)) => Err(limit.refuse()),
+                Some(Meaning::Claim) => Ok(Claimed::Lost),
+                None => Err(Error::Unavailable),
+            },
             Err(e) => Err(e.into()),
         }
     }
@@ -102,7 +127,7 @@ mod tests {
     use super::*;
     use crate::{
         clock::ManualClock,
-        store::{Embedded, Item, Key},
+        store::{Embedded, Item, Key, Lifetime},
     };
     use std::sync::Arc;
 
@@ -123,5 +148,31 @@ mod tests {
             assert_eq!(batch.commit(&store).await, Err(Error::CodeInvalid));
             assert_eq!(store.get(&Key::new("B", "0")).await.unwrap(), None);
         }
+    }
+
+    #[tokio::test]
+    async fn a_lost_claim_is_answered_and_nothing_is_written() {
+        let store = Embedded::in_memory(Arc::new(ManualClock::new(0)));
+        let counter = Key::new("COUNTER", "n");
+        let claim = |read: i64| Write::count_within(counter.clone(), Lifetime::Forever, read + 1);
+        let other = Write::put(Item::new(Key::new("B", "0"), Default::default(), None));
+        let mut batch = Batch::new();
+        batch.claim(claim(0));
+        batch.push(other.clone());
+        assert_eq!(batch.commit_claiming(&store).await, Ok(Claimed::Committed));
+        // Read as 0 again, but it is 1 now.
+        store
+            .write(vec![Write::delete(Key::new("B", "0"))])
+            .await
+            .unwrap();
+        let mut stale = Batch::new();
+        stale.claim(claim(0));
+        stale.push(other);
+        assert_eq!(stale.commit_claiming(&store).await, Ok(Claimed::Lost));
+        assert_eq!(store.get(&Key::new("B", "0")).await.unwrap(), None);
+        assert_eq!(
+            store.get(&counter).await.unwrap().map(|c| c.count()),
+            Some(1)
+        );
     }
 }

@@ -74,6 +74,35 @@ struct LiveCode {
     hash: String,
 }
 
+impl LiveCode {
+    /// The counter of this code's tries (a code sent again has a fresh one).
+    fn tries(&self, purpose: Purpose, account: &CodeSubject) -> Key {
+        schema::code_tries(purpose, account, self.state.sent_at)
+    }
+
+    /// The write that uses this code up, holding only while it is the code read.
+    fn spent(&self, purpose: Purpose, account: &CodeSubject) -> Result<Write> {
+        let spent = CodeState {
+            hash: None,
+            ..self.state.clone()
+        };
+        Ok(Write::Put {
+            item: spent.item(schema::code(purpose, account))?,
+            cond: Condition::equals("hash", self.hash.clone()),
+        })
+    }
+
+    /// This code, found right once its try was reserved.
+    fn checked(&self, purpose: Purpose, account: &CodeSubject) -> Result<CodeCheck> {
+        Ok(CodeCheck {
+            expires_at: self.state.code_expires_at,
+            account: account.as_str().to_string(),
+            tries: self.tries(purpose, account),
+            consume: self.spent(purpose, account)?,
+        })
+    }
+}
+
 /// A code sent. `code` is handed back only so development mode can show it.
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
@@ -214,21 +243,34 @@ impl Auth {
         purposes: &[Purpose],
         account: &CodeSubject,
     ) -> Result<Vec<(Purpose, LiveCode)>> {
+        Ok(self.live_codes_and(purposes, account, None).await?.0)
+    }
+
+    /// `live_codes`, with the item at `also` read in the same request.
+    async fn live_codes_and(
+        &self,
+        purposes: &[Purpose],
+        account: &CodeSubject,
+        also: Option<Key>,
+    ) -> Result<(Vec<(Purpose, LiveCode)>, Option<Item>)> {
         let keys: Vec<Key> = std::iter::once(schema::wrong_codes(account))
             .chain(purposes.iter().map(|&p| schema::code(p, account)))
+            .chain(also)
             .collect();
         let mut read = self.store().get_many(&keys).await?.into_iter();
         self.code_use_allowed(read.next().flatten())?;
         let now = self.now();
         let mut live = Vec::new();
-        for (&purpose, item) in purposes.iter().zip(read) {
-            let Some(item) = item else { continue };
+        for &purpose in purposes {
+            let Some(item) = read.next().flatten() else {
+                continue;
+            };
             let state: CodeState = item.parse()?;
             if let Some(hash) = state.hash.clone().filter(|_| now < state.code_expires_at) {
                 live.push((purpose, LiveCode { state, hash }));
             }
         }
-        Ok(live)
+        Ok((live, read.next().flatten()))
     }
 
     fn presented(&self, purpose: Purpose, account: &CodeSubject, code: &Code) -> String {
@@ -247,43 +289,21 @@ impl Auth {
         code: &Code,
         live: LiveCode,
     ) -> Result<Judged> {
-        let LiveCode { state, hash } = live;
-        let tries = schema::code_tries(purpose, account, state.sent_at);
+        let tries = live.tries(purpose, account);
         let tried = self
             .store()
-            .increment(&tries, 1, Lifetime::Window(state.code_expires_at))
+            .increment(&tries, 1, Lifetime::Window(live.state.code_expires_at))
             .await?;
         if tried > MAX_ATTEMPTS {
             return Ok(Judged::Wrong);
         }
-        let key = schema::code(purpose, account);
-        let guard = Condition::equals("hash", hash.clone());
-        if super::tokens::same_digest(&self.presented(purpose, account, code), &hash) {
-            let spent = CodeState {
-                hash: None,
-                ..state.clone()
-            };
-            return Ok(Judged::Right(Box::new(CodeCheck {
-                expires_at: state.code_expires_at,
-                account: account.as_str().to_string(),
-                tries,
-                consume: Write::Put {
-                    item: spent.item(key)?,
-                    cond: guard,
-                },
-            })));
+        if super::tokens::same_digest(&self.presented(purpose, account, code), &live.hash) {
+            return Ok(Judged::Right(Box::new(live.checked(purpose, account)?)));
         }
         if tried == MAX_ATTEMPTS {
-            let void = CodeState {
-                hash: None,
-                ..state
-            };
             match self
                 .store()
-                .write(vec![Write::Put {
-                    item: void.item(key)?,
-                    cond: guard,
-                }])
+                .write(vec![live.spent(purpose, account)?])
                 .await
             {
                 Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
@@ -291,6 +311,50 @@ impl Auth {
             }
         }
         Ok(Judged::Wrong)
+    }
+
+    /// A code for `purpose` checked in one read and one transaction: the codes read with the
+    /// item at `also`, then the matching code's try and the caller address's `limits` counted
+    /// together, each within its limit. `None`, with nothing written, when the case is not the
+    /// usual one (code use locked, no code matches, a limit or the tries reached): the caller
+    /// then checks one count at a time, which answers each such case.
+    pub(crate) async fn code_checked_at_once(
+        &self,
+        purpose: Purpose,
+        account: &CodeSubject,
+        code: &Code,
+        limits: &[Limit],
+        client: &Client,
+        also: Key,
+    ) -> Result<Option<(CodeCheck, Option<Item>)>> {
+        let read = self
+            .live_codes_and(&purpose.accepted(), account, Some(also))
+            .await;
+        let (live, also) = match read {
+            Err(Error::TooManyRequests { .. }) => return Ok(None),
+            read => read?,
+        };
+        let presented = |p: Purpose| self.presented(p, account, code);
+        let Some((purpose, live)) = live
+            .into_iter()
+            .find(|(p, live)| super::tokens::same_digest(&presented(*p), &live.hash))
+        else {
+            return Ok(None);
+        };
+        let mut counts: Vec<Write> = limits
+            .iter()
+            .filter_map(|&limit| self.limit_write(limit, client).map(|(w, _)| w))
+            .collect();
+        counts.push(Write::count_within(
+            live.tries(purpose, account),
+            Lifetime::Window(live.state.code_expires_at),
+            MAX_ATTEMPTS,
+        ));
+        match self.store().write(counts).await {
+            Ok(()) => Ok(Some((live.checked(purpose, account)?, also))),
+            Err(StoreError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Refuses code use on a subject locked by too many wrong codes (its counter, as read).

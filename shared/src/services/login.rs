@@ -2,8 +2,8 @@
 //! may create the account. Unknown accounts cost the same hashing work as known ones.
 
 use super::{
-    batch::Batch, codes::Purpose, limits::Limit, security::Event, Auth, Client, Gate, LoginType,
-    PendingId, SessionSpec, Tokens,
+    batch::Batch, codes::Purpose, limits::Limit, registration::NewId, security::Event, Auth,
+    Client, Gate, LoginType, PendingId, SessionSpec, Tokens,
 };
 use crate::{
     domain::{Account, Code, Password, User},
@@ -295,10 +295,10 @@ impl Auth {
                 let new = super::NewUser::of_contact(account);
                 let keys = self.keyset().await?;
                 let (user, tokens) = self
-                    .create_user(new, Some(check), |user| {
+                    .create_user(new, Some(check), NewId::Next, |user| {
                         let (mut batch, tokens) =
                             self.open_session(&keys, user, spec, LoginType::Code, client)?;
-                        batch.push(clear);
+                        batch.push(clear.clone());
                         Ok((batch, tokens))
                     })
                     .await?;

@@ -2,12 +2,17 @@
 //! one conditional transaction with the user item: two racing registrations of one email end
 //! with exactly one user, and a failed registration leaves nothing behind.
 
-use super::{batch::Batch, codes::CodeCheck, users, Auth};
+use super::{
+    batch::{Batch, Claimed},
+    codes::{CodeCheck, Purpose},
+    limits::Limit,
+    users, Auth, Client,
+};
 use crate::{
     domain::{
-        Account, Email, Password, Permission, Phone, Profile, Status, User, UserId, Username,
+        Account, Code, Email, Password, Permission, Phone, Profile, Status, User, UserId, Username,
     },
-    schema,
+    schema::{self, CodeSubject},
     store::{Item, Lifetime, Write},
     Error, Result,
 };
@@ -63,6 +68,15 @@ impl NewUser {
     }
 }
 
+/// Where a new user's id comes from: the store's counter, above every imported id.
+pub(crate) enum NewId {
+    /// The counter's next, taken on its own (one increment).
+    Next,
+    /// One past the counter as it was read, claimed in the user's own transaction; when
+    /// another registration claimed it first, the counter's next after all.
+    After(i64),
+}
+
 impl Auth {
     /// A fresh user id from the store's counter (above every imported id).
     pub(crate) async fn next_user_id(&self) -> Result<UserId> {
@@ -84,9 +98,59 @@ impl Auth {
         self.limit(super::limits::Limit::Registrations, client)
             .await?;
         let (user, ()) = self
-            .create_user(new, code, |_| Ok((Batch::new(), ())))
+            .create_user(new, code, NewId::Next, |_| Ok((Batch::new(), ())))
             .await?;
         Ok(user)
+    }
+
+    /// Registers with a code sent to `account` for registration.
+    #[tracing::instrument(name = "register_with_code", skip_all)]
+    pub async fn register_with_code(
+        &self,
+        new: NewUser,
+        account: &Account,
+        code: &Code,
+        client: &Client,
+    ) -> Result<User> {
+        let (check, id) = self.registration_code(account, code, client).await?;
+        let (user, ()) = self
+            .create_user(new, Some(check), id, |_| Ok((Batch::new(), ())))
+            .await?;
+        Ok(user)
+    }
+
+    /// A registration code checked, with the caller's registration counted, and where the new
+    /// user's id is to come from. The usual case is one read and one transaction: the codes
+    /// read with the id counter, then the address's attempt and registration counted with the
+    /// code's try; the user is then written under the id after the counter as read. Anything
+    /// else (a limit reached, a wrong or locked code) is checked one count at a time, as
+    /// `check_code_for` then `register` do, which answers each case.
+    async fn registration_code(
+        &self,
+        account: &Account,
+        code: &Code,
+        client: &Client,
+    ) -> Result<(CodeCheck, NewId)> {
+        let limits = [Limit::Attempts, Limit::Registrations];
+        let subject = CodeSubject::of(account);
+        let at_once = self
+            .code_checked_at_once(
+                Purpose::Register,
+                &subject,
+                code,
+                &limits,
+                client,
+                schema::user_ids(),
+            )
+            .await?;
+        if let Some((check, counter)) = at_once {
+            return Ok((check, NewId::After(counter.map_or(0, |c| c.count()))));
+        }
+        let check = self
+            .check_code_for(Purpose::Register, account, code, client)
+            .await?;
+        self.limit(Limit::Registrations, client).await?;
+        Ok((check, NewId::Next))
     }
 
     /// Registers, spending `code`, together with the writes `then` makes for the new user (its
@@ -95,7 +159,8 @@ impl Auth {
         &self,
         new: NewUser,
         code: Option<CodeCheck>,
-        then: impl FnOnce(&User) -> Result<(Batch, T)>,
+        id: NewId,
+        then: impl Fn(&User) -> Result<(Batch, T)>,
     ) -> Result<(User, T)> {
         if new.email.is_none() && new.mobile.is_none() && new.username.is_none() {
             return Err(Error::invalid(
@@ -112,7 +177,13 @@ impl Auth {
             )))
             .map_err(|_| Error::WeakPassword)?;
         let password_hash = self.0.hasher.hash(&password).await?;
-        let id = self.next_user_id().await?;
+        let (id, mut claim) = match id {
+            NewId::Next => (self.next_user_id().await?, None),
+            NewId::After(n) => (
+                UserId(u64::try_from(n + 1).map_err(|_| Error::Unavailable)?),
+                Some(n),
+            ),
+        };
         let mut profile = new.profile;
         if profile.nickname.is_empty() {
             profile.nickname = match (&new.mobile, &new.email, &new.username) {
@@ -131,7 +202,7 @@ impl Auth {
         if new.mobile.is_some() && !mobile_confirmed {
             unproven.insert(crate::domain::Contact::Mobile);
         }
-        let user = User {
+        let mut user = User {
             id,
             email: new.email,
             mobile: new.mobile,
@@ -147,87 +218,95 @@ impl Auth {
             session_epoch: 0,
             version: 1,
         };
-        let mut batch = Batch::new();
-        // The id comes from the counter: nobody else holds it.
-        batch.push(Write::put_new(Item::of(schema::user(id), &user, None)?));
-        for a in users::accounts(&user) {
-            batch.add(
-                users::claim(&a, id)?,
-                Error::AlreadyExists { field: a.field() },
-            );
+        loop {
+            let mut batch = Batch::new();
+            // First: the user's item under an id claimed meanwhile fails too, and this says why.
+            if let Some(n) = claim {
+                batch.claim(Write::count_within(
+                    schema::user_ids(),
+                    Lifetime::Forever,
+                    n + 1,
+                ));
+            }
+            batch.append(new_user_writes(&user, code.as_ref())?);
+            let (extra, out) = then(&user)?;
+            batch.append(extra);
+            match batch.commit_claiming(self.store()).await? {
+                Claimed::Committed => return Ok((user, out)),
+                Claimed::Lost => {
+                    user.id = self.next_user_id().await?;
+                    claim = None;
+                }
+            }
         }
-        // A name claimed before names were compared case-insensitively keeps its case: the
-        // same spelling is taken too.
-        if let Some(u) = user.username.as_ref().filter(|u| u.folded() != u.as_str()) {
-            batch.add(
-                Write::Check {
-                    key: schema::unique_username_as_spelled(u),
-                    cond: crate::store::Condition::NotExists,
-                },
-                Error::AlreadyExists { field: "username" },
-            );
-        }
-        if let Some(c) = code {
-            batch.add(c.consume, Error::CodeInvalid);
-        }
-        let (extra, out) = then(&user)?;
-        batch.append(extra);
-        batch.commit(self.store()).await?;
-        Ok((user, out))
     }
 }
 
-impl Auth {
-    /// Registers, spending `code`, and opens the new user's first session in the same
-    /// transaction (seed 003 answers a token on registration).
-    #[tracing::instrument(name = "register_and_sign_in", skip_all)]
-    pub async fn register_and_sign_in(
-        &self,
-        new: NewUser,
-        code: Option<CodeCheck>,
-        spec: &super::SessionSpec,
-        client: &super::Client,
-    ) -> Result<super::SignedIn> {
-        self.limit(super::limits::Limit::Registrations, client)
-            .await?;
-        let keys = self.keyset().await?;
-        let (user, tokens) = self
-            .create_user(new, code, |user| {
-                self.open_session(&keys, user, spec, super::LoginType::Register, client)
-            })
-            .await?;
-        super::sessions::signed_in_metric(spec);
-        Ok(super::SignedIn {
-            user,
-            tokens,
-            is_new: true,
-        })
+/// A new user's item, the claims of its identifiers and the spending of its code.
+fn new_user_writes(user: &User, code: Option<&CodeCheck>) -> Result<Batch> {
+    let mut batch = Batch::new();
+    // The id comes from the counter: nobody else holds it.
+    batch.push(Write::put_new(Item::of(schema::user(user.id), user, None)?));
+    for a in users::accounts(user) {
+        batch.add(
+            users::claim(&a, user.id)?,
+            Error::AlreadyExists { field: a.field() },
+        );
     }
+    // A name claimed before names were compared case-insensitively keeps its case: the same
+    // spelling is taken too.
+    if let Some(u) = user.username.as_ref().filter(|u| u.folded() != u.as_str()) {
+        batch.add(
+            Write::Check {
+                key: schema::unique_username_as_spelled(u),
+                cond: crate::store::Condition::NotExists,
+            },
+            Error::AlreadyExists { field: "username" },
+        );
+    }
+    if let Some(c) = code {
+        batch.add(c.consume.clone(), Error::CodeInvalid);
+    }
+    Ok(batch)
 }
 
 impl Auth {
     /// Registers `new` under `account` with a registration code, or, when the account already
     /// exists, signs its user in with that code instead (seed 003's original did so; the
     /// password sent is then ignored, so `new` may be the reason it could not be built, which
-    /// only a new account answers). `is_new` tells the two apart.
+    /// only a new account answers). A new user's first session is opened in the same
+    /// transaction (seed 003 answers a token on registration); `is_new` tells the two apart.
     #[tracing::instrument(name = "register_or_sign_in", skip_all)]
     pub async fn register_or_sign_in(
         &self,
         new: Result<NewUser>,
-        account: &crate::domain::Account,
-        code: CodeCheck,
+        account: &Account,
+        code: &Code,
         spec: &super::SessionSpec,
-        client: &super::Client,
+        client: &Client,
     ) -> Result<super::SignedIn> {
         let Some(user) = self.find_user(account).await? else {
-            return self
-                .register_and_sign_in(new?, Some(code), spec, client)
-                .await;
+            let (check, id) = self.registration_code(account, code, client).await?;
+            let keys = self.keyset().await?;
+            let (user, tokens) = self
+                .create_user(new?, Some(check), id, |user| {
+                    self.open_session(&keys, user, spec, super::LoginType::Register, client)
+                })
+                .await?;
+            super::sessions::signed_in_metric(spec);
+            return Ok(super::SignedIn {
+                user,
+                tokens,
+                is_new: true,
+            });
         };
+        let check = self
+            .check_code_for(Purpose::Register, account, code, client)
+            .await?;
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        self.sign_in_by_code(user, code, Batch::new(), spec, client)
+        self.sign_in_by_code(user, check, Batch::new(), spec, client)
             .await
     }
 }
@@ -303,6 +382,186 @@ mod tests {
             }
         }
         assert_eq!(ok, 1);
+    }
+
+    /// A registration code sent to `email` on behalf of `caller`.
+    async fn code_for(t: &Harness, email: &str, caller: &Client) -> Code {
+        let account = t.auth.account(email).unwrap();
+        t.auth
+            .send_code(Purpose::Register, &account, caller)
+            .await
+            .unwrap();
+        Code::parse(&t.last_code(email)).unwrap()
+    }
+
+    async fn register_by_code(
+        t: &Harness,
+        email: &str,
+        code: &Code,
+        caller: &Client,
+    ) -> Result<User> {
+        let account = t.auth.account(email).unwrap();
+        t.auth
+            .register_with_code(new_email(email, "secret-pass-1"), &account, code, caller)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_code_registration_takes_the_next_id_and_spends_the_code() {
+        let t = harness();
+        let first = t
+            .auth
+            .register(new_email("a@x.com", "secret1"), None, &client())
+            .await
+            .unwrap();
+        let code = code_for(&t, "b@x.com", &client()).await;
+        let b = register_by_code(&t, "b@x.com", &code, &client())
+            .await
+            .unwrap();
+        assert_eq!(b.id.0, first.id.0 + 1);
+        assert!(b.unproven.is_empty(), "the code proved the email");
+        let account = t.auth.account("b@x.com").unwrap();
+        assert_eq!(
+            t.auth.find_user(&account).await.unwrap().map(|u| u.id),
+            Some(b.id)
+        );
+        // The code is spent: it registers nobody else, and the next id is the counter's next.
+        assert_eq!(
+            register_by_code(&t, "b@x.com", &code, &client())
+                .await
+                .unwrap_err(),
+            Error::CodeInvalid
+        );
+        let c = t
+            .auth
+            .register(new_email("c@x.com", "secret1"), None, &client())
+            .await
+            .unwrap();
+        assert_eq!(c.id.0, b.id.0 + 1);
+    }
+
+    /// A code that is not `code`.
+    fn other_than(code: &Code) -> Code {
+        let digit = if code.as_str().starts_with('0') {
+            "1"
+        } else {
+            "0"
+        };
+        Code::parse(&digit.repeat(6)).unwrap()
+    }
+
+    /// Four wrong codes leave the right one its last try; five void it.
+    #[tokio::test]
+    async fn wrong_codes_cost_tries_and_the_fifth_voids_the_code() {
+        let t = harness();
+        for (email, wrong_ones, registers) in [("b@x.com", 4, true), ("c@x.com", 5, false)] {
+            let code = code_for(&t, email, &client()).await;
+            for _ in 0..wrong_ones {
+                let wrong = register_by_code(&t, email, &other_than(&code), &client()).await;
+                assert_eq!(wrong.unwrap_err(), Error::CodeInvalid);
+            }
+            let right = register_by_code(&t, email, &code, &client()).await;
+            assert_eq!(right.is_ok(), registers, "{email}: {right:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_past_its_registrations_is_refused_before_the_code_is_spent() {
+        let mut config = crate::config::Config::for_tests();
+        config.limits.registrations = crate::config::Rate::new(1, 3600);
+        let t = Harness::builder().config(config).build();
+        let one = code_for(&t, "a@x.com", &client()).await;
+        register_by_code(&t, "a@x.com", &one, &client())
+            .await
+            .unwrap();
+        let two = code_for(&t, "b@x.com", &client()).await;
+        assert!(matches!(
+            register_by_code(&t, "b@x.com", &two, &client()).await,
+            Err(Error::TooManyRequests { .. })
+        ));
+        // Another address registers with the same, unspent code.
+        let elsewhere = Client::new("192.0.2.7".parse().ok(), "test".into());
+        assert!(register_by_code(&t, "b@x.com", &two, &elsewhere)
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_id_another_registration_claimed_first_is_not_taken_again() {
+        let t = harness();
+        // Both read the counter at 0; `a` writes first under id 1.
+        let a = t
+            .auth
+            .register(new_email("a@x.com", "secret1"), None, &client())
+            .await
+            .unwrap();
+        assert_eq!(a.id, UserId(1));
+        let (b, ()) = t
+            .auth
+            .create_user(
+                new_email("b@x.com", "secret1"),
+                None,
+                NewId::After(0),
+                |_| Ok((Batch::new(), ())),
+            )
+            .await
+            .unwrap();
+        assert_eq!(b.id, UserId(2));
+        for (email, id) in [("a@x.com", a.id), ("b@x.com", b.id)] {
+            let account = t.auth.account(email).unwrap();
+            let user = t.auth.find_user(&account).await.unwrap().unwrap();
+            assert_eq!(
+                (user.id, user.email.unwrap().as_str().to_string()),
+                (id, email.to_string())
+            );
+        }
+        let counter = t
+            .auth
+            .store()
+            .get(&schema::user_ids())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(counter.count(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_code_registrations_each_get_their_own_id() {
+        let t = harness();
+        let mut codes = Vec::new();
+        for i in 0..12 {
+            let email = format!("u{i}@x.com");
+            let code = code_for(&t, &email, &client()).await;
+            codes.push((email, code));
+        }
+        let tasks: Vec<_> = codes
+            .into_iter()
+            .map(|(email, code)| {
+                let auth = t.auth.clone();
+                tokio::spawn(async move {
+                    let account = auth.account(&email).unwrap();
+                    auth.register_with_code(
+                        new_email(&email, "secret-pass-1"),
+                        &account,
+                        &code,
+                        &client(),
+                    )
+                    .await
+                    .map(|u| (email, u.id))
+                })
+            })
+            .collect();
+        let mut ids = BTreeSet::new();
+        for task in tasks {
+            let (email, id) = task.await.unwrap().unwrap();
+            let account = t.auth.account(&email).unwrap();
+            assert_eq!(
+                t.auth.find_user(&account).await.unwrap().map(|u| u.id),
+                Some(id)
+            );
+            ids.insert(id.0);
+        }
+        assert_eq!(ids, (1..=12).collect::<BTreeSet<u64>>());
     }
 
     #[tokio::test]
