@@ -173,8 +173,8 @@ async fn dynamodb_requests_per_use_case() {
     // the id after the counter as read. Sending a code reads the code, writes it with the
     // address's send counted, and spends the day's budget. Seed 003's registration looks the
     // account up first, then registers as above with the session in the user's transaction
-    // (README explains each). Each is
-    // the performance issue's budget exactly: a use case over it fails here.
+    // (README explains each). The first five are the performance issue's budgets exactly: a
+    // use case over its budget fails here.
     assert_eq!(
         measured,
         [
@@ -238,8 +238,9 @@ async fn no_orphans(auth: &Auth, store: &dyn Store) {
     }
 }
 
-/// How a registration with a code is made: the one call seed 002 makes, or a check then a
-/// registration (seed 003, and the way a limited or contended call takes).
+/// How a registration with a code is made: the one call seed 002 and seed 003 make, or a
+/// check then a registration (what that call does outside the usual case: a limit reached, a
+/// wrong code).
 #[derive(Clone, Copy, Debug)]
 enum Registering {
     WithCode,

@@ -314,10 +314,12 @@ impl Auth {
     }
 
     /// A code for `purpose` checked in one read and one transaction: the codes read with the
-    /// item at `also`, then the matching code's try and the caller address's `limits` counted
-    /// together, each within its limit. `None`, with nothing written, when the case is not the
-    /// usual one (code use locked, no code matches, a limit or the tries reached): the caller
-    /// then checks one count at a time, which answers each such case.
+    /// item at `also`, then the caller address's `limits` and a try of every live code counted
+    /// together, and only then the code compared. A wrong code is then paid for as
+    /// `check_code_among` pays (a try of each live code, one wrong code against the account).
+    /// `None`, with nothing written, when the case is not the usual one (code use locked, no
+    /// live code, a limit reached, a code on its last try, whose wrong guess voids it): the
+    /// caller checks one count at a time then, which answers each such case.
     pub(crate) async fn code_checked_at_once(
         &self,
         purpose: Purpose,
@@ -334,27 +336,32 @@ impl Auth {
             Err(Error::TooManyRequests { .. }) => return Ok(None),
             read => read?,
         };
-        let presented = |p: Purpose| self.presented(p, account, code);
-        let Some((purpose, live)) = live
-            .into_iter()
-            .find(|(p, live)| super::tokens::same_digest(&presented(*p), &live.hash))
-        else {
+        if live.is_empty() {
             return Ok(None);
-        };
+        }
         let mut counts: Vec<Write> = limits
             .iter()
             .filter_map(|&limit| self.limit_write(limit, client).map(|(w, _)| w))
             .collect();
-        counts.push(Write::count_within(
-            live.tries(purpose, account),
-            Lifetime::Window(live.state.code_expires_at),
-            MAX_ATTEMPTS,
-        ));
+        counts.extend(live.iter().map(|(p, live)| {
+            let until = Lifetime::Window(live.state.code_expires_at);
+            Write::count_within(live.tries(*p, account), until, MAX_ATTEMPTS - 1)
+        }));
         match self.store().write(counts).await {
-            Ok(()) => Ok(Some((live.checked(purpose, account)?, also))),
-            Err(StoreError::ConditionFailed(_)) => Ok(None),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
         }
+        let presented = |p: Purpose| self.presented(p, account, code);
+        if let Some((p, live)) = live
+            .iter()
+            .find(|(p, live)| super::tokens::same_digest(&presented(*p), &live.hash))
+        {
+            return Ok(Some((live.checked(*p, account)?, also)));
+        }
+        self.note_wrong_code(account).await?;
+        self.note_code_outcome(&Err(Error::CodeInvalid), client);
+        Err(Error::CodeInvalid)
     }
 
     /// Refuses code use on a subject locked by too many wrong codes (its counter, as read).

@@ -114,31 +114,33 @@ impl Auth {
     ) -> Result<User> {
         let (check, id) = self.registration_code(account, code, client).await?;
         let (user, ()) = self
-            .create_user(new, Some(check), id, |_| Ok((Batch::new(), ())))
+            .create_user(new, Some(check), id, |_| {
+                let mut counted = Batch::new();
+                counted.limit(self.limit_write(Limit::Registrations, client));
+                Ok((counted, ()))
+            })
             .await?;
         Ok(user)
     }
 
-    /// A registration code checked, with the caller's registration counted, and where the new
-    /// user's id is to come from. The usual case is one read and one transaction: the codes
-    /// read with the id counter, then the address's attempt and registration counted with the
-    /// code's try; the user is then written under the id after the counter as read. Anything
-    /// else (a limit reached, a wrong or locked code) is checked one count at a time, as
-    /// `check_code_for` then `register` do, which answers each case.
+    /// A registration code checked, and where the new user's id is to come from; the
+    /// address's registration is for the user's own transaction to count. The usual case is
+    /// one read and one transaction: the codes read with the id counter, the address's attempt
+    /// counted with the codes' tries; the user is then written under the id after the counter
+    /// as read. Any other case is `check_code_for`'s, one count at a time.
     async fn registration_code(
         &self,
         account: &Account,
         code: &Code,
         client: &Client,
     ) -> Result<(CodeCheck, NewId)> {
-        let limits = [Limit::Attempts, Limit::Registrations];
         let subject = CodeSubject::of(account);
         let at_once = self
             .code_checked_at_once(
                 Purpose::Register,
                 &subject,
                 code,
-                &limits,
+                &[Limit::Attempts],
                 client,
                 schema::user_ids(),
             )
@@ -149,12 +151,12 @@ impl Auth {
         let check = self
             .check_code_for(Purpose::Register, account, code, client)
             .await?;
-        self.limit(Limit::Registrations, client).await?;
         Ok((check, NewId::Next))
     }
 
     /// Registers, spending `code`, together with the writes `then` makes for the new user (its
-    /// first session, say), all in one transaction.
+    /// first session, say), all in one transaction. `then` runs again if the id claimed as
+    /// `id` says was taken meanwhile (nothing was written then).
     pub(crate) async fn create_user<T>(
         &self,
         new: NewUser,
@@ -179,10 +181,10 @@ impl Auth {
         let password_hash = self.0.hasher.hash(&password).await?;
         let (id, mut claim) = match id {
             NewId::Next => (self.next_user_id().await?, None),
-            NewId::After(n) => (
-                UserId(u64::try_from(n + 1).map_err(|_| Error::Unavailable)?),
-                Some(n),
-            ),
+            NewId::After(n) => {
+                let next = n.checked_add(1).and_then(|next| u64::try_from(next).ok());
+                (UserId(next.ok_or(Error::Unavailable)?), Some(n))
+            }
         };
         let mut profile = new.profile;
         if profile.nickname.is_empty() {
@@ -220,33 +222,38 @@ impl Auth {
         };
         loop {
             let mut batch = Batch::new();
-            // First: the user's item under an id claimed meanwhile fails too, and this says why.
-            if let Some(n) = claim {
-                batch.claim(Write::count_within(
-                    schema::user_ids(),
-                    Lifetime::Forever,
-                    n + 1,
-                ));
+            let item = Write::put_new(Item::of(schema::user(user.id), &user, None)?);
+            match claim {
+                // The counter first: when it moved on, it says why the user's item fails too.
+                Some(n) => {
+                    let id = Write::count_within(schema::user_ids(), Lifetime::Forever, n + 1);
+                    batch.claim(id);
+                    batch.claim(item);
+                }
+                // The id comes from the counter: nobody else holds it.
+                None => batch.push(item),
             }
-            batch.append(new_user_writes(&user, code.as_ref())?);
+            batch.append(identity_writes(&user, code.as_ref())?);
             let (extra, out) = then(&user)?;
             batch.append(extra);
-            match batch.commit_claiming(self.store()).await? {
-                Claimed::Committed => return Ok((user, out)),
-                Claimed::Lost => {
+            let committed = batch.commit_claiming(self.store()).await;
+            match (committed, claim.take()) {
+                (Ok(Claimed::Committed), _) => return Ok((user, out)),
+                // Another registration took the id, or the counter was too contended to claim
+                // (a store that stays down fails the increment too).
+                (Ok(Claimed::Lost) | Err(Error::Unavailable), Some(_)) => {
                     user.id = self.next_user_id().await?;
-                    claim = None;
                 }
+                (Ok(Claimed::Lost), None) => return Err(Error::Unavailable),
+                (Err(e), _) => return Err(e),
             }
         }
     }
 }
 
-/// A new user's item, the claims of its identifiers and the spending of its code.
-fn new_user_writes(user: &User, code: Option<&CodeCheck>) -> Result<Batch> {
+/// The claims of a new user's identifiers and the spending of its code.
+fn identity_writes(user: &User, code: Option<&CodeCheck>) -> Result<Batch> {
     let mut batch = Batch::new();
-    // The id comes from the counter: nobody else holds it.
-    batch.push(Write::put_new(Item::of(schema::user(user.id), user, None)?));
     for a in users::accounts(user) {
         batch.add(
             users::claim(&a, user.id)?,
@@ -290,7 +297,10 @@ impl Auth {
             let keys = self.keyset().await?;
             let (user, tokens) = self
                 .create_user(new?, Some(check), id, |user| {
-                    self.open_session(&keys, user, spec, super::LoginType::Register, client)
+                    let (mut batch, tokens) =
+                        self.open_session(&keys, user, spec, super::LoginType::Register, client)?;
+                    batch.limit(self.limit_write(Limit::Registrations, client));
+                    Ok((batch, tokens))
                 })
                 .await?;
             super::sessions::signed_in_metric(spec);
@@ -463,6 +473,57 @@ mod tests {
             let right = register_by_code(&t, email, &code, &client()).await;
             assert_eq!(right.is_ok(), registers, "{email}: {right:?}");
         }
+    }
+
+    /// Wrong codes on the way to a registration count against the account as any others:
+    /// the first four checked at once, the fifth (which voids the code) and the rest one count
+    /// at a time; the tenth in a day locks code use on the account.
+    #[tokio::test]
+    async fn wrong_registration_codes_lock_the_account_after_ten() {
+        let t = harness();
+        let code = code_for(&t, "b@x.com", &client()).await;
+        for _ in 0..10 {
+            let wrong = register_by_code(&t, "b@x.com", &other_than(&code), &client()).await;
+            assert_eq!(wrong.unwrap_err(), Error::CodeInvalid);
+        }
+        assert!(matches!(
+            register_by_code(&t, "b@x.com", &code, &client()).await,
+            Err(Error::TooManyRequests { .. })
+        ));
+    }
+
+    /// An address past its attempts learns nothing of a code: the right one and a wrong one
+    /// are refused alike, after the same store requests (no comparison tells them apart), and
+    /// the code is still good from elsewhere.
+    #[tokio::test]
+    async fn an_address_past_its_attempts_learns_nothing_of_the_code() {
+        use crate::store::failing::FailFrom;
+        let mut config = crate::config::Config::for_tests();
+        config.limits.attempts = crate::config::Rate::new(2, 300);
+        let t = Harness::builder().config(config.clone()).build();
+        let counting = std::sync::Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
+        let through = Harness::builder()
+            .config(config)
+            .beside(&t)
+            .store_through(counting.clone())
+            .build();
+        let code = code_for(&t, "b@x.com", &client()).await;
+        for _ in 0..2 {
+            let wrong = register_by_code(&t, "b@x.com", &other_than(&code), &client()).await;
+            assert_eq!(wrong.unwrap_err(), Error::CodeInvalid);
+        }
+        let mut requests = Vec::new();
+        for guess in [other_than(&code), code.clone()] {
+            let before = counting.calls();
+            let refused = register_by_code(&through, "b@x.com", &guess, &client()).await;
+            assert!(matches!(refused, Err(Error::TooManyRequests { .. })));
+            requests.push(counting.calls() - before);
+        }
+        assert_eq!(requests[0], requests[1], "store requests, wrong then right");
+        let elsewhere = Client::new("192.0.2.7".parse().ok(), "test".into());
+        assert!(register_by_code(&t, "b@x.com", &code, &elsewhere)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
