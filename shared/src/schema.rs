@@ -263,9 +263,15 @@ pub fn reset_link_window(email: &str) -> Key {
     Key::new(format!("THROTTLE#reset-link#{email}"), "WINDOW")
 }
 
-/// Consecutive failed logins of an account.
+/// Consecutive failed logins at an identifier nobody holds.
 pub fn failed_logins(account: &Account) -> Key {
     Key::new(format!("THROTTLE#login#{}", account.key()), "COUNT")
+}
+
+/// Consecutive failed logins of a user, whichever of its identifiers they were made with (an
+/// email has an `@`, a mobile a `+`, a username a `u:`: none reads `id:`).
+pub fn failed_logins_of(user: UserId) -> Key {
+    Key::new(format!("THROTTLE#login#id:{}", user.0), "COUNT")
 }
 
 /// One window of a rate limit for one bucket (an address, a prefix): the key names the
@@ -344,6 +350,7 @@ mod tests {
                 "THROTTLE#login#ann@example.com",
                 "COUNT",
             ),
+            (failed_logins_of(UserId(7)), "THROTTLE#login#id:7", "COUNT"),
             (
                 rate_window("sends", "198.51.100.0", 3),
                 "RATE#sends#198.51.100.0",

@@ -165,9 +165,9 @@ async fn dynamodb_requests_per_use_case() {
         ("register with code and sign in", register_and_sign_in),
     ];
     eprintln!("DynamoDB requests: {measured:?}");
-    // Who-am-I reads the session and its user in one BatchGetItem. A password login counts
-    // the address and the account's attempt in one transaction, reads the unique key, then
-    // the user with its session entries in one query, and writes the session. Registering
+    // Who-am-I reads the session and its user in one BatchGetItem. A password login reads
+    // the unique key, counts the address's and the account's attempt in one transaction,
+    // reads the user with its session entries in one query, and writes the session. Registering
     // with a code reads the wrong-code lock, the codes and the id counter together, counts
     // the address's attempt and registration with the code's try, and writes the user under
     // the id after the counter as read. Sending a code reads the code, writes it with the

@@ -33,8 +33,11 @@
 //!   says so in `msg` when voice fell back to SMS);
 //! - `GET logined` answers `logined: false` for a missing, expired or revoked session;
 //!   `name` falls back to the nickname; `email`, `mobile` (national form in the default
-//!   country), `position_id` are "" when absent;
-//! - `GET record`: `user_id` defaults to the caller; `limit` default 10, at most 100;
+//!   country), `position_id` are "" when absent; the rest of the original's answer
+//!   (`created`, `soft_del`, `position_name`, `creator_id`, `creator_name`, `role_names`,
+//!   `dingtalk_id`, `jobnumber`) is there too, empty where polyauth keeps no such thing;
+//! - `GET record`: `user_id` is required (1 without it, as the original); `limit` default 10,
+//!   at most 100;
 //!   `login_type` is the original's `password-succ`, `password-sms`, `sms-succ` for pauli's own
 //!   steps, and for logins through other dialects `code-succ` (a code sent to an email or
 //!   mobile), `register` (signed in by registering) and `reset-password` (signed in by a reset);
@@ -559,15 +562,24 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user: &User) -> Response {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 enum Logined {
-    Yes(LoginedUser),
+    Yes(Box<LoginedUser>),
     No(NotLogined),
 }
 
-/// A live session's user.
+/// A live session's user: the seed's five fields, and the rest of what the original's
+/// `user_base.to_dict` answered (polyauth keeps no positions, creators, roles, DingTalk ids or
+/// job numbers: those are "" or empty, as the original's were for a user without them).
 #[derive(Serialize, ToSchema)]
 struct LoginedUser {
+    /// When the account was created: RFC 3339, UTC, with milliseconds.
+    #[schema(format = DateTime)]
+    created: String,
+    creator_id: String,
+    creator_name: String,
+    dingtalk_id: String,
     /// "" when the user has none.
     email: String,
+    jobnumber: String,
     #[schema(schema_with = logined_true)]
     logined: bool,
     /// National form for the default country (`13312341234`), E.164 otherwise; "" when none.
@@ -576,6 +588,10 @@ struct LoginedUser {
     name: String,
     /// The user's position or team; "" when none.
     position_id: String,
+    position_name: String,
+    role_names: Vec<String>,
+    /// Whether the account is disabled (never, for a live session).
+    soft_del: bool,
     /// The decimal polyauth id, or an imported user's original id (e.g. a 24-hex ObjectId).
     user_id: String,
 }
@@ -609,7 +625,12 @@ fn profile(auth: &Auth, user: &User) -> LoginedUser {
         &user.profile.name
     };
     LoginedUser {
+        created: rfc3339(user.created_at),
+        creator_id: String::new(),
+        creator_name: String::new(),
+        dingtalk_id: String::new(),
         email: user.email.as_ref().map(|e| e.as_str()).unwrap_or("").into(),
+        jobnumber: String::new(),
         logined: true,
         mobile: user
             .mobile
@@ -618,6 +639,9 @@ fn profile(auth: &Auth, user: &User) -> LoginedUser {
             .unwrap_or_default(),
         name: name.clone(),
         position_id: user.profile.position_id.clone(),
+        position_name: String::new(),
+        role_names: Vec::new(),
+        soft_del: !user.is_active(),
         user_id: shown_id(user),
     }
 }
@@ -636,7 +660,7 @@ async fn logined(auth: Auth, headers: HeaderMap) -> Answer {
         return Ok(not_logged_in());
     };
     match auth.whoami_in(&token, Dialect::Pauli).await {
-        Ok((_, user)) => Ok(ok(Logined::Yes(profile(&auth, &user)))),
+        Ok((_, user)) => Ok(ok(Logined::Yes(Box::new(profile(&auth, &user))))),
         Err(Error::Unavailable) => Err(Error::Unavailable.into()),
         Err(_) => Ok(not_logged_in()),
     }
@@ -645,7 +669,7 @@ async fn logined(auth: Auth, headers: HeaderMap) -> Answer {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct RecordQuery {
-    /// A polyauth id or an imported user's original id; the caller by default.
+    /// A polyauth id or an imported user's original id (required).
     #[param(nullable = false, max_length = 64)]
     user_id: Option<String>,
     /// The last `record_id` of the previous page.
@@ -710,12 +734,10 @@ fn login_types() -> Object {
 )]
 async fn record(auth: Auth, headers: HeaderMap, http::Params(q, _): Params<RecordQuery>) -> Answer {
     let principal = principal(&auth, &headers).await?;
-    let user = match given(q.user_id) {
-        Some(raw) => {
-            LegacyId::parse(&raw).ok_or_else(|| Error::invalid("user_id", "must be a user id"))?
-        }
-        None => LegacyId::Number(principal.user_id.0),
-    };
+    // Required, as the original's `if not user_id: PARAM`.
+    let raw = given(q.user_id).ok_or_else(|| Error::malformed("user_id", "is required"))?;
+    let user =
+        LegacyId::parse(&raw).ok_or_else(|| Error::invalid("user_id", "must be a user id"))?;
     let cursor = match given(q.cursor_id) {
         Some(raw) => {
             let id = ulid::Ulid::from_string(raw.trim())

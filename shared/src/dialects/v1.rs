@@ -309,12 +309,10 @@ async fn login(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> A
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
     let password = req.password.as_deref().filter(|p| !p.is_empty());
+    // A password decides when one is sent, as the original (which knew no code login) did.
     match (password, given(&req.code)) {
-        (Some(_), Some(_)) => {
-            Err(Error::invalid("code", "send either password or code, not both").into())
-        }
         (None, None) => Err(Error::malformed("password", "is required").into()),
-        (Some(raw), None) => {
+        (Some(raw), _) => {
             let password = Password::attempt(raw).map_err(|e| e.field("password"))?;
             let s = auth
                 .password_login(Attempt::new(&account, &password, &client), &spec)
@@ -344,7 +342,7 @@ struct RegisterReq {
     account: Option<String>,
     /// The new account's password (an existing account keeps its own).
     password: Option<String>,
-    /// A new account's nickname (trimmed; none when absent).
+    /// A new account's nickname: up to 20 characters, trimmed; none when absent.
     nickname: Option<String>,
     /// Sent by `send-code` with flag `register`.
     #[schema(schema_with = code_schema)]
@@ -358,6 +356,7 @@ struct RegisterReq {
 ))]
 async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
     let account = account(&auth, &req.account)?;
+    let nickname = nickname(&req.nickname)?;
     let raw_password = required("password", &req.password)?;
     let code = required_code(&req.code)?;
     // The password's rules bind a new account only: an existing one is signed in by its code
@@ -367,7 +366,7 @@ async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -
         .map(|password| NewUser {
             password: Some(password),
             profile: Profile {
-                nickname: req.nickname.as_deref().unwrap_or("").trim().to_string(),
+                nickname,
                 ..Default::default()
             },
             ..NewUser::of_contact(&account)
@@ -376,6 +375,20 @@ async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -
         .register_or_sign_in(new, &account, &code, &session_spec(), &client)
         .await?;
     Ok(signed_in(&auth, &s))
+}
+
+/// The original's validator took a nickname of up to 20 characters, counted as JavaScript
+/// counts them (UTF-16 units), checked before anything else of the body but the account.
+fn nickname(raw: &Option<String>) -> Result<String, Error> {
+    const MAX: usize = 20;
+    let nickname = raw.as_deref().unwrap_or("");
+    if nickname.encode_utf16().count() > MAX {
+        return Err(Error::invalid(
+            "nickname",
+            format!("length must be less than {MAX}"),
+        ));
+    }
+    Ok(nickname.trim().to_string())
 }
 
 /// Sets a new password with a code sent with flag `reset-password` and signs in.

@@ -107,7 +107,8 @@ fn field_of(path: &str, message: &str) -> String {
     }
 }
 
-fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
+/// `T` read from a JSON value, a failure naming the field at fault.
+pub(crate) fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
         Error::malformed(field_of(&e.path().to_string(), &message), message)

@@ -6,6 +6,7 @@ mod caller;
 pub mod dev;
 pub mod discovery;
 
+pub(crate) use body::from_value;
 pub use body::{bound_body, Form, Json, Params};
 pub use caller::{identify, resolve};
 

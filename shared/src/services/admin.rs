@@ -108,7 +108,7 @@ impl Auth {
         self.disable_as(
             &user,
             client,
-            Batch::of(self.clear_failures(account), Error::Unavailable),
+            Batch::of(self.clear_failures(user.id), Error::Unavailable),
         )
         .await
     }

@@ -7,7 +7,9 @@
 //! counter), so N concurrent guesses cost N tries and at most five are ever compared. Wrong
 //! codes also count against the account: ten in a day lock code use there for an hour.
 
-use super::{batch::Batch, limits::Limit, messages, security::Event, Auth, Client};
+use super::{
+    batch::Batch, captcha::Solved, limits::Limit, messages, security::Event, Auth, Client,
+};
 use crate::{
     domain::{Account, Code},
     schema::{self, CodeState, CodeSubject},
@@ -140,13 +142,16 @@ impl Auth {
     /// is bound to (an email, an E.164 number, or a pending login id). Refused before anything
     /// is written: a text message to a country not enabled, a resend within the minute or past
     /// the hour's cap, the channel's daily budget spent, a caller over its send limit (counted
-    /// with the code's write, which hands the budget's message back).
+    /// with the code's write, which hands the budget's message back). A solved `captcha` the
+    /// send went through on is spent with the code's write, and put back if the code cannot
+    /// be sent: a refused send keeps it.
     pub(crate) async fn issue_code(
         &self,
         purpose: Purpose,
         account: &CodeSubject,
         channel: Channel,
         to: &str,
+        captcha: Option<&Solved>,
         client: &Client,
     ) -> Result<IssuedCode> {
         if matches!(channel, Channel::Sms | Channel::Voice) {
@@ -188,6 +193,9 @@ impl Auth {
             },
         );
         batch.limit(self.limit_write(Limit::Sends, client));
+        if let Some(solved) = captcha {
+            batch.add(solved.spend.clone(), Error::CaptchaInvalid);
+        }
         if let Err(e) = batch.commit(self.store()).await {
             self.refund_budget(channel).await;
             return Err(e);
@@ -196,11 +204,12 @@ impl Auth {
         if let Err(e) = self.0.sender.send(&message).await {
             tracing::error!(error = %e, "sending a code failed");
             // The code never reached anyone: undo it, so the next try is not refused as a resend.
-            let undo = match current {
+            let mut undo = vec![match current {
                 Some(item) => Write::put(item),
                 None => Write::delete(key.clone()),
-            };
-            if let Err(e) = self.store().write(vec![undo]).await {
+            }];
+            undo.extend(captcha.map(|solved| Write::put(solved.item.clone())));
+            if let Err(e) = self.store().write(undo).await {
                 tracing::error!(error = %e, "undoing an unsent code failed");
             }
             return Err(Error::Unavailable);

@@ -2,8 +2,9 @@
 //! may create the account. Unknown accounts cost the same hashing work as known ones.
 
 use super::{
-    batch::Batch, codes::Purpose, limits::Limit, registration::NewId, security::Event, Auth,
-    Client, Gate, LoginType, PendingId, SessionSpec, Tokens,
+    batch::Batch, captcha::Solved, codes::Purpose, limits::Limit, registration::NewId,
+    security::Event, throttle::Suspect, Auth, Client, Gate, LoginType, PendingId, SessionSpec,
+    Tokens,
 };
 use crate::{
     domain::{Account, Code, Password, User},
@@ -99,8 +100,10 @@ impl Auth {
             client,
         } = attempt;
         let _admitted = self.0.hasher.admit()?;
-        self.enter_gate(account, gate, client).await?;
-        let found = match self.id_holding(account).await? {
+        let holder = self.id_holding(account).await?;
+        let suspect = holder.map_or(Suspect::Nobody(account), Suspect::User);
+        self.enter_gate(suspect, account, gate, client).await?;
+        let found = match holder {
             Some(id) => self.user_signing_in(id).await?,
             None => None,
         };
@@ -186,7 +189,7 @@ impl Auth {
     async fn verified_login(&self, attempt: Attempt<'_>) -> Result<Verified> {
         let (user, open) = self.password_checked(attempt).await?;
         let mut extra = Batch::new();
-        extra.push(self.clear_failures(attempt.account));
+        extra.push(self.clear_failures(user.id));
         let upgrade = self.upgraded_hash(&user, attempt.password).await?;
         let upgraded = upgrade.is_some();
         extra.push_all(upgrade);
@@ -206,6 +209,17 @@ impl Auth {
         account: &Account,
         client: &Client,
     ) -> Result<super::IssuedCode> {
+        self.send_code_on(purpose, account, None, client).await
+    }
+
+    /// `send_code`, through on a solved `captcha` (spent with the code).
+    async fn send_code_on(
+        &self,
+        purpose: Purpose,
+        account: &Account,
+        captcha: Option<&Solved>,
+        client: &Client,
+    ) -> Result<super::IssuedCode> {
         let (channel, to) = match account {
             Account::Email(e) => (Channel::Email, e.as_str().to_string()),
             Account::Mobile(m) => (Channel::Sms, m.e164().to_string()),
@@ -216,7 +230,8 @@ impl Auth {
                 ))
             }
         };
-        self.issue_code(purpose, &CodeSubject::of(account), channel, &to, client)
+        let subject = CodeSubject::of(account);
+        self.issue_code(purpose, &subject, channel, &to, captcha, client)
             .await
     }
 
@@ -232,7 +247,8 @@ impl Auth {
         Ok(Some(self.user_update(user, updated)?))
     }
 
-    /// Sends a code once a solved captcha is presented (spending it), else asks for one.
+    /// Sends a code once a solved captcha is presented (spending it with the code: a send
+    /// refused for a resend too soon, a limit or an outage keeps it), else asks for one.
     #[tracing::instrument(name = "send_code_behind_captcha", skip_all)]
     pub async fn send_code_behind_captcha(
         &self,
@@ -241,9 +257,11 @@ impl Auth {
         captcha: Option<&str>,
         client: &Client,
     ) -> Result<super::IssuedCode> {
-        self.require_captcha(captcha, &purpose.binding(account))
+        let solved = self
+            .solved_captcha(captcha, &purpose.binding(account))
             .await?;
-        self.send_code(purpose, account, client).await
+        self.send_code_on(purpose, account, Some(&solved), client)
+            .await
     }
 
     /// Checks a code for `purpose` without spending it; the attempt counts against the
@@ -276,18 +294,20 @@ impl Auth {
         spec: &SessionSpec,
         client: &Client,
     ) -> Result<SignedIn> {
-        self.enter_gate(account, gate, client).await?;
+        let found = self.find_user(account).await?;
+        let suspect = found
+            .as_ref()
+            .map_or(Suspect::Nobody(account), |u| Suspect::User(u.id));
+        self.enter_gate(suspect, account, gate, client).await?;
         let checked = self
             .check_account_code(Purpose::Login, &CodeSubject::of(account), code)
             .await;
         self.note_code_outcome(&checked, client);
         let check = checked?;
-        let clear = self.clear_failures(account);
-        match (self.find_user(account).await?, unknown) {
+        match (found, unknown) {
             (Some(user), _) if !user.is_active() => Err(Error::Disabled),
             (Some(user), _) => {
-                let mut extra = Batch::new();
-                extra.push(clear);
+                let extra = Batch::of(self.clear_failures(user.id), Error::Unavailable);
                 self.sign_in_by_code(user, check, extra, spec, client).await
             }
             (None, UnknownAccount::Register) => {
@@ -296,10 +316,7 @@ impl Auth {
                 let keys = self.keyset().await?;
                 let (user, tokens) = self
                     .create_user(new, Some(check), NewId::Next, |user| {
-                        let (mut batch, tokens) =
-                            self.open_session(&keys, user, spec, LoginType::Code, client)?;
-                        batch.push(clear.clone());
-                        Ok((batch, tokens))
+                        self.open_session(&keys, user, spec, LoginType::Code, client)
                     })
                     .await?;
                 super::sessions::signed_in_metric(spec);

@@ -321,7 +321,8 @@ mod tests {
         let mut config = crate::config::Config::for_tests();
         config.limits.hash_queue_per_core = 1;
         let t = Harness::builder().config(config).build();
-        t.auth
+        let user = t
+            .auth
             .register(new_email("q@x.com", "secret1"), None, &client())
             .await
             .unwrap();
@@ -343,7 +344,7 @@ mod tests {
             }
         }
         assert!(busy > 0, "the queue never filled");
-        let throttle = crate::store::Key::new("THROTTLE#login#q@x.com", "COUNT");
+        let throttle = crate::schema::failed_logins_of(user.id);
         let counted = t.store.get(&throttle).await.unwrap().unwrap().attrs["n"]
             .as_i64()
             .unwrap();

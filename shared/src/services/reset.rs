@@ -317,7 +317,7 @@ impl Auth {
     ) -> Result<User> {
         let user = self.reconfirmed(caller, account, old, client).await?;
         // The right old password ends the run of failures, as a login would.
-        let cleared = Batch::of(self.clear_failures(account), Error::Unavailable);
+        let cleared = Batch::of(self.clear_failures(user.id), Error::Unavailable);
         self.set_password(&user, new, cleared, client, None).await
     }
 
@@ -401,7 +401,7 @@ impl Auth {
         let user = self
             .reset_password_with_code(account, code, password, client)
             .await?;
-        let clear = self.clear_failures(account);
+        let clear = self.clear_failures(user.id);
         let tokens = self
             .sign_in(
                 &user,

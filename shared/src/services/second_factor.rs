@@ -40,6 +40,7 @@ impl Auth {
                 &account,
                 Channel::Sms,
                 mobile.e164(),
+                None,
                 client,
             )
             .await
@@ -98,6 +99,7 @@ impl Auth {
             &CodeSubject::second_factor(user.id),
             channel,
             mobile.e164(),
+            None,
             client,
         )
         .await?;

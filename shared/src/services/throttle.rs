@@ -1,4 +1,5 @@
-//! Consecutive login failures per account, counted before the password or code is checked: the
+//! Consecutive login failures per account (whichever of its identifiers a guess names), counted
+//! before the password or code is checked: the
 //! gate reserves the attempt (an atomic increment, with the address's in one transaction while
 //! both are under their thresholds) and only then lets the check run, so N concurrent guesses
 //! cost N tries. From the fourth attempt after three failures a dialect
@@ -9,9 +10,9 @@
 
 use super::{limits::Limit, security::Event, Auth, Client};
 use crate::{
-    domain::Account,
+    domain::{Account, UserId},
     schema,
-    store::{Lifetime, StoreError, Write},
+    store::{Key, Lifetime, StoreError, Write},
     Error, Result,
 };
 
@@ -28,17 +29,36 @@ pub enum Gate {
     Lockout,
 }
 
+/// Whose run of failures an attempt counts in: the user an identifier names, so a lock holds
+/// for all of its identifiers, or an identifier nobody holds (guesses there are throttled
+/// alike, so the gate's answers do not tell the two apart).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Suspect<'a> {
+    User(UserId),
+    Nobody(&'a Account),
+}
+
+impl Suspect<'_> {
+    fn failures(self) -> Key {
+        match self {
+            Suspect::User(id) => schema::failed_logins_of(id),
+            Suspect::Nobody(account) => schema::failed_logins(account),
+        }
+    }
+}
+
 impl Auth {
-    /// Reserves one attempt at `account` for `client`, or refuses it: address over its limit,
+    /// Reserves one attempt at `account` (held by `suspect`) for `client`, or refuses it: address over its limit,
     /// account locked, or (captcha dialects) a captcha wanted. A refusal for want of a captcha
     /// gives the reservation back: asking for the captcha is not a guess.
     pub(crate) async fn enter_gate(
         &self,
+        suspect: Suspect<'_>,
         account: &Account,
         gate: &Gate,
         client: &Client,
     ) -> Result<()> {
-        let key = schema::failed_logins(account);
+        let key = suspect.failures();
         let until = self.now() + WINDOW;
         // Most attempts are neither near the address's limit nor past the account's free
         // tries: both are counted in one round trip. Any other attempt is counted again below,
@@ -83,8 +103,9 @@ impl Auth {
         Ok(())
     }
 
-    pub(crate) fn clear_failures(&self, account: &Account) -> Write {
-        Write::delete(schema::failed_logins(account))
+    /// Ends a user's run of failures (a success, or a password set by its owner).
+    pub(crate) fn clear_failures(&self, user: UserId) -> Write {
+        Write::delete(schema::failed_logins_of(user))
     }
 }
 

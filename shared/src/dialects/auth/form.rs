@@ -316,21 +316,24 @@ struct LoginData {
             headers(("Authorization" = String, description = "`Bearer <token>`, the token to \
                 send back"))),
         (status = 400, description = "`Request Form Data Param Error`: a body that cannot be \
-            read (or over 64 KiB) or a missing field; `Format Error`: an empty, over-long or \
-            malformed username or password, or an `expiration` that is not a whole number of \
-            seconds", body = Refusal),
+            read (or over 64 KiB) or a missing field; `Format Error`: an empty or over-long \
+            password, or an `expiration` that is not a whole number of seconds",
+            body = Refusal),
         (status = 401, description = "For a username: `Password Error` (a wrong password) or \
-            `User Not Found`; for an email or mobile number, any failure: `Login Failed`; \
+            `User Not Found` (also for one that can name no account: empty, with spaces, too \
+            long); for an email or mobile number, any failure: `Login Failed`; \
             `Login Failed` also for a disabled account and, with `Retry-After`, for an account \
             locked after ten failures in a row or too many attempts from this address",
             body = Refusal,
             headers(("Retry-After" = u64, description = "Seconds to wait, when locked"))),
     ))]
 async fn login(auth: Auth, client: Client, Form(req, _): Body<LoginForm>) -> Answer {
-    let account = auth
-        .account(&req.username)
-        .map_err(|e| e.field("username"))
-        .during(Op::Login)?;
+    // The original looked up whatever username it was given: one that can name no account
+    // (empty, with spaces, too long) is simply not found.
+    let Ok(account) = auth.account(&req.username) else {
+        let unknown = Error::InvalidCredentials(CredentialFault::UnknownAccount);
+        return Err(unknown).during(Op::LoginByUsername);
+    };
     let op = match account {
         Account::Username(_) => Op::LoginByUsername,
         Account::Email(_) | Account::Mobile(_) => Op::Login,

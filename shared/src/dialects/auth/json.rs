@@ -6,7 +6,8 @@
 //! Errors are the original's `failed_api_response`: HTTP status = `code`, body
 //! `{"code", "detailed_error_code", "error_msg": "StatusCode.<NAME>: <text>"}` with its codes and
 //! texts (its Flutter client decodes exactly these three fields): 400/40000 `Bad request`
-//! (create, disable or reset with a body that is not JSON), 400/40001 `Bad login info` (login)
+//! (create, disable or reset with a body that is not JSON, or is an empty one: the original's
+//! `if not user_info`), 400/40001 `Bad login info` (login)
 //! or `Bad user information` (the others) for missing or invalid fields, 401/40101 wrong
 //! credentials, 401/40102 `Invalid token`, 401/40103 `Token expired`, 401/40104 a disabled
 //! user's token, 403/40301 `Permission denied`, 404/40400 `User does not exist` (disable and
@@ -47,11 +48,12 @@ use crate::{
     Auth, Error,
 };
 use axum::{
-    extract::{FromRequestParts, OptionalFromRequestParts},
+    extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request},
     http::{header::AUTHORIZATION, request::Parts, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -200,13 +202,31 @@ fn detailed_error_code() -> utoipa::openapi::schema::Schema {
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
 
+/// The body of `create`, `disable` and `reset`. The original refused one that parsed to
+/// nothing (`{}` as well as `[]` or `null`: `if not user_info`) as a bad request, before it
+/// read any field.
+struct UserInfo<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for UserInfo<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        let Json(fields, _) = Body::<Map<String, Value>>::from_request(req, state).await?;
+        if fields.is_empty() {
+            return Err(Error::malformed("body", "is empty").into());
+        }
+        Ok(UserInfo(http::from_value(Value::Object(fields))?))
+    }
+}
+
 /// The 400 answer of the routes whose bad fields are `Bad user information` (`create`, `disable`
 /// and `reset`): a body that cannot be read, then `bad_fields`, what each says of its fields.
 macro_rules! bad_user_information {
     ($bad_fields:literal) => {
         concat!(
-            "40000 `BAD_REQUEST` (`Bad request`): a body that is not a JSON object, or over 64 \
-            KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad user information`): ",
+            "40000 `BAD_REQUEST` (`Bad request`): a body that is not a JSON object, an empty \
+            one (`{}`, or no body), or over 64 KiB; 40001 `INVALID_REQUEST_ARGUMENT` (`Bad \
+            user information`): ",
             $bad_fields
         )
     };
@@ -295,8 +315,8 @@ struct Created {
     (status = 409, description = "40900 `ITEM_ALREADY_EXISTS` (`Username conflicted`): the \
         username or the email is taken", body = FailedResponse),
 ))]
-async fn create(auth: Auth, client: Client, body: Result<Body<CreateReq>, Failure>) -> Answer {
-    let Json(req, _) = body.during(Op::Create)?;
+async fn create(auth: Auth, client: Client, body: Result<UserInfo<CreateReq>, Failure>) -> Answer {
+    let UserInfo(req) = body.during(Op::Create)?;
     let user = register(&auth, &client, req).await.during(Op::Create)?;
     Ok(axum::Json(Created { id: user.id.0 }).into_response())
 }
@@ -402,7 +422,7 @@ async fn disable(
     auth: Auth,
     client: Client,
     Caller(principal): Caller,
-    Json(req, _): Body<Credentials>,
+    UserInfo(req): UserInfo<Credentials>,
 ) -> Answer {
     let (account, password) = credentials(&auth, &req.username, &req.password)?;
     auth.disable_self(&principal, &account, &password, &client)
@@ -453,7 +473,7 @@ async fn reset(
     auth: Auth,
     client: Client,
     caller: Option<Caller>,
-    Json(req, _): Body<ResetReq>,
+    UserInfo(req): UserInfo<ResetReq>,
 ) -> Answer {
     let (account, old) = credentials(&auth, &req.username, &req.password)?;
     let new = Password::new(&req.new_password, PasswordPolicy::default())

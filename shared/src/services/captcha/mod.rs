@@ -18,6 +18,14 @@ use crate::{
     Error, Result,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
+
+/// A solved captcha a request presents, not spent yet: `spend` spends it, to be written with
+/// what the captcha lets through (so a request refused after all keeps it, as the original kept
+/// it until a code was sent), and `item` puts it back should that be undone.
+pub(crate) struct Solved {
+    pub spend: Write,
+    pub item: Item,
+}
 use render::render;
 
 mod render;
@@ -184,6 +192,21 @@ impl Auth {
     /// Lets a request for `binding` (a purpose and account) through on a solved captcha issued
     /// for it or for no one in particular, spending it; else asks for a new one, bound to it.
     pub(crate) async fn require_captcha(&self, solved: Option<&str>, binding: &str) -> Result<()> {
+        let Solved { spend, .. } = self.solved_captcha(solved, binding).await?;
+        match self.store().write(vec![spend]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(_)) => Err(self.ask_captcha(binding).await?),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The solved captcha a request for `binding` presents, not spent yet (see `Solved`); else
+    /// asks for a new one, bound to it.
+    pub(crate) async fn solved_captcha(
+        &self,
+        solved: Option<&str>,
+        binding: &str,
+    ) -> Result<Solved> {
         if let Some(id) = solved.filter(|id| crate::random::well_formed(id)) {
             let key = schema::captcha(id);
             if let Some(item) = self.store().get(&key).await? {
@@ -194,17 +217,18 @@ impl Auth {
                         key,
                         cond: Condition::equals("solved", true),
                     };
-                    match self.store().write(vec![spend]).await {
-                        Ok(()) => return Ok(()),
-                        Err(StoreError::ConditionFailed(_)) => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    return Ok(Solved { spend, item });
                 }
             }
         }
+        Err(self.ask_captcha(binding).await?)
+    }
+
+    /// A new challenge for `binding`, as the refusal that asks for it.
+    async fn ask_captcha(&self, binding: &str) -> Result<Error> {
         let captcha_id = self.new_captcha_id(Some(binding)).await?;
         crate::metrics::count(crate::metrics::Metric::CaptchaAsked, &[]);
-        Err(Error::CaptchaRequired { captcha_id })
+        Ok(Error::CaptchaRequired { captcha_id })
     }
 }
 

@@ -53,6 +53,7 @@ async fn a_rotation_voids_no_token_refresh_token_or_code() {
             &subject("new@x.com"),
             Channel::Email,
             "new@x.com",
+            None,
             &client(),
         )
         .await

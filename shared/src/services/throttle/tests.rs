@@ -68,3 +68,81 @@ async fn the_right_old_password_ends_a_run_of_failures() {
         ));
     }
 }
+
+/// The lock is the account's: ten failures through its username lock its email and mobile
+/// too, for passwords and codes alike, and a success through any of them ends the run.
+#[tokio::test]
+async fn ten_failures_through_one_identifier_lock_all_of_the_account() {
+    let t = harness();
+    let new = NewUser {
+        username: Some(crate::domain::Username::parse("echo07", Default::default()).unwrap()),
+        mobile: Some(t.auth.phone("13312341234").unwrap()),
+        ..new_email("e7@x.com", "secret1")
+    };
+    t.auth.register(new, None, &client()).await.unwrap();
+    let [name, email, mobile] =
+        ["echo07", "e7@x.com", "13312341234"].map(|a| t.auth.account(a).unwrap());
+    let caller = client();
+    let attempt = |a, p| t.auth.check_password(Attempt::new(a, p, &caller));
+    let (wrong, right) = (pw("nope"), pw("secret1"));
+    for _ in 0..9 {
+        assert!(matches!(
+            attempt(&name, &wrong).await,
+            Err(Error::InvalidCredentials(_))
+        ));
+    }
+    // A login through another identifier ends the run the username started.
+    let login = Attempt::new(&email, &right, &caller);
+    assert!(t.auth.password_login(login, &spec()).await.is_ok());
+    for _ in 0..10 {
+        assert!(matches!(
+            attempt(&name, &wrong).await,
+            Err(Error::InvalidCredentials(_))
+        ));
+    }
+    for locked in [&email, &mobile] {
+        assert!(matches!(
+            attempt(locked, &right).await,
+            Err(Error::TooManyRequests { .. })
+        ));
+    }
+    t.auth
+        .send_code(Purpose::Login, &mobile, &client())
+        .await
+        .unwrap();
+    let code = crate::domain::Code::parse(&t.last_code("+8613312341234")).unwrap();
+    let by_code = t
+        .auth
+        .code_login(
+            &mobile,
+            &code,
+            UnknownAccount::Refuse,
+            &Gate::Lockout,
+            &spec(),
+            &client(),
+        )
+        .await;
+    assert!(matches!(by_code, Err(Error::TooManyRequests { .. })));
+}
+
+/// Guesses at an identifier nobody holds are throttled as a user's are: the gate's answers
+/// do not tell the two apart.
+#[tokio::test]
+async fn an_identifier_nobody_holds_locks_after_ten_failures_too() {
+    let t = harness();
+    let ghost = t.auth.account("ghost@x.com").unwrap();
+    for _ in 0..10 {
+        assert!(matches!(
+            t.auth
+                .check_password(Attempt::new(&ghost, &pw("nope"), &client()))
+                .await,
+            Err(Error::InvalidCredentials(_))
+        ));
+    }
+    assert!(matches!(
+        t.auth
+            .check_password(Attempt::new(&ghost, &pw("nope"), &client()))
+            .await,
+        Err(Error::TooManyRequests { .. })
+    ));
+}

@@ -142,3 +142,35 @@ async fn a_second_code_within_sixty_seconds_is_too_many() {
         .await,
     );
 }
+
+/// A solved captcha is spent by the code it lets through, not by a send refused on the way
+/// (a resend within the minute): it still works once the minute is over, as the original
+/// kept it until a code went out.
+#[tokio::test]
+async fn a_refused_send_keeps_the_solved_captcha() {
+    let t = test_app();
+    let ask = |id: Option<&str>| {
+        let body = match id {
+            Some(id) => json!({"email": "k@x.com", "captchaId": id}),
+            None => json!({"email": "k@x.com"}),
+        };
+        verify(&t, "/getEmailCode", body)
+    };
+    let first = captcha_required(&ask(None).await);
+    solve(&t, &first).await;
+    assert_ok(&ask(Some(&first)).await);
+    let second = captcha_required(&ask(None).await);
+    solve(&t, &second).await;
+    let r = ask(Some(&second)).await;
+    assert_eq!(r.json["code"], 500, "{}", r.json);
+    assert!(
+        r.json["msg"].as_str().unwrap().starts_with("操作过于频繁"),
+        "{}",
+        r.json
+    );
+    t.clock.advance(60);
+    assert_ok(&ask(Some(&second)).await);
+    // Spent now.
+    t.clock.advance(60);
+    captcha_required(&ask(Some(&second)).await);
+}

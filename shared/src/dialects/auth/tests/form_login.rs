@@ -129,6 +129,12 @@ async fn login_tells_wrong_password_from_unknown_user() {
         401,
         "User Not Found",
     );
+    // The original looked up any username: one that can name no account is not found either.
+    let long = "x".repeat(100);
+    for nobody in ["", "a b c d", long.as_str()] {
+        let r = login_004(&t, &[("username", nobody), ("password", "pass-word-1")]).await;
+        assert_fail(&r, 401, "User Not Found");
+    }
 }
 
 #[tokio::test]

@@ -47,11 +47,18 @@ async fn create_refuses_duplicates_and_bad_input() {
         )
         .await;
     assert_bad_user_information(&r);
-    // A body that is not JSON.
+    // A body that is not JSON, or that is nothing (`if not user_info`); a field the original
+    // does not know makes a body something, whose fields are then missing.
+    for body in ["{broken", "{}", "", "[]", "null"] {
+        let r = t
+            .raw("POST", "/auth/create", "application/json", body, &[])
+            .await;
+        assert_bad_request(&r);
+    }
     let r = t
-        .raw("POST", "/auth/create", "application/json", "{broken", &[])
+        .json("POST", "/auth/create", json!({"nickname": "carol"}), &[])
         .await;
-    assert_bad_request(&r);
+    assert_bad_user_information(&r);
     // None of the refused ones was created.
     assert_eq!(
         create(&t, "carol", "test-pass-1", "carol@example.com")

@@ -17,8 +17,13 @@ async fn record_needs_a_session_and_the_audit_permission() {
     let r = get(&t, &path, Some(&session(&token))).await;
     assert_eq!((r.status, code(&r)), (200, 0));
     assert_eq!(r.json["result"]["logs"], json!([]));
-    // Without user_id, the caller's own records.
-    let r = get(&t, "/record", Some(&session(&token))).await;
+    // user_id is required, as the original's; the caller's own records are asked by id.
+    for query in ["", "?user_id="] {
+        let r = get(&t, &format!("/record{query}"), Some(&session(&token))).await;
+        assert_param(&r, "user_id");
+    }
+    let own = format!("/record?user_id={}", admin.id.0);
+    let r = get(&t, &own, Some(&session(&token))).await;
     let logs = r.json["result"]["logs"].as_array().unwrap().clone();
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0]["user_id"], admin.id.0.to_string());
@@ -31,9 +36,9 @@ async fn record_needs_a_session_and_the_audit_permission() {
     let too_long = format!("user_id={}", "x".repeat(65));
     for (query, field) in [
         (too_long.as_str(), "user_id"),
-        ("limit=0", "limit"),
-        ("limit=x", "limit"),
-        ("cursor_id=nope", "cursor_id"),
+        ("user_id=1&limit=0", "limit"),
+        ("user_id=1&limit=x", "limit"),
+        ("user_id=1&cursor_id=nope", "cursor_id"),
     ] {
         let r = get(&t, &format!("/record?{query}"), Some(&session(&token))).await;
         assert_param(&r, field);
@@ -155,6 +160,7 @@ async fn record_default_limit_is_ten() {
     for _ in 0..12 {
         token = login_direct(&t, "admin@example.com", "secret1").await;
     }
-    let r = get(&t, "/record", Some(&session(&token))).await;
+    let own = format!("/record?user_id={}", admin.id.0);
+    let r = get(&t, &own, Some(&session(&token))).await;
     assert_eq!(r.json["result"]["logs"].as_array().unwrap().len(), 10);
 }

@@ -36,6 +36,15 @@ async fn logined_is_false_without_a_session_and_true_with_cookie_or_bearer() {
             "email": "alice@example.com",
             "mobile": "",
             "position_id": "team-7",
+            // The rest of the original's `user_base.to_dict`.
+            "created": "2023-11-14T22:13:20.000Z",
+            "soft_del": false,
+            "position_name": "",
+            "creator_id": "",
+            "creator_name": "",
+            "role_names": [],
+            "dingtalk_id": "",
+            "jobnumber": "",
         })
     );
     // A live session refuses another password step: E_USER_LOGIN.

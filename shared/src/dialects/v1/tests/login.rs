@@ -114,7 +114,7 @@ async fn code_login_needs_a_login_code() {
 }
 
 #[tokio::test]
-async fn login_takes_exactly_one_of_password_and_code() {
+async fn login_takes_a_password_or_a_code() {
     let t = test_app();
     assert_required(
         &post(&t, "login", json!({"account": MOBILE})).await,
@@ -129,13 +129,25 @@ async fn login_takes_exactly_one_of_password_and_code() {
         .await,
         "password",
     );
-    let both = post(
+    // Both: the password decides, as with the original (which knew no code login).
+    register_mobile(&t, "pass-word-123456").await;
+    for code in ["123456", ""] {
+        let both = post(
+            &t,
+            "login",
+            json!({"account": MOBILE, "password": "pass-word-123456", "code": code}),
+        )
+        .await;
+        assert_eq!(both.status, 200, "{}", both.json);
+        assert_eq!(both.json["isNewUser"], false);
+    }
+    let wrong = post(
         &t,
         "login",
-        json!({"account": MOBILE, "password": "pass-word-123456", "code": "123456"}),
+        json!({"account": MOBILE, "password": "wrong-word-123456", "code": "123456"}),
     )
     .await;
-    assert_bad_value(&both, "code");
+    assert_exact(&wrong, 400, "incorrect username or password");
     assert_required(
         &post(&t, "login", json!({"account": MOBILE, "password": 123456})).await,
         "password",

@@ -43,6 +43,31 @@ async fn register_by_email_masks_it_and_keeps_a_given_nickname() {
     assert_eq!(r.json["user"]["nickname"], "Bobby");
 }
 
+/// The original's validator took nicknames of up to 20 characters (as JavaScript counts
+/// them), before it looked at the code: a longer one is refused and the code stays good.
+#[tokio::test]
+async fn register_refuses_a_nickname_over_twenty_characters() {
+    let t = test_app();
+    let code = code_for(&t, "carol@x.com", "carol@x.com", "register").await;
+    let register = |nickname: String| {
+        post(
+            &t,
+            "register",
+            json!({"account": "carol@x.com", "password": "pass-word-123456", "nickname": nickname, "code": code}),
+        )
+    };
+    for long in ["c".repeat(21), "卡".repeat(21), "😀".repeat(11)] {
+        assert_exact(
+            &register(long).await,
+            400,
+            "nickname length must be less than 20",
+        );
+    }
+    let r = register("卡洛儿".repeat(6)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["user"]["nickname"], "卡洛儿".repeat(6));
+}
+
 #[tokio::test]
 async fn register_needs_a_register_code() {
     let t = test_app();
