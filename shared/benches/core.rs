@@ -16,7 +16,7 @@ use polyauth::{
     schema::SessionId,
     services::{
         tokens::{Grant, Keys, Keyset, Material, Profiles, StoredKey, StoredKeyset},
-        Client, Dialect, Gate, Hasher, NewUser, SessionSpec,
+        Attempt, Client, Dialect, Hasher, NewUser, SessionSpec,
     },
     store::{Condition, Embedded, Item, Key, Store, Write},
 };
@@ -121,14 +121,11 @@ fn sessions(c: &mut Criterion) {
     let account = auth.account("bench@x.com").expect("account");
     let login = || async {
         auth.password_login(
-            &account,
-            &pw,
-            &Gate::Lockout,
+            Attempt::new(&account, &pw, &Client::default()),
             &SessionSpec {
                 dialect: Some(Dialect::ApiV1),
                 ..Default::default()
             },
-            &Client::default(),
         )
         .await
         .expect("login")

@@ -6,7 +6,8 @@ use super::{
     batch::{Batch, Claimed},
     codes::{CodeCheck, Purpose},
     limits::Limit,
-    users, Auth, Client,
+    throttle::Suspect,
+    users, Auth, Client, Gate,
 };
 use crate::{
     domain::{
@@ -310,13 +311,19 @@ impl Auth {
                 is_new: true,
             });
         };
-        let check = self
-            .check_code_for(Purpose::Register, account, code, client)
+        // Signing in by a code is a login: behind the account's lockout, as `code_login` is.
+        self.enter_gate(Suspect::User(user.id), account, &Gate::Lockout, client)
             .await?;
+        let checked = self
+            .check_account_code(Purpose::Register, &CodeSubject::of(account), code)
+            .await;
+        self.note_code_outcome(&checked, client);
+        let check = checked?;
         if !user.is_active() {
             return Err(Error::Disabled);
         }
-        self.sign_in_by_code(user, check, Batch::new(), spec, client)
+        let cleared = Batch::of(self.clear_failures(user.id), Error::Unavailable);
+        self.sign_in_by_code(user, check, cleared, spec, client)
             .await
     }
 }

@@ -146,3 +146,60 @@ async fn an_identifier_nobody_holds_locks_after_ten_failures_too() {
         Err(Error::TooManyRequests { .. })
     ));
 }
+
+/// Seed 003's `register` signs an existing account in by its code: a login like any other,
+/// so a locked account is not signed in that way either.
+#[tokio::test]
+async fn a_locked_account_is_not_signed_in_by_registering_again() {
+    let t = harness();
+    t.auth
+        .register(new_email("b2@x.com", "secret1"), None, &client())
+        .await
+        .unwrap();
+    let a = t.auth.account("b2@x.com").unwrap();
+    let (wrong, caller) = (pw("nope"), client());
+    for _ in 0..10 {
+        let refused = t
+            .auth
+            .check_password(Attempt::new(&a, &wrong, &caller))
+            .await;
+        assert!(matches!(refused, Err(Error::InvalidCredentials(_))));
+    }
+    t.auth
+        .send_code(Purpose::Register, &a, &client())
+        .await
+        .unwrap();
+    let code = crate::domain::Code::parse(&t.last_code("b2@x.com")).unwrap();
+    let again = t
+        .auth
+        .register_or_sign_in(
+            Ok(new_email("b2@x.com", "other-pass-99")),
+            &a,
+            &code,
+            &spec(),
+            &client(),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(Error::TooManyRequests { .. })),
+        "{again:?}"
+    );
+    // Once the lock lapses, a code signs the account in.
+    t.clock.advance(30 * 60);
+    t.auth
+        .send_code(Purpose::Register, &a, &client())
+        .await
+        .unwrap();
+    let code = crate::domain::Code::parse(&t.last_code("b2@x.com")).unwrap();
+    let again = t
+        .auth
+        .register_or_sign_in(
+            Ok(new_email("b2@x.com", "other-pass-99")),
+            &a,
+            &code,
+            &spec(),
+            &client(),
+        )
+        .await;
+    assert!(!again.unwrap().is_new);
+}
