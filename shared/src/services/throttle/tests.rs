@@ -165,41 +165,24 @@ async fn a_locked_account_is_not_signed_in_by_registering_again() {
             .await;
         assert!(matches!(refused, Err(Error::InvalidCredentials(_))));
     }
-    t.auth
-        .send_code(Purpose::Register, &a, &client())
-        .await
-        .unwrap();
-    let code = crate::domain::Code::parse(&t.last_code("b2@x.com")).unwrap();
-    let again = t
-        .auth
-        .register_or_sign_in(
-            Ok(new_email("b2@x.com", "other-pass-99")),
-            &a,
-            &code,
-            &spec(),
-            &client(),
-        )
-        .await;
+    // Registering again with a fresh code, as seed 003's client does.
+    let register_again = || async {
+        t.auth
+            .send_code(Purpose::Register, &a, &client())
+            .await
+            .unwrap();
+        let code = crate::domain::Code::parse(&t.last_code("b2@x.com")).unwrap();
+        let new = new_email("b2@x.com", "other-pass-99");
+        t.auth
+            .register_or_sign_in(Ok(new), &a, &code, &spec(), &client())
+            .await
+    };
+    let again = register_again().await;
     assert!(
         matches!(again, Err(Error::TooManyRequests { .. })),
         "{again:?}"
     );
     // Once the lock lapses, a code signs the account in.
     t.clock.advance(30 * 60);
-    t.auth
-        .send_code(Purpose::Register, &a, &client())
-        .await
-        .unwrap();
-    let code = crate::domain::Code::parse(&t.last_code("b2@x.com")).unwrap();
-    let again = t
-        .auth
-        .register_or_sign_in(
-            Ok(new_email("b2@x.com", "other-pass-99")),
-            &a,
-            &code,
-            &spec(),
-            &client(),
-        )
-        .await;
-    assert!(!again.unwrap().is_new);
+    assert!(!register_again().await.unwrap().is_new);
 }
