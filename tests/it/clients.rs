@@ -310,6 +310,9 @@ async fn api_v1_web_client(s: Server) {
     )
     .await;
     assert_code_msg(&r, 200, "ok");
+    // The page starts its countdown from `res.data.data.countdown || 60`: `data` must be an
+    // object (the original's `resp.Ok` `{}`), or the page throws before the countdown.
+    assert_eq!(r["data"], json!({}), "{r}");
     let code = s.last_code(email).await;
     assert_eq!(code.len(), 6, "{code}");
 

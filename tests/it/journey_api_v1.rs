@@ -62,7 +62,7 @@ async fn the_whole_journey(s: Server) {
         json!({"email": email, "type": "register"}),
     )
     .await;
-    assert_eq!(r, json!({"code": 200, "data": null, "msg": "ok"}));
+    assert_eq!(r, json!({"code": 200, "data": {}, "msg": "ok"}));
     let code = s.last_code(email).await;
     let r = post(
         &c,

@@ -169,7 +169,7 @@ async fn registered_here_by_email_signs_in_through_api_v1(server: Server) {
     let register = json!({"account": email, "password": "secret-pass-1", "code": code});
     let (status, reg) = post(&server, "/v1/auth/register", register).await;
     assert_eq!(status, 200, "{reg}");
-    assert_eq!(reg["user"]["nickname"], "jo***@example.com");
+    assert_eq!(reg["user"]["nickname"], "jou****.com");
     assert_eq!(reg["user"]["mobile"], "");
 
     let (status, body) = post(

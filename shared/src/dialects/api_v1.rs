@@ -4,10 +4,15 @@
 //!
 //! Codes are the original's: 200 ok; 500 for every refusal, with the original's message
 //! (`请求参数有误` unreadable body or missing field, `邮箱格式错误`, `密码长度不能小于6位`,
-//! `验证码长度为6位`, `用户名密码不匹配`, `邮箱验证码错误`, `邮箱已存在`, `获取失败`,
-//! `滑块验证失败`); -1 `需要人机验证` with `data.captchaId`; 3000 when the access token is
-//! missing (`TOKEN无效`) or expired (`TOKEN过期`), on which the clients refresh and retry; 2000
-//! `token验证失败` for any other token failure, on which they sign the user out.
+//! `验证码长度为6位`, `用户名密码不匹配`, `邮箱验证码错误` (`register`; `邮箱验证错误` on
+//! `login/email` and `modifyPwd`, whose original checked no code length either), `邮箱已存在`,
+//! `获取失败`, `滑块验证失败`) and `data` `{}`; -1 `需要人机验证` with `data.captchaId`; 3000
+//! when the access token is missing (`TOKEN无效`) or expired (`TOKEN过期`), on which the clients
+//! refresh and retry; 2000 `token验证失败` for any other token failure, on which they sign the
+//! user out (`data` `null` with both, as the original's middleware sent).
+//!
+//! A success's `data` is what the seed shows (`null` for `register`, `logout`, `resetpwdCheck`,
+//! `modifyPwd`); on the routes beside the seed's it is the original's `resp.Ok` `{}`.
 //!
 //! Deliberate differences (security):
 //! - an unknown email at login answers `用户名密码不匹配` like a wrong password (the original
@@ -149,8 +154,28 @@ enum Op {
     #[default]
     Other,
     CaptchaGet,
-    /// Registering or changing a password: the new password's rules apply.
-    NewPassword,
+    /// Registering: the new password's rules apply.
+    Register,
+    /// Changing a password with a code: the new password's rules apply, and the original worded
+    /// a wrong code as `login/email` did.
+    ModifyPassword,
+    /// Signing in with a mailed code.
+    CodeSignIn,
+}
+
+impl Op {
+    fn sets_password(self) -> bool {
+        matches!(self, Op::Register | Op::ModifyPassword)
+    }
+
+    /// `login/email` and `modifyPwd` said `邮箱验证错误` of a wrong code (the original's
+    /// `EmailLogin` and `ModifyPwd`), `register` `邮箱验证码错误`.
+    fn wrong_code(self) -> &'static str {
+        match self {
+            Op::CodeSignIn | Op::ModifyPassword => "邮箱验证错误",
+            _ => "邮箱验证码错误",
+        }
+    }
 }
 
 /// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
@@ -161,11 +186,17 @@ const REFUSED: i64 = 500;
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
-        let refused = |msg: &str| (ReplyCode(REFUSED), None, msg.to_string());
+        let refused = |msg: &str| {
+            (
+                ReplyCode(REFUSED),
+                RefusalData::Empty(Empty {}),
+                msg.to_string(),
+            )
+        };
         let (code, data, msg) = match &e {
             Error::CaptchaRequired { captcha_id } => (
                 ReplyCode(-1),
-                Some(CaptchaAsked {
+                RefusalData::Captcha(CaptchaAsked {
                     captcha_id: captcha_id.clone(),
                 }),
                 "需要人机验证".to_string(),
@@ -173,18 +204,20 @@ impl IntoResponse for Failure {
             Error::Malformed { .. } => refused("请求参数有误"),
             // A new password the policy refuses is bad input (API-NOTES); one under six
             // characters got the original's own message before (`new_password`).
-            Error::Invalid { field, .. } if field == "password" && op == Op::NewPassword => {
+            Error::Invalid { field, .. } if field == "password" && op.sets_password() => {
                 refused("请求参数有误")
             }
             Error::WeakPassword => refused("请求参数有误"),
             Error::Invalid { field, .. } => match field.as_str() {
                 "email" => refused("邮箱格式错误"),
                 "password" => refused("密码长度不能小于6位"),
+                // The original's `EmailLogin` checked no length: any code is a wrong one.
+                "code" if op == Op::CodeSignIn => refused(op.wrong_code()),
                 "code" => refused("验证码长度为6位"),
                 _ => refused("请求参数有误"),
             },
             Error::InvalidCredentials(_) | Error::NotFound => refused("用户名密码不匹配"),
-            Error::CodeInvalid | Error::ResetTokenInvalid => refused("邮箱验证码错误"),
+            Error::CodeInvalid | Error::ResetTokenInvalid => refused(op.wrong_code()),
             Error::AlreadyExists { .. } => refused("邮箱已存在"),
             Error::CaptchaInvalid if op == Op::CaptchaGet => refused("获取失败"),
             Error::CaptchaInvalid => refused("滑块验证失败"),
@@ -195,10 +228,10 @@ impl IntoResponse for Failure {
             Error::Disabled => refused("账号已被禁用"),
             Error::Forbidden | Error::MissingPermission(_) => refused("权限不足"),
             Error::NoPendingLogin | Error::AlreadySignedIn => refused("请求参数有误"),
-            Error::MissingToken => (ReplyCode(3000), None, "TOKEN无效".into()),
-            Error::TokenExpired => (ReplyCode(3000), None, "TOKEN过期".into()),
+            Error::MissingToken => (ReplyCode(3000), RefusalData::Null, "TOKEN无效".into()),
+            Error::TokenExpired => (ReplyCode(3000), RefusalData::Null, "TOKEN过期".into()),
             Error::TokenInvalid | Error::Unauthenticated => {
-                (ReplyCode(2000), None, "token验证失败".into())
+                (ReplyCode(2000), RefusalData::Null, "token验证失败".into())
             }
             Error::Unavailable => refused("服务暂不可用，请稍后再试"),
         };
@@ -212,13 +245,11 @@ impl IntoResponse for Failure {
     }
 }
 
-/// A refusal: HTTP 200 (503 for an outage), as the original's clients expect; `data` is `null`,
-/// or with -1 the captcha to solve.
+/// A refusal: HTTP 200 (503 for an outage), as the original's clients expect.
 #[derive(Serialize, ToSchema)]
 struct Refusal {
     code: ReplyCode,
-    #[schema(required = true)]
-    data: Option<CaptchaAsked>,
+    data: RefusalData,
     /// What was refused:
     /// - `请求参数有误`: an unreadable body (not a JSON object, or over 64 KiB), a missing or
     ///   ill-typed field, an unknown `type`, a malformed query string, no refresh token
@@ -229,7 +260,8 @@ struct Refusal {
     ///   the account's email name is `请求参数有误`, the policy's bad-parameters answer;
     /// - `验证码长度为6位`: a code that is not 6 digits;
     /// - `用户名密码不匹配`: wrong credentials, an email without an account included;
-    /// - `邮箱验证码错误`: a wrong, used or expired code;
+    /// - `邮箱验证码错误` (`register`), `邮箱验证错误` (`login/email`, `modifyPwd`): a wrong,
+    ///   used or expired code (`login/email`: also one that is not 6 digits);
     /// - `邮箱已存在`: the email already has an account;
     /// - `获取失败`: a captcha id that is unknown, expired or already solved;
     /// - `滑块验证失败`: a wrong slider position, or no live rendering to answer;
@@ -242,8 +274,7 @@ struct Refusal {
     msg: String,
 }
 
-/// An answer: with `code` 200 the route's `data`; otherwise a refusal's, `null` or (where the
-/// route may ask for a captcha) the captcha to solve, which `data` admits too.
+/// An answer: with `code` 200 the route's `data`; otherwise a refusal's (`RefusalData`).
 #[derive(Serialize, ToSchema)]
 struct Envelope<D> {
     code: ReplyCode,
@@ -285,7 +316,23 @@ struct CaptchaAsked {
     captcha_id: String,
 }
 
-/// The `data` of a success that carries none: `null`.
+/// A refusal's `data`, as the original sent it: `{}` with 500 (its `FailWithMessage`), `null`
+/// with 3000 and 2000 (its token middleware), the captcha to solve with -1.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum RefusalData {
+    Empty(Empty),
+    Null,
+    Captcha(CaptchaAsked),
+}
+
+/// `{}`: the `data` of the original's `resp.Ok` (routes beside the seed's) and of its refusals.
+/// Documented closed, so a `{captchaId}` is not also one.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+/// The `data` of a seed route's success that carries none: `null`, as the seed shows.
 #[derive(Serialize)]
 struct Null;
 
@@ -297,29 +344,42 @@ impl PartialSchema for Null {
 
 impl ToSchema for Null {}
 
-/// The `data` of a sign-in: the tokens with `code` 200, `null` with a refusal, `{captchaId}`
-/// with -1. Only documented: the answer serializes `SignedIn` or `Failure`'s.
-struct SignInData;
+/// Declares `$name`, the documented `data` of a route's answers: `$data` with code 200, a
+/// refusal's (`RefusalData`) otherwise. Only documented: an answer serializes `$data` or
+/// `Failure`'s.
+macro_rules! or_refused {
+    ($name:ident, $data:ty) => {
+        struct $name;
 
-impl PartialSchema for SignInData {
-    fn schema() -> RefOr<Schema> {
-        AnyOfBuilder::new()
-            .item(Ref::from_schema_name(SignedIn::name()))
-            .item(ObjectBuilder::new().schema_type(Type::Null))
-            .item(Ref::from_schema_name(CaptchaAsked::name()))
-            .description(Some(
-                "The tokens (code 200), `null` (a refusal), or the captcha to solve (-1)",
-            ))
-            .into()
-    }
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                AnyOfBuilder::new()
+                    .item(Ref::from_schema_name(<$data>::name()))
+                    .item(Ref::from_schema_name(RefusalData::name()))
+                    .description(Some(
+                        "The route's `data` (code 200), or a refusal's: `{}`, `null` or the \
+                        captcha to solve",
+                    ))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                schemas.push((<$data>::name().into(), <$data>::schema()));
+                <$data as ToSchema>::schemas(schemas);
+                schemas.push((RefusalData::name().into(), RefusalData::schema()));
+                <RefusalData as ToSchema>::schemas(schemas);
+            }
+        }
+    };
 }
 
-impl ToSchema for SignInData {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((SignedIn::name().into(), SignedIn::schema()));
-        schemas.push((CaptchaAsked::name().into(), CaptchaAsked::schema()));
-    }
-}
+or_refused!(NullOrRefused, Null);
+or_refused!(EmptyOrRefused, Empty);
+or_refused!(SignInData, SignedIn);
+or_refused!(RenderedOrRefused, Rendered);
+or_refused!(IssuedOrRefused, Issued);
 
 type Body<T> = http::Json<T, Failure>;
 type Answer = Result<Response, Failure>;
@@ -345,13 +405,13 @@ fn account(raw_email: &str) -> Result<Account, Failure> {
 /// A password being chosen (register, modifyPwd): eight characters or more.
 /// The original refused a password under six characters with its own message; whatever else
 /// the policy refuses is bad input.
-fn new_password(raw: &str) -> Result<Password, Failure> {
+fn new_password(raw: &str, op: Op) -> Result<Password, Failure> {
     if raw.chars().count() < 6 {
         return Err(Error::invalid("password", "shorter than 6 characters").into());
     }
     Password::new(raw, PasswordPolicy::default())
         .map_err(|e| e.field("password"))
-        .during(Op::NewPassword)
+        .during(op)
 }
 
 /// A password chosen with a mailed code (`register`, `modifyPwd`): the account, the new password
@@ -360,10 +420,11 @@ fn with_code(
     raw_email: &str,
     raw_password: &str,
     raw_code: &str,
+    op: Op,
 ) -> Result<(Account, Password, Code), Failure> {
     Ok((
         account(raw_email)?,
-        new_password(raw_password)?,
+        new_password(raw_password, op)?,
         code(raw_code)?,
     ))
 }
@@ -423,20 +484,20 @@ struct RegisterReq {
 
 /// Creates an account with a mailed code.
 #[utoipa::path(post, path = "/register", request_body = RegisterReq, responses(
-    (status = 200, body = Envelope<Null>, description = "Registered (`data` null; sign in \
+    (status = 200, body = Envelope<NullOrRefused>, description = "Registered (`data` null; sign in \
         with `login`), or refused with code 500: `请求参数有误` (also a password the policy \
         refuses), `邮箱格式错误`, `密码长度不能小于6位`, `验证码长度为6位`, `邮箱验证码错误`, \
         `邮箱已存在`, `操作过于频繁，请N秒后再试`"),
 ))]
 async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
-    let (account, password, code) = with_code(&req.email, &req.password, &req.code)?;
+    let (account, password, code) = with_code(&req.email, &req.password, &req.code, Op::Register)?;
     let new = NewUser {
         password: Some(password),
         ..NewUser::of_contact(&account)
     };
     auth.register_with_code(new, &account, &code, &client)
         .await
-        .during(Op::NewPassword)?;
+        .during(Op::Register)?;
     Ok(ok(Null))
 }
 
@@ -502,7 +563,9 @@ struct LoginEmailReq {
 ))]
 async fn login_email(auth: Auth, client: Client, Json(req, _): Body<LoginEmailReq>) -> Answer {
     let account = account(&req.email)?;
-    let code = code(&req.code)?;
+    let code = Code::parse(&req.code)
+        .map_err(|e| e.field("code"))
+        .during(Op::CodeSignIn)?;
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
         .code_login(
@@ -513,7 +576,8 @@ async fn login_email(auth: Auth, client: Client, Json(req, _): Body<LoginEmailRe
             &session_spec(),
             &client,
         )
-        .await?;
+        .await
+        .during(Op::CodeSignIn)?;
     Ok(signed_in(&auth, &s.tokens, s.user.id.0))
 }
 
@@ -545,7 +609,7 @@ fn refresh_token(req: &RefreshReq, headers: &HeaderMap) -> Option<String> {
             earlier releases, read when neither the body nor `refresh_token` has a token"),
     ),
     responses(
-        (status = 200, body = Envelope<Option<SignedIn>>, description = "Renewed (`data` the \
+        (status = 200, body = Envelope<SignInData>, description = "Renewed (`data` the \
             new tokens, the refresh token also set as a cookie), or refused: 2000 \
             `token验证失败` (no refresh token, or one unknown, expired, voided or superseded: \
             sign in again); 500 `请求参数有误` (an unreadable body)"),
@@ -577,7 +641,7 @@ async fn update_token(auth: Auth, headers: HeaderMap, Json(req, _): Body<Refresh
             earlier releases, read when neither the body nor `refresh_token` has a token"),
     ),
     responses(
-        (status = 200, body = Envelope<Null>, description = "Signed out (`data` null), or \
+        (status = 200, body = Envelope<NullOrRefused>, description = "Signed out (`data` null), or \
             refused: 500 `请求参数有误` (no refresh token in the body or the cookies, or an \
             unreadable body); 2000 `token验证失败` (an unknown or malformed refresh token, or \
             an `Authorization` token that is invalid, revoked or another dialect's); 3000 \
@@ -642,7 +706,7 @@ struct ResetCheckReq {
 /// The answer is the same whether the email has an account or not; only an account's gets
 /// the mail.
 #[utoipa::path(post, path = "/resetpwdCheck", request_body = ResetCheckReq, responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED),
+    (status = 200, body = Envelope<NullOrRefused>, description = RESET_CHECKED),
 ))]
 async fn resetpwd_check(auth: Auth, client: Client, Json(req, _): Body<ResetCheckReq>) -> Answer {
     reset_check(&auth, &req.email, captcha_id(&req.captcha_id), &client).await
@@ -666,7 +730,7 @@ struct ResetCheckQuery {
 
 /// `resetpwdCheck` as it was before the original's 1.0.2.
 #[utoipa::path(get, path = "/resetpwdCheck", params(ResetCheckQuery), responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = RESET_CHECKED),
+    (status = 200, body = Envelope<NullOrRefused>, description = RESET_CHECKED),
 ))]
 async fn resetpwd_check_legacy(
     auth: Auth,
@@ -707,17 +771,18 @@ struct ModifyPwdReq {
 
 /// Sets a new password with a mailed code, ending every session of the account.
 #[utoipa::path(post, path = "/modifyPwd", request_body = ModifyPwdReq, responses(
-    (status = 200, body = Envelope<Null>, description = "Changed (`data` null), or refused \
+    (status = 200, body = Envelope<NullOrRefused>, description = "Changed (`data` null), or refused \
         with code 500: `请求参数有误` (also a password the policy refuses), `邮箱格式错误`, \
         `密码长度不能小于6位`, `验证码长度为6位`, \
         `邮箱验证码错误` (also for an email without an account), `账号已被禁用`, \
         `操作过于频繁，请N秒后再试`"),
 ))]
 async fn modify_pwd(auth: Auth, client: Client, Json(req, _): Body<ModifyPwdReq>) -> Answer {
-    let (account, password, code) = with_code(&req.email, &req.password, &req.code)?;
+    let (account, password, code) =
+        with_code(&req.email, &req.password, &req.code, Op::ModifyPassword)?;
     auth.reset_password_with_code(&account, &code, &password, &client)
         .await
-        .during(Op::NewPassword)?;
+        .during(Op::ModifyPassword)?;
     Ok(ok(Null))
 }
 
@@ -748,7 +813,7 @@ fn code_type_schema() -> Schema {
 ///
 /// A resend within the minute, or past the hour's cap for the email, is refused.
 #[utoipa::path(post, path = "/sendEmailCode", request_body = SendCodeReq, responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
+    (status = 200, body = Envelope<EmptyOrRefused>, description = "Mailed (`data` `{}`), or refused: -1 \
         `需要人机验证` (`type` `resetpwd` without a solved `captchaId`); 500 `请求参数有误`, \
         `邮箱格式错误`, `操作过于频繁，请N秒后再试`"),
 ))]
@@ -769,7 +834,7 @@ async fn send_email_code(auth: Auth, client: Client, Json(req, _): Body<SendCode
         }
         _ => return Err(Error::invalid("type", "must be register, login or resetpwd").into()),
     };
-    Ok(ok(Null))
+    Ok(ok(Empty {}))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -785,7 +850,8 @@ struct EmailCodeReq {
 /// One 6-digit code, valid 5 minutes, good for `register`, `login/email` and `modifyPwd`;
 /// behind a solved captcha, which it spends.
 #[utoipa::path(post, path = "/getEmailCode", request_body = EmailCodeReq, responses(
-    (status = 200, body = Envelope<Option<CaptchaAsked>>, description = "Mailed (`data` null), or refused: -1 \
+    (status = 200, body = Envelope<EmptyOrRefused>, description = "Mailed (`data` `{}`, as the \
+        original's `resp.Ok`: its web client reads `data.countdown`), or refused: -1 \
         `需要人机验证` (no solved `captchaId`); 500 `请求参数有误`, `邮箱格式错误`, \
         `操作过于频繁，请N秒后再试`"),
 ))]
@@ -794,7 +860,7 @@ async fn get_email_code(auth: Auth, client: Client, Json(req, _): Body<EmailCode
     let captcha = captcha_id(&req.captcha_id);
     auth.send_code_behind_captcha(Purpose::AnyEmail, &account, captcha.as_deref(), &client)
         .await?;
-    Ok(ok(Null))
+    Ok(ok(Empty {}))
 }
 
 #[derive(Deserialize, ToSchema, IntoParams)]
@@ -837,7 +903,7 @@ struct Rendered {
 /// Each rendering draws a new gap (in development its answer is also put in the dev outbox,
 /// channel `captcha`); the `captchaId` may also come in a JSON or form body.
 #[utoipa::path(get, path = "/captcha/get", params(CaptchaReq), responses(
-    (status = 200, body = Envelope<Option<Rendered>>, description = "A rendering, or refused \
+    (status = 200, body = Envelope<RenderedOrRefused>, description = "A rendering, or refused \
         with code 500: `获取失败` (no id, or one unknown, expired or solved), `请求参数有误`, \
         `操作过于频繁，请N秒后再试`"),
 ))]
@@ -870,7 +936,7 @@ struct Issued {
 ///
 /// `verify/captcha/get` by body, polyauth's earlier route.
 #[utoipa::path(post, path = "/captcha", request_body = CaptchaReq, responses(
-    (status = 200, body = Envelope<Option<Issued>>, description = "A rendering, or refused \
+    (status = 200, body = Envelope<IssuedOrRefused>, description = "A rendering, or refused \
         with code 500: `获取失败` (an id unknown, expired or solved), `请求参数有误`, \
         `操作过于频繁，请N秒后再试`"),
 ))]
@@ -899,12 +965,12 @@ struct ValidateReq {
 /// `verify/getEmailCode`, `sendEmailCode` with `resetpwd`). After a miss, fetch a new rendering;
 /// the third miss voids the challenge.
 #[utoipa::path(post, path = "/captcha/validate", request_body = ValidateReq, responses(
-    (status = 200, body = Envelope<Null>, description = "Solved (`data` null), or refused with \
+    (status = 200, body = Envelope<EmptyOrRefused>, description = "Solved (`data` `{}`), or refused with \
         code 500: `滑块验证失败` (a miss, or no live rendering of that id), `请求参数有误`"),
 ))]
 async fn captcha_validate(auth: Auth, client: Client, Json(req, _): Body<ValidateReq>) -> Answer {
     auth.verify_captcha(&req.captcha_id, req.x, &client).await?;
-    Ok(ok(Null))
+    Ok(ok(Empty {}))
 }
 
 #[cfg(test)]

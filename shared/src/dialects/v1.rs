@@ -38,7 +38,7 @@ use super::{retry_after, wait_seconds, During};
 use crate::{
     clock::rfc3339,
     domain::{Account, Code, Password, PasswordPolicy, Profile},
-    http::{self, Json},
+    http::{self, JsonOrForm},
     openapi::Anywhere,
     services::{
         Attempt, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount,
@@ -185,7 +185,8 @@ fn code_schema() -> utoipa::openapi::schema::Schema {
     )
 }
 
-type Body<T> = http::Json<T, Failure>;
+/// A JSON body, or a URL-encoded form: the original mounted both body parsers.
+type Body<T> = http::JsonOrForm<T, Failure>;
 type Answer = Result<Response, Failure>;
 
 /// A text field the original's validator required: absent, null, empty and blank are missing.
@@ -305,7 +306,7 @@ struct Credentials {
     (status = 200, description = "Signed in", body = SignedInBody),
     (status = 401, description = "Not authenticated", body = Refusal),
 ))]
-async fn login(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> Answer {
+async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>) -> Answer {
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
     let password = req.password.as_deref().filter(|p| !p.is_empty());
@@ -354,7 +355,7 @@ struct RegisterReq {
     (status = 200, description = "Signed in", body = SignedInBody),
     (status = 409, description = "The account exists", body = Refusal),
 ))]
-async fn register(auth: Auth, client: Client, Json(req, _): Body<RegisterReq>) -> Answer {
+async fn register(auth: Auth, client: Client, JsonOrForm(req, _): Body<RegisterReq>) -> Answer {
     let account = account(&auth, &req.account)?;
     let nickname = nickname(&req.nickname)?;
     let raw_password = required("password", &req.password)?;
@@ -396,7 +397,11 @@ fn nickname(raw: &Option<String>) -> Result<String, Error> {
     (status = 200, description = "Password set, signed in", body = SignedInBody),
     (status = 404, description = "No such account", body = Refusal),
 ))]
-async fn reset_password(auth: Auth, client: Client, Json(req, _): Body<Credentials>) -> Answer {
+async fn reset_password(
+    auth: Auth,
+    client: Client,
+    JsonOrForm(req, _): Body<Credentials>,
+) -> Answer {
     let account = account(&auth, &req.account)?;
     let password = new_password(&req.password)?;
     let code = required_code(&req.code)?;
@@ -416,7 +421,7 @@ struct SendCodeReq {
 #[utoipa::path(post, path = "/send-code", request_body = SendCodeReq, responses(
     (status = 200, description = "Sent", body = CodeSent),
 ))]
-async fn send_code(auth: Auth, client: Client, Json(req, _): Body<SendCodeReq>) -> Answer {
+async fn send_code(auth: Auth, client: Client, JsonOrForm(req, _): Body<SendCodeReq>) -> Answer {
     send(&auth, &client, req).await.during(Op::SendCode)
 }
 
@@ -474,7 +479,7 @@ struct CheckCodeReq {
     (status = 200, description = "The code is valid", body = CodeChecked),
     (status = 404, description = "No such code (`验证码不存在或已过期`)", body = Refusal),
 ))]
-async fn check_code(auth: Auth, client: Client, Json(req, _): Body<CheckCodeReq>) -> Answer {
+async fn check_code(auth: Auth, client: Client, JsonOrForm(req, _): Body<CheckCodeReq>) -> Answer {
     check(&auth, &client, req).await.during(Op::CheckCode)
 }
 

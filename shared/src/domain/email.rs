@@ -6,9 +6,12 @@ use super::ParseError;
 pub struct Email(String);
 
 impl Email {
+    /// The longest address SMTP carries (RFC 5321's path limit less its brackets).
+    pub const MAX_LEN: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim().to_lowercase();
-        if s.len() > 254 {
+        if s.len() > Self::MAX_LEN {
             return Err(ParseError::new("longer than 254 characters"));
         }
         let (local, domain) = s
@@ -37,7 +40,7 @@ impl Email {
             return Err(ParseError::new("not an email address"));
         }
         let email = format!("{local}@{domain}");
-        if email.len() > 254 {
+        if email.len() > Self::MAX_LEN {
             return Err(ParseError::new("longer than 254 characters"));
         }
         Ok(Email(email))
@@ -47,14 +50,13 @@ impl Email {
         &self.0
     }
 
-    /// `ab***@example.com`: enough for the owner to recognise, not enough to harvest.
+    /// `use****.com` for `user1@example.com`: seed 003's default nickname, as its original made
+    /// it (`createFakeNickname`: the first three characters, `****`, the last four).
     pub fn masked(&self) -> String {
-        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
-        let keep: String = local
-            .chars()
-            .take(if local.chars().count() > 2 { 2 } else { 1 })
-            .collect();
-        format!("{keep}***@{domain}")
+        let chars: Vec<char> = self.0.chars().collect();
+        let head: String = chars.iter().take(3).collect();
+        let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+        format!("{head}****{tail}")
     }
 }
 
@@ -115,7 +117,10 @@ mod tests {
 
     #[test]
     fn masks_the_local_part() {
-        assert_eq!(Email::parse("alice@x.com").unwrap().masked(), "al***@x.com");
-        assert_eq!(Email::parse("a@x.com").unwrap().masked(), "a***@x.com");
+        assert_eq!(
+            Email::parse("user1@example.com").unwrap().masked(),
+            "use****.com"
+        );
+        assert_eq!(Email::parse("a@x.com").unwrap().masked(), "a@x****.com");
     }
 }

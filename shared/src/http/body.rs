@@ -19,6 +19,10 @@ pub struct Json<T, R>(pub T, pub PhantomData<R>);
 /// A form body, URL-encoded or multipart.
 pub struct Form<T, R>(pub T, pub PhantomData<R>);
 
+/// A JSON body, or a URL-encoded form when the content type says so: for an original that
+/// parsed both (Express's `bodyParser.json()` beside `bodyParser.urlencoded()`).
+pub struct JsonOrForm<T, R>(pub T, pub PhantomData<R>);
+
 /// Parameters from the query string and the body (JSON, or form data by its content type), the
 /// body winning: for APIs whose documents do not say where a parameter goes.
 pub struct Params<T, R>(pub T, pub PhantomData<R>);
@@ -137,6 +141,18 @@ macro_rules! extract_with_read {
 extract_with_read!(Json, |req, _state| Self::read(req));
 extract_with_read!(Form, |req, state| Self::read(req, state));
 extract_with_read!(Params, |req, state| Self::read(req, state));
+extract_with_read!(JsonOrForm, |req, state| Self::read(req, state));
+
+impl<T: DeserializeOwned, R> JsonOrForm<T, R> {
+    async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Self, Error> {
+        let value = if content_type(&req).starts_with("application/x-www-form-urlencoded") {
+            Form::<T, ()>::read(req, state).await?.0
+        } else {
+            Json::<T, ()>::read(req).await?.0
+        };
+        Ok(JsonOrForm(value, PhantomData))
+    }
+}
 
 impl<T: DeserializeOwned, R> Json<T, R> {
     async fn read(req: Request) -> Result<Self, Error> {

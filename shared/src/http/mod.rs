@@ -7,7 +7,7 @@ pub mod dev;
 pub mod discovery;
 
 pub(crate) use body::from_value;
-pub use body::{bound_body, Form, Json, Params};
+pub use body::{bound_body, Form, Json, JsonOrForm, Params};
 pub use caller::{identify, resolve};
 
 use crate::{

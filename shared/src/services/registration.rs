@@ -345,7 +345,7 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(u.profile.nickname, "a***@x.com");
+        assert_eq!(u.profile.nickname, "a@x****.com");
         let again = t
             .auth
             .register(

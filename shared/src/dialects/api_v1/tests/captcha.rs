@@ -61,7 +61,7 @@ async fn captcha_endpoints_render_validate_once_and_void_after_wrong_guesses() {
         json!({"captchaId": id, "x": x - 3}),
     )
     .await;
-    assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
+    assert_eq!(r.json, json!({"code": 200, "data": {}, "msg": "ok"}));
     let r = verify(&t, "/captcha/validate", json!({"captchaId": id, "x": x})).await;
     // Only once.
     assert_refused(&r, "滑块验证失败");

@@ -53,17 +53,23 @@ fn assert_ok(r: &Reply) -> &Value {
     &r.json["data"]
 }
 
-/// A refusal: HTTP 200, `code` 500 and the original's message, no data.
+/// A refusal: HTTP 200, `code` 500, the original's message and the `{}` of its
+/// `FailWithMessage`.
 fn assert_refused(r: &Reply, msg: &str) {
-    assert_answer(r, 500, msg);
+    assert_envelope(r, 500, json!({}), msg);
 }
 
-/// HTTP 200 with `code` and `msg` and no data.
+/// HTTP 200 with `code` and `msg` and `data` null: the token codes, as the original's
+/// middleware answered them.
 fn assert_answer(r: &Reply, code: i64, msg: &str) {
+    assert_envelope(r, code, Value::Null, msg);
+}
+
+fn assert_envelope(r: &Reply, code: i64, data: Value, msg: &str) {
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(
         r.json,
-        json!({"code": code, "data": null, "msg": msg}),
+        json!({"code": code, "data": data, "msg": msg}),
         "{}",
         r.json
     );
@@ -132,5 +138,5 @@ async fn render(t: &TestApp, id: &str) -> (Value, i64) {
 async fn solve(t: &TestApp, id: &str) {
     let (_, x) = render(t, id).await;
     let r = verify(t, "/captcha/validate", json!({"captchaId": id, "x": x})).await;
-    assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
+    assert_eq!(r.json, json!({"code": 200, "data": {}, "msg": "ok"}));
 }

@@ -19,6 +19,15 @@ async fn reset_needs_a_captcha_then_mails_a_code_that_sets_the_password() {
     .await;
     assert_eq!(assert_ok(&r), &Value::Null);
     let code = t.last_code("a@x.com");
+    // A wrong code in the original's `ModifyPwd` words (`register` says `邮箱验证码错误`).
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = post(
+        &t,
+        "/modifyPwd",
+        json!({"email": "a@x.com", "password": "new-secret-pass", "code": wrong}),
+    )
+    .await;
+    assert_refused(&r, "邮箱验证错误");
     let r = post(
         &t,
         "/modifyPwd",

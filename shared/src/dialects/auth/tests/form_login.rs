@@ -130,10 +130,17 @@ async fn login_tells_wrong_password_from_unknown_user() {
         "User Not Found",
     );
     // The original looked up any username: one that can name no account is not found either.
-    let long = "x".repeat(100);
+    let long = "x".repeat(40);
     for nobody in ["", "a b c d", long.as_str()] {
         let r = login_004(&t, &[("username", nobody), ("password", "pass-word-1")]).await;
         assert_fail(&r, 401, "User Not Found");
+    }
+    // An identifier over every identifier's limit is bad input (API-NOTES, "Sizes").
+    let over_username = "x".repeat(65);
+    let over_email = format!("{}@example.com", "x".repeat(250));
+    for over in [over_username.as_str(), over_email.as_str()] {
+        let r = login_004(&t, &[("username", over), ("password", "pass-word-1")]).await;
+        assert_fail(&r, 400, "Format Error");
     }
 }
 

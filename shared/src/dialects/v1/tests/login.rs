@@ -45,6 +45,32 @@ async fn login_by_password() {
     assert_eq!(wrong.json, unknown.json, "unknown and wrong are told alike");
 }
 
+/// The original parsed URL-encoded bodies beside JSON (`bodyParser.urlencoded`): a form
+/// client signs in, and a form missing a field is answered as a JSON one is.
+#[tokio::test]
+async fn form_bodies_are_read_as_json_ones() {
+    let t = test_app();
+    let reg = register_mobile(&t, "pass-word-123456").await;
+    let form = |fields: &[(&str, &str)]| serde_urlencoded::to_string(fields).unwrap();
+    let urlencoded = "application/x-www-form-urlencoded";
+    let body = form(&[("account", MOBILE), ("password", "pass-word-123456")]);
+    let r = t
+        .raw("POST", "/v1/auth/login", urlencoded, &body, &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["user"], reg.json["user"]);
+    let body = form(&[("password", "pass-word-123456")]);
+    let r = t
+        .raw("POST", "/v1/auth/login", urlencoded, &body, &[])
+        .await;
+    assert_required(&r, "account");
+    let body = form(&[("account", MOBILE), ("flag", "login")]);
+    let r = t
+        .raw("POST", "/v1/auth/send-code", urlencoded, &body, &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+}
+
 #[tokio::test]
 async fn login_by_password_locks_after_ten_failures() {
     let t = test_app();
