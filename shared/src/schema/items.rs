@@ -64,6 +64,10 @@ pub(crate) struct CodeState {
     pub code_expires_at: i64,
     pub window_start: i64,
     pub window_count: i64,
+    /// Whether the code was used (not voided): a new one may follow at once, since only whoever
+    /// holds the destination could have used it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub used: bool,
 }
 
 /// The resend window of reset links to one email.

@@ -1,5 +1,6 @@
 //! Verification codes: purpose-bound, stored only as a keyed hash, 10-minute lifetime, five
-//! tries, one send per 60 s and at most ten an hour per account. The hourly window lives on
+//! tries, one send per 60 s (a used code's next may go at once: only whoever holds the
+//! destination could have used it) and at most ten an hour per account. The hourly window lives on
 //! the code item itself, so sending a code costs one read and one conditional write (plus the
 //! caller address's send limit and the day's budget of the channel, one increment each).
 //!
@@ -83,13 +84,24 @@ impl LiveCode {
     }
 
     /// The write that uses this code up, holding only while it is the code read.
+    /// The write that uses this code up (its owner could use it: a new one may follow at once).
     fn spent(&self, purpose: Purpose, account: &CodeSubject) -> Result<Write> {
-        let spent = CodeState {
+        self.ended(purpose, account, true)
+    }
+
+    /// The write that voids this code after its last wrong try (the resend minute still holds).
+    fn voided(&self, purpose: Purpose, account: &CodeSubject) -> Result<Write> {
+        self.ended(purpose, account, false)
+    }
+
+    fn ended(&self, purpose: Purpose, account: &CodeSubject, used: bool) -> Result<Write> {
+        let ended = CodeState {
             hash: None,
+            used,
             ..self.state.clone()
         };
         Ok(Write::Put {
-            item: spent.item(schema::code(purpose, account))?,
+            item: ended.item(schema::code(purpose, account))?,
             cond: Condition::equals("hash", self.hash.clone()),
         })
     }
@@ -162,7 +174,12 @@ impl Auth {
         let current = self.store().get(&key).await?;
         let previous: Option<CodeState> = current.as_ref().map(|i| i.parse()).transpose()?;
         let (window_start, window_count) = match &previous {
-            Some(p) => send_window(now, p.sent_at, p.window_start, p.window_count)?,
+            Some(p) => send_window(
+                now,
+                (!p.used).then_some(p.sent_at),
+                p.window_start,
+                p.window_count,
+            )?,
             None => (now, 1),
         };
         self.spend_budget(channel).await?;
@@ -177,6 +194,7 @@ impl Auth {
             code_expires_at: now + purpose.ttl(),
             window_start,
             window_count,
+            used: false,
         };
         let cond = match &previous {
             Some(p) => Condition::equals("sent_at", p.sent_at),
@@ -312,7 +330,7 @@ impl Auth {
         if tried == MAX_ATTEMPTS {
             match self
                 .store()
-                .write(vec![live.spent(purpose, account)?])
+                .write(vec![live.voided(purpose, account)?])
                 .await
             {
                 Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
@@ -427,15 +445,16 @@ impl Auth {
     }
 }
 
-/// The hourly send window after a send at `sent_at`: refused within `RESEND_AFTER` of it or past
-/// `HOURLY_CAP` in the window, else the window (kept or new) with this send counted.
+/// The hourly send window: refused within `RESEND_AFTER` of the send the minute counts from
+/// (`resend_from`; none after a used code) or past `HOURLY_CAP` in the window, else the window
+/// (kept or new) with this send counted.
 pub(crate) fn send_window(
     now: i64,
-    sent_at: i64,
+    resend_from: Option<i64>,
     window_start: i64,
     window_count: i64,
 ) -> Result<(i64, i64)> {
-    if now < sent_at + RESEND_AFTER {
+    if let Some(sent_at) = resend_from.filter(|sent_at| now < sent_at + RESEND_AFTER) {
         return Err(Error::TooManyRequests {
             retry_after: sent_at + RESEND_AFTER - now,
         });

@@ -98,7 +98,7 @@ impl Auth {
         let current = self.store().get(&key).await?;
         let previous: Option<LinkWindow> = current.as_ref().map(|i| i.parse()).transpose()?;
         let (window_start, window_count) = match &previous {
-            Some(p) => send_window(now, p.sent_at, p.window_start, p.window_count)?,
+            Some(p) => send_window(now, Some(p.sent_at), p.window_start, p.window_count)?,
             None => (now, 1),
         };
         let next = LinkWindow {
