@@ -1094,7 +1094,7 @@ struct ResetRedeemReq {
 
 /// Sets a new password and/or mobile with a reset code, and ends every session of the user.
 #[utoipa::path(post, path = "/pass/reset",
-    description = "At least one of `password` and `mobile`. The parameters may also be given in \
+    description = "At least one of `password` and `mobile` (with neither, the code is voided). The parameters may also be given in \
         the query string; the body wins.",
     request_body(content(
         (ResetRedeemReq = "application/json"),
@@ -1102,10 +1102,11 @@ struct ResetRedeemReq {
         (ResetRedeemReq = "multipart/form-data"),
     )),
     responses(
-        (status = 200, body = EmptyAnswer, description = "0 set; 1 a missing code, neither \
-            `password` nor `mobile`, a bad or weak value (`result.field`), a taken mobile \
-            (`用户已经存在`), or a code that is unknown, used, expired or checked too often \
-            (`重置记录不存在或者已失效`); 1005 a disabled account"),
+        (status = 200, body = EmptyAnswer, description = "0 set; 1 a missing code, a bad or \
+            weak value (`result.field`), a taken mobile (`用户已经存在`), or a code that is \
+            unknown, used, expired or checked too often (`重置记录不存在或者已失效`; neither \
+            `password` nor `mobile` voids the code and answers that too, as the original); \
+            1005 a disabled account"),
     ),
 )]
 async fn reset_redeem(

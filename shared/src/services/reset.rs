@@ -194,7 +194,8 @@ impl Auth {
         }
     }
 
-    /// Sets a new password and/or mobile with a reset token, and ends every session.
+    /// Sets a new password and/or mobile with a reset token, and ends every session. A
+    /// redemption that sets neither voids the token, as pauli's original did.
     #[tracing::instrument(name = "redeem_reset_token", skip_all)]
     pub async fn redeem_reset_token(
         &self,
@@ -203,13 +204,11 @@ impl Auth {
         mobile: Option<Phone>,
         client: &Client,
     ) -> Result<User> {
-        if password.is_none() && mobile.is_none() {
-            return Err(Error::invalid(
-                "password",
-                "a new password or mobile is required",
-            ));
-        }
         let (key, state, _) = self.reset_state(token).await?;
+        if password.is_none() && mobile.is_none() {
+            self.store().write(vec![Write::delete(key)]).await?;
+            return Err(Error::ResetTokenInvalid);
+        }
         // A disabled account stays as it was left.
         let user = self
             .user_as_granted(state.user_id, state.epoch, Error::ResetTokenInvalid)
