@@ -120,19 +120,14 @@ fn aws_sender(
 }
 
 /// A panic anywhere becomes a plain 500 without a trace (and is logged), never a dropped
-/// connection; unknown paths get a JSON 404. Every body is read within its bound first
+/// connection; unknown paths get their dialect's catch-all answer (`dialects::unrouted`). Every body is read within its bound first
 /// (`http::bound_body`); the dialect's extractors answer a too-large one in its envelope. The
 /// caller's address is resolved once (`http::identify`) for every limit and record. Every
 /// request runs in a span naming its method, its route and, on Lambda, its request id, so each
 /// log line of a request can be found from any other.
 pub fn harden(router: Router, config: &Config) -> Router {
     let router = router
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                axum::Json(serde_json::json!({"error": "not found"})),
-            )
-        })
+        .fallback(crate::dialects::unrouted)
         .layer(axum::middleware::from_fn(http::bound_body))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::map_response(http::no_store))

@@ -22,9 +22,22 @@ pub mod v1;
 
 use crate::Error;
 use axum::{
-    http::{header, HeaderValue},
-    response::Response,
+    http::{header, HeaderValue, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
 };
+
+/// The answer to a request no route took: the catch-all of the dialect whose original owned
+/// the path, else a JSON 404.
+pub async fn unrouted(method: Method, uri: Uri) -> Response {
+    if v1::owns(uri.path()) {
+        return v1::unrouted(method).await;
+    }
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not found"})),
+    )
+        .into_response()
+}
 
 /// A core error with the endpoint it happened in (`Op`, each dialect's own), where an original
 /// worded one failure per endpoint. Each dialect turns it into its envelope in exactly one

@@ -1,4 +1,5 @@
-//! Seed 003 (`/v1/auth`): plain JSON bodies; a signed-in answer is
+//! Seed 003 (`/v1/auth`): JSON bodies, or URL-encoded forms (the original mounted both body
+//! parsers); a signed-in answer is
 //! `{token, isNewUser, user: {id, nickname, email, mobile, gender, avatar}}`; errors are
 //! `{"error": "<text>"}` with the original's statuses and, where its own tests assert them, its
 //! texts:
@@ -28,11 +29,15 @@
 //!   and answers the code and its expiry (RFC 3339, milliseconds, UTC);
 //! - `register` with a valid code signs in an account that already exists (`isNewUser:
 //!   false`, as the original) and creates a new one otherwise (`isNewUser: true`; an empty
-//!   `nickname` gets the masked mobile or email);
+//!   `nickname` gets the account masked as the original's `createFakeNickname` did: the first
+//!   three characters, `****`, the last four, `133****1234` or `use****.com`);
 //! - `login` takes exactly one of `password` and `code`; a code login for an unknown account
 //!   creates it (`isNewUser: true`); repeated failures lock the account as everywhere (429);
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
 //!   the user, and answers a new session's token (the seed's token response).
+//! - what the original's router did not route gets its catch-all: a wrong method or an unknown
+//!   path under `/v1/` 400 `{"error": "router 404"}`, `OPTIONS` 200 `""` (`unrouted`); paths
+//!   stay exact and case-sensitive (Express also took a trailing slash and any case).
 
 use super::{retry_after, wait_seconds, During};
 use crate::{
@@ -46,7 +51,7 @@ use crate::{
     Auth, Error,
 };
 use axum::{
-    http::StatusCode,
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
     Router,
 };
@@ -95,7 +100,27 @@ const REFUSALS: &[Anywhere] = &[
 ];
 
 pub fn router(auth: Auth) -> Router {
-    routes().with_state(auth).into()
+    let router: Router = routes().with_state(auth).into();
+    router.method_not_allowed_fallback(unrouted)
+}
+
+/// What the original's catch-all answered a method or path it did not route: `OPTIONS` 200
+/// with the JSON `""`, anything else 400 `{"error": "router 404"}` (its `router.options` and
+/// `router.all`). A wrong method on a route and any unknown path under `/v1/` get it.
+pub(crate) async fn unrouted(method: Method) -> Response {
+    if method == Method::OPTIONS {
+        return (StatusCode::OK, axum::Json("")).into_response();
+    }
+    let refusal = Refusal {
+        error: "router 404".into(),
+    };
+    (StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
+}
+
+/// Whether `path` is under the original's router (`/v1` and below), whose catch-all answers
+/// what nothing else routes.
+pub(crate) fn owns(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
 }
 
 /// Seed 003's tokens: three hours, issued 30 s in the past (the seed's example token).

@@ -23,3 +23,24 @@ async fn malformed_bodies_are_bad_parameters_never_500() {
         assert_required(&r, "body");
     }
 }
+
+/// The original's router answered what it did not route: a wrong method or an unknown path
+/// under `/v1/` 400 `router 404`, `OPTIONS` 200 with the JSON `""`. Other paths keep the 404.
+#[tokio::test]
+async fn unrouted_methods_and_paths_get_the_original_catch_all() {
+    let t = test_app();
+    for (method, uri) in [
+        ("GET", "/v1/auth/login"),
+        ("PUT", "/v1/auth/send-code"),
+        ("POST", "/v1/auth/nope"),
+        ("GET", "/v1/articles"),
+        ("GET", "/v1"),
+    ] {
+        let r = t.raw(method, uri, "", "", &[]).await;
+        assert_exact(&r, 400, "router 404");
+    }
+    let r = t.raw("OPTIONS", "/v1/auth/login", "", "", &[]).await;
+    assert_eq!((r.status, &r.json), (200, &json!("")));
+    let r = t.raw("GET", "/nowhere", "", "", &[]).await;
+    assert_eq!((r.status, &r.json), (404, &json!({"error": "not found"})));
+}
