@@ -12,6 +12,8 @@ ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 PEER = "--peer" in sys.argv
 BIN, SECONDS = ARGS[0], int(ARGS[1])
 CONNECTIONS = 50
+# wrk threads of the refresh scenario, as of every other: each deals out its share of the chains.
+REFRESH_THREADS = 2
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), "target", "peer")
 
@@ -178,13 +180,16 @@ def main():
                                       headers={"content-type": "application/x-www-form-urlencoded"})
         with urllib.request.urlopen(form) as r:
             token = json.loads(r.read())["data"]["token"]
+        # A chain per connection, and one more per wrk thread: wrk calls the first thread's
+        # request() once before it starts, to check the script, which takes a chain from its pool.
         refresh = []
-        for i in range(CONNECTIONS):
+        for i in range(CONNECTIONS + REFRESH_THREADS):
             _, _, b = call(base, "POST", "/api/v1/auth/login", {"email": "load@example.com", "password": "tulip-river-93"})
             refresh.append(b["data"]["refreshToken"])
         with open(os.path.join(data, "refresh_tokens.txt"), "w") as f:
             f.write("\n".join(refresh))
         os.environ["POLYAUTH_LOAD_TOKENS"] = os.path.join(data, "refresh_tokens.txt")
+        os.environ["POLYAUTH_LOAD_THREADS"] = str(REFRESH_THREADS)
 
         hash_rate = float(subprocess.run([BIN, "hash-rate", "--seconds", str(min(SECONDS, 5))], env={**env, "POLYAUTH_STORE": "memory"},
                                          capture_output=True, text=True, check=True).stdout.split()[0])
@@ -193,7 +198,7 @@ def main():
             ("who-am-I (GET /auth/)", "/auth/", None, [f"Authorization: Bearer {token}"], 2, True),
             ("password login, right (POST /auth/)", "/auth/", "login_right.lua", [], 2, True),
             ("password login, wrong (POST /auth/, 401 expected)", "/auth/", "login_wrong.lua", [], 2, False),
-            ("token refresh (updateToken)", "/api/v1/auth/updateToken", "refresh.lua", [], CONNECTIONS, True),
+            ("token refresh (updateToken)", "/api/v1/auth/updateToken", "refresh.lua", [], REFRESH_THREADS, True),
             ("send-code into outbox (/v1/auth/send-code)", "/v1/auth/send-code", "send_code.lua", [], 2, True),
             ("registration (POST /auth/create)", "/auth/create", "register.lua", [], 2, True),
         ]

@@ -151,9 +151,18 @@ fn decode(raw_key: &str, bytes: &[u8]) -> Result<Item, StoreError> {
     Ok(Item::new(Key::new(pk, sk), stored.attrs, stored.expires_at))
 }
 
+/// `Stored`'s layout, written from the item in place (copying its attributes first cost every
+/// write a map).
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    attrs: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
 fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&Stored {
-        attrs: item.attrs.clone(),
+    serde_json::to_vec(&StoredRef {
+        attrs: &item.attrs,
         expires_at: item.expires_at,
     })
     .map_err(unavailable)

@@ -12,6 +12,7 @@ use crate::{
     store::{Item, Key, Lifetime, StoreError, Write},
 };
 use redb::ReadableTable;
+use std::borrow::Cow;
 use std::sync::{mpsc, Arc, Weak};
 use tokio::sync::oneshot;
 
@@ -175,31 +176,32 @@ fn apply(
 ) -> Result<Result<(), StoreError>, StoreError> {
     let mut plan = Vec::with_capacity(writes.len());
     for (i, w) in writes.iter().enumerate() {
-        let current = match stored(items, &raw_key(w.key())) {
+        let k = raw_key(w.key());
+        let current = match stored(items, &k) {
             Ok(current) => current,
             Err(e) => return Ok(Err(e)),
         };
         let old_expiry = current.as_ref().and_then(|item| item.expires_at);
         let live = current.as_ref().filter(|item| item.is_live(now));
         let (holds, after) = match w {
-            Write::Put { item, cond } => (cond.holds(live), Some(Some(item.clone()))),
+            Write::Put { item, cond } => (cond.holds(live), Some(Some(Cow::Borrowed(item)))),
             Write::Delete { cond, .. } => (cond.holds(live), Some(None)),
             Write::Check { cond, .. } => (cond.holds(live), None),
             Write::Count(c) => {
                 let next = c.lifetime.next(&c.key, live, c.by);
                 let within = c.at_most.is_none_or(|max| next.count() <= max);
-                (within, Some(Some(next)))
+                (within, Some(Some(Cow::Owned(next))))
             }
         };
         if !holds {
             return Ok(Err(StoreError::ConditionFailed(i)));
         }
         if let Some(after) = after {
-            plan.push((raw_key(w.key()), old_expiry, after));
+            plan.push((k, old_expiry, after));
         }
     }
     for (k, old, after) in plan {
-        put_or_remove(items, expiry, &k, old, after.as_ref())?;
+        put_or_remove(items, expiry, &k, old, after.as_deref())?;
     }
     Ok(Ok(()))
 }
