@@ -15,7 +15,10 @@
 //! - `GET pass/reset` answers 0 whether or not the email is known and mails a link only for a
 //!   known, active account (the original answered `用户信息错误`, an enumeration);
 //! - the password step sends the SMS code itself (the seed's flow) and `GET pass/code` resends
-//!   it at most once a minute;
+//!   at most once a minute; a resend is a new code and the one before stops working (codes are
+//!   kept only as a keyed hash, so the original's resending of the same code cannot be done);
+//!   a password step right after a code was used texts a new one at once;
+//! - `POST pass/reset` with neither a password nor a mobile voids the code, as the original did;
 //! - `time` in `record` is RFC 3339 UTC (the original sent naive local time);
 //! - `pass/create` without a password sets a random one and mails the user a reset link.
 //!

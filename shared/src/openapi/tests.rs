@@ -48,7 +48,8 @@ async fn every_route_is_documented_and_every_entry_is_routed() {
             );
         }
     }
-    // A method no dialect documents on a path is not served by any of them.
+    // A method no dialect documents on a path is not served by any of them: it gets 405, or
+    // the catch-all of the dialect whose original answered what it did not route.
     let all: Vec<(String, String)> = Dialect::ALL.into_iter().flat_map(documented).collect();
     for (_, path) in &all {
         for method in METHODS {
@@ -61,8 +62,14 @@ async fn every_route_is_documented_and_every_entry_is_routed() {
                 .body(Body::empty())
                 .unwrap();
             let r = t.send(req).await;
+            let catch_all =
+                crate::dialects::unrouted(method.parse().unwrap(), path.parse().unwrap()).await;
+            let expected = match catch_all.status().as_u16() {
+                404 => 405,
+                status => status,
+            };
             assert_eq!(
-                r.status, 405,
+                r.status, expected,
                 "{method} {path} is routed but not documented"
             );
         }
