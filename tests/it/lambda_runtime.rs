@@ -137,15 +137,46 @@ const CASES: [(&str, &str, u16); 4] = [
     ),
 ];
 
+/// Each function with a first request that does no store or hashing work of its own: the
+/// cold start itself (start, configuration, secrets, clients) to a first answer.
+const STORE_FREE: [(&str, &str, u16); 4] = [
+    (
+        env!("CARGO_BIN_EXE_polyauth-api-v1"),
+        "api-v1-openid-configuration.json",
+        200,
+    ),
+    (env!("CARGO_BIN_EXE_polyauth-v1"), "v1-unrouted.json", 400),
+    (
+        env!("CARGO_BIN_EXE_polyauth-pauli"),
+        "pauli-pass-create-post.json",
+        200,
+    ),
+    (
+        env!("CARGO_BIN_EXE_polyauth-auth"),
+        "auth-form-whoami.json",
+        401,
+    ),
+];
+
 #[tokio::test]
 async fn every_function_starts_and_answers_its_first_invocation() {
     // A function stores in DynamoDB (it links no embedded store): moto's, here.
     let aws = crate::support::Aws::new().await;
-    let cases = CASES;
     // POLYAUTH_FUNCTION_BINS=target/release measures the release binaries (the README's figures).
     let dir = std::env::var("POLYAUTH_FUNCTION_BINS").ok();
+    for (label, cases) in [("", CASES), (" (store-free first request)", STORE_FREE)] {
+        first_invocations(&aws, dir.as_deref(), label, cases).await;
+    }
+}
+
+async fn first_invocations(
+    aws: &crate::support::Aws,
+    dir: Option<&str>,
+    label: &str,
+    cases: [(&str, &str, u16); 4],
+) {
     for (binary, event, status) in cases {
-        let binary = match &dir {
+        let binary = match dir {
             Some(d) => format!("{d}/{}", binary.rsplit('/').next().unwrap()),
             None => binary.to_string(),
         };
@@ -156,7 +187,7 @@ async fn every_function_starts_and_answers_its_first_invocation() {
         assert!(body.is_object(), "{body}");
         let name = binary.rsplit('/').next().unwrap();
         eprintln!(
-            "cold start {name}: {:.1} ms to the first answered invocation",
+            "cold start{label} {name}: {:.1} ms to the first answered invocation",
             elapsed.as_secs_f64() * 1000.0
         );
     }
