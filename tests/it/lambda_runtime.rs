@@ -158,19 +158,52 @@ const STORE_FREE: [(&str, &str, u16); 4] = [
     ),
 ];
 
+/// A root secret in moto's Secrets Manager, as the template makes one: the function reads it
+/// at cold start, as on AWS. Its ARN.
+async fn root_secret(env: &[(String, String)]) -> String {
+    let endpoint = env
+        .iter()
+        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let name = format!("polyauth-root-{}", std::process::id());
+    let created: Value = reqwest::Client::new()
+        .post(endpoint)
+        .header("x-amz-target", "secretsmanager.CreateSecret")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/secretsmanager/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body(
+            serde_json::json!({"Name": name, "SecretString": "a-root-secret-of-more-than-32-bytes!"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["ARN"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn every_function_starts_and_answers_its_first_invocation() {
     // A function stores in DynamoDB (it links no embedded store): moto's, here.
     let aws = crate::support::Aws::new().await;
+    let mut env = aws.env.clone();
+    env.push(("POLYAUTH_JWT_SECRET_ARN".into(), root_secret(&env).await));
     // POLYAUTH_FUNCTION_BINS=target/release measures the release binaries (the README's figures).
     let dir = std::env::var("POLYAUTH_FUNCTION_BINS").ok();
     for (label, cases) in [("", CASES), (" (store-free first request)", STORE_FREE)] {
-        first_invocations(&aws, dir.as_deref(), label, cases).await;
+        first_invocations(&env, dir.as_deref(), label, cases).await;
     }
 }
 
 async fn first_invocations(
-    aws: &crate::support::Aws,
+    env: &[(String, String)],
     dir: Option<&str>,
     label: &str,
     cases: [(&str, &str, u16); 4],
@@ -181,7 +214,7 @@ async fn first_invocations(
             None => binary.to_string(),
         };
         let binary = binary.as_str();
-        let (elapsed, answer) = cold_start(binary, event, &aws.env).await;
+        let (elapsed, answer) = cold_start(binary, event, env).await;
         assert_eq!(answer["statusCode"], status, "{binary}: {answer}");
         let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         assert!(body.is_object(), "{body}");
