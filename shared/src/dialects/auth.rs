@@ -28,7 +28,9 @@ use utoipa_axum::router::UtoipaMethodRouter;
 /// Both seeds' routes; where a path is both seeds' (`/auth/`, `/auth`), the POST of seed 001
 /// and the GET of seed 004 are merged onto it, each marked with its own dialect.
 pub fn router(auth: Auth) -> Router {
-    json::routes().merge(form::routes()).with_state(auth).into()
+    let json: Router = json::routes().with_state(auth.clone()).into();
+    let form: Router = form::routes().with_state(auth).into();
+    json.merge(form.method_not_allowed_fallback(form::method_not_allowed))
 }
 
 /// A seed's route list: `root`, its route at `/auth/`, which is served at `/auth` too, and the

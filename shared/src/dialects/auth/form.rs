@@ -10,7 +10,9 @@
 //!   session; 401 `Token Bad Signature`: a token that is not ours; 401 `Token Expired`;
 //! - 401 `Password Error` / `User Not Found` at login, for usernames only; 401 `Login Failed`
 //!   for every other login failure; 401 `User Existed`, 401 `Register Failed`; 600
-//!   `Logout Failed`; 503 `Service Unavailable` for an outage.
+//!   `Logout Failed`; 503 `Service Unavailable` for an outage;
+//! - 405 `405 Method Not Allowed: The method is not allowed for the requested URL.` for a
+//!   method a route does not take (the original's error forward of Flask's 405).
 //!
 //! Deliberate differences:
 //! - an email or mobile given as `username` signs in with the right password, and any failure
@@ -191,6 +193,18 @@ enum Message {
     LogoutFailed,
     #[serde(rename = "Service Unavailable")]
     ServiceUnavailable,
+    #[serde(rename = "405 Method Not Allowed: The method is not allowed for the requested URL.")]
+    MethodNotAllowed,
+}
+
+/// A method a seed-004 route does not take: the original's 405 in its envelope (Flask's
+/// `MethodNotAllowed` through its error forward), where axum would answer an empty body.
+pub(super) async fn method_not_allowed() -> Response {
+    let body = Refusal {
+        code: 405,
+        message: Message::MethodNotAllowed,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 /// Every success: the original's `Result` with `code` 200 and `message` `Success`.

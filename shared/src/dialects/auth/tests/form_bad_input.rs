@@ -39,3 +39,21 @@ async fn bad_form_bodies_are_param_errors_and_never_fail_inside() {
         .await;
     assert_param_error(&r);
 }
+
+/// A method seed 004's routes do not take: the original's 405 in its envelope (its error
+/// forward), with `Allow`; seed 001's routes keep their plain 405.
+#[tokio::test]
+async fn wrong_methods_on_seed_004_routes_answer_in_its_envelope() {
+    let t = test_app();
+    for uri in ["/auth/login", "/auth/register", "/auth/logout"] {
+        let r = t.raw("GET", uri, "", "", &[]).await;
+        assert_fail(
+            &r,
+            405,
+            "405 Method Not Allowed: The method is not allowed for the requested URL.",
+        );
+        assert_eq!(r.headers.get("allow").unwrap(), "POST");
+    }
+    let r = t.raw("GET", "/auth/create", "", "", &[]).await;
+    assert_eq!(r.status, 405);
+}
