@@ -41,6 +41,10 @@ pub enum Error {
     NoPendingLogin,
     #[error("too many requests")]
     TooManyRequests { retry_after: i64 },
+    /// The day's reset links for one email are spent: pauli words this cap apart from every
+    /// other limit (`24小时内重置次数超过阈值`).
+    #[error("too many reset links today")]
+    ResetsExhausted { retry_after: i64 },
     #[error("{field} already registered")]
     AlreadyExists { field: &'static str },
     #[error("account not found")]

@@ -221,10 +221,12 @@ impl IntoResponse for Failure {
             Error::AlreadyExists { .. } => refused("邮箱已存在"),
             Error::CaptchaInvalid if op == Op::CaptchaGet => refused("获取失败"),
             Error::CaptchaInvalid => refused("滑块验证失败"),
-            Error::TooManyRequests { retry_after } => refused(&format!(
-                "操作过于频繁，请{}秒后再试",
-                wait_seconds(*retry_after)
-            )),
+            Error::TooManyRequests { retry_after } | Error::ResetsExhausted { retry_after } => {
+                refused(&format!(
+                    "操作过于频繁，请{}秒后再试",
+                    wait_seconds(*retry_after)
+                ))
+            }
             Error::Disabled => refused("账号已被禁用"),
             Error::Forbidden | Error::MissingPermission(_) => refused("权限不足"),
             Error::NoPendingLogin | Error::AlreadySignedIn => refused("请求参数有误"),

@@ -76,7 +76,7 @@ impl<T, Op> During<T, Op> for Result<T, Failed<Op>> {
 
 /// Adds `Retry-After` to a refusal that says when to come back.
 pub fn retry_after(mut res: Response, e: &Error) -> Response {
-    if let Error::TooManyRequests { retry_after } = e {
+    if let Error::TooManyRequests { retry_after } | Error::ResetsExhausted { retry_after } = e {
         res.headers_mut().insert(
             header::RETRY_AFTER,
             HeaderValue::from((*retry_after).max(1)),

@@ -217,7 +217,6 @@ enum Op {
     #[default]
     Other,
     SendCode,
-    ResetRequest,
 }
 
 /// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
@@ -247,7 +246,7 @@ impl IntoResponse for Failure {
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (Status::Param, "验证码发送间隔时间太短".into(), None)
             }
-            Error::TooManyRequests { .. } if op == Op::ResetRequest => {
+            Error::ResetsExhausted { .. } => {
                 (Status::Param, "24小时内重置次数超过阈值".into(), None)
             }
             Error::TooManyRequests { retry_after } => (
@@ -1046,9 +1045,7 @@ async fn reset_request(
     http::Params(q, _): Params<ResetRequestQuery>,
 ) -> Answer {
     let email = Email::parse(&q.email).map_err(|e| e.field("email"))?;
-    auth.request_reset_link(&email, &client)
-        .await
-        .during(Op::ResetRequest)?;
+    auth.request_reset_link(&email, &client).await?;
     Ok(ok(Empty {}))
 }
 

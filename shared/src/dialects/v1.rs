@@ -160,7 +160,7 @@ impl IntoResponse for Failure {
             Error::CodeInvalid | Error::ResetTokenInvalid => (400, "验证码不存在或已过期".into()),
             Error::CaptchaRequired { .. } => (403, "需要人机验证".into()),
             Error::CaptchaInvalid => (400, "人机验证未通过".into()),
-            Error::TooManyRequests { retry_after } => (
+            Error::TooManyRequests { retry_after } | Error::ResetsExhausted { retry_after } => (
                 429,
                 format!("请求过于频繁，请 {} 秒后再试", wait_seconds(*retry_after)),
             ),

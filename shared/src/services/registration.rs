@@ -98,8 +98,12 @@ impl Auth {
     ) -> Result<User> {
         self.limit(super::limits::Limit::Registrations, client)
             .await?;
+        // The id is claimed in the user's own transaction, so a registration refused there (a
+        // taken identifier) takes no id, as the originals' `exists()` checks took none.
+        let counter = self.store().get(&schema::user_ids()).await?;
+        let id = NewId::After(counter.map_or(0, |c| c.count()));
         let (user, ()) = self
-            .create_user(new, code, NewId::Next, |_| Ok((Batch::new(), ())))
+            .create_user(new, code, id, |_| Ok((Batch::new(), ())))
             .await?;
         Ok(user)
     }

@@ -46,7 +46,7 @@ impl Auth {
             .increment(&key, 1, Lifetime::Window(window_end))
             .await?;
         if count > RESETS_PER_DAY {
-            return Err(Error::TooManyRequests {
+            return Err(Error::ResetsExhausted {
                 retry_after: match self.store().get(&key).await? {
                     Some(item) => item.expires_at.map_or(DAY, |t| t - self.now()),
                     None => DAY,

@@ -142,6 +142,7 @@ impl IntoResponse for Failure {
             Error::InvalidCredentials(_)
             | Error::Disabled
             | Error::TooManyRequests { .. }
+            | Error::ResetsExhausted { .. }
             | Error::Forbidden
             | Error::MissingPermission(_)
             | Error::NotFound

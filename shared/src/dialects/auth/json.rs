@@ -69,7 +69,7 @@ pub fn routes() -> crate::openapi::Routes {
 const REFUSALS: &[Anywhere] = &[
     Anywhere {
         status: 429,
-        description: "42900 `TOO_MANY_REQUESTS` (`Too many failed attempts, retry after N \
+        description: "42900 `TOO_MANY_REQUESTS` (`Too many attempts, retry after N \
             seconds`): too many attempts or registrations from this address, or an account \
             locked after ten failures in a row",
     },
@@ -89,6 +89,10 @@ enum Op {
     /// `disable` and `reset`: an account named by its credentials.
     #[default]
     Account,
+    /// The `Authorization` token of `disable` and `reset`: only here is a disabled account the
+    /// caller's own (40104); the account a request names, disabled, is a wrong password, as at
+    /// login.
+    Token,
 }
 
 /// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
@@ -98,12 +102,12 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
         let wrong = match op {
-            Op::Account => "User password is wrong",
+            Op::Account | Op::Token => "User password is wrong",
             Op::Login | Op::Create => "The username or password is incorrect",
         };
         let bad_fields = match op {
             Op::Login => "Bad login info",
-            Op::Create | Op::Account => "Bad user information",
+            Op::Create | Op::Account | Op::Token => "Bad user information",
         };
         let (detailed, name, text): (u32, &str, String) = match &e {
             Error::Malformed { field, .. } if field == "body" && op != Op::Login => {
@@ -118,14 +122,12 @@ impl IntoResponse for Failure {
             }
             Error::NotFound => (40400, "ITEM_NOT_FOUND", "User does not exist".into()),
             Error::InvalidCredentials(_) => (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into()),
-            Error::Disabled if op == Op::Login => {
-                (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into())
-            }
-            Error::Disabled => (
+            Error::Disabled if op == Op::Token => (
                 40104,
                 "ACCOUNT_DISABLED",
                 "Sorry, your account has been disabled".into(),
             ),
+            Error::Disabled => (40101, "INVALID_USERNAME_OR_PASSWORD", wrong.into()),
             Error::MissingToken | Error::TokenInvalid | Error::Unauthenticated => {
                 (40102, "INVALID_TOKEN", "Invalid token".into())
             }
@@ -136,11 +138,11 @@ impl IntoResponse for Failure {
             Error::AlreadyExists { .. } => {
                 (40900, "ITEM_ALREADY_EXISTS", "Username conflicted".into())
             }
-            Error::TooManyRequests { retry_after } => (
+            Error::TooManyRequests { retry_after } | Error::ResetsExhausted { retry_after } => (
                 42900,
                 "TOO_MANY_REQUESTS",
                 format!(
-                    "Too many failed attempts, retry after {} seconds",
+                    "Too many attempts, retry after {} seconds",
                     wait_seconds(*retry_after)
                 ),
             ),
@@ -346,9 +348,10 @@ impl FromRequestParts<Auth> for Caller {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Self, Failure> {
-        Ok(presented(auth, &parts.headers)
-            .await?
-            .ok_or(Error::MissingToken)?)
+        presented(auth, &parts.headers)
+            .await
+            .and_then(|caller| caller.ok_or(Error::MissingToken))
+            .during(Op::Token)
     }
 }
 
@@ -356,7 +359,7 @@ impl OptionalFromRequestParts<Auth> for Caller {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Option<Self>, Failure> {
-        Ok(presented(auth, &parts.headers).await?)
+        presented(auth, &parts.headers).await.during(Op::Token)
     }
 }
 

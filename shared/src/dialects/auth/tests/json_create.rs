@@ -7,23 +7,15 @@ fn assert_username_conflicted(r: &Reply) {
 #[tokio::test]
 async fn create_refuses_duplicates_and_bad_input() {
     let t = test_app();
-    assert_eq!(
-        create(&t, "bob", "test-pass-1", "bob@example.com")
-            .await
-            .status,
-        200
-    );
+    let r = create(&t, "bob", "test-pass-1", "bob@example.com").await;
+    assert_eq!((r.status, &r.json), (200, &json!({"id": 1})));
 
     // A taken username, and a taken email: both the original's conflict.
     assert_username_conflicted(&create(&t, "bob", "fresh-pass-9", "other@example.com").await);
     assert_username_conflicted(&create(&t, "bobby", "fresh-pass-9", "BOB@example.com").await);
-    // Nothing half-written: the refused username is still free.
-    assert_eq!(
-        create(&t, "bobby", "fresh-pass-9", "bobby@example.com")
-            .await
-            .status,
-        200
-    );
+    // Nothing half-written: the refused username is still free, and no id was used up.
+    let r = create(&t, "bobby", "fresh-pass-9", "bobby@example.com").await;
+    assert_eq!((r.status, &r.json), (200, &json!({"id": 2})));
 
     for (username, password, email) in [
         ("carol", "abc", "carol@example.com"),

@@ -158,3 +158,38 @@ async fn expired_tokens_are_told_apart() {
     let fresh = token_001(&t, "gina", "test-pass-1").await;
     assert_eq!(disable(&t, &fresh, "gina", "test-pass-1").await.status, 200);
 }
+
+/// 40104 is the caller's own token's answer: an account a request names that is disabled is
+/// refused as a wrong password (as at login), never told as "your account has been disabled".
+#[tokio::test]
+async fn a_disabled_account_named_by_another_caller_is_a_wrong_password() {
+    let t = test_app();
+    create(&t, "grace", "test-pass-1", "grace@example.com").await;
+    create(&t, "heidi", "test-pass-1", "heidi@example.com").await;
+    let heidi = token_001(&t, "heidi", "test-pass-1").await;
+    assert_eq!(
+        disable(&t, &heidi, "heidi", "test-pass-1").await.status,
+        200
+    );
+    let grace = token_001(&t, "grace", "test-pass-1").await;
+    assert_password_wrong(&disable(&t, &grace, "heidi", "test-pass-1").await);
+    let r = t
+        .json(
+            "POST",
+            "/auth/reset",
+            json!({"username": "heidi", "password": "test-pass-1", "new_password": "fresh-pass-99"}),
+            &[],
+        )
+        .await;
+    assert_password_wrong(&r);
+    // Heidi's own token still hears that her account is disabled.
+    let heidi_again = t
+        .json(
+            "POST",
+            "/auth/disable",
+            json!({"username": "heidi", "password": "test-pass-1"}),
+            &[("authorization", &bearer(&heidi))],
+        )
+        .await;
+    assert_account_disabled(&heidi_again);
+}

@@ -43,6 +43,15 @@ async fn reset_requests_stop_at_fifty_a_day_for_known_and_unknown_emails_alike()
             let r = get(&t, &format!("/pass/reset?email={email}"), None).await;
             assert_eq!(code(&r), 0, "request {}: {}", i + 1, r.json);
         }
+        // Within the minute, the wait is told, not the day's cap.
+        let r = get(&t, &format!("/pass/reset?email={email}"), None).await;
+        assert_eq!(
+            (code(&r), r.json["msg"].as_str()),
+            (1, Some("操作过于频繁，请60秒后再试")),
+            "{}",
+            r.json
+        );
+        t.clock.advance(360);
         let r = get(&t, &format!("/pass/reset?email={email}"), None).await;
         assert_envelope(&r);
         assert_eq!(
