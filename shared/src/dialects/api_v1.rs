@@ -5,8 +5,8 @@
 //! Codes are the original's: 200 ok; 500 for every refusal, with the original's message
 //! (`请求参数有误` unreadable body or missing field, `邮箱格式错误`, `密码长度不能小于6位`,
 //! `验证码长度为6位`, `用户名密码不匹配`, `邮箱验证码错误` (`register`; `邮箱验证错误` on
-//! `login/email` and `modifyPwd`, whose original checked no code length either), `邮箱已存在`,
-//! `获取失败`, `滑块验证失败`) and `data` `{}`; -1 `需要人机验证` with `data.captchaId`; 3000
+//! `login/email` and `modifyPwd`, as the original's services worded it, and `login/email`
+//! checked no code length), `邮箱已存在`, `获取失败`, `滑块验证失败`) and `data` `{}`; -1 `需要人机验证` with `data.captchaId`; 3000
 //! when the access token is missing (`TOKEN无效`) or expired (`TOKEN过期`), on which the clients
 //! refresh and retry; 2000 `token验证失败` for any other token failure, on which they sign the
 //! user out (`data` `null` with both, as the original's middleware sent).
