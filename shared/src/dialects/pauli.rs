@@ -28,7 +28,8 @@
 //!   original's `PAULI_SESSION_LIFETIME`; an `Authorization: Bearer` header is accepted too and
 //!   wins over the cookie;
 //! - the pending second factor is the cookie `pauli_pending` (same attributes, 20 minutes); it
-//!   is cleared when the login completes, by logout, and by a direct login;
+//!   is cleared when the login completes, by logout, and by a direct login; a refused password
+//!   step on top of it ends it (the original dropped its `password_verified` mark);
 //! - `PUT pass/login` takes any identifier in `username` (email, mobile or username), so users
 //!   registered through other dialects can sign in; a successful login answers
 //!   `result.user_id`; the 1032 answer has an empty `result`;
@@ -849,18 +850,28 @@ struct LoginReq {
         ),
     ),
 )]
-async fn login(auth: Auth, client: Client, _: NotSignedIn, Json(req, _): Body<LoginReq>) -> Answer {
+async fn login(
+    auth: Auth,
+    client: Client,
+    headers: HeaderMap,
+    _: NotSignedIn,
+    Json(req, _): Body<LoginReq>,
+) -> Answer {
     let account = auth
         .account(&req.username)
         .map_err(|e| e.field("username"))?;
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
-    match auth
+    let step = auth
         .password_login_with_second_step(
             Attempt::new(&account, &password, &client),
             &session_spec(),
         )
-        .await?
-    {
+        .await;
+    // A refused password step ends the pending login it was made on top of.
+    if let (Err(Error::InvalidCredentials(_)), Ok(pending)) = (&step, pending(&headers)) {
+        auth.abandon_second_factor(&pending).await?;
+    }
+    match step? {
         LoginStep::SignedIn(s) => Ok(signed_in(&auth, &s.tokens, &s.user)),
         LoginStep::SecondFactor(PendingId(id)) => {
             let res = axum::Json(Refusal {

@@ -63,6 +63,18 @@ impl Auth {
         }
     }
 
+    /// Ends a pending login: a password step that failed on top of it voids it, as pauli's
+    /// original dropped its `password_verified` mark, so its code no longer signs anyone in.
+    pub async fn abandon_second_factor(&self, id: &PendingId) -> Result<()> {
+        if !crate::random::well_formed(&id.0) {
+            return Ok(());
+        }
+        Ok(self
+            .store()
+            .write(vec![Write::delete(schema::pending(&id.0))])
+            .await?)
+    }
+
     async fn pending(&self, id: &PendingId) -> Result<(User, Key)> {
         if !crate::random::well_formed(&id.0) {
             return Err(Error::NoPendingLogin);

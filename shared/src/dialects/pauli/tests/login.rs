@@ -147,3 +147,32 @@ async fn a_second_password_step_within_the_minute_reuses_an_unused_code_or_sends
     .await;
     assert_eq!(code(&r), 0, "{}", r.json);
 }
+
+/// A wrong password on top of a pending login ends it, as the original dropped its
+/// `password_verified` mark: the code sent for it signs nobody in any more.
+#[tokio::test]
+async fn a_wrong_password_during_the_sms_step_ends_the_pending_login() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let sent = t.last_code(E164);
+    let r = send(
+        &t,
+        "PUT",
+        "/pass/login",
+        json!({"username": "m@example.com", "password": "wrong-one"}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_eq!(code(&r), 1005, "{}", r.json);
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": sent}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_refused(&r, 1, "用户名/密码未验证或已失效，请返回重新验证");
+}
