@@ -301,14 +301,33 @@ async fn reimport_conflicts_bad_lines_and_dry_run(d: Deployment) {
     lines.push(json!({"id": 4, "email": "four@example.com", "nickname": "x"}));
     lines.push(json!({"id": 1, "email": "again@example.com"}));
     lines.push(json!({"id": 5, "email": "one@example.com"}));
-    let mut file = jsonl(&lines);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    // A byte-order mark before the first line, as Excel's and PowerShell's exports write.
+    write!(file, "\u{feff}").unwrap();
+    for l in &lines {
+        writeln!(file, "{l}").unwrap();
+    }
     writeln!(file, "{{not json").unwrap();
+    // Django's usernames are case-sensitive, polyauth's are not: the second is a clash, never
+    // a user written over the first one's claim.
+    writeln!(
+        file,
+        r#"{{"id": 10, "username": "Bobcase", "disabled": null, "permissions": null}}"#
+    )
+    .unwrap();
+    writeln!(file, "{}", json!({"id": 11, "username": "bobcase"})).unwrap();
+    writeln!(
+        file,
+        "{}",
+        json!({"id": 9_007_199_254_740_992_u64, "email": "big@example.com"})
+    )
+    .unwrap();
 
     let (code, dry) = import(&d, &file, &["--dry-run"]);
     assert_eq!(code, 2, "{dry}");
     assert_eq!(
         (dry["dry_run"].clone(), dry["imported"].clone()),
-        (json!(true), json!(3))
+        (json!(true), json!(4))
     );
     let invalid: Vec<(u64, String)> = dry["invalid"]
         .as_array()
@@ -323,7 +342,11 @@ async fn reimport_conflicts_bad_lines_and_dry_run(d: Deployment) {
         .collect();
     assert_eq!(
         invalid,
-        [(4, "nickname".to_string()), (7, "line".to_string())]
+        [
+            (4, "nickname".to_string()),
+            (7, "line".to_string()),
+            (10, "id".to_string())
+        ]
     );
     let conflicts: Vec<u64> = dry["conflicts"]
         .as_array()
@@ -331,7 +354,7 @@ async fn reimport_conflicts_bad_lines_and_dry_run(d: Deployment) {
         .iter()
         .map(|c| c["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(conflicts, [5, 6]);
+    assert_eq!(conflicts, [5, 6, 9]);
     assert!(
         !d.admin(&["show", "one@example.com"]).status.success(),
         "a dry run writes nothing"
@@ -341,7 +364,13 @@ async fn reimport_conflicts_bad_lines_and_dry_run(d: Deployment) {
     assert_eq!(code, 2, "{first}");
     assert_eq!(
         (first["imported"].clone(), first["skipped"].clone()),
-        (json!(3), json!(0))
+        (json!(4), json!(0))
+    );
+    assert_eq!(d.admin_json(&["show", "bobcase"])["id"], 10);
+    assert_ne!(
+        d.admin_json(&["show", "11"])["username"],
+        "bobcase",
+        "the second of a case-only pair is not written"
     );
     assert_eq!(d.admin_json(&["show", "1"])["email"], "one@example.com");
     assert_eq!(

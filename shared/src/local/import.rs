@@ -61,6 +61,8 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
     let mut seen_ids: HashMap<LegacyId, usize> = HashMap::new();
     let mut seen_identifiers: HashMap<String, usize> = HashMap::new();
     let default_cc = auth.config().default_country_code.clone();
+    // A byte-order mark some exporters (Excel, PowerShell) write is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, line) in text.lines().enumerate() {
         let number = i + 1;
         if line.trim().is_empty() {

@@ -80,13 +80,27 @@ pub struct ImportLine {
     name: Option<String>,
     #[serde(default)]
     password_hash: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     disabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_default")]
     permissions: Vec<String>,
     #[serde(default)]
     created_at: Option<String>,
 }
+
+/// An export writes `null` for an unset column, as for the optional text fields.
+fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The largest id imported: JavaScript clients (seeds 002 and 003) read ids as numbers, exact
+/// only up to 2^53 - 1, and the ids registered after an import must still fit above it.
+const MAX_ID: u64 = (1 << 53) - 1;
+const TOO_LARGE: &str = "at most 9007199254740991 (2^53 - 1, what JavaScript clients read exactly)";
 
 /// A field of a line that is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +124,8 @@ impl ImportLine {
     /// Reads one JSON line; unknown fields are refused, naming them.
     pub fn read(line: &str) -> Result<ImportLine, BadField> {
         serde_json::from_str(line).map_err(|e| {
-            let msg = e.to_string();
+            // The file's line number is the report's; serde's own is always 1 here.
+            let msg = e.to_string().replace(" at line 1 column ", " at column ");
             let field = msg
                 .split('`')
                 .nth(1)
@@ -125,6 +140,7 @@ impl ImportLine {
     pub fn parse(self, default_cc: &str, bare: BareHex) -> Result<ImportedUser, BadField> {
         let id = match &self.id {
             serde_json::Value::Number(n) => match n.as_u64().filter(|n| *n > 0) {
+                Some(n) if n > MAX_ID => return Err(bad("id", TOO_LARGE)),
                 Some(n) => LegacyId::Number(n),
                 None => return Err(bad("id", "must be a positive integer or a string")),
             },
@@ -132,6 +148,7 @@ impl ImportLine {
                 Some(LegacyId::Number(0)) | None => {
                     return Err(bad("id", "a string id is 1 to 64 printable characters"))
                 }
+                Some(LegacyId::Number(n)) if n > MAX_ID => return Err(bad("id", TOO_LARGE)),
                 Some(id) => id,
             },
             _ => return Err(bad("id", "must be a positive integer or a string")),
@@ -198,7 +215,8 @@ impl ImportedUser {
             out.push(format!("mobile {}", m.e164()));
         }
         if let Some(u) = &self.username {
-            out.push(format!("username {}", u.as_str()));
+            // As the store keys it: `Bob` and `bob` are one account.
+            out.push(format!("username {}", u.folded()));
         }
         out
     }

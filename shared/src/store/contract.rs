@@ -163,6 +163,21 @@ pub async fn atomic_batches<S: Store>(s: &S, ns: &str, _: &ManualClock) {
     .unwrap();
     assert!(s.get(&a).await.unwrap().is_some());
     assert_eq!(s.get(&b).await.unwrap(), None);
+    // DynamoDB refuses a transaction naming one item twice; so must every store, or two
+    // "must be new" writes to one key would both pass and the second overwrite the first.
+    let c = Key::new(format!("{ns}#C"), "1");
+    let twice = vec![
+        Write::put_new(Item::new(c.clone(), Map::new(), None)),
+        Write::put_new(Item::new(b.clone(), attrs(json!({"first": true})), None)),
+        Write::put_new(Item::new(b.clone(), attrs(json!({"second": true})), None)),
+    ];
+    assert!(s.write(twice).await.is_err(), "one key twice in a batch");
+    assert_eq!(
+        s.get(&c).await.unwrap(),
+        None,
+        "a refused batch writes nothing"
+    );
+    assert_eq!(s.get(&b).await.unwrap(), None);
 }
 
 pub async fn counters<S: Store>(s: &S, ns: &str, clock: &ManualClock) {

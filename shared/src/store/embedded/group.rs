@@ -177,6 +177,12 @@ fn apply(
     let mut plan = Vec::with_capacity(writes.len());
     for (i, w) in writes.iter().enumerate() {
         let k = raw_key(w.key());
+        if writes[..i].iter().any(|before| before.key() == w.key()) {
+            // DynamoDB's answer (a ValidationException): a caller's bug, never applied.
+            return Ok(Err(unavailable(format!(
+                "write {i} names an item written before it"
+            ))));
+        }
         let current = match stored(items, &k) {
             Ok(current) => current,
             Err(e) => return Ok(Err(e)),
