@@ -21,7 +21,8 @@
 //!   `{"exp", "iat", "data": {"id"}}`, valid 3 hours, `iat` 30 s in the past as the seed's
 //!   example shows; no refresh token is handed out, since the seed shows none;
 //! - `send-code` ignores fields it does not read (the original's pages send `length: 6`); in
-//!   production it answers `{"message": "验证码发送成功"}` and never the code; `flag` is one of
+//!   production it answers the original's `{"message": "邮件发送成功"}` (`短信发送成功` for a
+//!   mobile) and never the code; `flag` is one of
 //!   `register`, `login`, `reset-password`; codes are 6 digits, and the development answer
 //!   shows the code as an integer as the seed does;
 //! - `code` fields take the seed's string, or that integer form (leading zeros restored);
@@ -149,6 +150,11 @@ impl IntoResponse for Failure {
                 (403, NOT_CONTACT.into())
             }
             Error::Invalid { field, .. } if field == "account" => (400, NOT_CONTACT.into()),
+            // The only refusal of an account's mobile itself: its country is not enabled for
+            // texts, polyauth's own refusal.
+            Error::Invalid { field, .. } if field == "mobile" => {
+                (403, "暂不支持向该国家或地区的手机号发送短信".into())
+            }
             Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
             Error::WeakPassword => (
                 400,
@@ -259,15 +265,15 @@ fn required_code(raw: &Option<Value>) -> Result<Code, Error> {
     code(required_value("code", raw)?)
 }
 
-/// A required value of any type: absent, null and "" are missing.
+/// A required value of any type: absent, null, empty and blank are missing.
 fn required_value<'a>(field: &str, raw: &'a Option<Value>) -> Result<&'a Value, Error> {
     given(raw).ok_or_else(|| Error::malformed(field, "is required"))
 }
 
-/// A field that is absent, null or "" is not given.
+/// A field that is absent, null, empty or blank is not given (the original's validator).
 fn given(v: &Option<Value>) -> Option<&Value> {
     v.as_ref()
-        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+        .filter(|v| !v.is_null() && !v.as_str().is_some_and(|s| s.trim().is_empty()))
 }
 
 /// The seed's token response.
@@ -334,7 +340,7 @@ struct Credentials {
 async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>) -> Answer {
     let account = account(&auth, &req.account)?;
     let spec = session_spec();
-    let password = req.password.as_deref().filter(|p| !p.is_empty());
+    let password = req.password.as_deref().filter(|p| !p.trim().is_empty());
     // A password decides when one is sent, as the original (which knew no code login) did.
     match (password, given(&req.code)) {
         (None, None) => Err(Error::malformed("password", "is required").into()),
@@ -466,8 +472,13 @@ async fn send(auth: &Auth, client: &Client, req: SendCodeReq) -> Result<Response
     };
     let issued = auth.send_code(purpose, &account, client).await?;
     if !auth.config().shows_codes() {
+        // The original's zh-CN texts (`mail sending success`, `sms sending success`).
+        let message = match account {
+            Account::Email(_) => "邮件发送成功",
+            _ => "短信发送成功",
+        };
         return Ok(axum::Json(CodeSent {
-            message: "验证码发送成功",
+            message,
             code: None,
         })
         .into_response());

@@ -24,9 +24,13 @@ impl Account {
         Username::parse(s, UsernamePolicy::default()).map(Account::Username)
     }
 
-    /// An email or a mobile number, nothing else (seed 003's `account`).
+    /// An email or a mobile number, nothing else (seed 003's `account`, where codes are sent):
+    /// a number that cannot be a mobile is refused before a text is spent on it.
     pub fn parse_contact(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
         match Self::parse(raw, default_cc)? {
+            Account::Mobile(p) if !p.can_be_mobile() => {
+                Err(ParseError::new("must be a mobile number or an email"))
+            }
             Account::Username(_) => Err(ParseError::new("must be a mobile number or an email")),
             other => Ok(other),
         }
@@ -69,6 +73,13 @@ mod tests {
             Ok(Account::Username(_))
         ));
         assert!(Account::parse_contact("alice", "86").is_err());
+        for landline_or_short in ["1234567", "023-12345678", "133123412345", "12312341234"] {
+            assert!(
+                Account::parse_contact(landline_or_short, "86").is_err(),
+                "{landline_or_short}"
+            );
+        }
+        assert!(Account::parse_contact("+14155550123", "86").is_ok());
         assert!(Account::parse("", "86").is_err());
     }
 }

@@ -61,6 +61,18 @@ impl Phone {
         }
     }
 
+    /// Whether texts can reach it. Mainland China's mobiles are `1[3-9]` and nine more digits
+    /// (the pattern of seeds 000's and 003's originals); elsewhere any number may be one.
+    pub fn can_be_mobile(&self) -> bool {
+        match self.e164.strip_prefix("+86") {
+            Some(national) if self.cc_len == 2 => {
+                let b = national.as_bytes();
+                b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+            }
+            _ => true,
+        }
+    }
+
     /// `133****1234`, seed 003's default nickname.
     pub fn masked(&self, default_cc: &str) -> String {
         let shown = self.display(default_cc);

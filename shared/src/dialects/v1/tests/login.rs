@@ -155,6 +155,16 @@ async fn login_takes_a_password_or_a_code() {
         .await,
         "password",
     );
+    // Blank is missing too (the original's validator): never a failed attempt on the account.
+    assert_required(
+        &post(
+            &t,
+            "login",
+            json!({"account": MOBILE, "password": "   ", "code": " "}),
+        )
+        .await,
+        "password",
+    );
     // Both: the password decides, as with the original (which knew no code login).
     register_mobile(&t, "pass-word-123456").await;
     for code in ["123456", ""] {

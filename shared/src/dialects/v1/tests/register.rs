@@ -206,6 +206,15 @@ async fn register_refuses_bad_parameters() {
     )
     .await;
     assert_exact(&r, 400, NOT_CONTACT);
+    assert_required(
+        &post(
+            &t,
+            "register",
+            json!({"account": MOBILE, "password": "pass-word-123456", "code": "   "}),
+        )
+        .await,
+        "code",
+    );
     // None of these used the code.
     let r = post(
         &t,

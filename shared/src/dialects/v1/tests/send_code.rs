@@ -65,9 +65,17 @@ async fn send_code_in_production_never_returns_the_code() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
-    assert_eq!(r.json, json!({"message": "验证码发送成功"}));
+    // The original's zh-CN texts: `sms sending success`, `mail sending success`.
+    assert_eq!(r.json, json!({"message": "短信发送成功"}));
     let sent = t.last_code(E164);
     assert!(!r.json.to_string().contains(&sent));
+    let mailed = post(
+        &t,
+        "send-code",
+        json!({"account": "m@x.com", "flag": "register"}),
+    )
+    .await;
+    assert_eq!(mailed.json, json!({"message": "邮件发送成功"}));
     // The code that was sent still works.
     let r = post(
         &t,
@@ -135,10 +143,31 @@ async fn send_code_refuses_bad_parameters_naming_the_field() {
         403,
         NOT_CONTACT,
     );
+    // Numbers no mobile of the default country can be (its original's `^1[3-9][0-9]{9}$`):
+    // refused before a text is spent on them.
+    for number in [
+        "12",
+        "1234567",
+        "023-12345678",
+        "133123412345",
+        "12312341234",
+    ] {
+        assert_exact(
+            &post(&t, "send-code", json!({"account": number, "flag": "login"})).await,
+            403,
+            NOT_CONTACT,
+        );
+    }
+    // A country texts are not enabled for: polyauth's own refusal, in Chinese.
     assert_exact(
-        &post(&t, "send-code", json!({"account": "12", "flag": "login"})).await,
+        &post(
+            &t,
+            "send-code",
+            json!({"account": "+14155550123", "flag": "register"}),
+        )
+        .await,
         403,
-        NOT_CONTACT,
+        "暂不支持向该国家或地区的手机号发送短信",
     );
     assert_required(
         &post(&t, "send-code", json!({"flag": "login"})).await,
