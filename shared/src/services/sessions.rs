@@ -32,6 +32,8 @@ pub const LONGEST_ACCESS_TTL: i64 = 90 * 24 * 3600;
 
 /// Replaced refresh-token hashes remembered per session, to recognise reuse.
 const REMEMBERED: usize = 16;
+/// Rereads of a page of sessions whose deletes a concurrent logout beat, before giving up.
+const MAX_RACES: u32 = 5;
 
 /// How strongly a session's user was authenticated.
 #[derive(
@@ -509,9 +511,10 @@ impl Auth {
         let mut ended = 0;
         // Pages follow the cursor: sessions of other dialects stay, so re-reading from the
         // start would find them again forever.
-        let mut after = None;
+        let mut after: Option<String> = None;
+        let mut raced = 0;
         loop {
-            let query = schema::sessions_of(user).query(after.take(), 50, false);
+            let query = schema::sessions_of(user).query(after.clone(), 50, false);
             let page = self.store().query(query).await?;
             let writes: Vec<Write> = page
                 .items
@@ -524,13 +527,25 @@ impl Auth {
                 .flat_map(|sid| {
                     [
                         Write::delete(schema::session(&sid)),
-                        Write::delete(schema::session_entry(user, &sid)),
+                        Write::Delete {
+                            key: schema::session_entry(user, &sid),
+                            cond: Condition::Exists,
+                        },
                     ]
                 })
                 .collect();
-            ended += writes.len() as u64 / 2;
+            let this_page = writes.len() as u64 / 2;
             if !writes.is_empty() {
-                self.store().write(writes).await?;
+                match self.store().write(writes).await {
+                    Ok(()) => ended += this_page,
+                    // A concurrent logout ended one of them first: the count is of sessions
+                    // this call ended (seed 004's), so the page is read again.
+                    Err(StoreError::ConditionFailed(_)) if raced < MAX_RACES => {
+                        raced += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             match page.next {
                 Some(next) => after = Some(next),

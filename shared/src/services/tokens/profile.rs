@@ -65,7 +65,9 @@ struct DjangoClaims {
     iat: i64,
     #[serde(rename = "type")]
     kind: String,
-    sid: String,
+    /// Absent from the original server's own tokens: a session polyauth never opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// Seed 002's original (alnitak, golang-jwt v4): `UserId`, `TokenType` 0 for access tokens,
@@ -79,7 +81,9 @@ struct AlnitakClaims {
     iss: String,
     exp: i64,
     iat: i64,
-    sid: String,
+    /// Absent from the original server's own tokens: a session polyauth never opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 const ALNITAK_ISSUER: &str = "alnitak";
@@ -90,14 +94,18 @@ struct FlameClaims {
     exp: i64,
     iat: i64,
     data: ClaimData,
-    sid: String,
+    /// Absent from the original server's own tokens: a session polyauth never opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// Seed 004's original (Biji, itsdangerous): the payload `{"uid"}`, times in the header.
 #[derive(Serialize, Deserialize)]
 struct BijiPayload {
     uid: u64,
-    sid: String,
+    /// Absent from the original server's own tokens: a session polyauth never opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 enum Profile {
@@ -239,7 +247,7 @@ impl Legacy {
         let header = Header::new(Algorithm::HS256);
         // Configuration refuses an empty secret, the one key HMAC keys refuse.
         let key = EncodingKey::from_secret(self.secret.expose()).map_err(|_| Error::Unavailable)?;
-        let sid = g.sid.to_string();
+        let sid = Some(g.sid.to_string());
         match self.dialect {
             Dialect::AuthJson => encode(
                 &header,
@@ -314,6 +322,9 @@ impl Legacy {
         if self.dialect != Dialect::AuthForm {
             live(exp, now)?;
         }
+        // A token the original itself signed (before the move) is genuine, expired or not, as
+        // above; its session was the original's, so it is told as a signed-out one.
+        let sid = sid.ok_or(Error::Unauthenticated)?;
         Ok(Bearer {
             user: UserId(user),
             sid,

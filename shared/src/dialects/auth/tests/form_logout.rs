@@ -64,3 +64,38 @@ async fn logout_ends_every_004_session_of_the_user_and_counts_them() {
     assert_eq!(r.json["data"]["count"], 1, "{}", r.json);
     assert_eq!(whoami(&t, Some(&fresh)).await.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_logouts_count_each_session_once() {
+    let t = test_app();
+    register(&t, "racer", "pass-word-1").await;
+    for _ in 0..5 {
+        let mut tokens = Vec::new();
+        for _ in 0..4 {
+            tokens.push(header_token(
+                &login_004(&t, &[("username", "racer"), ("password", "pass-word-1")]).await,
+            ));
+        }
+        let answers = futures::future::join_all(tokens.iter().map(|token| {
+            let auth = bearer(token);
+            let t = &t;
+            async move {
+                t.raw("POST", "/auth/logout", "", "", &[("authorization", &auth)])
+                    .await
+            }
+        }))
+        .await;
+        // Seed 004's count is of the tokens this logout deleted: four sessions, four in all.
+        let counted: u64 = answers
+            .iter()
+            .filter(|r| r.status == 200)
+            .map(|r| r.json["data"]["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            counted,
+            4,
+            "{:?}",
+            answers.iter().map(|r| &r.json).collect::<Vec<_>>()
+        );
+    }
+}

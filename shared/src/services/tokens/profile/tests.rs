@@ -309,3 +309,57 @@ fn none_algorithm_confusion_and_unknown_kids_are_refused() {
         Err(Error::TokenInvalid)
     );
 }
+
+#[test]
+fn the_originals_own_tokens_are_genuine_but_open_no_session() {
+    let p = legacy_all();
+    let k = keyset(&[]);
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let originals = [
+        (
+            Dialect::AuthJson,
+            forge(
+                hs256.clone(),
+                &json!({"user_id": 42, "exp": 4600, "iat": 1000, "type": "access_token"}),
+                b"django-secret",
+            ),
+        ),
+        (
+            Dialect::ApiV1,
+            forge(
+                hs256.clone(),
+                &json!({"UserId": 42, "TokenType": 0, "iss": "alnitak", "exp": 4600, "iat": 1000}),
+                b"alnitak-secret",
+            ),
+        ),
+        (
+            Dialect::V1,
+            forge(
+                hs256,
+                &json!({"exp": 4600, "iat": 1000, "data": {"id": 42}}),
+                b"shared-secret",
+            ),
+        ),
+        (
+            Dialect::AuthForm,
+            timed_jws::sign(b"biji-secret", &json!({"uid": 42}), 1000, 4600).unwrap(),
+        ),
+    ];
+    for (dialect, token) in &originals {
+        // Told as a signed-out session (004: `Unauthorized`), not as a forgery.
+        assert!(
+            matches!(
+                p.verify(*dialect, token, &k, 2000),
+                Err(Error::Unauthenticated)
+            ),
+            "{dialect:?}"
+        );
+        assert!(
+            matches!(
+                p.verify(*dialect, token, &k, 5000),
+                Err(Error::TokenExpired)
+            ),
+            "{dialect:?} expired"
+        );
+    }
+}
