@@ -211,8 +211,6 @@ impl IntoResponse for Failure {
             Error::Invalid { field, .. } => match field.as_str() {
                 "email" => refused("邮箱格式错误"),
                 "password" => refused("密码长度不能小于6位"),
-                // The original's `EmailLogin` checked no length: any code is a wrong one.
-                "code" if op == Op::CodeSignIn => refused(op.wrong_code()),
                 "code" => refused("验证码长度为6位"),
                 _ => refused("请求参数有误"),
             },
@@ -405,11 +403,11 @@ fn account(raw_email: &str) -> Result<Account, Failure> {
 }
 
 /// A password being chosen (register, modifyPwd): eight characters or more.
-/// The original refused a password under six characters with its own message; whatever else
+/// The original refused a password under six bytes with its own message; whatever else
 /// the policy refuses is bad input.
 fn new_password(raw: &str, op: Op) -> Result<Password, Failure> {
-    if raw.chars().count() < 6 {
-        return Err(Error::invalid("password", "shorter than 6 characters").into());
+    if raw.len() < 6 {
+        return Err(Error::invalid("password", "shorter than 6 bytes").into());
     }
     Password::new(raw, PasswordPolicy::default())
         .map_err(|e| e.field("password"))
@@ -526,9 +524,9 @@ struct LoginReq {
 ))]
 async fn login(auth: Auth, client: Client, Json(req, _): Body<LoginReq>) -> Answer {
     let account = account(&req.email)?;
-    // The original refused a password under six characters before counting the attempt (new
-    // passwords need eight now; older ones still sign in).
-    if req.password.chars().count() < 6 {
+    // The original refused a password under six bytes (Go's `len`) before counting the
+    // attempt (new passwords need eight characters now; older ones still sign in).
+    if req.password.len() < 6 {
         return Err(Error::invalid("password", "at least 6 characters").into());
     }
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
@@ -559,15 +557,15 @@ struct LoginEmailReq {
 /// Failures count towards the captcha and the lock as on `login`.
 #[utoipa::path(post, path = "/login/email", request_body = LoginEmailReq, responses(
     (status = 200, body = Envelope<SignInData>, description = "Signed in as by `login`, or \
-        refused: -1 `需要人机验证`; 500 `请求参数有误`, `邮箱格式错误`, `验证码长度为6位`, `邮箱验证码错误`, \
-        `用户名密码不匹配` (no account has the email), `账号已被禁用`, \
-        `操作过于频繁，请N秒后再试`"),
+        refused: -1 `需要人机验证`; 500 `请求参数有误`, `邮箱格式错误`, `邮箱验证错误` (a wrong, \
+        spent or expired code, whatever its length), `用户名密码不匹配` (a valid code for an email \
+        without an account), `账号已被禁用`, `操作过于频繁，请N秒后再试`"),
 ))]
 async fn login_email(auth: Auth, client: Client, Json(req, _): Body<LoginEmailReq>) -> Answer {
     let account = account(&req.email)?;
-    let code = Code::parse(&req.code)
-        .map_err(|e| e.field("code"))
-        .during(Op::CodeSignIn)?;
+    // The original's `EmailLogin` checked the failure count before the code and no length:
+    // any code is checked behind the captcha, and a wrong one counts.
+    let code = Code::offered(&req.code);
     let gate = Gate::Captcha(captcha_id(&req.captcha_id));
     let s = auth
         .code_login(
@@ -776,7 +774,8 @@ struct ModifyPwdReq {
     (status = 200, body = Envelope<NullOrRefused>, description = "Changed (`data` null), or refused \
         with code 500: `请求参数有误` (also a password the policy refuses), `邮箱格式错误`, \
         `密码长度不能小于6位`, `验证码长度为6位`, \
-        `邮箱验证码错误` (also for an email without an account), `账号已被禁用`, \
+        `邮箱验证错误` (a wrong, spent or expired code, also for an email without an account), \
+        `账号已被禁用`, \
         `操作过于频繁，请N秒后再试`"),
 ))]
 async fn modify_pwd(auth: Auth, client: Client, Json(req, _): Body<ModifyPwdReq>) -> Answer {

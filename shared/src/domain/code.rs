@@ -15,6 +15,13 @@ impl Code {
         Ok(Code(s.to_string()))
     }
 
+    /// Whatever a client typed where its original compared strings and checked no shape: a
+    /// code of another shape is a wrong one (checked, counted), not bad input. Longer than any
+    /// code, it is cut; it cannot match either way.
+    pub fn offered(raw: &str) -> Self {
+        Code(raw.trim().chars().take(16).collect())
+    }
+
     pub fn generate() -> Self {
         Code(crate::random::digits(Self::LEN))
     }
@@ -41,5 +48,7 @@ mod tests {
         assert!(Code::parse("12a4").is_err());
         assert!(Code::parse("123").is_err());
         assert_eq!(Code::generate().as_str().len(), 6);
+        assert_eq!(Code::offered(" 12 ").as_str(), "12");
+        assert_eq!(Code::offered(&"9".repeat(100)).as_str().len(), 16);
     }
 }

@@ -434,15 +434,6 @@ impl Auth {
             _ => {}
         }
     }
-
-    /// Uses up a checked code on its own, when nothing else is written with it.
-    pub(crate) async fn spend_code(&self, check: CodeCheck) -> Result<()> {
-        match self.store().write(vec![check.consume]).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed(_)) => Err(Error::CodeInvalid),
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
 /// The hourly send window: refused within `RESEND_AFTER` of the send the minute counts from

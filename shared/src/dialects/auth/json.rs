@@ -416,8 +416,8 @@ const NO_SUCH_USER: &str =
             wrong`); 40102 `INVALID_TOKEN` (`Invalid token`): no `Authorization` header, \
             another scheme than `Bearer`, a malformed or tampered token, or one whose session \
             has ended; 40103 `TOKEN_EXPIRED` (`Token expired`): log in again; 40104 \
-            `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the token's user or \
-            the named account is disabled", body = FailedResponse),
+            `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the token's user is \
+            disabled", body = FailedResponse),
         (status = 403, description = ANOTHER_USERS, body = FailedResponse),
         (status = 404, description = NO_SUCH_USER, body = FailedResponse),
     ))]
@@ -465,7 +465,8 @@ struct ResetReq {
             body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
-            account, or the token's user, is disabled; with an `Authorization` header also \
+            token's user is disabled (a disabled account the body names is a wrong password, \
+            as at login); with an `Authorization` header also \
             40102 `INVALID_TOKEN` (`Invalid token`): another scheme than `Bearer`, a malformed \
             or tampered token, or one whose session has ended; 40103 `TOKEN_EXPIRED` (`Token \
             expired`)", body = FailedResponse),

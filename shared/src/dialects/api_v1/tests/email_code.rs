@@ -175,3 +175,35 @@ async fn a_refused_send_keeps_the_solved_captcha() {
     t.clock.advance(60);
     captcha_required(&ask(Some(&second)).await);
 }
+
+#[tokio::test]
+async fn a_password_change_for_nobody_leaves_the_shared_code_for_registering() {
+    let t = test_app();
+    let r = verify(&t, "/getEmailCode", json!({"email": "new@x.com"})).await;
+    let id = captcha_required(&r);
+    solve(&t, &id).await;
+    let r = verify(
+        &t,
+        "/getEmailCode",
+        json!({"email": "new@x.com", "captchaId": id}),
+    )
+    .await;
+    assert_ok(&r);
+    let code = t.last_code("new@x.com");
+    // Through 忘记密码 first: no account has the email.
+    let r = post(
+        &t,
+        "/modifyPwd",
+        json!({"email": "new@x.com", "password": "brand-new-pass-9", "code": code}),
+    )
+    .await;
+    assert_refused(&r, "邮箱验证错误");
+    // The original kept one code per email for all three uses: it still registers.
+    let r = post(
+        &t,
+        "/register",
+        json!({"email": "new@x.com", "password": "brand-new-pass-9", "code": code}),
+    )
+    .await;
+    assert_ok(&r);
+}

@@ -127,9 +127,9 @@ async fn three_failures_ask_for_a_captcha_that_lets_one_attempt_through() {
 async fn captcha_requirement_lapses_after_thirty_minutes_and_counts_code_failures() {
     let t = test_app();
     registered(&t, "a@x.com", "secret-pass-1").await;
-    // The original checked no code length here: a code of any length is a wrong one, and
-    // counts as one.
-    for code in ["000000", "12345", "1234567"] {
+    // The original checked no code shape here: a code of any length or content is a wrong
+    // one, and counts as one.
+    for code in ["000000", "12", "abcdef"] {
         let r = post(
             &t,
             "/login/email",
@@ -138,6 +138,8 @@ async fn captcha_requirement_lapses_after_thirty_minutes_and_counts_code_failure
         .await;
         assert_refused(&r, "邮箱验证错误");
     }
+    // It checked the failure count before the code: any code now meets the captcha.
+    captcha_required(&post(&t, "/login/email", json!({"email": "a@x.com", "code": "1"})).await);
     captcha_required(&login(&t, "a@x.com", "secret-pass-1").await);
     t.clock.advance(30 * 60);
     assert_ok(&login(&t, "a@x.com", "secret-pass-1").await);
@@ -157,4 +159,13 @@ async fn disabled_accounts_are_refused() {
     t.app.auth.disable(&user).await.unwrap();
     let r = login(&t, "a@x.com", "secret-pass-1").await;
     assert_refused(&r, "账号已被禁用");
+}
+
+#[tokio::test]
+async fn the_six_of_the_password_length_check_are_bytes_as_in_go() {
+    let t = test_app();
+    registered(&t, "a@x.com", "secret-pass-1").await;
+    // Four characters, twelve bytes: a password the original checked, not a short one.
+    assert_refused(&login(&t, "a@x.com", "密码密码").await, "用户名密码不匹配");
+    assert_refused(&login(&t, "a@x.com", "abcde").await, "密码长度不能小于6位");
 }
