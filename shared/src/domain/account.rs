@@ -24,6 +24,21 @@ impl Account {
         Username::parse(s, UsernamePolicy::default()).map(Account::Username)
     }
 
+    /// What a sign-in names where the original looked up whatever it was given: `None` for a
+    /// string no account can have (empty, or no email, mobile or username by their rules), an
+    /// error only past every identifier's length (API-NOTES "Sizes": bad input).
+    pub fn named(raw: &str, default_cc: &str) -> Result<Option<Self>, ParseError> {
+        let limit = if raw.contains('@') {
+            Email::MAX_LEN
+        } else {
+            UsernamePolicy::default().max
+        };
+        if raw.trim().chars().count() > limit {
+            return Err(ParseError::new("longer than any identifier"));
+        }
+        Ok(Self::parse(raw, default_cc).ok())
+    }
+
     /// An email or a mobile number, nothing else (seed 003's `account`, where codes are sent):
     /// a number that cannot be a mobile is refused before a text is spent on it.
     pub fn parse_contact(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
@@ -81,5 +96,13 @@ mod tests {
         }
         assert!(Account::parse_contact("+14155550123", "86").is_ok());
         assert!(Account::parse("", "86").is_err());
+        assert_eq!(Account::named("", "86"), Ok(None));
+        assert_eq!(Account::named("first.last+tag", "86"), Ok(None));
+        assert!(matches!(
+            Account::named("alice", "86"),
+            Ok(Some(Account::Username(_)))
+        ));
+        assert!(Account::named(&"a".repeat(65), "86").is_err());
+        assert!(Account::named(&format!("{}@x.com", "a".repeat(100)), "86").is_ok());
     }
 }

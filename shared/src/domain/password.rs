@@ -51,6 +51,12 @@ impl Password {
         if raw.is_empty() {
             return Err(ParseError::new("is required"));
         }
+        Self::offered(raw)
+    }
+
+    /// A password offered where the original checked an empty one like any other (seeds 001
+    /// and 004): it matches no account, so it is a wrong password, not bad input.
+    pub fn offered(raw: &str) -> Result<Self, ParseError> {
         if raw.len() > 1024 {
             return Err(ParseError::new("too long"));
         }

@@ -197,6 +197,10 @@ impl Auth {
         Account::parse(raw, &self.0.config.default_country_code)
     }
 
+    pub fn account_named(&self, raw: &str) -> Result<Option<Account>, ParseError> {
+        Account::named(raw, &self.0.config.default_country_code)
+    }
+
     pub fn contact(&self, raw: &str) -> Result<Account, ParseError> {
         Account::parse_contact(raw, &self.0.config.default_country_code)
     }

@@ -40,7 +40,7 @@
 
 use crate::{
     dialects::{retry_after, During},
-    domain::{Account, Email, Password, PasswordPolicy, User, Username, UsernamePolicy},
+    domain::{Account, Password, PasswordPolicy, User, Username, UsernamePolicy},
     error::CredentialFault,
     http::{self, bearer, Form},
     openapi::{Anywhere, Routes},
@@ -331,11 +331,11 @@ struct LoginData {
             headers(("Authorization" = String, description = "`Bearer <token>`, the token to \
                 send back"))),
         (status = 400, description = "`Request Form Data Param Error`: a body that cannot be \
-            read (or over 64 KiB) or a missing field; `Format Error`: an empty or over-long \
-            password, a `username` over every identifier's limit (64 characters, 254 for an \
+            read (or over 64 KiB) or a missing field; `Format Error`: a password over 1024 \
+            bytes, a `username` over every identifier's limit (64 characters, 254 for an \
             email), or an `expiration` that is not a whole number of seconds",
             body = Refusal),
-        (status = 401, description = "For a username: `Password Error` (a wrong password) or \
+        (status = 401, description = "For a username: `Password Error` (a wrong or empty password) or \
             `User Not Found` (also for one that can name no account: empty, with spaces, \
             longer than the seed's 30 characters); for an email or mobile number, any failure: `Login Failed`; \
             `Login Failed` also for a disabled account and, with `Retry-After`, for an account \
@@ -344,13 +344,13 @@ struct LoginData {
             headers(("Retry-After" = u64, description = "Seconds to wait, when locked"))),
     ))]
 async fn login(auth: Auth, client: Client, Form(req, _): Body<LoginForm>) -> Answer {
-    // An identifier over every identifier's limit is bad input (API-NOTES, "Sizes"); below
-    // that, the original looked up whatever username it was given: one that can name no
-    // account (empty, with spaces, too long for a username) is simply not found.
-    if over_every_limit(&req.username) {
-        return Err(Error::invalid("username", "longer than any identifier")).during(Op::Login);
-    }
-    let Ok(account) = auth.account(&req.username) else {
+    // The original looked up whatever username it was given: one that can name no account
+    // (empty, with spaces, too long for a username) is simply not found.
+    let named = auth
+        .account_named(&req.username)
+        .map_err(|e| e.field("username"))
+        .during(Op::Login)?;
+    let Some(account) = named else {
         let unknown = Error::InvalidCredentials(CredentialFault::UnknownAccount);
         return Err(unknown).during(Op::LoginByUsername);
     };
@@ -361,24 +361,14 @@ async fn login(auth: Auth, client: Client, Form(req, _): Body<LoginForm>) -> Ans
     sign_in(&auth, &client, &account, req).await.during(op)
 }
 
-/// Longer than a username may be, and than an email may be when it has an `@`.
-fn over_every_limit(raw: &str) -> bool {
-    let n = raw.trim().chars().count();
-    let limit = if raw.contains('@') {
-        Email::MAX_LEN
-    } else {
-        UsernamePolicy::default().max
-    };
-    n > limit
-}
-
 async fn sign_in(
     auth: &Auth,
     client: &Client,
     account: &Account,
     req: LoginForm,
 ) -> Result<Response, Error> {
-    let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
+    // An empty password is a wrong one, as the original checked it.
+    let password = Password::offered(&req.password).map_err(|e| e.field("password"))?;
     let spec = SessionSpec {
         access_ttl: Some(expiration(req.expiration.as_deref())?),
         dialect: Some(Dialect::AuthForm),

@@ -36,7 +36,11 @@
 //! - the username follows the shared rules (1 to 64 letters, digits, `_`, `.`, `-`, not all
 //!   digits); a new password the shared policy (8 to 128 characters, not easily guessed), so the
 //!   seed's example `test`/`test` only logs in to an account created before that policy;
-//! - after ten consecutive failures the account is locked for the rest of the window (429).
+//! - after ten consecutive failures the account is locked for the rest of the window (429);
+//! - like the original (which checked only that both fields were there, then looked the name
+//!   up), a username no account can have (empty, or no username, email or mobile by the shared
+//!   rules) is an unknown account (40101 at login, 40400 at disable and reset) and an empty
+//!   password a wrong one; only a username longer than any identifier is bad input.
 
 use crate::{
     dialects::{retry_after, wait_seconds, During},
@@ -253,27 +257,40 @@ struct AccessToken {
 }
 
 /// The account `username` names, by any of its identifiers, and the password offered for it:
-/// what login, disable and reset read first.
-fn credentials(auth: &Auth, username: &str, password: &str) -> Result<(Account, Password), Error> {
-    let account = auth.account(username).map_err(|e| e.field("username"))?;
-    let password = Password::attempt(password).map_err(|e| e.field("password"))?;
-    Ok((account, password))
+/// what login, disable and reset read first. The original checked only that both were there
+/// (`is None`) and then looked the name up: a name no account can have is not found
+/// (`unknown`: login's wrong credentials, the others' 404), and an empty password is a wrong
+/// one; only a name longer than any identifier is bad input (API-NOTES "Sizes").
+fn credentials(
+    auth: &Auth,
+    username: &str,
+    password: &str,
+    unknown: Error,
+) -> Result<(Account, Password), Error> {
+    let named = auth
+        .account_named(username)
+        .map_err(|e| e.field("username"))?;
+    let password = Password::offered(password).map_err(|e| e.field("password"))?;
+    Ok((named.ok_or(unknown)?, password))
 }
 
 /// Logs in with a username (or the account's email or mobile) and password.
 #[utoipa::path(post, path = "/auth/", request_body = Credentials, responses(
     (status = 200, description = "Logged in", body = AccessToken),
     (status = 400, description = "40001 `INVALID_REQUEST_ARGUMENT` (`Bad login info`): a body \
-        that is not a JSON object (or over 64 KiB), or a username or password missing, not a \
-        string, empty or too long, or a username that is no username, email or mobile number",
+        that is not a JSON object (or over 64 KiB), a username or password missing or not a \
+        string, or a username longer than any identifier (64 characters, 254 for an email)",
         body = FailedResponse),
     (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`The username or \
-        password is incorrect`): a wrong password, an unknown or a disabled account",
+        password is incorrect`): a wrong (or empty) password, an unknown or a disabled \
+        account, or a username no account can have",
         body = FailedResponse),
 ))]
 async fn login(auth: Auth, client: Client, body: Result<Body<Credentials>, Failure>) -> Answer {
     let Json(req, _) = body.during(Op::Login)?;
-    let (account, password) = credentials(&auth, &req.username, &req.password).during(Op::Login)?;
+    let unknown = Error::InvalidCredentials(CredentialFault::UnknownAccount);
+    let (account, password) =
+        credentials(&auth, &req.username, &req.password, unknown).during(Op::Login)?;
     let spec = SessionSpec {
         access_ttl: Some(TOKEN_TTL),
         dialect: Some(Dialect::AuthJson),
@@ -409,9 +426,8 @@ const NO_SUCH_USER: &str =
         (status = 200, description = "Disabled; every session of the user has ended",
             body = Done,
             example = json!({"result": "Ok, user has been diabled."})),
-        (status = 400, description = bad_user_information!("a username or password missing, \
-            not a string, empty or too long, or a username that is no username, email or \
-            mobile number"), body = FailedResponse),
+        (status = 400, description = bad_user_information!("a username or password missing \
+            or not a string, or a username longer than any identifier"), body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40102 `INVALID_TOKEN` (`Invalid token`): no `Authorization` header, \
             another scheme than `Bearer`, a malformed or tampered token, or one whose session \
@@ -427,7 +443,7 @@ async fn disable(
     Caller(principal): Caller,
     UserInfo(req): UserInfo<Credentials>,
 ) -> Answer {
-    let (account, password) = credentials(&auth, &req.username, &req.password)?;
+    let (account, password) = credentials(&auth, &req.username, &req.password, Error::NotFound)?;
     auth.disable_self(&principal, &account, &password, &client)
         .await?;
     Ok(axum::Json(Done {
@@ -460,8 +476,8 @@ struct ResetReq {
             body = Done,
             example = json!({"result": "Ok, password has been updated."})),
         (status = 400, description = bad_user_information!("a field missing or not a string, a \
-            password or username empty or too long, a username that is no username, email or \
-            mobile number, a new password not 8 to 128 characters or too easily guessed"),
+            username longer than any identifier, a new password not 8 to 128 characters or too \
+            easily guessed"),
             body = FailedResponse),
         (status = 401, description = "40101 `INVALID_USERNAME_OR_PASSWORD` (`User password is \
             wrong`); 40104 `ACCOUNT_DISABLED` (`Sorry, your account has been disabled`): the \
@@ -479,9 +495,10 @@ async fn reset(
     caller: Option<Caller>,
     UserInfo(req): UserInfo<ResetReq>,
 ) -> Answer {
-    let (account, old) = credentials(&auth, &req.username, &req.password)?;
+    // Every field is checked before the username is looked up (the original's order).
     let new = Password::new(&req.new_password, PasswordPolicy::default())
         .map_err(|e| e.field("new_password"))?;
+    let (account, old) = credentials(&auth, &req.username, &req.password, Error::NotFound)?;
     let principal = caller.as_ref().map(|Caller(principal)| principal);
     auth.change_password(principal, &account, &old, &new, &client)
         .await?;

@@ -129,6 +129,12 @@ async fn login_tells_wrong_password_from_unknown_user() {
         401,
         "User Not Found",
     );
+    // An empty password is a wrong one (the original checked it like any other).
+    assert_fail(
+        &login_004(&t, &[("username", "nobodyhere"), ("password", "")]).await,
+        401,
+        "User Not Found",
+    );
     // The original looked up any username: one that can name no account is not found either.
     let long = "x".repeat(40);
     for nobody in ["", "a b c d", long.as_str()] {

@@ -88,6 +88,11 @@ async fn disable_refuses_other_users_wrong_passwords_unknown_users_and_bad_token
     // The username is checked before the password.
     assert_user_does_not_exist(&disable(&t, &erin, "nobody", "test-pass-1").await);
     assert_user_does_not_exist(&disable(&t, &erin, "nobody", "wrong").await);
+    // Present but empty, or a name no account can have: looked up and not found, as the
+    // original's `filter(username=...).exists()`; an empty password is a wrong one.
+    assert_user_does_not_exist(&disable(&t, &erin, "", "").await);
+    assert_user_does_not_exist(&disable(&t, &erin, "first.last+tag", "x").await);
+    assert_password_wrong(&disable(&t, &erin, "erin", "").await);
     // Missing or invalid fields.
     let auth = bearer(&erin);
     let r = t

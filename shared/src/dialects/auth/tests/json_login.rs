@@ -67,11 +67,24 @@ async fn login_failures_are_one_answer_and_bad_bodies_are_bad_login_info() {
         .raw("POST", "/auth/", "application/json", "{not json", &[])
         .await;
     assert_bad_login_info(&r);
+    // Present but naming no account, or an empty password: the original's `authenticate`
+    // failed (40101); only a name past every identifier's length is bad input.
+    for (username, password) in [("", "x"), ("first.last+tag", "x"), ("", "")] {
+        let r = t
+            .json(
+                "POST",
+                "/auth/",
+                json!({"username": username, "password": password}),
+                &[],
+            )
+            .await;
+        assert_login_incorrect(&r);
+    }
     let r = t
         .json(
             "POST",
             "/auth/",
-            json!({"username": "", "password": "x"}),
+            json!({"username": "x".repeat(65), "password": "x"}),
             &[],
         )
         .await;
