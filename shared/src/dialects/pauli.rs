@@ -19,7 +19,10 @@
 //!   kept only as a keyed hash, so the original's resending of the same code cannot be done);
 //!   a password step right after a code was used texts a new one at once;
 //! - `POST pass/reset` with neither a password nor a mobile voids the code, as the original did;
-//! - `time` in `record` is RFC 3339 UTC (the original sent naive local time);
+//! - `time` in `record` and `created` in `logined` are RFC 3339 UTC (the original sent naive
+//!   local time);
+//! - a mobile set by `pass/create` or `POST pass/reset` must be one texts can reach
+//!   (`POLYAUTH_SMS_COUNTRIES`): every password login of a user with a mobile texts it a code;
 //! - `pass/create` without a password sets a random one and mails the user a reset link.
 //!
 //! Decisions where the seed is silent:
@@ -32,7 +35,13 @@
 //!   step on top of it ends it (the original dropped its `password_verified` mark);
 //! - `PUT pass/login` takes any identifier in `username` (email, mobile or username), so users
 //!   registered through other dialects can sign in; a successful login answers
-//!   `result.user_id`; the 1032 answer has an empty `result`;
+//!   `result.user_id`; the 1032 answer has an empty `result`; an empty `username` or `password`
+//!   is a missing parameter, a name no account can have (`amy@example`) an unknown user, 1005,
+//!   as the original's lookup found none;
+//! - `POST pass/code` takes a code of any shape: one that is not six digits is a wrong one
+//!   (1007, and it counts), as the original's `pass_verify_code` answered;
+//! - in the original's order: `GET pass/code` checks the password step before the method, and
+//!   `pass/create` and `record` the permission (7) before their parameters;
 //! - `GET pass/code` answers `result.method` (`voice` or `sms`, the channel actually used, and
 //!   says so in `msg` when voice fell back to SMS);
 //! - `GET logined` answers `logined: false` for a missing, expired or revoked session;
@@ -48,7 +57,8 @@
 //! - `POST pass/create`: `name` must not be blank (at most 128 characters); an empty
 //!   `password` or `mobile` counts as absent;
 //! - every endpoint reads its parameters from the query string and from the body (JSON, or a
-//!   form body when the content type says so), the body winning; `pass/login` and
+//!   form body when the content type says so, unless it is a JSON object: the original read
+//!   every body as JSON whatever its label), the body winning; `pass/login` and
 //!   `pass/create`, documented as `application/json`, take JSON bodies only;
 //! - `POST pass/reset`: at least one of `password`, `mobile`; it ends every session of the
 //!   user;
@@ -57,7 +67,8 @@
 use super::{retry_after, wait_seconds, During};
 use crate::{
     clock::rfc3339,
-    domain::{Code, Email, Password, PasswordPolicy, Phone, Profile, User},
+    domain::{Code, Email, Password, PasswordPolicy, Permission, Phone, Profile, User},
+    error::CredentialFault,
     http::{self, Json},
     openapi::{Anywhere, Wait},
     sender::Channel,
@@ -440,22 +451,21 @@ fn done<T: Serialize>(msg: &'static str, result: T) -> Response {
     .into_response()
 }
 
-/// A mobile as the original took it (`^1[3-9]\d{9}$`), or in E.164 with its `+`.
+/// A mobile as the original took it (`^1[3-9]\d{9}$`), or in E.164 with its `+`; and one texts
+/// can reach (`POLYAUTH_SMS_COUNTRIES`), since every password login of a user with a mobile
+/// sends it a code.
 fn mobile(auth: &Auth, raw: &str) -> Result<Phone, Error> {
     let s = raw.trim();
-    let mainland = s.len() == 11
-        && s.starts_with('1')
-        && s.as_bytes()
-            .get(1)
-            .is_some_and(|b| (b'3'..=b'9').contains(b))
-        && s.bytes().all(|b| b.is_ascii_digit());
-    if !mainland && !s.starts_with('+') {
+    let phone = auth.phone(s).map_err(|e| e.field("mobile"))?;
+    let mainland = phone.e164().starts_with("+86") && phone.can_be_mobile();
+    if (!s.starts_with('+') && !mainland) || !phone.can_be_mobile() {
         return Err(Error::invalid(
             "mobile",
             "a mainland mobile (1[3-9] and 9 digits) or +<country><number>",
         ));
     }
-    auth.phone(s).map_err(|e| e.field("mobile"))
+    auth.check_sms_destination(phone.e164())?;
+    Ok(phone)
 }
 
 /// The optional new password and mobile of `pass/create` and `POST pass/reset`; empty counts
@@ -732,29 +742,25 @@ fn login_types() -> Object {
     responses(
         (status = 200, body = LogsAnswer, description = "0 with a page of records; 1 a bad \
             `user_id`, `cursor_id` or `limit` (`result.field`); 7 without `pauli:user:audit`; \
-            1004 without a live session"),
+            1004 without a live session (both checked before the parameters)"),
     ),
 )]
-async fn record(auth: Auth, headers: HeaderMap, http::Params(q, _): Params<RecordQuery>) -> Answer {
+async fn record(
+    auth: Auth,
+    headers: HeaderMap,
+    params: Result<Params<RecordQuery>, Failure>,
+) -> Answer {
     let principal = principal(&auth, &headers).await?;
-    // Required, as the original's `if not user_id: PARAM`.
-    let raw = given(q.user_id).ok_or_else(|| Error::malformed("user_id", "is required"))?;
-    let user =
-        LegacyId::parse(&raw).ok_or_else(|| Error::invalid("user_id", "must be a user id"))?;
-    let cursor = match given(q.cursor_id) {
-        Some(raw) => {
-            let id = ulid::Ulid::from_string(raw.trim())
-                .map_err(|_| Error::invalid("cursor_id", "must be a record_id"))?;
-            Some(id.to_string())
+    let asked = params
+        .map_err(|f| f.error)
+        .and_then(|http::Params(q, _)| records_asked(q));
+    let (user, cursor, limit) = match asked {
+        Ok(asked) => asked,
+        // The original's `perm_required` answered before the handler read a parameter.
+        Err(e) => {
+            auth.authorize(&principal, Permission::USER_AUDIT).await?;
+            return Err(e.into());
         }
-        None => None,
-    };
-    let limit = match given(q.limit) {
-        Some(raw) => match raw.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(MAX_LIMIT),
-            _ => return Err(Error::invalid("limit", "must be a positive integer").into()),
-        },
-        None => DEFAULT_LIMIT,
     };
     let Some((user, records)) = auth
         .login_records_by(&principal, &user, cursor.as_deref(), limit)
@@ -772,6 +778,30 @@ async fn record(auth: Auth, headers: HeaderMap, http::Params(q, _): Params<Recor
         })
         .collect();
     Ok(ok(Logs { logs }))
+}
+
+/// `record`'s parameters: the user, the cursor and the page size.
+fn records_asked(q: RecordQuery) -> Result<(LegacyId, Option<String>, usize), Error> {
+    // Required, as the original's `if not user_id: PARAM`.
+    let raw = given(q.user_id).ok_or_else(|| Error::malformed("user_id", "is required"))?;
+    let user =
+        LegacyId::parse(&raw).ok_or_else(|| Error::invalid("user_id", "must be a user id"))?;
+    let cursor = match given(q.cursor_id) {
+        Some(raw) => {
+            let id = ulid::Ulid::from_string(raw.trim())
+                .map_err(|_| Error::invalid("cursor_id", "must be a record_id"))?;
+            Some(id.to_string())
+        }
+        None => None,
+    };
+    let limit = match given(q.limit) {
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(MAX_LIMIT),
+            _ => return Err(Error::invalid("limit", "must be a positive integer")),
+        },
+        None => DEFAULT_LIMIT,
+    };
+    Ok((user, cursor, limit))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -796,20 +826,44 @@ struct CreateReq {
             a bad or missing parameter (`result.field`), a weak password, a taken email or \
             mobile (`用户已经存在`), or no reset link can be mailed now \
             (`操作过于频繁，请N秒后再试`); 7 without `pauli:user:create`; 1004 without a live \
-            session (checked before the parameters)"),
+            session (both checked before the parameters)"),
     ),
 )]
-async fn create(auth: Auth, Session(principal): Session, Json(req, _): Body<CreateReq>) -> Answer {
+async fn create(
+    auth: Auth,
+    Session(principal): Session,
+    body: Result<Body<CreateReq>, Failure>,
+) -> Answer {
+    let new = match body
+        .map_err(|f| f.error)
+        .and_then(|Json(req, _)| new_user(&auth, req))
+    {
+        Ok(new) => new,
+        // The original checked the permission before it read the body.
+        Err(e) => {
+            auth.authorize(&principal, Permission::USER_CREATE).await?;
+            return Err(e.into());
+        }
+    };
+    let user = auth.create_user_as(&principal, new).await?;
+    Ok(ok(user_id(&user)))
+}
+
+/// `pass/create`'s body, checked.
+fn new_user(auth: &Auth, req: CreateReq) -> Result<NewUser, Error> {
     let email = Email::parse(&req.username).map_err(|e| e.field("username"))?;
     let name = req.name.trim();
     if name.is_empty() {
-        return Err(Error::invalid("name", "is required").into());
+        return Err(Error::invalid("name", "is required"));
     }
     if name.chars().count() > MAX_NAME {
-        return Err(Error::invalid("name", format!("at most {MAX_NAME} characters")).into());
+        return Err(Error::invalid(
+            "name",
+            format!("at most {MAX_NAME} characters"),
+        ));
     }
-    let (password, mobile) = password_and_mobile(&auth, req.password, req.mobile)?;
-    let new = NewUser {
+    let (password, mobile) = password_and_mobile(auth, req.password, req.mobile)?;
+    Ok(NewUser {
         email: Some(email),
         mobile,
         password,
@@ -818,9 +872,7 @@ async fn create(auth: Auth, Session(principal): Session, Json(req, _): Body<Crea
             ..Default::default()
         },
         ..Default::default()
-    };
-    let user = auth.create_user_as(&principal, new).await?;
-    Ok(ok(user_id(&user)))
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -857,16 +909,26 @@ async fn login(
     _: NotSignedIn,
     Json(req, _): Body<LoginReq>,
 ) -> Answer {
-    let account = auth
-        .account(&req.username)
+    // An empty field is a missing parameter (1); otherwise the original looked up whatever
+    // it was given: a name no account can have is an unknown user (1005), and only one longer
+    // than any identifier is bad input.
+    if req.username.trim().is_empty() {
+        return Err(Error::malformed("username", "is required").into());
+    }
+    let named = auth
+        .account_named(&req.username)
         .map_err(|e| e.field("username"))?;
     let password = Password::attempt(&req.password).map_err(|e| e.field("password"))?;
-    let step = auth
-        .password_login_with_second_step(
-            Attempt::new(&account, &password, &client),
-            &session_spec(),
-        )
-        .await;
+    let step = match named {
+        Some(account) => {
+            auth.password_login_with_second_step(
+                Attempt::new(&account, &password, &client),
+                &session_spec(),
+            )
+            .await
+        }
+        None => Err(Error::InvalidCredentials(CredentialFault::UnknownAccount)),
+    };
     // A refused password step ends the pending login it was made on top of.
     if let (Err(Error::InvalidCredentials(_)), Ok(pending)) = (&step, pending(&headers)) {
         auth.abandon_second_factor(&pending).await?;
@@ -935,6 +997,8 @@ async fn send_code(
     headers: HeaderMap,
     http::Params(q, _): Params<SendCodeQuery>,
 ) -> Answer {
+    // The original's order: the password step, then the method.
+    let pending = pending(&headers)?;
     let asked = match given(q.method)
         .map(|m| m.trim().to_ascii_lowercase())
         .as_deref()
@@ -943,7 +1007,6 @@ async fn send_code(
         Some("sms") => Channel::Sms,
         Some(_) => return Err(Error::invalid("method", "must be voice or sms").into()),
     };
-    let pending = pending(&headers)?;
     let channel = auth
         .resend_second_factor(&pending, asked, &client)
         .await
@@ -975,11 +1038,12 @@ struct EnterCodeReq {
     params(PendingLogin),
     responses(
         (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
-            session cookie is set and the pending-login cookie cleared; 1 a missing or malformed \
-            `code` (`result.field`), no pending login \
+            session cookie is set and the pending-login cookie cleared; 1 a missing `code` \
+            (`result.field`), no pending login \
             (`用户名/密码未验证或已失效，请返回重新验证`, also after five wrong codes), or too \
             many attempts (`操作过于频繁，请N秒后再试`); 1003 the request carries a live \
-            session; 1005 the account was disabled meanwhile; 1007 a wrong or expired code",
+            session; 1005 the account was disabled meanwhile; 1007 a wrong or expired code, \
+            whatever its shape",
             headers(
                 ("Set-Cookie" = String, description = "With 0: `pauli_session=<access token>` \
                     (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
@@ -996,7 +1060,9 @@ async fn enter_code(
     http::Params(req, _): Params<EnterCodeReq>,
 ) -> Answer {
     let pending = pending(&headers)?;
-    let code = Code::parse(&req.code).map_err(|e| e.field("code"))?;
+    // A code of any shape is simply a wrong one (1007, and it counts), as the original's
+    // `pass_verify_code` answered.
+    let code = Code::offered(&req.code);
     let s = auth
         .complete_second_factor(&pending, &code, &session_spec(), &client)
         .await?;

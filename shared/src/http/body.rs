@@ -196,15 +196,19 @@ impl<T: DeserializeOwned, R> Form<T, R> {
             }
         } else {
             let (parts, body) = req.into_parts();
-            let bytes = read_body(&parts, body).await?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-                .map_err(|e| Error::malformed("body", format!("not a form body: {e}")))?;
-            for (k, v) in pairs {
-                fields.insert(k, Value::String(v));
-            }
+            fields = url_encoded(&read_body(&parts, body).await?)?;
         }
         from_value(Value::Object(fields)).map(|v| Form(v, PhantomData))
     }
+}
+
+fn url_encoded(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| Error::malformed("body", format!("not a form body: {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect())
 }
 
 impl<T: DeserializeOwned, R> Params<T, R> {
@@ -218,10 +222,17 @@ impl<T: DeserializeOwned, R> Params<T, R> {
             }
         }
         let ct = content_type(&req);
-        let body = if ct.starts_with("application/x-www-form-urlencoded")
-            || ct.starts_with("multipart/form-data")
-        {
+        let body = if ct.starts_with("multipart/form-data") {
             Form::<Map<String, Value>, ()>::read(req, state).await?.0
+        } else if ct.starts_with("application/x-www-form-urlencoded") {
+            // A JSON object under a form's label (jQuery's default content type) is read as
+            // JSON, as pauli's original read every body (`get_json(force=True)`).
+            let (parts, body) = req.into_parts();
+            let bytes = read_body(&parts, body).await?;
+            match serde_json::from_slice::<Map<String, Value>>(&bytes) {
+                Ok(object) => object,
+                Err(_) => url_encoded(&bytes)?,
+            }
         } else {
             Json::<Map<String, Value>, ()>::read(req).await?.0
         };
@@ -237,7 +248,6 @@ mod tests {
 
     #[derive(serde::Deserialize, Debug)]
     struct Login {
-        #[allow(dead_code)]
         email: String,
         #[allow(dead_code)]
         password: String,
@@ -299,5 +309,24 @@ mod tests {
             Form::<Login, ()>::read(req, &()).await,
             Err(Error::Malformed { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn params_read_a_json_object_labelled_as_a_form() {
+        for body in [
+            r#"{"email":"a@b.c","password":"x"}"#,
+            "email=a%40b.c&password=x",
+        ] {
+            let req = Request::builder()
+                .uri("/")
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=UTF-8",
+                )
+                .body(Body::from(body))
+                .unwrap();
+            let Params(login, _) = Params::<Login, ()>::read(req, &()).await.unwrap();
+            assert_eq!(login.email, "a@b.c", "{body}");
+        }
     }
 }

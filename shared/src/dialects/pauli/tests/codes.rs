@@ -151,6 +151,9 @@ async fn get_code_resends_by_voice_or_sms_once_a_minute() {
     assert_refused(&bad, 1, "不支持的验证发送方式");
     let none = get(&t, "/pass/code", None).await;
     assert_refused(&none, 1, NO_PASSWORD_STEP);
+    // The password step is checked before the method, as the original's `send_sms_code`.
+    let none = get(&t, "/pass/code?method=fax", None).await;
+    assert_refused(&none, 1, NO_PASSWORD_STEP);
     let unknown = get(&t, "/pass/code", Some(&pending("no-such-login"))).await;
     assert_refused(&unknown, 1, NO_PASSWORD_STEP);
 }
@@ -304,16 +307,30 @@ async fn five_wrong_codes_void_the_pending_login() {
     .await;
     assert_refused(&r, 1, NO_PASSWORD_STEP);
     assert!(set_cookie(&r, "pauli_session").is_none());
-    // A malformed code is bad input, not a try.
+    // A code of another shape is a wrong one, as the original's `pass_verify_code` answered.
     t.clock.advance(61);
     let pid = login_pending(&t, "m@example.com", "secret1").await;
-    let r = send(
-        &t,
-        "POST",
-        "/pass/code",
-        json!({"code": "abc"}),
-        Some(&pending(&pid)),
-    )
-    .await;
-    assert_param(&r, "code");
+    for shape in ["abc", "", "１２３４５６"] {
+        let r = send(
+            &t,
+            "POST",
+            "/pass/code",
+            json!({"code": shape}),
+            Some(&pending(&pid)),
+        )
+        .await;
+        assert_refused(&r, 1007, WRONG_CODE);
+    }
+    // A JSON body under a form's label (jQuery's default) is read as JSON, as the original's
+    // `get_json(force=True)` did.
+    let r = t
+        .raw(
+            "POST",
+            &url("/pass/code"),
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            &json!({"code": t.last_code(E164)}).to_string(),
+            &[("cookie", &pending(&pid))],
+        )
+        .await;
+    assert_eq!(code(&r), 0, "{}", r.json);
 }

@@ -13,6 +13,11 @@ async fn create_needs_the_permission_and_never_returns_the_random_password() {
     let cookie = session(&login_direct(&t, "admin@example.com", "secret1").await);
     let r = send(&t, "POST", "/pass/create", body.clone(), Some(&cookie)).await;
     assert_refused(&r, 7, "缺少权限pauli:user:create");
+    // The permission is checked before the body, as the original's `has_perm` came first.
+    for bad in [json!({}), json!({"username": "nope", "name": "N"})] {
+        let r = send(&t, "POST", "/pass/create", bad, Some(&cookie)).await;
+        assert_refused(&r, 7, "缺少权限pauli:user:create");
+    }
     assert!(outbox(&t).is_empty());
 
     grant(&t, &admin, Permission::USER_CREATE).await;
@@ -87,4 +92,23 @@ async fn create_needs_the_permission_and_never_returns_the_random_password() {
         let r = send(&t, "POST", "/pass/create", body.clone(), Some(&cookie)).await;
         assert_param(&r, field);
     }
+}
+
+#[tokio::test]
+async fn a_mobile_texts_cannot_reach_is_refused_where_it_is_set() {
+    let t = test_app();
+    let admin = t
+        .user(new_user("admin@example.com", None, "secret1", &t))
+        .await;
+    grant(&t, &admin, Permission::USER_CREATE).await;
+    let cookie = session(&login_direct(&t, "admin@example.com", "secret1").await);
+    // Every password login of a user with a mobile texts it a code: a country texts are not
+    // enabled for (only the default, 86, here) would leave the user unable to sign in.
+    for mobile in ["+85291234567", "+8612345678", "1234567"] {
+        let body = json!({"username": "hk@example.com", "name": "HK", "mobile": mobile,
+            "password": "saffron-glacier-82"});
+        let r = send(&t, "POST", "/pass/create", body, Some(&cookie)).await;
+        assert_param(&r, "mobile");
+    }
+    assert!(t.app.auth.user_by("hk@example.com").await.is_err());
 }

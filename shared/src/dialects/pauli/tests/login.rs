@@ -40,6 +40,10 @@ async fn username_accepts_any_identifier_and_disabled_accounts_are_refused() {
     assert_eq!(code(&r), 0);
     let bad = login(&t, "", "secret1").await;
     assert_param(&bad, "username");
+    // A name no account can have is an unknown user, as the original's lookup found none.
+    for nobody in ["amy@example", "amy@@example.com", "12345", "+1"] {
+        assert_refused(&login(&t, nobody, "secret1").await, 1005, WRONG_CREDENTIALS);
+    }
     t.app.auth.disable(&user).await.unwrap();
     // A disabled account answers as a wrong password does.
     let r = login(&t, "alice@example.com", "secret1").await;

@@ -13,6 +13,9 @@ async fn record_needs_a_session_and_the_audit_permission() {
     let token = login_direct(&t, "admin@example.com", "secret1").await;
     let r = get(&t, &path, Some(&session(&token))).await;
     assert_refused(&r, 7, "缺少权限pauli:user:audit");
+    // The permission is checked before the parameters (the original's `perm_required`).
+    let r = get(&t, "/record", Some(&session(&token))).await;
+    assert_refused(&r, 7, "缺少权限pauli:user:audit");
     grant(&t, &admin, Permission::USER_AUDIT).await;
     let r = get(&t, &path, Some(&session(&token))).await;
     assert_eq!((r.status, code(&r)), (200, 0));
