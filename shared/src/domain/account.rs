@@ -18,7 +18,7 @@ impl Account {
         if s.contains('@') {
             return Email::parse(s).map(Account::Email);
         }
-        if s.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        if phone_like(s) {
             return Phone::parse(s, default_cc).map(Account::Mobile);
         }
         Username::parse(s, UsernamePolicy::default()).map(Account::Username)
@@ -30,6 +30,8 @@ impl Account {
     pub fn named(raw: &str, default_cc: &str) -> Result<Option<Self>, ParseError> {
         let limit = if raw.contains('@') {
             Email::MAX_LEN
+        } else if phone_like(raw.trim()) {
+            Phone::MAX_LEN
         } else {
             UsernamePolicy::default().max
         };
@@ -69,6 +71,11 @@ impl Account {
     }
 }
 
+/// Shaped like a phone number: digits, and the `+`, spaces, dashes and brackets people write.
+fn phone_like(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +110,7 @@ mod tests {
             Ok(Some(Account::Username(_)))
         ));
         assert!(Account::named(&"a".repeat(65), "86").is_err());
+        assert!(Account::named("+86133123400011234567", "86").is_err());
         assert!(Account::named(&format!("{}@x.com", "a".repeat(100)), "86").is_ok());
     }
 }

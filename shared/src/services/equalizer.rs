@@ -33,9 +33,17 @@ impl Equalizer {
 
     /// Takes as long as the work usually does, doing nothing.
     pub async fn imitate(&self) {
-        let avg = self.average.load(Ordering::Relaxed);
-        if avg > 0 {
-            tokio::time::sleep(Duration::from_micros(avg)).await;
+        let avg = Duration::from_micros(self.average.load(Ordering::Relaxed));
+        let until = Instant::now() + avg;
+        // tokio's timer counts whole milliseconds, so a sleep overshoots by up to one: the last
+        // millisecond is waited out by yielding, or work that takes less than one (a local
+        // outbox) would be imitated measurably slower than it runs.
+        let coarse = avg.saturating_sub(Duration::from_millis(1));
+        if !coarse.is_zero() {
+            tokio::time::sleep(coarse).await;
+        }
+        while Instant::now() < until {
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -8,6 +8,7 @@ use super::{
     limits::Limit,
     messages,
     security::Event,
+    throttle::{Gate, Suspect},
     Auth, Client,
 };
 use crate::{
@@ -398,6 +399,12 @@ impl Auth {
         spec: &super::SessionSpec,
         client: &Client,
     ) -> Result<super::SignedIn> {
+        // Signing in by a code is a login: behind the account's lockout, as `code_login` is (a
+        // locked account is signed in no way, and its count clears only when it is).
+        if let Some(holder) = self.id_holding(account).await? {
+            self.enter_gate(Suspect::User(holder), account, &Gate::Lockout, client)
+                .await?;
+        }
         let user = self
             .reset_password_with_code(account, code, password, client)
             .await?;

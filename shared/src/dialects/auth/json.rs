@@ -36,6 +36,9 @@
 //! - the username follows the shared rules (1 to 64 letters, digits, `_`, `.`, `-`, not all
 //!   digits); a new password the shared policy (8 to 128 characters, not easily guessed), so the
 //!   seed's example `test`/`test` only logs in to an account created before that policy;
+//! - `reset` answers an unknown username 404 with or without a token, in the original's order
+//!   of checks (API-NOTES); since polyauth takes the token as optional, that answer is open to
+//!   anonymous callers, and each try counts against the caller's address (30 per 5 minutes);
 //! - after ten consecutive failures the account is locked for the rest of the window (429);
 //! - like the original (which checked only that both fields were there, then looked the name
 //!   up), a username no account can have (empty, or no username, email or mobile by the shared
