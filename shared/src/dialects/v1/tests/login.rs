@@ -75,15 +75,7 @@ async fn form_bodies_are_read_as_json_ones() {
 async fn login_by_password_locks_after_ten_failures() {
     let t = test_app();
     register_mobile(&t, "pass-word-123456").await;
-    for _ in 0..10 {
-        let r = post(
-            &t,
-            "login",
-            json!({"account": MOBILE, "password": "nope-nope"}),
-        )
-        .await;
-        assert_exact(&r, 400, WRONG);
-    }
+    lock_mobile(&t).await;
     let r = post(
         &t,
         "login",

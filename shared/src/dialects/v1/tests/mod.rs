@@ -42,6 +42,19 @@ async fn register_mobile(t: &TestApp, password: &str) -> Reply {
     r
 }
 
+/// Ten wrong passwords for `MOBILE`: its account is locked from the next attempt on.
+async fn lock_mobile(t: &TestApp) {
+    for _ in 0..10 {
+        let r = post(
+            t,
+            "login",
+            json!({"account": MOBILE, "password": "nope-nope"}),
+        )
+        .await;
+        assert_exact(&r, 400, WRONG);
+    }
+}
+
 fn assert_error(r: &Reply, status: u16, text: &str) {
     assert_eq!(r.status, status, "{}", r.json);
     let got = r.json["error"]
