@@ -7,6 +7,10 @@
 //! - `POLYAUTH_LEGACY_SECRET_<DIALECT>`: the original app's secret (Django's `SECRET_KEY`,
 //!   alnitak's `AccessJwtSecret`, flame's `jwt.secret`, Biji's `SECRET_KEY`); setting it selects
 //!   `legacy` unless the profile says otherwise.
+//! - `POLYAUTH_LEGACY_SESSION_KEY_V1`: the first of `keys` in the `cookie-session` of seed
+//!   003's app (`boar` in flame's and boarcms's `main.js`). Set, seed 003's `login` also sets
+//!   that app's session cookie (`boar-session` and `boar-session.sig`), which its admin pages
+//!   sign in with; unset (the default), it sets none.
 //! - `POLYAUTH_TOKEN_AUDIENCE`: the `aud` of RS256 tokens (`polyauth`), what an API Gateway JWT
 //!   authorizer is configured with.
 //!
@@ -46,6 +50,7 @@ pub enum ProfileChoice {
 pub struct TokenConfig {
     profiles: [ProfileChoice; 5],
     pub audience: String,
+    pub v1_session_key: Option<Secret>,
 }
 
 impl TokenConfig {
@@ -54,6 +59,12 @@ impl TokenConfig {
         Ok(TokenConfig {
             profiles: [p?, j?, a?, v?, f?],
             audience: get("POLYAUTH_TOKEN_AUDIENCE").unwrap_or_else(|| "polyauth".into()),
+            v1_session_key: match get("POLYAUTH_LEGACY_SESSION_KEY_V1") {
+                Some(key) if key.is_empty() => {
+                    return Err(bad("POLYAUTH_LEGACY_SESSION_KEY_V1", "is empty".into()))
+                }
+                key => key.map(Secret::new),
+            },
         })
     }
 
@@ -112,6 +123,14 @@ mod tests {
 
     fn read(pairs: &[(&str, &str)]) -> Result<TokenConfig, ConfigError> {
         TokenConfig::read(&crate::config::env(pairs))
+    }
+
+    #[test]
+    fn the_v1_session_key_is_off_unless_set_and_never_empty() {
+        assert_eq!(read(&[]).unwrap().v1_session_key, None);
+        let c = read(&[("POLYAUTH_LEGACY_SESSION_KEY_V1", "boar")]).unwrap();
+        assert_eq!(c.v1_session_key, Some(Secret::new("boar".into())));
+        assert!(read(&[("POLYAUTH_LEGACY_SESSION_KEY_V1", "")]).is_err());
     }
 
     #[test]

@@ -36,6 +36,10 @@
 //! - `login/email` signs in existing accounts only (registration has its own endpoint);
 //! - the refresh token is also set as the HttpOnly cookie `refresh_token` on `/api` (the newer
 //!   client refreshes with an empty body); `updateToken` and `logout` read the body first;
+//! - the answers that hand out tokens also set the original's HttpOnly cookie `user_id=<id>` on
+//!   `/` (its older Nuxt client's server-side render takes a request without it for a signed-out
+//!   one), for as long as the refresh token; `logout` clears it. The original's `user_id_md5`
+//!   beside it (an MD5 of the id and an app salt) is not set: no client reads it;
 //! - `logout` checks an `Authorization` token when one is sent, like the original's middleware
 //!   (3000 / 2000), then needs a refresh token (500 `请求参数有误` without one, 2000 for an
 //!   unknown one), ends its session and the access token's, and clears the cookie.
@@ -74,6 +78,8 @@ const COOKIE: &str = "refresh_token";
 /// The cookie name of polyauth's earlier releases, still read.
 const OLD_COOKIE: &str = "refreshToken";
 const COOKIE_PATH: &str = "/api";
+/// The original's signed-in marker (`SetUserIdCookie`), on every path of the site.
+const USER_COOKIE: &str = "user_id";
 
 /// The routes with their OpenAPI entries.
 pub fn routes() -> crate::openapi::Routes {
@@ -128,7 +134,8 @@ fn post<'a>(paths: &'a mut PathsMap<String, PathItem>, path: &str) -> Option<&'a
 
 const SETS_COOKIE: &str = "On success: `refresh_token=<refreshToken>; Path=/api; \
     Max-Age=<seconds the refresh token lasts>; HttpOnly; SameSite=Lax` (`Secure` in \
-    production; the SameSite policy is configurable)";
+    production; the SameSite policy is configurable), and the original's `user_id=<userId>; \
+    Path=/` with the same lifetime and attributes";
 
 /// The refusal that says when to come back: the routes that may answer it name it.
 const WAITS: &[Wait] = &[Wait {
@@ -465,6 +472,9 @@ fn signed_in(auth: &Auth, tokens: &Tokens, user_id: u64) -> Response {
     let expires_at = tokens.refresh_expires_at;
     let cookie = http::token_cookie(auth, COOKIE, &tokens.refresh, COOKIE_PATH, expires_at);
     res.headers_mut().append(header::SET_COOKIE, cookie);
+    let id = user_id.to_string();
+    let marker = http::token_cookie(auth, USER_COOKIE, &id, "/", expires_at);
+    res.headers_mut().append(header::SET_COOKIE, marker);
     res
 }
 
@@ -648,7 +658,8 @@ async fn update_token(auth: Auth, headers: HeaderMap, Json(req, _): Body<Refresh
             `TOKEN过期` (an expired `Authorization` token: the refresh token was voided all \
             the same)",
             headers(("Set-Cookie" = String, description = "`refresh_token=; Path=/api; \
-                Max-Age=0; …`: the cookie cleared, on every answer but an unreadable body's"))),
+                Max-Age=0; …` and `user_id=; Path=/; Max-Age=0; …`: the cookies cleared, on \
+                every answer but an unreadable body's"))),
     ),
 )]
 async fn logout(auth: Auth, headers: HeaderMap, Json(req, _): Body<RefreshReq>) -> Response {
@@ -662,8 +673,11 @@ async fn logout(auth: Auth, headers: HeaderMap, Json(req, _): Body<RefreshReq>) 
         Ok(()) => ok(Null),
         Err(e) => Failure::from(e).into_response(),
     };
-    let clear = http::clear_cookie(COOKIE, COOKIE_PATH, auth.config().web.cookies);
-    res.headers_mut().append(header::SET_COOKIE, clear);
+    let policy = auth.config().web.cookies;
+    for (name, path) in [(COOKIE, COOKIE_PATH), (USER_COOKIE, "/")] {
+        let clear = http::clear_cookie(name, path, policy);
+        res.headers_mut().append(header::SET_COOKIE, clear);
+    }
     res
 }
 

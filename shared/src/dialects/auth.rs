@@ -33,6 +33,11 @@ pub fn router(auth: Auth) -> Router {
     json.merge(form.method_not_allowed_fallback(form::method_not_allowed))
 }
 
+/// Whether `path` is under `/auth`, where a request no route takes gets seed 004's 404.
+pub(crate) fn owns(path: &str) -> bool {
+    path == "/auth" || path.starts_with("/auth/")
+}
+
 /// A seed's route list: `root`, its route at `/auth/`, which is served at `/auth` too, and the
 /// `others`.
 fn seed<const N: usize>(

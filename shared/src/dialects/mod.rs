@@ -32,6 +32,9 @@ pub async fn unrouted(method: Method, uri: Uri) -> Response {
     if v1::owns(uri.path()) {
         return v1::unrouted(method).await;
     }
+    if auth::owns(uri.path()) {
+        return auth::form::not_found().await;
+    }
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({"error": "not found"})),

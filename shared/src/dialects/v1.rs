@@ -32,7 +32,9 @@
 //!   false`, as the original) and creates a new one otherwise (`isNewUser: true`; an empty
 //!   `nickname` gets the account masked as the original's `createFakeNickname` did: the first
 //!   three characters, `****`, the last four, `133****1234` or `use****.com`);
-//! - `login` takes exactly one of `password` and `code`; a code login for an unknown account
+//! - `login` takes `password` or `code` (a password decides when both are sent, as the original
+//!   knew no code login); with the app's session key configured (`config/tokens.rs`) it also
+//!   sets the app's `boar-session` cookie, as the original's `req.session.userId` did; a code login for an unknown account
 //!   creates it (`isNewUser: true`); repeated failures lock the account as everywhere (429);
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
 //!   the user, and answers a new session's token (the seed's token response).
@@ -47,12 +49,13 @@ use crate::{
     http::{self, JsonOrForm},
     openapi::Anywhere,
     services::{
-        Attempt, Client, Dialect, Gate, NewUser, Purpose, SessionSpec, SignedIn, UnknownAccount,
+        tokens::cookie_session, Attempt, Client, Dialect, Gate, NewUser, Purpose, SessionSpec,
+        SignedIn, UnknownAccount,
     },
     Auth, Error,
 };
 use axum::{
-    http::{Method, StatusCode},
+    http::{header, Method, StatusCode},
     response::{IntoResponse, Response},
     Router,
 };
@@ -349,7 +352,7 @@ async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>
             let s = auth
                 .password_login(Attempt::new(&account, &password, &client), &spec)
                 .await?;
-            Ok(signed_in(&auth, &s))
+            Ok(with_app_session(&auth, &s, signed_in(&auth, &s)))
         }
         (None, Some(raw)) => {
             let code = code(raw)?;
@@ -363,9 +366,29 @@ async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>
                     &client,
                 )
                 .await?;
-            Ok(signed_in(&auth, &s))
+            Ok(with_app_session(&auth, &s, signed_in(&auth, &s)))
         }
     }
+}
+
+/// `login`'s answer with the app's own session cookie, where the operator set the app's key
+/// (`config/tokens.rs`): the original's login set `req.session.userId`, which boarcms's admin
+/// pages sign in with. It lives as long as the token, not the original's two days: the format
+/// cannot be revoked.
+fn with_app_session(auth: &Auth, s: &SignedIn, mut answer: Response) -> Response {
+    let Some(key) = &auth.config().tokens.v1_session_key else {
+        return answer;
+    };
+    let (value, sig) = cookie_session::issue(key, s.user.id);
+    let policy = auth.config().web.cookies;
+    for (name, value) in [
+        (cookie_session::NAME, value),
+        (cookie_session::SIG_NAME, sig),
+    ] {
+        let cookie = http::set_cookie(name, &value, "/", TOKEN_TTL - TOKEN_BACKDATE, policy);
+        answer.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    answer
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -196,6 +196,10 @@ enum Message {
     ServiceUnavailable,
     #[serde(rename = "405 Method Not Allowed: The method is not allowed for the requested URL.")]
     MethodNotAllowed,
+    #[serde(
+        rename = "404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+    )]
+    NotFound,
 }
 
 /// A method a seed-004 route does not take: the original's 405 in its envelope (Flask's
@@ -206,6 +210,17 @@ pub(super) async fn method_not_allowed() -> Response {
         message: Message::MethodNotAllowed,
     };
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// A path under `/auth` no route takes: the original's 404 in its envelope (Flask's
+/// `NotFound` through its error forward). The Android app reads every error body's `message`;
+/// seed 001's Django answered an HTML page, which its Flutter client could not decode either.
+pub(crate) async fn not_found() -> Response {
+    let body = Refusal {
+        code: 404,
+        message: Message::NotFound,
+    };
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
 /// Every success: the original's `Result` with `code` 200 and `message` `Success`.

@@ -4,6 +4,7 @@
 //! original app's secret (`profile.rs`). Rotating a signing key therefore voids no code, reset
 //! link or refresh token; rotating the root secret signs everyone out.
 
+pub mod cookie_session;
 mod keyset;
 mod profile;
 mod timed_jws;

@@ -25,6 +25,23 @@ async fn password_and_code_login_answer_tokens_and_cookie() {
     let attrs: Vec<&str> = header.split(';').map(str::trim).collect();
     assert!(attrs.contains(&"Path=/api"), "{header}");
     assert!(attrs.contains(&"HttpOnly"), "{header}");
+    // The original's signed-in marker, which its older client's server-side render reads.
+    let marker = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("user_id="))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        set_cookie(&r, "user_id"),
+        Some(data["userId"].to_string()),
+        "{marker}"
+    );
+    for attr in ["Path=/", "HttpOnly", "Max-Age=604800"] {
+        assert!(marker.split(';').any(|a| a.trim() == attr), "{marker}");
+    }
     assert_eq!(
         set_cookie(&r, "refreshToken"),
         None,
@@ -55,6 +72,7 @@ async fn password_and_code_login_answer_tokens_and_cookie() {
     .await;
     assert_eq!(assert_ok(&r)["userId"], data["userId"]);
     assert!(set_cookie(&r, "refresh_token").is_some());
+    assert_eq!(set_cookie(&r, "user_id"), Some(data["userId"].to_string()));
     let r = post(
         &t,
         "/login/email",

@@ -92,6 +92,7 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
         .await;
     assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
     assert_eq!(set_cookie(&r, "refresh_token").as_deref(), Some(""));
+    assert_eq!(set_cookie(&r, "user_id").as_deref(), Some(""));
     // A refresh token alone logs out too.
     let r = login(&t, "a@x.com", "secret-pass-1").await;
     let refresh = r.json["data"]["refreshToken"].as_str().unwrap().to_string();

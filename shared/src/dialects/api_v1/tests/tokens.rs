@@ -50,4 +50,5 @@ async fn update_token_reads_the_cookie_when_the_body_has_none() {
         data["refreshToken"].as_str(),
         "the rotated token replaces the cookie"
     );
+    assert_eq!(set_cookie(&r, "user_id"), Some(data["userId"].to_string()));
 }

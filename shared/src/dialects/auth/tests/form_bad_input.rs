@@ -57,3 +57,26 @@ async fn wrong_methods_on_seed_004_routes_answer_in_its_envelope() {
     let r = t.raw("GET", "/auth/create", "", "", &[]).await;
     assert_eq!(r.status, 405);
 }
+
+/// A path under `/auth` that no route takes (a trailing slash on a seed 004 route, a typo):
+/// the original's 404 in its envelope, which the Android app's error handler reads; paths
+/// outside every dialect keep the plain JSON 404.
+#[tokio::test]
+async fn unknown_paths_under_auth_answer_seed_004s_404() {
+    let t = test_app();
+    for (method, uri) in [
+        ("POST", "/auth/logout/"),
+        ("GET", "/auth/nope"),
+        ("POST", "/auth/captcha"),
+    ] {
+        let r = t.raw(method, uri, "", "", &[]).await;
+        assert_fail(
+            &r,
+            404,
+            "404 Not Found: The requested URL was not found on the server. If you entered the \
+             URL manually please check your spelling and try again.",
+        );
+    }
+    let r = t.raw("GET", "/authx", "", "", &[]).await;
+    assert_eq!((r.status, &r.json), (404, &json!({"error": "not found"})));
+}

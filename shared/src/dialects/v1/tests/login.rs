@@ -221,3 +221,75 @@ async fn disabled_accounts_are_refused() {
         "账号已被禁用",
     );
 }
+
+/// With the app's `cookie-session` key configured, a login also sets the app's session cookie
+/// (`{"userId": id}` and its keygrip signature), which boarcms's admin pages sign in with;
+/// it lives as long as the token. Without the key, or for a failed login, no cookie is set.
+#[tokio::test]
+async fn login_sets_the_apps_session_cookie_only_when_its_key_is_configured() {
+    use crate::{
+        config::{Config, Secret},
+        services::{testing::Harness, tokens::cookie_session},
+    };
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let mut config = Config::for_tests();
+    config.tokens.v1_session_key = Some(Secret::new("boar".into()));
+    let t = Harness::builder().config(config).app();
+    let reg = register_mobile(&t, "pass-word-123456").await;
+    let id = reg.json["user"]["id"].as_u64().unwrap();
+    let set_cookies = |r: &Reply| -> Vec<String> {
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        set_cookies(&reg).is_empty(),
+        "register sets none, as the original"
+    );
+    let wrong = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "nope-nope-nope"}),
+    )
+    .await;
+    assert_exact(&wrong, 400, WRONG);
+    assert!(set_cookies(&wrong).is_empty());
+
+    let r = post(
+        &t,
+        "login",
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let cookies = set_cookies(&r);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let value_of = |name: &str| {
+        let c = cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {cookies:?}"));
+        for part in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=10770"] {
+            assert!(c.contains(part), "{c} lacks {part}");
+        }
+        c[name.len() + 1..].split(';').next().unwrap().to_string()
+    };
+    let session = value_of("boar-session");
+    let decoded: Value = serde_json::from_slice(&STANDARD.decode(&session).unwrap()).unwrap();
+    assert_eq!(decoded, json!({"userId": id}));
+    let (_, sig) = cookie_session::issue(&Secret::new("boar".into()), crate::domain::UserId(id));
+    assert_eq!(value_of("boar-session.sig"), sig);
+
+    let plain = test_app();
+    register_mobile(&plain, "pass-word-123456").await;
+    let r = post(
+        &plain,
+        "login",
+        json!({"account": MOBILE, "password": "pass-word-123456"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(set_cookies(&r).is_empty());
+}
