@@ -129,12 +129,16 @@ async fn secret_string(
 }
 
 /// The legacy secrets are one JSON object keyed by dialect (`{"AUTH_FORM": "..."}`), each
-/// becoming `POLYAUTH_LEGACY_SECRET_<DIALECT>` as it would be locally.
+/// becoming `POLYAUTH_LEGACY_SECRET_<DIALECT>` as it would be locally; `V1_SESSION`, seed 003's
+/// app's cookie-session key, becomes `POLYAUTH_LEGACY_SESSION_KEY_V1`.
 fn legacy_secret_vars(json: &str) -> Result<Vec<(String, String)>, String> {
     let map: std::collections::BTreeMap<String, String> = serde_json::from_str(json)
         .map_err(|_| "the legacy token secrets are not a JSON object of strings".to_string())?;
     map.into_iter()
         .map(|(dialect, secret)| {
+            if dialect == "V1_SESSION" {
+                return Ok(("POLYAUTH_LEGACY_SESSION_KEY_V1".to_string(), secret));
+            }
             crate::domain::Dialect::ALL
                 .iter()
                 .any(|d| d.env_name() == dialect)
@@ -204,6 +208,13 @@ mod tests {
                     "a".to_string()
                 ),
             ]
+        );
+        assert_eq!(
+            super::legacy_secret_vars(r#"{"V1_SESSION": "boar"}"#).unwrap(),
+            [(
+                "POLYAUTH_LEGACY_SESSION_KEY_V1".to_string(),
+                "boar".to_string()
+            )]
         );
         assert!(super::legacy_secret_vars(r#"{"auth_form": "a"}"#).is_err());
         assert!(super::legacy_secret_vars("secret").is_err());
