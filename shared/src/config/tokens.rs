@@ -10,7 +10,7 @@
 //! - `POLYAUTH_LEGACY_SESSION_KEY_V1`: the first of `keys` in the `cookie-session` of seed
 //!   003's app (`boar` in flame's and boarcms's `main.js`). Set, seed 003's `login` also sets
 //!   that app's session cookie (`boar-session` and `boar-session.sig`), which its admin pages
-//!   sign in with; unset (the default), it sets none.
+//!   sign in with; unset (the default), it sets none. Changing it revokes the cookies issued.
 //! - `POLYAUTH_TOKEN_AUDIENCE`: the `aud` of RS256 tokens (`polyauth`), what an API Gateway JWT
 //!   authorizer is configured with.
 //!
@@ -59,12 +59,7 @@ impl TokenConfig {
         Ok(TokenConfig {
             profiles: [p?, j?, a?, v?, f?],
             audience: get("POLYAUTH_TOKEN_AUDIENCE").unwrap_or_else(|| "polyauth".into()),
-            v1_session_key: match get("POLYAUTH_LEGACY_SESSION_KEY_V1") {
-                Some(key) if key.is_empty() => {
-                    return Err(bad("POLYAUTH_LEGACY_SESSION_KEY_V1", "is empty".into()))
-                }
-                key => key.map(Secret::new),
-            },
+            v1_session_key: get("POLYAUTH_LEGACY_SESSION_KEY_V1").map(Secret::new),
         })
     }
 
@@ -126,11 +121,10 @@ mod tests {
     }
 
     #[test]
-    fn the_v1_session_key_is_off_unless_set_and_never_empty() {
+    fn the_v1_session_key_is_off_unless_set() {
         assert_eq!(read(&[]).unwrap().v1_session_key, None);
         let c = read(&[("POLYAUTH_LEGACY_SESSION_KEY_V1", "boar")]).unwrap();
         assert_eq!(c.v1_session_key, Some(Secret::new("boar".into())));
-        assert!(read(&[("POLYAUTH_LEGACY_SESSION_KEY_V1", "")]).is_err());
     }
 
     #[test]

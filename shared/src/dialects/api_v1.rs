@@ -42,7 +42,7 @@
 //!   beside it (an MD5 of the id and an app salt) is not set: no client reads it;
 //! - `logout` checks an `Authorization` token when one is sent, like the original's middleware
 //!   (3000 / 2000), then needs a refresh token (500 `请求参数有误` without one, 2000 for an
-//!   unknown one), ends its session and the access token's, and clears the cookie.
+//!   unknown one), ends its session and the access token's, and clears both cookies.
 
 use super::{retry_after, wait_seconds, During};
 use crate::{
@@ -637,7 +637,7 @@ async fn update_token(auth: Auth, headers: HeaderMap, Json(req, _): Body<Refresh
     Ok(signed_in(&auth, &tokens, tokens.user_id.0))
 }
 
-/// Signs out: voids the refresh token, ends the access token's session and clears the cookie.
+/// Signs out: voids the refresh token, ends the access token's session and clears the cookies.
 ///
 /// The refresh token is voided whatever the access token's state; the access token, when sent,
 /// is then checked as the original's middleware did.

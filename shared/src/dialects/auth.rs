@@ -38,6 +38,12 @@ pub(crate) fn owns(path: &str) -> bool {
     path == "/auth" || path.starts_with("/auth/")
 }
 
+/// What no route under `/auth` takes: seed 004's 404 (its original served the whole prefix;
+/// seed 001's Django answered an HTML page, which its Flutter client could not decode either).
+pub(crate) async fn unrouted() -> axum::response::Response {
+    form::not_found()
+}
+
 /// A seed's route list: `root`, its route at `/auth/`, which is served at `/auth` too, and the
 /// `others`.
 fn seed<const N: usize>(

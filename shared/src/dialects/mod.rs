@@ -33,7 +33,7 @@ pub async fn unrouted(method: Method, uri: Uri) -> Response {
         return v1::unrouted(method).await;
     }
     if auth::owns(uri.path()) {
-        return auth::form::not_found().await;
+        return auth::unrouted().await;
     }
     (
         StatusCode::NOT_FOUND,

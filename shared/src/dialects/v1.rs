@@ -32,10 +32,11 @@
 //!   false`, as the original) and creates a new one otherwise (`isNewUser: true`; an empty
 //!   `nickname` gets the account masked as the original's `createFakeNickname` did: the first
 //!   three characters, `****`, the last four, `133****1234` or `use****.com`);
-//! - `login` takes `password` or `code` (a password decides when both are sent, as the original
-//!   knew no code login); with the app's session key configured (`config/tokens.rs`) it also
-//!   sets the app's `boar-session` cookie, as the original's `req.session.userId` did; a code login for an unknown account
+//! - `login` takes `password` or `code` (a password decides when both are sent, as the
+//!   original knew no code login); a code login for an unknown account
 //!   creates it (`isNewUser: true`); repeated failures lock the account as everywhere (429);
+//! - with the app's `cookie-session` key configured (`config/tokens.rs`), `login` also sets the
+//!   app's `boar-session` cookie and its signature, as the original's `req.session.userId` did;
 //! - `reset-password` needs a code sent with flag `reset-password`, ends every older session of
 //!   the user, and answers a new session's token (the seed's token response).
 //! - what the original's router did not route gets its catch-all: a wrong method or an unknown
@@ -337,7 +338,11 @@ struct Credentials {
 
 /// Signs in with a password or a code; a code for an unknown account creates it.
 #[utoipa::path(post, path = "/login", request_body = Credentials, responses(
-    (status = 200, description = "Signed in", body = SignedInBody),
+    (status = 200, description = "Signed in", body = SignedInBody,
+        headers(("Set-Cookie" = String, description = "Only where the app's cookie-session key \
+            is configured (`POLYAUTH_LEGACY_SESSION_KEY_V1`): `boar-session=<base64 of \
+            {\"userId\":<id>}>; Path=/; Max-Age=<the token's seconds>; HttpOnly; SameSite=Lax` \
+            and `boar-session.sig=<its keygrip signature>` with the same attributes"))),
     (status = 401, description = "Not authenticated", body = Refusal),
 ))]
 async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>) -> Answer {
@@ -371,21 +376,17 @@ async fn login(auth: Auth, client: Client, JsonOrForm(req, _): Body<Credentials>
     }
 }
 
-/// `login`'s answer with the app's own session cookie, where the operator set the app's key
-/// (`config/tokens.rs`): the original's login set `req.session.userId`, which boarcms's admin
-/// pages sign in with. It lives as long as the token, not the original's two days: the format
-/// cannot be revoked.
+/// `login`'s answer with the app's own session cookie where the core hands one out: the
+/// original's login set `req.session.userId`, which boarcms's admin pages sign in with.
 fn with_app_session(auth: &Auth, s: &SignedIn, mut answer: Response) -> Response {
-    let Some(key) = &auth.config().tokens.v1_session_key else {
+    let Some(session) = auth.app_session(s) else {
         return answer;
     };
-    let (value, sig) = cookie_session::issue(key, s.user.id);
-    let policy = auth.config().web.cookies;
     for (name, value) in [
-        (cookie_session::NAME, value),
-        (cookie_session::SIG_NAME, sig),
+        (cookie_session::NAME, session.value),
+        (cookie_session::SIG_NAME, session.signature),
     ] {
-        let cookie = http::set_cookie(name, &value, "/", TOKEN_TTL - TOKEN_BACKDATE, policy);
+        let cookie = http::token_cookie(auth, name, &value, "/", session.expires_at);
         answer.headers_mut().append(header::SET_COOKIE, cookie);
     }
     answer

@@ -23,6 +23,29 @@ pub struct SignedIn {
     pub is_new: bool,
 }
 
+/// Seed 003's app's own session cookie for a sign-in (`tokens/cookie_session.rs`).
+pub struct AppSession {
+    pub value: String,
+    pub signature: String,
+    /// The browser drops it with the access token. The value itself never expires: only a
+    /// new key (polyauth's and the app's) revokes what was issued.
+    pub expires_at: i64,
+}
+
+impl Auth {
+    /// The app session a sign-in also hands out, where the operator gave polyauth the app's
+    /// `cookie-session` key (`POLYAUTH_LEGACY_SESSION_KEY_V1`); none otherwise.
+    pub fn app_session(&self, s: &SignedIn) -> Option<AppSession> {
+        let key = self.config().tokens.v1_session_key.as_ref()?;
+        let (value, signature) = super::tokens::cookie_session::issue(key, s.user.id);
+        Some(AppSession {
+            value,
+            signature,
+            expires_at: s.tokens.access_expires_at,
+        })
+    }
+}
+
 /// A password that checked out: the user, its session entries, the writes its success makes
 /// (the failure count cleared, a legacy hash upgraded) and whether the hash was upgraded.
 struct Verified {

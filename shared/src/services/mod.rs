@@ -32,7 +32,7 @@ pub use captcha::Challenge;
 pub use codes::{CodeCheck, IssuedCode, Purpose};
 pub use import::{BadField, ImportLine, ImportedUser, LegacyId, Outcome};
 pub use keyring::{Rotation, DEFAULT_ACTIVATION_DELAY};
-pub use login::{Attempt, LoginStep, SignedIn, UnknownAccount};
+pub use login::{AppSession, Attempt, LoginStep, SignedIn, UnknownAccount};
 pub use passwords::Hasher;
 pub use registration::NewUser;
 pub use reset::RESETS_PER_DAY;

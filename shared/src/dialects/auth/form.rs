@@ -212,10 +212,9 @@ pub(super) async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
-/// A path under `/auth` no route takes: the original's 404 in its envelope (Flask's
-/// `NotFound` through its error forward). The Android app reads every error body's `message`;
-/// seed 001's Django answered an HTML page, which its Flutter client could not decode either.
-pub(crate) async fn not_found() -> Response {
+/// The original's 404 in its envelope (Flask's `NotFound` through its error forward): the
+/// Android app reads every error body's `message`.
+pub(super) fn not_found() -> Response {
     let body = Refusal {
         code: 404,
         message: Message::NotFound,

@@ -2,8 +2,10 @@
 //! it (`name: 'boar-session'`), which their admin pages sign in with (`req.session.userId`),
 //! alongside the JWT. The value is the session as base64 JSON; `boar-session.sig` is keygrip's
 //! signature of `boar-session=<value>`: HMAC-SHA1 under the app's first key, URL-safe base64
-//! without padding. The format carries no expiry and cannot be revoked, so polyauth issues it
-//! only where an operator sets the app's key, and for no longer than the token it comes with.
+//! without padding. The value carries no expiry and is the same at every sign-in: the app
+//! accepts it until its key changes, whatever polyauth ends (logout, a reset, disabling). So
+//! polyauth issues it only where an operator sets the app's key, and changing that key (here
+//! and in the app) is what revokes the cookies issued.
 
 use crate::{config::Secret, domain::UserId};
 use base64::{

@@ -271,8 +271,9 @@ async fn login_sets_the_apps_session_cookie_only_when_its_key_is_configured() {
             .iter()
             .find(|c| c.starts_with(&format!("{name}=")))
             .unwrap_or_else(|| panic!("no {name} in {cookies:?}"));
-        for part in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=10770"] {
-            assert!(c.contains(part), "{c} lacks {part}");
+        let attrs: Vec<&str> = c.split(';').map(str::trim).collect();
+        for part in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=10800"] {
+            assert!(attrs.contains(&part), "{c} lacks {part}");
         }
         c[name.len() + 1..].split(';').next().unwrap().to_string()
     };
@@ -281,6 +282,16 @@ async fn login_sets_the_apps_session_cookie_only_when_its_key_is_configured() {
     assert_eq!(decoded, json!({"userId": id}));
     let (_, sig) = cookie_session::issue(&Secret::new("boar".into()), crate::domain::UserId(id));
     assert_eq!(value_of("boar-session.sig"), sig);
+
+    // A code login sets it too.
+    let code = code_for(&t, MOBILE, E164, "login").await;
+    let r = post(&t, "login", json!({"account": MOBILE, "code": code})).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let names: Vec<String> = set_cookies(&r)
+        .iter()
+        .map(|c| c.split('=').next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["boar-session", "boar-session.sig"]);
 
     let plain = test_app();
     register_mobile(&plain, "pass-word-123456").await;

@@ -363,3 +363,22 @@ fn the_originals_own_tokens_are_genuine_but_open_no_session() {
         );
     }
 }
+
+/// `kid_of` only picks the key, and reads the `kid` jsonwebtoken's own header parse reads;
+/// what it cannot read names no key.
+#[test]
+fn kid_of_reads_the_headers_kid_and_nothing_else() {
+    let enc = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    for header in [
+        json!({"alg": "HS256", "typ": "JWT", "kid": "k-1"}),
+        json!({"kid": "k-2", "alg": "RS256", "x5t": "abc", "cty": "JWT"}),
+        json!({"alg": "HS256"}),
+    ] {
+        let token = format!("{}.{}.sig", enc(header.clone()), enc(json!({"sub": "1"})));
+        let theirs = jsonwebtoken::decode_header(&token).unwrap().kid;
+        assert_eq!(kid_of(&token), theirs, "{header}");
+    }
+    for garbage in ["", "abc", "%%%.x.y", &format!("{}.x.y", enc(json!("kid")))] {
+        assert_eq!(kid_of(garbage), None, "{garbage:?}");
+    }
+}
