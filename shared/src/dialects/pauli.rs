@@ -1069,7 +1069,7 @@ async fn enter_code(
     Ok(signed_in(&auth, &s.tokens, &s.user))
 }
 
-/// Ends the session and clears both cookies.
+/// Ends the session and any password step awaiting its code, and clears both cookies.
 #[utoipa::path(get, path = "/logout",
     params(Session),
     responses(
@@ -1090,6 +1090,11 @@ async fn logout(auth: Auth, headers: HeaderMap) -> Answer {
             Err(Error::Unavailable) => return Err(Error::Unavailable.into()),
             Err(_) => {}
         }
+    }
+    // The original's `session.clear()` dropped a password step awaiting its code too: one
+    // kept past logout (a copied cookie) must not complete.
+    if let Ok(pending) = pending(&headers) {
+        auth.abandon_second_factor(&pending).await?;
     }
     let res = with_cookie(ok(Empty {}), clear(&auth, SESSION_COOKIE));
     Ok(with_cookie(res, clear(&auth, PENDING_COOKIE)))

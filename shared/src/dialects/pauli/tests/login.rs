@@ -180,3 +180,26 @@ async fn a_wrong_password_during_the_sms_step_ends_the_pending_login() {
     .await;
     assert_refused(&r, 1, "用户名/密码未验证或已失效，请返回重新验证");
 }
+
+/// Logging out ends a password step awaiting its code, as the original's `session.clear()`
+/// did: a pending cookie kept past the logout (copied before it) signs nobody in.
+#[tokio::test]
+async fn logout_ends_the_pending_login_a_kept_cookie_names() {
+    let t = test_app();
+    t.user(new_user("m@example.com", Some(MOBILE), "secret1", &t))
+        .await;
+    let pid = login_pending(&t, "m@example.com", "secret1").await;
+    let sent = t.last_code(E164);
+    let r = get(&t, "/logout", Some(&pending(&pid))).await;
+    assert_eq!(code(&r), 0, "{}", r.json);
+    assert_eq!(set_cookie(&r, "pauli_pending").as_deref(), Some(""));
+    let r = send(
+        &t,
+        "POST",
+        "/pass/code",
+        json!({"code": sent}),
+        Some(&pending(&pid)),
+    )
+    .await;
+    assert_refused(&r, 1, "用户名/密码未验证或已失效，请返回重新验证");
+}
