@@ -123,15 +123,26 @@ fn text(v: &Option<String>) -> Option<&str> {
 impl ImportLine {
     /// Reads one JSON line; unknown fields are refused, naming them.
     pub fn read(line: &str) -> Result<ImportLine, BadField> {
-        serde_json::from_str(line).map_err(|e| {
+        let mut json = serde_json::Deserializer::from_str(line);
+        let read: Result<ImportLine, _> = serde_path_to_error::deserialize(&mut json);
+        read.map_err(|e| {
+            // The path names a field whose value has the wrong type (`disabled: 1`).
+            let path = e.path().to_string();
             // The file's line number is the report's; serde's own is always 1 here.
-            let msg = e.to_string().replace(" at line 1 column ", " at column ");
-            let field = msg
+            let msg = e
+                .into_inner()
+                .to_string()
+                .replace(" at line 1 column ", " at column ");
+            let named = msg
                 .split('`')
                 .nth(1)
-                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-                .unwrap_or("line")
-                .to_string();
+                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"));
+            let field = match named {
+                Some(field) => field.to_string(),
+                // `.` is the line itself, `?` a line that is not JSON.
+                None if !matches!(path.as_str(), "." | "?") => path,
+                None => "line".to_string(),
+            };
             BadField { field, reason: msg }
         })
     }
@@ -466,6 +477,20 @@ mod tests {
             "created_at"
         );
         assert_eq!(field_of(line("{not json")), "line");
+        // A value of the wrong type names its field (an export that wrote 0/1 for a flag).
+        for (json, field) in [
+            (
+                r#"{"id": 1, "email": "a@x.com", "disabled": 1}"#,
+                "disabled",
+            ),
+            (r#"{"id": 1, "mobile": 13312341234}"#, "mobile"),
+            (
+                r#"{"id": 1, "email": "a@x.com", "permissions": "x"}"#,
+                "permissions",
+            ),
+        ] {
+            assert_eq!(field_of(line(json)), field, "{json}");
+        }
         let no_md5 = ImportLine::read(
             r#"{"id": 1, "email": "a@x.com", "password_hash": "0cc175b9c0f1b6a831c399e269772661"}"#,
         )

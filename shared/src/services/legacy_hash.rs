@@ -11,6 +11,20 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use md5::{Digest as _, Md5};
 use subtle::ConstantTimeEq;
 
+/// The most work an imported hash may ask of a login. Each login attempt on an account runs its
+/// hash's own work on the shared hashing pool, so one hash of absurd cost (bcrypt 31,
+/// a billion sha-crypt rounds) would let anyone who knows the name stall every sign-in. The
+/// caps sit well above what the originals and their libraries' defaults used (bcrypt 10 to 12,
+/// passlib's 656,000 sha512_crypt rounds, Django's and Werkzeug's 1,000,000 PBKDF2 iterations,
+/// argon2-cffi's 64 MiB and passlib's 100 MiB): an import refuses what is over them, and a
+/// stored hash over them matches no password.
+const MAX_BCRYPT_COST: u32 = 15;
+const MAX_SHA_CRYPT_ROUNDS: u32 = 1_000_000;
+const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+const MAX_ARGON2_MEMORY_KIB: u32 = 131_072;
+const MAX_ARGON2_PASSES: u32 = 16;
+const MAX_ARGON2_LANES: u32 = 16;
+
 /// The prefix of a wrapped MD5: argon2id of the lower-case hex MD5 of the password.
 pub const WRAPPED_MD5: &str = "md5+";
 
@@ -75,20 +89,34 @@ pub fn parse_imported(raw: &str, bare: BareHex) -> Result<Imported, ParseError> 
         return Err(ParseError::new("longer than 1024 characters"));
     }
     if s.starts_with("$argon2") {
-        let complete = argon2::password_hash::PasswordHash::new(s)
-            .is_ok_and(|h| h.salt.is_some() && h.hash.is_some());
-        if !complete {
+        let Ok(parsed) = argon2::password_hash::PasswordHash::new(s) else {
             return Err(ParseError::new("not a valid argon2 hash"));
+        };
+        let params = argon2::Params::try_from(&parsed);
+        let (Ok(params), Some(_), Some(_)) = (params, parsed.salt, parsed.hash) else {
+            return Err(ParseError::new("not a valid argon2 hash"));
+        };
+        if params.m_cost() > MAX_ARGON2_MEMORY_KIB
+            || params.t_cost() > MAX_ARGON2_PASSES
+            || params.p_cost() > MAX_ARGON2_LANES
+        {
+            return Err(ParseError::new(format!(
+                "argon2 parameters over the most a login may cost (m={MAX_ARGON2_MEMORY_KIB}, \
+                 t={MAX_ARGON2_PASSES}, p={MAX_ARGON2_LANES})"
+            )));
         }
         return Ok(Imported::AsIs(s.to_string()));
     }
     if ["$2a$", "$2b$", "$2y$"].iter().any(|p| s.starts_with(p)) {
-        let cost_ok = s
-            .get(4..6)
-            .and_then(|c| c.parse::<u32>().ok())
-            .is_some_and(|c| (4..=31).contains(&c));
+        let cost = s.get(4..6).and_then(|c| c.parse::<u32>().ok());
+        let cost_ok = cost.is_some_and(|c| (4..=31).contains(&c));
         if s.len() != 60 || !cost_ok || s.as_bytes().get(6) != Some(&b'$') {
             return Err(ParseError::new("not a valid bcrypt hash"));
+        }
+        if cost.is_some_and(|c| c > MAX_BCRYPT_COST) {
+            return Err(ParseError::new(format!(
+                "bcrypt cost over {MAX_BCRYPT_COST}, the most a login may cost"
+            )));
         }
         return Ok(Imported::AsIs(s.to_string()));
     }
@@ -97,15 +125,17 @@ pub fn parse_imported(raw: &str, bare: BareHex) -> Result<Imported, ParseError> 
     }
     if s.starts_with("pbkdf2_") {
         return django(s)
-            .map(|_| Imported::AsIs(s.to_string()))
-            .ok_or_else(|| ParseError::new("not a valid Django PBKDF2 hash"));
+            .ok_or_else(|| ParseError::new("not a valid Django PBKDF2 hash"))
+            .and_then(|(_, iterations, ..)| pbkdf2_within_cap(iterations))
+            .map(|()| Imported::AsIs(s.to_string()));
     }
     if s.starts_with("pbkdf2:") {
         return werkzeug(s)
-            .map(|_| Imported::AsIs(s.to_string()))
             .ok_or_else(|| {
                 ParseError::new("not a valid Werkzeug hash (pbkdf2:<sha1|sha256|sha512>:<iterations>$<salt>$<hex>)")
-            });
+            })
+            .and_then(|(_, iterations, ..)| pbkdf2_within_cap(iterations))
+            .map(|()| Imported::AsIs(s.to_string()));
     }
     if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return if bare == BareHex::Md5 {
@@ -119,6 +149,15 @@ pub fn parse_imported(raw: &str, bare: BareHex) -> Result<Imported, ParseError> 
     Err(ParseError::new("unknown password hash format"))
 }
 
+fn pbkdf2_within_cap(iterations: u32) -> Result<(), ParseError> {
+    if iterations > MAX_PBKDF2_ITERATIONS {
+        return Err(ParseError::new(format!(
+            "PBKDF2 iterations over {MAX_PBKDF2_ITERATIONS}, the most a login may cost"
+        )));
+    }
+    Ok(())
+}
+
 fn sha_crypt_shape(s: &str) -> Result<(), ParseError> {
     let bad = || ParseError::new("not a valid sha256_crypt / sha512_crypt hash");
     let (checksum_len, rest) = match (s.strip_prefix("$5$"), s.strip_prefix("$6$")) {
@@ -129,7 +168,11 @@ fn sha_crypt_shape(s: &str) -> Result<(), ParseError> {
     let rest = match rest.strip_prefix("rounds=") {
         Some(r) => {
             let (n, after) = r.split_once('$').ok_or_else(bad)?;
-            n.parse::<u32>().map_err(|_| bad())?;
+            if n.parse::<u32>().map_err(|_| bad())? > MAX_SHA_CRYPT_ROUNDS {
+                return Err(ParseError::new(format!(
+                    "sha-crypt rounds over {MAX_SHA_CRYPT_ROUNDS}, the most a login may cost"
+                )));
+            }
             after
         }
         None => rest,
@@ -339,6 +382,41 @@ mod tests {
             "$argon2id$nonsense",
         ] {
             assert!(parse_imported(bad, BareHex::Md5).is_err(), "{bad}");
+        }
+    }
+
+    /// A hash asking more work than any original used is refused at import, and one already
+    /// stored matches no password (`is_known` is false, so a login spends only a normal
+    /// verify): an attacker who knows its name cannot make every login wait on it.
+    #[test]
+    fn hashes_over_the_work_caps_are_refused_and_never_run() {
+        let b64 = |n: usize| "a".repeat(n);
+        let over = [
+            format!("$2b$31${}", b64(53)),
+            format!("$2a$16${}", b64(53)),
+            format!("$6$rounds=999999999$saltsalt${}", b64(86)),
+            format!("$5$rounds=1000001$saltsalt${}", b64(43)),
+            "pbkdf2_sha256$2000001$salt$c2FsdHNhbHQ=".to_string(),
+            format!("pbkdf2:sha1:99999999$salt${}", "ab".repeat(20)),
+            "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdA".to_string(),
+            "$argon2i$v=19$m=19456,t=100,p=1$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdA".to_string(),
+        ];
+        for hash in &over {
+            let refused = parse_imported(hash, BareHex::Undeclared).unwrap_err();
+            assert!(
+                refused.to_string().contains("the most a login may cost"),
+                "{hash}: {refused}"
+            );
+            assert!(!is_known(hash), "{hash}");
+        }
+        // At the caps, and at the originals' own settings, they are taken.
+        for hash in [
+            format!("$2b$15${}", b64(53)),
+            format!("$6$rounds=656000$saltsalt${}", b64(86)),
+            "pbkdf2_sha256$1000000$salt$c2FsdHNhbHQ=".to_string(),
+            "$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$c2FsdHNhbHRzYWx0c2FsdA".to_string(),
+        ] {
+            assert!(parse_imported(&hash, BareHex::Undeclared).is_ok(), "{hash}");
         }
     }
 }

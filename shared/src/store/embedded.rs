@@ -169,12 +169,28 @@ fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
 }
 
 impl Embedded {
-    /// Opens (or creates) the database file `polyauth.redb` in `dir`.
+    /// Opens (or creates) the database file `polyauth.redb` in `dir`. The file holds password
+    /// hashes and sealed keys: it is the owner's alone (0600), as is a directory created for it
+    /// (0700), whatever the umask.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
+        let in_dir = |e: std::io::Error| unavailable(format!("{}: {e}", dir.display()));
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(dir).map_err(in_dir)?;
+        let path = dir.join("polyauth.redb");
+        let mut file = std::fs::OpenOptions::new();
+        file.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        file.open(&path).map_err(in_dir)?;
+        #[cfg(unix)]
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(in_dir)?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
-            .create(dir.join("polyauth.redb"))
+            .create(&path)
             .map_err(unavailable)?;
         let store = Self::init(db, clock)?;
         start_flusher(&store.db);
@@ -414,6 +430,24 @@ mod tests {
         let mut counts: Vec<i64> = counted.into_iter().map(|r| r.unwrap().unwrap()).collect();
         counts.sort_unstable();
         assert_eq!(counts, (1..=200).collect::<Vec<_>>());
+    }
+
+    /// Password hashes and sealed keys are not for other local users, whatever the umask: the
+    /// file is 0600, a directory made for it 0700, and a file left readable is tightened.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_file_and_its_new_directory_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        drop(Embedded::open(&dir, clock()).unwrap());
+        assert_eq!(mode(&dir), 0o700);
+        let file = dir.join("polyauth.redb");
+        assert_eq!(mode(&file), 0o600);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Embedded::open(&dir, clock()).unwrap());
+        assert_eq!(mode(&file), 0o600);
     }
 
     #[tokio::test]
