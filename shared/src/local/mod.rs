@@ -68,7 +68,8 @@ enum Admin {
         #[arg(long)]
         password: Option<String>,
     },
-    /// Grant a permission (e.g. pauli:user:audit) to a user (id, email, mobile or username).
+    /// Grant a permission (e.g. pauli:user:audit) to a user (id, email, mobile, username, or
+    /// the string id an original gave it, such as a pauli ObjectId).
     Grant { user: String, permission: String },
     /// Revoke a permission from a user.
     Revoke { user: String, permission: String },

@@ -40,14 +40,24 @@ impl Auth {
     }
 
     pub async fn user_by(&self, who: &str) -> Result<User> {
-        let user = match who.parse::<u64>() {
-            Ok(id) if !who.starts_with('+') && who.len() < 11 => self.user(UserId(id)).await?,
-            _ => {
-                self.find_user(&self.account(who).map_err(|e| e.field("user"))?)
-                    .await?
+        if let Ok(id) = who.parse::<u64>() {
+            if !who.starts_with('+') && who.len() < 11 {
+                return self.user(UserId(id)).await?.ok_or(Error::NotFound);
             }
-        };
-        user.ok_or(Error::NotFound)
+        }
+        let account = self.account(who).map_err(|e| e.field("user"));
+        if let Ok(account) = &account {
+            if let Some(user) = self.find_user(account).await? {
+                return Ok(user);
+            }
+        }
+        // An original's string id (a pauli ObjectId): what an operator who imported its users
+        // knows them by.
+        if let Some(user) = self.user_by_legacy_id(who).await? {
+            return Ok(user);
+        }
+        account?;
+        Err(Error::NotFound)
     }
 
     #[tracing::instrument(name = "grant_permission", skip_all)]

@@ -577,6 +577,9 @@ mod tests {
             (id, Some("5d3f0c1e9b1e8a0001a1b2c3"))
         );
         assert_eq!(t.auth.import_user(&u).await.unwrap(), Outcome::Skipped(id));
+        // The admin commands name the user by the id the operator knows too.
+        let shown = t.auth.user_by("5d3f0c1e9b1e8a0001a1b2c3").await.unwrap();
+        assert_eq!(shown.id, id);
         // Without a password hash nobody can sign in with a password.
         assert!(sign_in(&t, "p@x.com", "anything").await.is_err());
     }
