@@ -338,4 +338,17 @@ pub(crate) mod testing {
                     .map(|rest| rest.split(';').next().unwrap_or("").to_string())
             })
     }
+
+    /// The attributes of the `Set-Cookie` named `name` (`Path=/`, `HttpOnly`, ...); none
+    /// when it is not set.
+    pub fn cookie_attributes(reply: &Reply, name: &str) -> Vec<String> {
+        reply
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').skip(1).map(|a| a.trim().to_string()).collect())
+            .unwrap_or_default()
+    }
 }

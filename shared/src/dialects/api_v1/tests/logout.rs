@@ -1,5 +1,5 @@
 use super::*;
-use crate::app::testing::set_cookie;
+use crate::app::testing::{cookie_attributes, set_cookie};
 
 /// `POST logout` with an optional `Authorization` value.
 async fn logout(t: &TestApp, authorization: Option<&str>, body: Value) -> Reply {
@@ -93,18 +93,10 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
     assert_eq!(r.json, json!({"code": 200, "data": null, "msg": "ok"}));
     assert_eq!(set_cookie(&r, "refresh_token").as_deref(), Some(""));
     assert_eq!(set_cookie(&r, "user_id").as_deref(), Some(""));
-    let cleared = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("user_id="))
-        .unwrap()
-        .to_string();
-    let attrs: Vec<&str> = cleared.split(';').map(str::trim).collect();
+    let cleared = cookie_attributes(&r, "user_id");
     assert!(
-        attrs.contains(&"Path=/") && attrs.contains(&"Max-Age=0"),
-        "{cleared}"
+        cleared.contains(&"Path=/".into()) && cleared.contains(&"Max-Age=0".into()),
+        "{cleared:?}"
     );
     // A refresh token alone logs out too.
     let r = login(&t, "a@x.com", "secret-pass-1").await;

@@ -228,6 +228,7 @@ async fn disabled_accounts_are_refused() {
 #[tokio::test]
 async fn login_sets_the_apps_session_cookie_only_when_its_key_is_configured() {
     use crate::{
+        app::testing::{cookie_attributes, set_cookie},
         config::{Config, Secret},
         services::{testing::Harness, tokens::cookie_session},
     };
@@ -267,15 +268,14 @@ async fn login_sets_the_apps_session_cookie_only_when_its_key_is_configured() {
     let cookies = set_cookies(&r);
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     let value_of = |name: &str| {
-        let c = cookies
-            .iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name} in {cookies:?}"));
-        let attrs: Vec<&str> = c.split(';').map(str::trim).collect();
+        let attrs = cookie_attributes(&r, name);
         for part in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=10800"] {
-            assert!(attrs.contains(&part), "{c} lacks {part}");
+            assert!(
+                attrs.contains(&part.into()),
+                "{name}: {attrs:?} lacks {part}"
+            );
         }
-        c[name.len() + 1..].split(';').next().unwrap().to_string()
+        set_cookie(&r, name).unwrap_or_else(|| panic!("no {name} in {cookies:?}"))
     };
     let session = value_of("boar-session");
     let decoded: Value = serde_json::from_slice(&STANDARD.decode(&session).unwrap()).unwrap();
