@@ -168,7 +168,7 @@ fn sha_crypt_shape(s: &str) -> Result<(), ParseError> {
     let rest = match rest.strip_prefix("rounds=") {
         Some(r) => {
             let (n, after) = r.split_once('$').ok_or_else(bad)?;
-            if n.parse::<u32>().map_err(|_| bad())? > MAX_SHA_CRYPT_ROUNDS {
+            if n.parse::<u64>().map_err(|_| bad())? > u64::from(MAX_SHA_CRYPT_ROUNDS) {
                 return Err(ParseError::new(format!(
                     "sha-crypt rounds over {MAX_SHA_CRYPT_ROUNDS}, the most a login may cost"
                 )));
@@ -395,6 +395,7 @@ mod tests {
             format!("$2b$31${}", b64(53)),
             format!("$2a$16${}", b64(53)),
             format!("$6$rounds=999999999$saltsalt${}", b64(86)),
+            format!("$6$rounds=999999999999$saltsalt${}", b64(86)),
             format!("$5$rounds=1000001$saltsalt${}", b64(43)),
             "pbkdf2_sha256$2000001$salt$c2FsdHNhbHQ=".to_string(),
             format!("pbkdf2:sha1:99999999$salt${}", "ab".repeat(20)),
