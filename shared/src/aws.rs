@@ -5,12 +5,28 @@
 
 pub use aws_config::SdkConfig;
 
-use aws_config::{BehaviorVersion, ConfigLoader, Region};
+use std::time::Duration;
+
+use aws_config::{timeout::TimeoutConfig, BehaviorVersion, ConfigLoader, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_smithy_http_client::{
     tls::{self, rustls_provider::CryptoMode},
     Builder,
 };
+
+/// The SDK sets no timeout on a call by default, so a stalled endpoint (a frozen emulator, a
+/// half-open connection) held every request that touched it until the client gave up, and on
+/// Lambda until the function timed out with no answer. These bound each attempt and the whole
+/// call, retries included, well inside the functions' 10 s, so the caller gets the dialect's
+/// 503 instead. DynamoDB, SES and SNS answer in milliseconds; seconds are only ever a fault.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_millis(2500))
+        .operation_timeout(Duration::from_secs(6))
+        .build()
+}
 
 /// The SDK defaults with one HTTPS client: rustls on ring (the crypto the rest of the binary
 /// already links), shared by every client built from the configuration.
@@ -18,7 +34,9 @@ fn loader() -> ConfigLoader {
     let http = Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http)
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(timeouts())
 }
 
 /// Loads the SDK configuration from the environment.

@@ -429,6 +429,20 @@ fn closed_endpoint() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// An endpoint that accepts connections and never answers: a frozen DynamoDB (or emulator) or
+/// a half-open connection. The listener lives as long as the returned guard.
+fn stalled_endpoint() -> (std::thread::JoinHandle<()>, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in listener.incoming().flatten() {
+            open.push(conn);
+        }
+    });
+    (held, url)
+}
+
 #[tokio::test]
 async fn an_unreachable_dynamodb_answers_unavailable() {
     let c = clock();
@@ -519,4 +533,37 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
         .unwrap();
     let body: serde_json::Value = res.json().await.unwrap();
     assert_ne!(body["code"], 200, "{body}");
+}
+
+#[tokio::test]
+async fn the_binary_answers_503_when_dynamodb_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_held, endpoint) = stalled_endpoint();
+    let env = [
+        ("POLYAUTH_STORE", "dynamodb"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", moto::REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let s = crate::support::Server::start_with(dir.path(), &env).await;
+    // Far longer than the SDK's own bound: without one, these requests never came back.
+    let c = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(40))
+        .build()
+        .unwrap();
+    let (create, login) = tokio::join!(
+        c.post(s.url("/auth/create"))
+            .json(&serde_json::json!({"username": "someone", "password": "secret-pass-12", "email": "someone@example.com"}))
+            .send(),
+        c.post(s.url("/v1/auth/send-code"))
+            .json(&serde_json::json!({"account": "someone@example.com", "flag": "register"}))
+            .send(),
+    );
+    let create = create.expect("an answer, not a hang");
+    assert_eq!(create.status(), 503);
+    let body: serde_json::Value = create.json().await.unwrap();
+    assert_eq!(body["code"], 503, "{body}");
+    assert_eq!(login.expect("an answer, not a hang").status(), 503);
 }

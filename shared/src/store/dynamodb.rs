@@ -369,7 +369,12 @@ async fn back_off(attempt: u32) {
 
 #[async_trait::async_trait]
 impl Store for Dynamo {
-    #[tracing::instrument(name = "dynamodb.get", level = "debug", skip_all, err(Display))]
+    #[tracing::instrument(
+        name = "dynamodb.get",
+        level = "debug",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -386,7 +391,12 @@ impl Store for Dynamo {
         }
     }
 
-    #[tracing::instrument(name = "dynamodb.batch_get", level = "debug", skip_all, err(Display))]
+    #[tracing::instrument(
+        name = "dynamodb.batch_get",
+        level = "debug",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         let mut found: HashMap<Key, Item> = HashMap::new();
         let mut pending: Vec<Attrs> = keys.iter().map(|k| self.key(k)).collect();
@@ -436,7 +446,12 @@ impl Store for Dynamo {
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
-    #[tracing::instrument(name = "dynamodb.query", level = "debug", skip_all, err(Display))]
+    #[tracing::instrument(
+        name = "dynamodb.query",
+        level = "debug",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
         let now = self.clock.now();
         let mut start = match &q.after {
@@ -517,7 +532,12 @@ impl Store for Dynamo {
         Ok(Page { items, next })
     }
 
-    #[tracing::instrument(name = "dynamodb.write", level = "debug", skip_all, err(Display))]
+    #[tracing::instrument(
+        name = "dynamodb.write",
+        level = "debug",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
@@ -543,7 +563,12 @@ impl Store for Dynamo {
         ))
     }
 
-    #[tracing::instrument(name = "dynamodb.increment", level = "debug", skip_all, err(Display))]
+    #[tracing::instrument(
+        name = "dynamodb.increment",
+        level = "debug",
+        skip_all,
+        err(level = "debug", Display)
+    )]
     async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError> {
         for attempt in 0..=CONFLICT_RETRIES {
             match self.increment_once(key, by, lifetime).await {
