@@ -90,15 +90,19 @@ impl Auth {
     #[tracing::instrument(name = "disable", skip_all)]
     pub async fn disable(&self, user: &User) -> Result<User> {
         self.disable_as(user, &Client::internal(), Batch::new())
-            .await
+            .await?
+            .ok_or(Error::Unavailable)
     }
 
-    async fn disable_as(&self, user: &User, client: &Client, extra: Batch) -> Result<User> {
+    /// `None` when the user changed since it was read (nothing written).
+    async fn disable_as(&self, user: &User, client: &Client, extra: Batch) -> Result<Option<User>> {
         let mut updated = user.clone();
         updated.status = Status::Disabled;
         updated.session_epoch += 1;
-        let saved = self.save_user(user, updated, extra).await?;
-        self.security_event(Event::UserDisabled, Some(user.id), client, "disabled");
+        let saved = self.save_user_unless_changed(user, updated, extra).await?;
+        if saved.is_some() {
+            self.security_event(Event::UserDisabled, Some(user.id), client, "disabled");
+        }
         Ok(saved)
     }
 
@@ -112,15 +116,16 @@ impl Auth {
         password: &Password,
         client: &Client,
     ) -> Result<User> {
-        let user = self
-            .reconfirmed(Some(principal), account, password, client)
-            .await?;
-        self.disable_as(
-            &user,
-            client,
-            Batch::of(self.clear_failures(user.id), Error::Unavailable),
-        )
-        .await
+        for _ in 0..super::SETTLE_TRIES {
+            let user = self
+                .reconfirmed(Some(principal), account, password, client)
+                .await?;
+            let cleared = Batch::of(self.clear_failures(user.id), Error::Unavailable);
+            if let Some(saved) = self.disable_as(&user, client, cleared).await? {
+                return Ok(saved);
+            }
+        }
+        Err(Error::Unavailable)
     }
 
     async fn holder(&self, principal: &Principal, permission: &'static str) -> Result<User> {

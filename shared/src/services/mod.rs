@@ -53,6 +53,11 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+/// How many times a use case that checks a user and then saves it runs when its save keeps
+/// losing to concurrent changes of that user (`Auth::save_user_unless_changed`): each run reads
+/// what won, so a double submit gets the answer the second of two sequential requests gets.
+const SETTLE_TRIES: usize = 3;
+
 /// Who is calling: the address every per-address limit counts and the login audit records.
 /// Resolved by the HTTP edge (`http::identify`); an internal caller (an admin command) has no
 /// address, and no per-address limit applies to it.

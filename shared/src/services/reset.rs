@@ -298,7 +298,8 @@ impl Auth {
                 client,
                 proven,
             )
-            .await?;
+            .await?
+            .ok_or(Error::Unavailable)?;
         if let Some(contact) = reclaimed {
             self.tell_reclaimed(&saved, contact, client).await;
         }
@@ -316,13 +317,19 @@ impl Auth {
         new: &Password,
         client: &Client,
     ) -> Result<User> {
-        let user = self.reconfirmed(caller, account, old, client).await?;
-        // The right old password ends the run of failures, as a login would.
-        let cleared = Batch::of(self.clear_failures(user.id), Error::Unavailable);
-        self.set_password(&user, new, cleared, client, None).await
+        for _ in 0..super::SETTLE_TRIES {
+            let user = self.reconfirmed(caller, account, old, client).await?;
+            // The right old password ends the run of failures, as a login would.
+            let cleared = Batch::of(self.clear_failures(user.id), Error::Unavailable);
+            if let Some(saved) = self.set_password(&user, new, cleared, client, None).await? {
+                return Ok(saved);
+            }
+        }
+        Err(Error::Unavailable)
     }
 
     /// Sets a new password; the session-epoch bump in the same write ends every session.
+    /// `None` when the user changed since it was read (nothing written).
     async fn set_password(
         &self,
         user: &User,
@@ -330,7 +337,7 @@ impl Auth {
         extra: Batch,
         client: &Client,
         proven: Option<Contact>,
-    ) -> Result<User> {
+    ) -> Result<Option<User>> {
         password
             .vet(&user_identifiers(user))
             .map_err(|_| Error::WeakPassword)?;
@@ -343,8 +350,10 @@ impl Auth {
         }
         updated.password_hash = self.0.hasher.hash(password).await?;
         updated.session_epoch += 1;
-        let saved = self.save_user(user, updated, extra).await?;
-        self.security_event(Event::PasswordChanged, Some(user.id), client, "changed");
+        let saved = self.save_user_unless_changed(user, updated, extra).await?;
+        if saved.is_some() {
+            self.security_event(Event::PasswordChanged, Some(user.id), client, "changed");
+        }
         Ok(saved)
     }
 }

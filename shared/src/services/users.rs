@@ -2,7 +2,10 @@
 //! a user id. Every user write is conditional on the version read, so concurrent edits fail
 //! instead of merging.
 
-use super::{batch::Batch, Auth};
+use super::{
+    batch::{Batch, Claimed},
+    Auth,
+};
 use crate::{
     domain::{Account, Contact, Email, Password, Phone, User, UserId, Username},
     schema::{self, Claim},
@@ -185,12 +188,21 @@ impl Auth {
     /// Saves an edit made to a user read earlier, moving unique claims whose identifier
     /// changed, together with the `extra` writes (spending a code or token, say), all or
     /// nothing. Answers the user as saved.
-    pub(crate) async fn save_user(
+    pub(crate) async fn save_user(&self, read: &User, updated: User, extra: Batch) -> Result<User> {
+        self.save_user_unless_changed(read, updated, extra)
+            .await?
+            .ok_or(Error::Unavailable)
+    }
+
+    /// `save_user`, answering `None` (and writing nothing) when the user changed since `read`:
+    /// a use case that checked something of the user (its password, its status) decides again
+    /// on what won, as if the two requests had come one after the other.
+    pub(crate) async fn save_user_unless_changed(
         &self,
         read: &User,
         mut updated: User,
         extra: Batch,
-    ) -> Result<User> {
+    ) -> Result<Option<User>> {
         updated.version = read.version + 1;
         let before = accounts(read);
         let after = accounts(&updated);
@@ -206,8 +218,7 @@ impl Auth {
             Vec::new()
         };
         let mut batch = extra;
-        // A concurrent edit of the same user: the caller may read again and retry.
-        batch.push(self.user_update(read, updated.clone())?);
+        batch.claim(self.user_update(read, updated.clone())?);
         for a in after.iter().filter(|a| !before.contains(a)) {
             batch.add(
                 claim(a, updated.id)?,
@@ -219,8 +230,10 @@ impl Auth {
         }
         // An epoch bump ends what was outstanding for the old account too: its codes.
         batch.push_all(voids);
-        batch.commit(self.store()).await?;
-        Ok(updated)
+        Ok(match batch.commit_claiming(self.store()).await? {
+            Claimed::Committed => Some(updated),
+            Claimed::Lost => None,
+        })
     }
 }
 

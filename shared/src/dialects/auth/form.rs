@@ -23,8 +23,9 @@
 //! - `expiration` is capped at 90 days (the app offers up to 60; the original had no cap);
 //! - `register` usernames follow the shared rules besides the seed's length (letters, digits,
 //!   `_ . -`, not all digits): an all-digit name would sign in as a mobile number;
-//! - a locked account (ten consecutive failures) or a disabled one answers `Login Failed`, with
-//!   `Retry-After` when there is a time to wait.
+//! - a locked account (ten consecutive failures) answers `Login Failed` with `Retry-After`; a
+//!   disabled one answers as a wrong password would (`Password Error` for a username), so the
+//!   answer never says whether the password was right.
 //!
 //! Decisions where the seed is silent:
 //! - `POST /auth/login` answers the response header `Authorization: Bearer <token>` (the
@@ -127,7 +128,9 @@ impl IntoResponse for Failure {
             Error::TokenExpired => (401, Message::TokenExpired),
             Error::TokenInvalid => (401, Message::TokenBadSignature),
             Error::MissingToken | Error::Unauthenticated => (401, Message::Unauthorized),
-            Error::InvalidCredentials(CredentialFault::WrongPassword)
+            // The seed has no word for a disabled account: telling it apart from a wrong
+            // password would tell whoever tries a password that it was right.
+            Error::InvalidCredentials(CredentialFault::WrongPassword) | Error::Disabled
                 if op == Op::LoginByUsername =>
             {
                 (401, Message::PasswordError)
@@ -352,7 +355,8 @@ struct LoginData {
         (status = 401, description = "For a username: `Password Error` (a wrong or empty password) or \
             `User Not Found` (also for one that can name no account: empty, with spaces, \
             longer than the seed's 30 characters); for an email or mobile number, any failure: `Login Failed`; \
-            `Login Failed` also for a disabled account and, with `Retry-After`, for an account \
+            a disabled account answers as a wrong password, whatever the password; \
+            `Login Failed` with `Retry-After` for an account \
             locked after ten failures in a row or too many attempts from this address",
             body = Refusal,
             headers(("Retry-After" = u64, description = "Seconds to wait, when locked"))),

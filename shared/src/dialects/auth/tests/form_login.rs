@@ -150,6 +150,21 @@ async fn login_tells_wrong_password_from_unknown_user() {
     }
 }
 
+/// A disabled account answers as a wrong password whether or not the password is right:
+/// otherwise the form would confirm a disabled user's password to whoever tries it.
+#[tokio::test]
+async fn a_disabled_account_does_not_tell_a_right_password_from_a_wrong_one() {
+    let t = test_app();
+    register(&t, "retiredone", "pass-word-1").await;
+    let user = t.app.auth.user_by("retiredone").await.unwrap();
+    t.app.auth.disable(&user).await.unwrap();
+    for password in ["pass-word-1", "wrong-password"] {
+        let r = login_004(&t, &[("username", "retiredone"), ("password", password)]).await;
+        assert_fail(&r, 401, "Password Error");
+        assert!(r.headers.get("authorization").is_none());
+    }
+}
+
 #[tokio::test]
 async fn users_without_a_username_are_shown_by_email_or_mobile() {
     let t = test_app();

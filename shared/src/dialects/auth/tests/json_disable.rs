@@ -198,3 +198,25 @@ async fn a_disabled_account_named_by_another_caller_is_a_wrong_password() {
         .await;
     assert_account_disabled(&heidi_again);
 }
+
+/// A double submit of `disable`: one copy disables, the others answer as a request after it
+/// would (the account is disabled), never the outage answer.
+#[tokio::test]
+async fn concurrent_copies_of_one_disable_disable_once() {
+    let t = test_app();
+    create(&t, "petra", "test-pass-1", "petra@example.com").await;
+    let token = token_001(&t, "petra", "test-pass-1").await;
+    let replies =
+        futures::future::join_all((0..4).map(|_| disable(&t, &token, "petra", "test-pass-1")))
+            .await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(r.status, 401, "{}", r.json);
+        assert_ne!(r.json["code"], 503);
+    }
+}

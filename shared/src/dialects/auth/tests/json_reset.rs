@@ -70,3 +70,30 @@ async fn reset_changes_the_password_and_ends_sessions() {
         200
     );
 }
+
+/// A double submit: the copies that lose the race answer as the second of two sequential
+/// requests would (the old password is no longer right), never the outage answer.
+#[tokio::test]
+async fn concurrent_copies_of_one_reset_change_the_password_once() {
+    let t = test_app();
+    create(&t, "olga", "test-pass-1", "olga@example.com").await;
+    let reset = || {
+        t.json(
+            "POST",
+            "/auth/reset",
+            json!({"username": "olga", "password": "test-pass-1", "new_password": "fresh-pass-99"}),
+            &[],
+        )
+    };
+    let replies = futures::future::join_all((0..4).map(|_| reset())).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_password_wrong(r);
+    }
+    token_001(&t, "olga", "fresh-pass-99").await;
+}
