@@ -223,7 +223,9 @@ pub(crate) mod testing {
     pub struct Reply {
         pub status: u16,
         pub headers: axum::http::HeaderMap,
+        /// The body as JSON; `Null` when it is not JSON (`text` has it then).
         pub json: serde_json::Value,
+        pub text: String,
     }
 
     impl TestApp {
@@ -260,6 +262,7 @@ pub(crate) mod testing {
                 status,
                 headers,
                 json,
+                text: String::from_utf8_lossy(&bytes).into_owned(),
             }
         }
 

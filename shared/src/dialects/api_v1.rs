@@ -9,7 +9,9 @@
 //! checked no code length), `邮箱已存在`, `获取失败`, `滑块验证失败`) and `data` `{}`; -1 `需要人机验证` with `data.captchaId`; 3000
 //! when the access token is missing (`TOKEN无效`) or expired (`TOKEN过期`), on which the clients
 //! refresh and retry; 2000 `token验证失败` for any other token failure, on which they sign the
-//! user out (`data` `null` with both, as the original's middleware sent).
+//! user out (`data` `null` with both, as the original's middleware sent). A request no route
+//! takes gets gin's defaults instead (`unrouted`): 404 `404 page not found`, or a redirect for
+//! a trailing slash.
 //!
 //! A success's `data` is what the seed shows (`null` for `register`, `logout`, `resetpwdCheck`,
 //! `modifyPwd`); on the routes beside the seed's it is the original's `resp.Ok` `{}`.
@@ -152,7 +154,45 @@ const REFUSALS: &[Anywhere] = &[Anywhere {
 }];
 
 pub fn router(auth: Auth) -> Router {
-    routes().with_state(auth).into()
+    let router: Router = routes().with_state(auth).into();
+    router.method_not_allowed_fallback(unrouted)
+}
+
+/// Whether `path` is under the original's `/api/v1` group, where gin's defaults answer what no
+/// route takes.
+pub(crate) fn owns(path: &str) -> bool {
+    path == "/api/v1" || path.starts_with("/api/v1/")
+}
+
+/// What the original's gin engine (`gin.New()`, no `NoRoute`, no `HandleMethodNotAllowed`)
+/// answered a request no route took: a route's path with a trailing slash is redirected to the
+/// route (301 for `GET`, 307 otherwise so a `POST` keeps its body); anything else, a wrong
+/// method included, is 404 `404 page not found` in plain text.
+pub(crate) async fn unrouted(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    static PATHS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| routes().get_openapi().paths.paths.keys().cloned().collect());
+    let path = uri.path();
+    let unslashed = path
+        .strip_suffix('/')
+        .filter(|p| PATHS.iter().any(|r| r == p));
+    if let Some(route) = unslashed {
+        let status = if method == axum::http::Method::GET {
+            StatusCode::MOVED_PERMANENTLY
+        } else {
+            StatusCode::TEMPORARY_REDIRECT
+        };
+        let location = match uri.query() {
+            Some(q) => format!("{route}?{q}"),
+            None => route.to_string(),
+        };
+        return (status, [(header::LOCATION, location)]).into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "404 page not found",
+    )
+        .into_response()
 }
 
 /// The endpoint a failure happened in, where the original worded one error per endpoint.

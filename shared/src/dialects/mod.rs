@@ -35,6 +35,9 @@ pub async fn unrouted(method: Method, uri: Uri) -> Response {
     if auth::owns(uri.path()) {
         return auth::unrouted().await;
     }
+    if api_v1::owns(uri.path()) {
+        return api_v1::unrouted(method, uri).await;
+    }
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({"error": "not found"})),

@@ -79,3 +79,49 @@ async fn bad_input_gets_the_originals_messages() {
     .await;
     assert_refused(&r, "验证码长度为6位");
 }
+
+/// What the original's gin engine answered a request no route took: its clients (and anything
+/// probing) see the same here.
+#[tokio::test]
+async fn unrouted_requests_get_gins_defaults() {
+    let t = test_app();
+    let not_found = |r: &Reply| {
+        assert_eq!(r.status, 404, "{}", r.text);
+        assert_eq!(r.text, "404 page not found");
+        assert_eq!(r.headers["content-type"], "text/plain");
+    };
+    // A wrong method (gin answers no 405 unless told to) and an unknown path.
+    for (method, path) in [
+        ("GET", format!("{P}/login")),
+        ("DELETE", format!("{P}/logout")),
+        ("POST", "/api/v1/verify/captcha/get".to_string()),
+        ("POST", format!("{P}/nope")),
+        ("GET", "/api/v1".to_string()),
+    ] {
+        not_found(&t.raw(method, &path, "", "", &[]).await);
+    }
+    // A route's path with a trailing slash is redirected to the route; a POST keeps its method.
+    let r = post(
+        &t,
+        "/login/",
+        json!({"email": "a@x.com", "password": "secret-pass-1"}),
+    )
+    .await;
+    assert_eq!(r.status, 307);
+    assert_eq!(r.headers["location"], format!("{P}/login"));
+    let r = t
+        .raw(
+            "GET",
+            "/api/v1/verify/captcha/get/?captchaId=x",
+            "",
+            "",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.headers["location"],
+        "/api/v1/verify/captcha/get?captchaId=x"
+    );
+    not_found(&t.raw("POST", &format!("{P}/nope/"), "", "", &[]).await);
+}
