@@ -23,6 +23,9 @@ pub enum Error {
     /// outside the policy).
     #[error("invalid {field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// A value over the contract's size limit for its kind (an identifier: API-NOTES, "Sizes").
+    #[error("{field} too long: {reason}")]
+    TooLong { field: String, reason: String },
     /// A new password of the right length that is too easy to guess, or that holds the
     /// account's own email, mobile or username.
     #[error("password too weak")]
@@ -87,7 +90,9 @@ impl Error {
     /// The field a bad-input error names, if it is one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Error::Malformed { field, .. } | Error::Invalid { field, .. } => Some(field),
+            Error::Malformed { field, .. }
+            | Error::Invalid { field, .. }
+            | Error::TooLong { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -248,7 +248,7 @@ impl IntoResponse for Failure {
                 }),
                 "需要人机验证".to_string(),
             ),
-            Error::Malformed { .. } => refused("请求参数有误"),
+            Error::Malformed { .. } | Error::TooLong { .. } => refused("请求参数有误"),
             // A new password the policy refuses is bad input (API-NOTES); one under six
             // characters got the original's own message before (`new_password`).
             Error::Invalid { field, .. } if field == "password" && op.sets_password() => {
@@ -299,9 +299,9 @@ struct Refusal {
     data: RefusalData,
     /// What was refused:
     /// - `请求参数有误`: an unreadable body (not a JSON object, or over 64 KiB), a missing or
-    ///   ill-typed field, an unknown `type`, a malformed query string, no refresh token
-    ///   (`logout`);
-    /// - `邮箱格式错误`: not an email address, or longer than 254 characters;
+    ///   ill-typed field, an unknown `type`, a malformed query string, an email over 254
+    ///   characters (the contract's size limit), no refresh token (`logout`);
+    /// - `邮箱格式错误`: not an email address;
     /// - `密码长度不能小于6位`: a password under 6 characters (a login one also over 1024
     ///   bytes); a new password of 6 or 7 characters, over 128, too easy to guess, or holding
     ///   the account's email name is `请求参数有误`, the policy's bad-parameters answer;

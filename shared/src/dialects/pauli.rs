@@ -250,7 +250,9 @@ impl IntoResponse for Failure {
             Error::Invalid { field, .. } if field == "method" => {
                 (Status::Param, "不支持的验证发送方式".to_string(), None)
             }
-            Error::Malformed { field, .. } | Error::Invalid { field, .. } => {
+            Error::Malformed { field, .. }
+            | Error::Invalid { field, .. }
+            | Error::TooLong { field, .. } => {
                 (Status::Param, "参数错误".into(), Some(field.clone()))
             }
             // A password the policy refuses is a bad parameter like any other (API-NOTES).

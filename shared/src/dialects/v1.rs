@@ -150,16 +150,22 @@ impl IntoResponse for Failure {
         let Failure { error: e, op } = self;
         let (status, text) = match &e {
             Error::Malformed { field, .. } => (400, format!("{field} is required")),
-            Error::Invalid { field, .. } if field == "account" && op == Op::SendCode => {
+            Error::Invalid { field, .. } | Error::TooLong { field, .. }
+                if field == "account" && op == Op::SendCode =>
+            {
                 (403, NOT_CONTACT.into())
             }
-            Error::Invalid { field, .. } if field == "account" => (400, NOT_CONTACT.into()),
+            Error::Invalid { field, .. } | Error::TooLong { field, .. } if field == "account" => {
+                (400, NOT_CONTACT.into())
+            }
             // The only refusal of an account's mobile itself: its country is not enabled for
             // texts, polyauth's own refusal.
             Error::Invalid { field, .. } if field == "mobile" => {
                 (403, "暂不支持向该国家或地区的手机号发送短信".into())
             }
-            Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
+            Error::Invalid { field, reason } | Error::TooLong { field, reason } => {
+                (400, format!("{field} {reason}"))
+            }
             Error::WeakPassword => (
                 400,
                 "password is too weak: use a longer, less common one without your own account name"

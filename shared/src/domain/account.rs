@@ -36,7 +36,7 @@ impl Account {
             UsernamePolicy::default().max
         };
         if raw.trim().chars().count() > limit {
-            return Err(ParseError::new("longer than any identifier"));
+            return Err(ParseError::too_long("longer than any identifier"));
         }
         Ok(Self::parse(raw, default_cc).ok())
     }

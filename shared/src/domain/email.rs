@@ -12,7 +12,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim().to_lowercase();
         if s.len() > Self::MAX_LEN {
-            return Err(ParseError::new("longer than 254 characters"));
+            return Err(ParseError::too_long("longer than 254 characters"));
         }
         let (local, domain) = s
             .split_once('@')
@@ -41,7 +41,7 @@ impl Email {
         }
         let email = format!("{local}@{domain}");
         if email.len() > Self::MAX_LEN {
-            return Err(ParseError::new("longer than 254 characters"));
+            return Err(ParseError::too_long("longer than 254 characters"));
         }
         Ok(Email(email))
     }

@@ -23,16 +23,39 @@ pub use username::{Username, UsernamePolicy};
 
 /// Why a value did not parse; the dialect adds the field name it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
+#[error("{reason}")]
+pub struct ParseError {
+    reason: String,
+    /// Over the contract's size limit for its kind, before any look at its shape: every
+    /// dialect answers that with its bad-parameters answer (API-NOTES, "Sizes"), which some
+    /// tell apart from a value of the wrong shape.
+    too_long: bool,
+}
 
 impl ParseError {
     pub fn new(reason: impl Into<String>) -> Self {
-        ParseError(reason.into())
+        ParseError {
+            reason: reason.into(),
+            too_long: false,
+        }
+    }
+
+    pub fn too_long(reason: impl Into<String>) -> Self {
+        ParseError {
+            reason: reason.into(),
+            too_long: true,
+        }
     }
 
     /// Names the request field, turning this into the core's bad-input error.
     pub fn field(self, field: &'static str) -> crate::Error {
-        crate::Error::invalid(field, self.0)
+        if self.too_long {
+            crate::Error::TooLong {
+                field: field.into(),
+                reason: self.reason,
+            }
+        } else {
+            crate::Error::invalid(field, self.reason)
+        }
     }
 }

@@ -15,7 +15,7 @@ impl Phone {
 
     pub fn parse(raw: &str, default_cc: &str) -> Result<Self, ParseError> {
         if raw.trim().chars().count() > Self::MAX_LEN {
-            return Err(ParseError::new("longer than 20 characters"));
+            return Err(ParseError::too_long("longer than 20 characters"));
         }
         let compact: String = raw
             .trim()

@@ -64,13 +64,11 @@ async fn every_route_is_documented_and_every_entry_is_routed() {
             let r = t.send(req).await;
             let catch_all =
                 crate::dialects::unrouted(method.parse().unwrap(), path.parse().unwrap()).await;
-            let expected = match catch_all.status().as_u16() {
-                404 => 405,
-                status => status,
-            };
-            assert_eq!(
-                r.status, expected,
-                "{method} {path} is routed but not documented"
+            let unserved = [405, catch_all.status().as_u16()];
+            assert!(
+                unserved.contains(&r.status),
+                "{method} {path} is routed but not documented: {}",
+                r.status
             );
         }
     }

@@ -124,7 +124,9 @@ impl IntoResponse for Failure {
         };
         let (code, message) = match &e {
             Error::Malformed { .. } => (400, Message::ParamError),
-            Error::Invalid { .. } | Error::WeakPassword => (400, Message::FormatError),
+            Error::Invalid { .. } | Error::TooLong { .. } | Error::WeakPassword => {
+                (400, Message::FormatError)
+            }
             Error::TokenExpired => (401, Message::TokenExpired),
             Error::TokenInvalid => (401, Message::TokenBadSignature),
             Error::MissingToken | Error::Unauthenticated => (401, Message::Unauthorized),

@@ -121,9 +121,10 @@ impl IntoResponse for Failure {
                 (40000, "BAD_REQUEST", "Bad request".into())
             }
             // A password the policy refuses is bad input like any other (API-NOTES).
-            Error::Malformed { .. } | Error::Invalid { .. } | Error::WeakPassword => {
-                (40001, "INVALID_REQUEST_ARGUMENT", bad_fields.into())
-            }
+            Error::Malformed { .. }
+            | Error::Invalid { .. }
+            | Error::TooLong { .. }
+            | Error::WeakPassword => (40001, "INVALID_REQUEST_ARGUMENT", bad_fields.into()),
             Error::InvalidCredentials(CredentialFault::UnknownAccount) if op == Op::Account => {
                 (40400, "ITEM_NOT_FOUND", "User does not exist".into())
             }

@@ -125,3 +125,39 @@ async fn unrouted_requests_get_gins_defaults() {
     );
     not_found(&t.raw("POST", &format!("{P}/nope/"), "", "", &[]).await);
 }
+
+/// An identifier over its size limit gets the bad-parameters answer (API-NOTES, "Sizes"); one
+/// at the limit is judged by its shape as any other.
+#[tokio::test]
+async fn an_email_over_254_characters_is_a_bad_parameter() {
+    let t = test_app();
+    let at_limit = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+    let over = format!("a{at_limit}");
+    assert_eq!((at_limit.len(), over.len()), (254, 255));
+    for (path, extra) in [
+        ("/login", json!({"password": "secret-pass-1"})),
+        ("/login/email", json!({"code": "123456"})),
+        ("/resetpwdCheck", json!({})),
+    ] {
+        let mut body = extra.clone();
+        body["email"] = json!(over);
+        assert_refused(&post(&t, path, body).await, "请求参数有误");
+    }
+    let r = t
+        .json(
+            "POST",
+            "/api/v1/verify/getEmailCode",
+            json!({"email": over, "captchaId": "x"}),
+            &[],
+        )
+        .await;
+    assert_refused(&r, "请求参数有误");
+    // The local part alone is over 64 characters: a shape the address cannot have.
+    let r = post(
+        &t,
+        "/login",
+        json!({"email": at_limit, "password": "secret-pass-1"}),
+    )
+    .await;
+    assert_refused(&r, "邮箱格式错误");
+}

@@ -49,7 +49,8 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         )
         .await;
     assert_account_disabled(&r);
-    // No dialect signs the account in any more; seed 001 answers as for a wrong password.
+    // No dialect signs the account in any more; seeds 001 and 004 answer as for a wrong
+    // password.
     assert_login_incorrect(&login_001(&t, "dave", "test-pass-1").await);
     let r = form(
         &t,
@@ -58,7 +59,7 @@ async fn disable_by_the_same_user_locks_the_account_everywhere() {
         &[],
     )
     .await;
-    assert_fail(&r, 401, "Login Failed");
+    assert_fail(&r, 401, "Password Error");
     let r = t
         .json(
             "POST",
