@@ -3,8 +3,8 @@
 //! `{token, isNewUser, user: {id, nickname, email, mobile, gender, avatar}}`; errors are
 //! `{"error": "<text>"}` with the original's statuses and, where its own tests assert them, its
 //! texts:
-//! - a missing, empty or ill-typed field: 400 `<field> is required` (the validator's message);
-//!   another unacceptable value: 400 `<field> <what is wrong>`;
+//! - a missing, empty or ill-typed field, or one over its size limit: 400 `<field> is required`
+//!   (the validator's message); another unacceptable value: 400 `<field> <what is wrong>`;
 //! - an account that is neither a mobile nor an email: 400 `账户必须是手机号或者邮箱` (403 on
 //!   `send-code`);
 //! - wrong account or password: 400 `incorrect username or password`;
@@ -84,7 +84,8 @@ pub fn routes() -> crate::openapi::Routes {
 const REFUSALS: &[Anywhere] = &[
     Anywhere {
         status: 400,
-        description: "A missing or ill-typed field (`<field> is required`), another \
+        description: "A missing or ill-typed field, or one over its size limit (`<field> is \
+            required`), another \
             unacceptable value (`<field> <what is wrong>`), an account that is neither a mobile \
             nor an email, wrong credentials, or a wrong, used or expired code",
     },
@@ -149,23 +150,21 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let Failure { error: e, op } = self;
         let (status, text) = match &e {
-            Error::Malformed { field, .. } => (400, format!("{field} is required")),
-            Error::Invalid { field, .. } | Error::TooLong { field, .. }
-                if field == "account" && op == Op::SendCode =>
-            {
+            // An over-long value gets the bad-parameters answer (API-NOTES, "Sizes"), which
+            // for this dialect is the validator's.
+            Error::Malformed { field, .. } | Error::TooLong { field, .. } => {
+                (400, format!("{field} is required"))
+            }
+            Error::Invalid { field, .. } if field == "account" && op == Op::SendCode => {
                 (403, NOT_CONTACT.into())
             }
-            Error::Invalid { field, .. } | Error::TooLong { field, .. } if field == "account" => {
-                (400, NOT_CONTACT.into())
-            }
+            Error::Invalid { field, .. } if field == "account" => (400, NOT_CONTACT.into()),
             // The only refusal of an account's mobile itself: its country is not enabled for
             // texts, polyauth's own refusal.
             Error::Invalid { field, .. } if field == "mobile" => {
                 (403, "暂不支持向该国家或地区的手机号发送短信".into())
             }
-            Error::Invalid { field, reason } | Error::TooLong { field, reason } => {
-                (400, format!("{field} {reason}"))
-            }
+            Error::Invalid { field, reason } => (400, format!("{field} {reason}")),
             Error::WeakPassword => (
                 400,
                 "password is too weak: use a longer, less common one without your own account name"

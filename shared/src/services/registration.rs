@@ -192,6 +192,11 @@ impl Auth {
             }
         };
         let mut profile = new.profile;
+        // A display name given under another dialect's word (pauli's `name`, an admin's
+        // `--name`) is the nickname too; the masked account only stands in for none.
+        if profile.nickname.is_empty() && !profile.name.is_empty() {
+            profile.nickname = profile.name.clone();
+        }
         if profile.nickname.is_empty() {
             profile.nickname = match (&new.mobile, &new.email, &new.username) {
                 (Some(m), _, _) => m.masked(&self.config().default_country_code),
@@ -370,6 +375,18 @@ mod tests {
             .unwrap();
         assert_eq!(u2.profile.nickname, "133****1234");
         assert!(u2.id.0 > u.id.0);
+        // A name given (pauli's, an admin's) is the nickname, not the masked account.
+        let mut named = new_email("named@x.com", "secret3");
+        named.profile.name = "Dave".into();
+        let u3 = t
+            .auth
+            .register(named, None, &crate::services::Client::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (u3.profile.name.as_str(), u3.profile.nickname.as_str()),
+            ("Dave", "Dave")
+        );
         let found = t
             .auth
             .find_user(&t.auth.account("a@x.com").unwrap())

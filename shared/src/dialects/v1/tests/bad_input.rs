@@ -44,3 +44,24 @@ async fn unrouted_methods_and_paths_get_the_original_catch_all() {
     let r = t.raw("GET", "/nowhere", "", "", &[]).await;
     assert_eq!((r.status, &r.json), (404, &json!({"error": "not found"})));
 }
+
+/// An account over every identifier's size limit gets the bad-parameters answer (API-NOTES,
+/// "Sizes"), on `send-code` too, not the answer for an account of the wrong kind.
+#[tokio::test]
+async fn an_over_long_account_is_a_bad_parameter() {
+    let t = test_app();
+    let over = format!("{}@example.com", "a".repeat(250));
+    for (path, extra) in [
+        ("login", json!({"password": "secret-pass-1"})),
+        ("send-code", json!({"flag": "register"})),
+        ("check-code", json!({"code": "123456"})),
+        (
+            "register",
+            json!({"code": "123456", "password": "secret-pass-1"}),
+        ),
+    ] {
+        let mut body = extra;
+        body["account"] = json!(over);
+        assert_required(&post(&t, path, body).await, "account");
+    }
+}
