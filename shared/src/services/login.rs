@@ -327,27 +327,41 @@ impl Auth {
             .await;
         self.note_code_outcome(&checked, client);
         let check = checked?;
-        match (found, unknown) {
-            (Some(user), _) if !user.is_active() => Err(Error::Disabled),
-            (Some(user), _) => {
-                let extra = Batch::of(self.clear_failures(user.id), Error::Unavailable);
-                self.sign_in_by_code(user, check, extra, spec, client).await
+        let existing = |user: User, check| async move {
+            if !user.is_active() {
+                return Err(Error::Disabled);
             }
+            let extra = Batch::of(self.clear_failures(user.id), Error::Unavailable);
+            self.sign_in_by_code(user, check, extra, spec, client).await
+        };
+        match (found, unknown) {
+            (Some(user), _) => existing(user, check).await,
             (None, UnknownAccount::Register) => {
                 self.limit(Limit::Registrations, client).await?;
                 let new = super::NewUser::of_contact(account);
                 let keys = self.keyset().await?;
-                let (user, tokens) = self
-                    .create_user(new, Some(check), NewId::Next, |user| {
+                let created = self
+                    .create_user(new, Some(check.clone()), NewId::Next, |user| {
                         self.open_session(&keys, user, spec, LoginType::Code, client)
                     })
-                    .await?;
-                super::sessions::signed_in_metric(spec);
-                Ok(SignedIn {
-                    user,
-                    tokens,
-                    is_new: true,
-                })
+                    .await;
+                match created {
+                    Ok((user, tokens)) => {
+                        super::sessions::signed_in_metric(spec);
+                        Ok(SignedIn {
+                            user,
+                            tokens,
+                            is_new: true,
+                        })
+                    }
+                    // Another request made the account meanwhile (a registration racing this
+                    // login): sign in to it, as this request would have a moment later.
+                    Err(Error::AlreadyExists { .. }) => match self.find_user(account).await? {
+                        Some(user) => existing(user, check).await,
+                        None => Err(Error::Unavailable),
+                    },
+                    Err(e) => Err(e),
+                }
             }
             (None, UnknownAccount::Refuse) => {
                 Err(Error::InvalidCredentials(CredentialFault::UnknownAccount))

@@ -302,24 +302,58 @@ impl Auth {
         spec: &super::SessionSpec,
         client: &Client,
     ) -> Result<super::SignedIn> {
-        let Some(user) = self.find_user(account).await? else {
-            let (check, id) = self.registration_code(account, code, client).await?;
-            let keys = self.keyset().await?;
-            let (user, tokens) = self
-                .create_user(new?, Some(check), id, |user| {
-                    let (mut batch, tokens) =
-                        self.open_session(&keys, user, spec, super::LoginType::Register, client)?;
-                    batch.limit(self.limit_write(Limit::Registrations, client));
-                    Ok((batch, tokens))
-                })
-                .await?;
-            super::sessions::signed_in_metric(spec);
-            return Ok(super::SignedIn {
-                user,
-                tokens,
-                is_new: true,
-            });
+        let user = match self.find_user(account).await? {
+            Some(user) => user,
+            None => match self.register_new(new, account, code, spec, client).await {
+                // Another request made the account meanwhile (the same registration twice, or
+                // a code login): sign in to it, as this request would have a moment later.
+                Err(Error::AlreadyExists { field }) => self
+                    .find_user(account)
+                    .await?
+                    .ok_or(Error::AlreadyExists { field })?,
+                done => return done,
+            },
         };
+        self.sign_in_registered(user, account, code, spec, client)
+            .await
+    }
+
+    /// `register_or_sign_in` for an account nobody holds.
+    async fn register_new(
+        &self,
+        new: Result<NewUser>,
+        account: &Account,
+        code: &Code,
+        spec: &super::SessionSpec,
+        client: &Client,
+    ) -> Result<super::SignedIn> {
+        let (check, id) = self.registration_code(account, code, client).await?;
+        let keys = self.keyset().await?;
+        let (user, tokens) = self
+            .create_user(new?, Some(check), id, |user| {
+                let (mut batch, tokens) =
+                    self.open_session(&keys, user, spec, super::LoginType::Register, client)?;
+                batch.limit(self.limit_write(Limit::Registrations, client));
+                Ok((batch, tokens))
+            })
+            .await?;
+        super::sessions::signed_in_metric(spec);
+        Ok(super::SignedIn {
+            user,
+            tokens,
+            is_new: true,
+        })
+    }
+
+    /// `register_or_sign_in` for an account that exists: a sign-in with the registration code.
+    async fn sign_in_registered(
+        &self,
+        user: User,
+        account: &Account,
+        code: &Code,
+        spec: &super::SessionSpec,
+        client: &Client,
+    ) -> Result<super::SignedIn> {
         // Signing in by a code is a login: behind the account's lockout, as `code_login` is.
         self.enter_gate(Suspect::User(user.id), account, &Gate::Lockout, client)
             .await?;

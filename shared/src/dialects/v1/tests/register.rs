@@ -224,3 +224,31 @@ async fn register_refuses_bad_parameters() {
     .await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
+
+/// A registration and a code login racing to create one account: whichever loses signs in to
+/// the account the other made (`isNewUser: false`), as it would have a moment later.
+#[tokio::test]
+async fn a_registration_racing_a_code_login_signs_in_to_one_account() {
+    let t = test_app();
+    let account = "racer@example.com";
+    let register_code = code_for(&t, account, account, "register").await;
+    let login_code = code_for(&t, account, account, "login").await;
+    let (registered, logged_in) = tokio::join!(
+        post(
+            &t,
+            "register",
+            json!({"account": account, "password": "secret-pass-1", "code": register_code}),
+        ),
+        post(&t, "login", json!({"account": account, "code": login_code})),
+    );
+    for r in [&registered, &logged_in] {
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+    assert_eq!(registered.json["user"]["id"], logged_in.json["user"]["id"]);
+    let mut new = [
+        registered.json["isNewUser"].as_bool().unwrap(),
+        logged_in.json["isNewUser"].as_bool().unwrap(),
+    ];
+    new.sort();
+    assert_eq!(new, [false, true]);
+}
