@@ -229,6 +229,9 @@ enum Op {
     #[default]
     Other,
     SendCode,
+    /// `POST pass/code`: the original's `pass_verify_code` answered every failure of the code
+    /// step 1007, a missing or lapsed password step included.
+    EnterCode,
 }
 
 /// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
@@ -266,6 +269,11 @@ impl IntoResponse for Failure {
             Error::TooManyRequests { retry_after } => (
                 Status::Param,
                 format!("操作过于频繁，请{}秒后再试", wait_seconds(*retry_after)),
+                None,
+            ),
+            Error::NoPendingLogin if op == Op::EnterCode => (
+                Status::UserVerifyCodeError,
+                "验证码错误，请输入正确的验证码".into(),
                 None,
             ),
             Error::NoPendingLogin => (
@@ -352,8 +360,8 @@ fn refusal_code() -> Object {
             "- 1 `E_PARAM`: a bad or missing parameter (`参数错误`, `result.field` names it; \
             a password the policy refuses included), or a refusal the original folds into it: \
             `验证码发送间隔时间太短` (a resend within a minute), `不支持的验证发送方式` (a \
-            `method` other than voice or sms), `用户名/密码未验证或已失效，请返回重新验证` (no \
-            password step in the last 20 minutes), `重置记录不存在或者已失效` (a reset code that \
+            `method` other than voice or sms), `用户名/密码未验证或已失效，请返回重新验证` (`GET \
+            pass/code` with no password step in the last 20 minutes), `重置记录不存在或者已失效` (a reset code that \
             is unknown, used, expired or checked too often), `用户已经存在` (the email or mobile \
             is taken), `24小时内重置次数超过阈值` (too many reset requests), \
             `操作过于频繁，请N秒后再试` (a rate limit or lockout); a refusal that says when to \
@@ -1041,11 +1049,10 @@ struct EnterCodeReq {
     responses(
         (status = 200, body = UserIdAnswer, description = "0 signed in, with the `user_id`: the \
             session cookie is set and the pending-login cookie cleared; 1 a missing `code` \
-            (`result.field`), no pending login \
-            (`用户名/密码未验证或已失效，请返回重新验证`, also after five wrong codes), or too \
-            many attempts (`操作过于频繁，请N秒后再试`); 1003 the request carries a live \
-            session; 1005 the account was disabled meanwhile; 1007 a wrong or expired code, \
-            whatever its shape",
+            (`result.field`) or too many attempts (`操作过于频繁，请N秒后再试`); 1003 the \
+            request carries a live session; 1005 the account was disabled meanwhile; 1007 a \
+            wrong or expired code, whatever its shape, and no pending login (none, lapsed, or \
+            voided after five wrong codes), as the original's `pass_verify_code` answered",
             headers(
                 ("Set-Cookie" = String, description = "With 0: `pauli_session=<access token>` \
                     (HttpOnly, SameSite, path `/pauli`, Secure in production, Max-Age 86400) and \
@@ -1061,13 +1068,14 @@ async fn enter_code(
     headers: HeaderMap,
     http::Params(req, _): Params<EnterCodeReq>,
 ) -> Answer {
-    let pending = pending(&headers)?;
+    let pending = pending(&headers).during(Op::EnterCode)?;
     // A code of any shape is simply a wrong one (1007, and it counts), as the original's
     // `pass_verify_code` answered.
     let code = Code::offered(&req.code);
     let s = auth
         .complete_second_factor(&pending, &code, &session_spec(), &client)
-        .await?;
+        .await
+        .during(Op::EnterCode)?;
     Ok(signed_in(&auth, &s.tokens, &s.user))
 }
 

@@ -54,7 +54,7 @@ async fn right_code_logs_in_and_clears_the_pending_cookie() {
         Some(&pending(&pid)),
     )
     .await;
-    assert_refused(&again, 1, NO_PASSWORD_STEP);
+    assert_refused(&again, 1007, WRONG_CODE);
 }
 
 #[tokio::test]
@@ -265,7 +265,7 @@ async fn pending_login_expires_after_twenty_minutes() {
         Some(&cookie),
     )
     .await;
-    assert_refused(&r, 1, NO_PASSWORD_STEP);
+    assert_refused(&r, 1007, WRONG_CODE);
     assert_refused(
         &get(&t, "/pass/code", Some(&cookie)).await,
         1,
@@ -305,7 +305,7 @@ async fn five_wrong_codes_void_the_pending_login() {
         Some(&cookie),
     )
     .await;
-    assert_refused(&r, 1, NO_PASSWORD_STEP);
+    assert_refused(&r, 1007, WRONG_CODE);
     assert!(set_cookie(&r, "pauli_session").is_none());
     // A code of another shape is a wrong one, as the original's `pass_verify_code` answered.
     t.clock.advance(61);
@@ -333,4 +333,22 @@ async fn five_wrong_codes_void_the_pending_login() {
         )
         .await;
     assert_eq!(code(&r), 0, "{}", r.json);
+}
+
+/// The original's `pass_verify_code` answered every failure of the code step 1007: no
+/// password step at all, or one nobody knows, is a wrong code there (`GET pass/code` keeps 1).
+#[tokio::test]
+async fn entering_a_code_without_a_password_step_is_a_wrong_code() {
+    let t = test_app();
+    for cookie in [None, Some(pending("no-such-login"))] {
+        let r = send(
+            &t,
+            "POST",
+            "/pass/code",
+            json!({"code": "123456"}),
+            cookie.as_deref(),
+        )
+        .await;
+        assert_refused(&r, 1007, WRONG_CODE);
+    }
 }

@@ -178,7 +178,7 @@ async fn a_wrong_password_during_the_sms_step_ends_the_pending_login() {
         Some(&pending(&pid)),
     )
     .await;
-    assert_refused(&r, 1, "用户名/密码未验证或已失效，请返回重新验证");
+    assert_refused(&r, 1007, "验证码错误，请输入正确的验证码");
 }
 
 /// Logging out ends a password step awaiting its code, as the original's `session.clear()`
@@ -201,5 +201,5 @@ async fn logout_ends_the_pending_login_a_kept_cookie_names() {
         Some(&pending(&pid)),
     )
     .await;
-    assert_refused(&r, 1, "用户名/密码未验证或已失效，请返回重新验证");
+    assert_refused(&r, 1007, "验证码错误，请输入正确的验证码");
 }
