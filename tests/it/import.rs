@@ -408,3 +408,18 @@ async fn reimport_conflicts_bad_lines_and_dry_run(d: Deployment) {
     );
     assert!(!d.admin(&["show", "other@example.com"]).status.success());
 }
+
+/// A mobile texts may not go to is imported, and the operator is told which lines hold one:
+/// seed 000's SMS step cannot reach those users until their country is enabled.
+#[tokio::test]
+async fn mobiles_texts_cannot_reach_are_reported() {
+    let d = Deployment::local();
+    let file = jsonl(&[
+        json!({"id": 1, "email": "near@example.com", "mobile": "13312341234"}),
+        json!({"id": 2, "email": "far@example.com", "mobile": "+14155550123"}),
+    ]);
+    let (code, summary) = import(&d, &file, &[]);
+    assert_eq!(code, 0, "a warning is not a failure: {summary}");
+    assert_eq!(summary["imported"], 2, "{summary}");
+    assert_eq!(summary["unreachable_mobiles"], json!([2]), "{summary}");
+}

@@ -59,6 +59,7 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
     let mut conflicts = Vec::new();
     let mut users: Vec<(usize, ImportedUser)> = Vec::new();
     let mut seen_ids: HashMap<LegacyId, usize> = HashMap::new();
+    let mut unreachable: Vec<usize> = Vec::new();
     let mut seen_identifiers: HashMap<String, usize> = HashMap::new();
     let default_cc = auth.config().default_country_code.clone();
     // A byte-order mark some exporters (Excel, PowerShell) write is not part of the first line.
@@ -92,6 +93,17 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
             report.push_str(&format!("line {number}: conflict: {reason}\n"));
             conflicts.push(json!({"line": number, "reason": reason}));
             continue;
+        }
+        // Imported as it is, but seed 000's SMS step cannot reach it: the operator learns it
+        // here, not from the user's failed logins.
+        if let Some(mobile) = user.mobile.as_ref().filter(|m| !auth.texts_reach(m)) {
+            report.push_str(&format!(
+                "line {number}: warning: texts to mobile {} are not enabled \
+                 (POLYAUTH_SMS_COUNTRIES): with the SMS step on, this user cannot sign in \
+                 through seed 000 until they are\n",
+                mobile.e164()
+            ));
+            unreachable.push(number);
         }
         seen_ids.insert(user.id.clone(), number);
         for identifier in user.identifiers() {
@@ -156,6 +168,7 @@ pub async fn run(auth: &Auth, text: &str, o: Options) -> Result<Summary, (String
             "skipped": skipped,
             "conflicts": conflicts,
             "invalid": invalid,
+            "unreachable_mobiles": unreachable,
         }),
         clean,
     })

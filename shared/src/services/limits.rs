@@ -140,7 +140,11 @@ impl Auth {
         }
     }
 
-    /// Refuses an SMS or voice destination outside the configured calling codes.
+    /// Whether texts may go to `mobile` (its country is enabled).
+    pub fn texts_reach(&self, mobile: &crate::domain::Phone) -> bool {
+        self.sms_country(mobile.e164()).is_some()
+    }
+
     /// The enabled country calling code `e164` belongs to.
     pub(crate) fn sms_country(&self, e164: &str) -> Option<&str> {
         let digits = e164.trim_start_matches('+');
@@ -152,6 +156,7 @@ impl Auth {
             .map(String::as_str)
     }
 
+    /// Refuses an SMS or voice destination outside the configured calling codes.
     pub(crate) fn check_sms_destination(&self, e164: &str) -> Result<()> {
         let digits = e164.trim_start_matches('+');
         if self.sms_country(e164).is_some() {

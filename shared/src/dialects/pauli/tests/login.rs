@@ -203,3 +203,28 @@ async fn logout_ends_the_pending_login_a_kept_cookie_names() {
     .await;
     assert_refused(&r, 1007, "验证码错误，请输入正确的验证码");
 }
+
+/// A user whose mobile no text may reach (imported with a number of a country not enabled)
+/// cannot finish the SMS step; the password step answers 1005 whether or not the password was
+/// right, and sends nothing: a refused mobile would confirm the password to whoever tried it.
+#[tokio::test]
+async fn a_mobile_texts_cannot_reach_answers_as_a_wrong_password() {
+    let t = test_app();
+    t.user(new_user(
+        "far@example.com",
+        Some("+14155550123"),
+        "secret1",
+        &t,
+    ))
+    .await;
+    for password in ["secret1", "wrong-one"] {
+        let r = login(&t, "far@example.com", password).await;
+        assert_refused(&r, 1005, "手机号码与密码不匹配");
+        assert!(set_cookie(&r, "pauli_pending").is_none());
+    }
+    let outbox = t.app.outbox.as_ref().unwrap().entries();
+    assert!(
+        outbox.iter().all(|m| m.to != "+14155550123"),
+        "no text went out"
+    );
+}
