@@ -1276,6 +1276,7 @@ const PAULI_ROUTES: &[(&str, &str)] = &[
     ("GET", "/pauli/auth/api/logined"),
     ("GET", "/pauli/auth/api/record"),
     ("POST", "/pauli/auth/api/pass/create"),
+    ("POST", "/pauli/auth/api/pass/change"),
     ("PUT", "/pauli/auth/api/pass/login"),
     ("GET", "/pauli/auth/api/pass/code"),
     ("POST", "/pauli/auth/api/pass/code"),

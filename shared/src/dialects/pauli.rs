@@ -23,7 +23,11 @@
 //!   local time);
 //! - a mobile set by `pass/create` or `POST pass/reset` must be one texts can reach
 //!   (`POLYAUTH_SMS_COUNTRIES`): every password login of a user with a mobile texts it a code;
-//! - `pass/create` without a password sets a random one and mails the user a reset link.
+//!   an imported one texts cannot reach makes the password step answer 1005, as a wrong
+//!   password (anything else would confirm the password);
+//! - `pass/create` without a password sets a random one and mails the user a reset link;
+//! - `POST pass/code` answers 1007 without a live password step too, as the original's
+//!   `pass_verify_code` answered every failure of the code step.
 //!
 //! Decisions where the seed is silent:
 //! - the session is the access token in the cookie `pauli_session` (HttpOnly, SameSite=Lax,
@@ -62,7 +66,9 @@
 //!   `pass/create`, documented as `application/json`, take JSON bodies only;
 //! - `POST pass/reset`: at least one of `password`, `mobile`; it ends every session of the
 //!   user;
-//! - `GET logout` answers 0 and clears the cookies even without a (valid) session.
+//! - `GET logout` answers 0 and clears the cookies even without a (valid) session;
+//! - `POST pass/change` (the original's, not in the seed) ends every other session of the user
+//!   and keeps the one it was asked from, as the original kept its session.
 
 use super::{retry_after, wait_seconds, During};
 use crate::{
@@ -135,6 +141,7 @@ pub fn routes() -> crate::openapi::Routes {
         routes!(logined),
         routes!(record),
         routes!(create),
+        routes!(change),
         routes!(login),
         routes!(send_code, enter_code),
         routes!(logout),
@@ -232,6 +239,8 @@ enum Op {
     /// `POST pass/code`: the original's `pass_verify_code` answered every failure of the code
     /// step 1007, a missing or lapsed password step included.
     EnterCode,
+    /// `POST pass/change`: the password a policy refuses is the `new_password`.
+    Change,
 }
 
 /// The one place this dialect turns a core error into its envelope: `IntoResponse` below.
@@ -259,6 +268,11 @@ impl IntoResponse for Failure {
                 (Status::Param, "参数错误".into(), Some(field.clone()))
             }
             // A password the policy refuses is a bad parameter like any other (API-NOTES).
+            Error::WeakPassword if op == Op::Change => (
+                Status::Param,
+                "参数错误".into(),
+                Some("new_password".into()),
+            ),
             Error::WeakPassword => (Status::Param, "参数错误".into(), Some("password".into())),
             Error::TooManyRequests { .. } if op == Op::SendCode => {
                 (Status::Param, "验证码发送间隔时间太短".into(), None)
@@ -857,6 +871,44 @@ async fn create(
     };
     let user = auth.create_user_as(&principal, new).await?;
     Ok(ok(user_id(&user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ChangeReq {
+    /// The current password.
+    password: Option<String>,
+    /// The new password: the password policy applies.
+    new_password: Option<String>,
+}
+
+/// Changes the signed-in user's password (the original's `pass/change`, which the seed does not
+/// list). Every other session of the user ends; this one stays.
+#[utoipa::path(post, path = "/pass/change",
+    request_body = ChangeReq,
+    params(Session),
+    responses(
+        (status = 200, body = EmptyAnswer, description = "0 changed; 1 a missing or empty \
+            `password` or `new_password`, or a new password the policy refuses \
+            (`result.field`), or too many attempts (`操作过于频繁，请N秒后再试`); 1004 without \
+            a live session (checked before the parameters); 1005 a wrong current password"),
+    ),
+)]
+async fn change(
+    auth: Auth,
+    client: Client,
+    Session(principal): Session,
+    Json(req, _): Body<ChangeReq>,
+) -> Answer {
+    let old = given(req.password).ok_or_else(|| Error::malformed("password", "is required"))?;
+    let new =
+        given(req.new_password).ok_or_else(|| Error::malformed("new_password", "is required"))?;
+    let old = Password::attempt(&old).map_err(|e| e.field("password"))?;
+    let new =
+        Password::new(&new, PasswordPolicy::default()).map_err(|e| e.field("new_password"))?;
+    auth.change_own_password(&principal, &old, &new, &client)
+        .await
+        .during(Op::Change)?;
+    Ok(ok(Empty {}))
 }
 
 /// `pass/create`'s body, checked.

@@ -328,6 +328,52 @@ impl Auth {
         Err(Error::Unavailable)
     }
 
+    /// Changes the caller's own password after checking the old one (seed 000's `pass/change`).
+    /// Every other session ends with the epoch bump; the caller's own is carried over to the
+    /// new epoch in the same write, as the original kept the session it was asked from.
+    #[tracing::instrument(name = "change_own_password", skip_all)]
+    pub async fn change_own_password(
+        &self,
+        principal: &super::Principal,
+        old: &Password,
+        new: &Password,
+        client: &Client,
+    ) -> Result<User> {
+        for _ in 0..super::SETTLE_TRIES {
+            let user = self
+                .user(principal.user_id)
+                .await?
+                .ok_or(Error::Unauthenticated)?;
+            // Any identifier of the user names the same run of failures (the gate's).
+            let account = super::users::accounts(&user)
+                .into_iter()
+                .next()
+                .ok_or(Error::Unauthenticated)?;
+            let user = self
+                .reconfirmed(Some(principal), &account, old, client)
+                .await?;
+            let key = schema::session(&principal.sid);
+            let current = self
+                .store()
+                .get(&key)
+                .await?
+                .ok_or(Error::Unauthenticated)?;
+            let mut session: schema::SessionState = current.parse()?;
+            let rotated_at = session.rotated_at;
+            session.epoch = user.session_epoch + 1;
+            let mut extra = Batch::of(self.clear_failures(user.id), Error::Unavailable);
+            // Read as it was: a refresh that rotated it meanwhile makes this run again.
+            extra.claim(Write::Put {
+                item: Item::of(key, &session, current.expires_at)?,
+                cond: Condition::equals("rotated_at", rotated_at),
+            });
+            if let Some(saved) = self.set_password(&user, new, extra, client, None).await? {
+                return Ok(saved);
+            }
+        }
+        Err(Error::Unavailable)
+    }
+
     /// Sets a new password; the session-epoch bump in the same write ends every session.
     /// `None` when the user changed since it was read (nothing written).
     async fn set_password(

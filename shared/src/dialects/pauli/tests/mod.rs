@@ -10,6 +10,7 @@ use crate::{
 use serde_json::{json, Value};
 
 mod bad_input;
+mod change;
 mod codes;
 mod create;
 mod login;
