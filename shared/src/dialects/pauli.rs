@@ -44,8 +44,9 @@
 //!   as the original's lookup found none;
 //! - `POST pass/code` takes a code of any shape: one that is not six digits is a wrong one
 //!   (1007, and it counts), as the original's `pass_verify_code` answered;
-//! - in the original's order: `GET pass/code` checks the password step before the method, and
-//!   `pass/create` and `record` the permission (7) before their parameters;
+//! - in the original's order: `GET pass/code` checks the password step, then the resend minute,
+//!   then the method (`voice` or `sms`, exactly), and `pass/create` and `record` the permission
+//!   (7) before their parameters;
 //! - `GET pass/code` answers `result.method` (`voice` or `sms`, the channel actually used, and
 //!   says so in `msg` when voice fell back to SMS);
 //! - `GET logined` answers `logined: false` for a missing, expired or revoked session;
@@ -1059,15 +1060,13 @@ async fn send_code(
     headers: HeaderMap,
     http::Params(q, _): Params<SendCodeQuery>,
 ) -> Answer {
-    // The original's order: the password step, then the method.
     let pending = pending(&headers)?;
-    let asked = match given(q.method)
-        .map(|m| m.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("voice") => Channel::Voice,
-        Some("sms") => Channel::Sms,
-        Some(_) => return Err(Error::invalid("method", "must be voice or sms").into()),
+    // The original's exact words: anything else is refused once the pending login and the
+    // resend minute have been checked, in its order.
+    let asked = match given(q.method).as_deref() {
+        None | Some("voice") => Some(Channel::Voice),
+        Some("sms") => Some(Channel::Sms),
+        Some(_) => None,
     };
     let channel = auth
         .resend_second_factor(&pending, asked, &client)
@@ -1076,7 +1075,9 @@ async fn send_code(
     // `E_SUCC`'s own message, unless voice fell back to SMS (API-NOTES: it says so).
     let (method, msg) = match channel {
         Channel::Voice => (Method::Voice, "成功"),
-        _ if asked == Channel::Voice => (Method::Sms, "语音验证暂不可用，验证码已通过短信发送"),
+        _ if asked == Some(Channel::Voice) => {
+            (Method::Sms, "语音验证暂不可用，验证码已通过短信发送")
+        }
         _ => (Method::Sms, "成功"),
     };
     Ok(done(msg, CodeSent { method }))

@@ -462,6 +462,17 @@ pub(crate) fn send_window(
 }
 
 impl Auth {
+    /// Refuses, as `issue_code` would, a send of `purpose` to `account` that is too soon (or
+    /// past the hour's cap); writes nothing.
+    pub(crate) async fn send_allowed(&self, purpose: Purpose, account: &CodeSubject) -> Result<()> {
+        let Some(item) = self.store().get(&schema::code(purpose, account)).await? else {
+            return Ok(());
+        };
+        let p: CodeState = item.parse()?;
+        let resend_from = (!p.used).then_some(p.sent_at);
+        send_window(self.now(), resend_from, p.window_start, p.window_count).map(|_| ())
+    }
+
     /// Whether a usable code is outstanding (not spent, voided or expired).
     pub(crate) async fn code_pending(
         &self,

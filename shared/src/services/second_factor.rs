@@ -98,16 +98,22 @@ impl Auth {
 
     /// Sends the code again over the channel `asked`: voice only when available and the mobile
     /// is confirmed (a call to a number nobody proved is the costliest pumping there is), SMS
-    /// otherwise. Answers the channel used.
+    /// otherwise. Answers the channel used. `None`, a channel the dialect does not know, is
+    /// refused after the pending login and the resend minute are (pauli's order).
     #[tracing::instrument(name = "resend_second_factor", skip_all)]
     pub async fn resend_second_factor(
         &self,
         id: &PendingId,
-        asked: Channel,
+        asked: Option<Channel>,
         client: &Client,
     ) -> Result<Channel> {
         let (user, _) = self.pending(id).await?;
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
+        let Some(asked) = asked else {
+            let account = CodeSubject::second_factor(user.id);
+            self.send_allowed(Purpose::SecondFactor, &account).await?;
+            return Err(Error::invalid("method", "must be voice or sms"));
+        };
         let voice = asked == Channel::Voice;
         let channel = if voice && user.mobile_confirmed && self.0.sender.supports_voice() {
             Channel::Voice

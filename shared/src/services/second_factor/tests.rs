@@ -20,14 +20,14 @@ async fn second_factor_pending_resend_complete_and_void() {
     };
     assert!(matches!(
         t.auth
-            .resend_second_factor(&pending, Channel::Voice, &client())
+            .resend_second_factor(&pending, Some(Channel::Voice), &client())
             .await,
         Err(Error::TooManyRequests { .. })
     ));
     t.clock.advance(60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, Channel::Voice, &client())
+            .resend_second_factor(&pending, Some(Channel::Voice), &client())
             .await
             .unwrap(),
         crate::sender::Channel::Sms,
@@ -64,7 +64,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, Channel::Voice, &client())
+            .resend_second_factor(&pending, Some(Channel::Voice), &client())
             .await
             .unwrap(),
         crate::sender::Channel::Voice,
@@ -145,7 +145,7 @@ async fn second_factor_pending_resend_complete_and_void() {
     t.clock.advance(20 * 60);
     assert_eq!(
         t.auth
-            .resend_second_factor(&pending, Channel::Sms, &client())
+            .resend_second_factor(&pending, Some(Channel::Sms), &client())
             .await
             .unwrap_err(),
         Error::NoPendingLogin

@@ -136,6 +136,18 @@ async fn get_code_resends_by_voice_or_sms_once_a_minute() {
         3 + 2,
         "three for this login, two for the first"
     );
+    // The original's order: the resend minute is checked before the method, and a method is
+    // one of its two exact words.
+    assert_refused(
+        &get(&t, "/pass/code?method=fax", Some(&cookie)).await,
+        1,
+        RESEND_TOO_SOON,
+    );
+    t.clock.advance(61);
+    for odd in ["fax", "SMS"] {
+        let r = get(&t, &format!("/pass/code?method={odd}"), Some(&cookie)).await;
+        assert_refused(&r, 1, "不支持的验证发送方式");
+    }
     // The newest code is the one that counts.
     let r = send(
         &t,
@@ -147,8 +159,6 @@ async fn get_code_resends_by_voice_or_sms_once_a_minute() {
     .await;
     assert_eq!(code(&r), 0);
 
-    let bad = get(&t, "/pass/code?method=fax", Some(&cookie)).await;
-    assert_refused(&bad, 1, "不支持的验证发送方式");
     let none = get(&t, "/pass/code", None).await;
     assert_refused(&none, 1, NO_PASSWORD_STEP);
     // The password step is checked before the method, as the original's `send_sms_code`.
