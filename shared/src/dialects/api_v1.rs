@@ -726,8 +726,14 @@ async fn logout_outcome(
     headers: &HeaderMap,
     refresh: Option<&str>,
 ) -> Result<(), Error> {
+    // The original took the header as the token once a `Bearer ` was trimmed: any other
+    // scheme is a token that does not verify (2000), not an absent one.
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
     let presented = match bearer(headers) {
         Some(access) => Some(auth.authenticate_in(&access, Dialect::ApiV1).await),
+        None if given => Some(Err(Error::TokenInvalid)),
         None => None,
     };
     let voided = match refresh {

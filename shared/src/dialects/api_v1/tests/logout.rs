@@ -106,3 +106,25 @@ async fn logout_checks_the_access_token_then_needs_a_known_refresh_token() {
     let r = post(&t, "/updateToken", json!({"refreshToken": refresh})).await;
     assert_answer(&r, 2000, "token验证失败");
 }
+
+/// The original trimmed only a `Bearer ` from the header: a token under any other scheme is a
+/// token that does not verify (2000), never a header ignored. The refresh token is void all
+/// the same, as with any other access token refused.
+#[tokio::test]
+async fn logout_with_another_scheme_is_a_token_that_does_not_verify() {
+    let t = test_app();
+    registered(&t, "a@x.com", "secret-pass-1").await;
+    let r = login(&t, "a@x.com", "secret-pass-1").await;
+    let access = r.json["data"]["token"].as_str().unwrap().to_string();
+    let refresh = r.json["data"]["refreshToken"].as_str().unwrap().to_string();
+    let other_scheme = format!("Token {access}");
+    let r = logout(&t, Some(&other_scheme), json!({"refreshToken": refresh})).await;
+    assert_answer(&r, 2000, "token验证失败");
+    let r = logout(
+        &t,
+        Some(&format!("Bearer {access}")),
+        json!({"refreshToken": refresh}),
+    )
+    .await;
+    assert_answer(&r, 2000, "token验证失败");
+}
