@@ -209,7 +209,11 @@ enum Message {
 
 /// A method a seed-004 route does not take: the original's 405 in its envelope (Flask's
 /// `MethodNotAllowed` through its error forward), where axum would answer an empty body.
-pub(super) async fn method_not_allowed() -> Response {
+/// `OPTIONS` is Flask's own: 200, empty, with the route's methods in `Allow`.
+pub(super) async fn method_not_allowed(method: axum::http::Method) -> Response {
+    if method == axum::http::Method::OPTIONS {
+        return StatusCode::OK.into_response();
+    }
     let body = Refusal {
         code: 405,
         message: Message::MethodNotAllowed,

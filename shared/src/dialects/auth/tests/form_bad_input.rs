@@ -53,6 +53,10 @@ async fn wrong_methods_on_seed_004_routes_answer_in_its_envelope() {
             "405 Method Not Allowed: The method is not allowed for the requested URL.",
         );
         assert_eq!(r.headers.get("allow").unwrap(), "POST");
+        // Flask answered `OPTIONS` itself on every route: 200, empty, with `Allow`.
+        let r = t.raw("OPTIONS", uri, "", "", &[]).await;
+        assert_eq!((r.status, r.text.as_str()), (200, ""));
+        assert_eq!(r.headers.get("allow").unwrap(), "POST");
     }
     let r = t.raw("GET", "/auth/create", "", "", &[]).await;
     assert_eq!(r.status, 405);
