@@ -143,10 +143,16 @@ pub fn harden(router: Router, config: &Config) -> Router {
             )
                 .into_response()
         }));
-    match cors(&config.web.cors_origins) {
+    let router = match cors(&config.web.cors_origins) {
         Some(layer) => router.layer(layer),
         None => router,
-    }
+    };
+    // A dialect whose original matched paths loosely (seed 003's Express) sees its request's
+    // path made canonical before routing, which layers on `router` itself run after.
+    let routed = tower::ServiceBuilder::new()
+        .map_request(crate::dialects::canonical_path)
+        .service(router);
+    Router::new().fallback_service(routed)
 }
 
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {

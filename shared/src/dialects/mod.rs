@@ -45,6 +45,12 @@ pub async fn unrouted(method: Method, uri: Uri) -> Response {
         .into_response()
 }
 
+/// The request with its path as the router matches it, where an original matched paths
+/// more loosely than exactly.
+pub fn canonical_path(req: axum::extract::Request) -> axum::extract::Request {
+    v1::express_path(req)
+}
+
 /// A core error with the endpoint it happened in (`Op`, each dialect's own), where an original
 /// worded one failure per endpoint. Each dialect turns it into its envelope in exactly one
 /// place: its `IntoResponse` for `Failed<Op>`, which names every `Error` variant.

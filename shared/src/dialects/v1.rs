@@ -41,7 +41,8 @@
 //!   the user, and answers a new session's token (the seed's token response).
 //! - what the original's router did not route gets its catch-all: a wrong method or an unknown
 //!   path under `/v1/` 400 `{"error": "router 404"}`, `OPTIONS` 200 `""` (`unrouted`); paths
-//!   stay exact and case-sensitive (Express also took a trailing slash and any case).
+//!   match as Express's defaults matched them, with a trailing slash and in any letter case
+//!   (`express_path`).
 
 use super::{retry_after, wait_seconds, During};
 use crate::{
@@ -121,6 +122,39 @@ pub(crate) async fn unrouted(method: Method) -> Response {
         error: "router 404".into(),
     };
     (StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
+}
+
+/// Express's default routing, which the original kept: paths match whatever their letter case
+/// and with or without a trailing slash, so `/v1/auth/login/` and `/V1/Auth/Login` reach the
+/// login. Such a path is rewritten to the routes' own spelling; the query string stays.
+pub(crate) fn express_path(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    let under = path.len() >= 3
+        && path.as_bytes()[..3].eq_ignore_ascii_case(b"/v1")
+        && (path.len() == 3 || path.as_bytes()[3] == b'/');
+    if !under {
+        return req;
+    }
+    let trimmed = match path.strip_suffix('/') {
+        Some(p) if p.len() > 3 => p,
+        _ => path,
+    };
+    let canonical = trimmed.to_ascii_lowercase();
+    if canonical == path {
+        return req;
+    }
+    let rewritten = match req.uri().query() {
+        Some(q) => format!("{canonical}?{q}"),
+        None => canonical,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = rewritten.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Whether `path` is under the original's router (`/v1` and below), whose catch-all answers

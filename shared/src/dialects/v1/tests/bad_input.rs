@@ -65,3 +65,22 @@ async fn an_over_long_account_is_a_bad_parameter() {
         assert_required(&post(&t, path, body).await, "account");
     }
 }
+
+/// Express's default routing, which the original kept: a trailing slash or another letter case
+/// reaches the same route, the query string with it; an unknown path stays unknown.
+#[tokio::test]
+async fn paths_match_as_express_matched_them() {
+    let t = test_app();
+    let body = json!({"account": "13312341234", "password": "not-the-one-1"});
+    for uri in ["/v1/auth/login/", "/V1/Auth/LOGIN", "/v1/AUTH/login/?x=1"] {
+        let r = t.json("POST", uri, body.clone(), &[]).await;
+        assert_exact(&r, 400, WRONG);
+    }
+    let r = t.raw("POST", "/v1/auth/nope/", "", "", &[]).await;
+    assert_exact(&r, 400, "router 404");
+    let r = t.raw("GET", "/V1/auth/login/", "", "", &[]).await;
+    assert_exact(&r, 400, "router 404");
+    // Other dialects keep their exact paths.
+    let r = t.raw("GET", "/Auth/", "", "", &[]).await;
+    assert_eq!(r.status, 404);
+}
