@@ -492,19 +492,24 @@ async fn an_unreachable_dynamodb_answers_unavailable() {
     );
 }
 
-#[tokio::test]
-async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
-    let dir = tempfile::tempdir().unwrap();
-    let endpoint = closed_endpoint();
+/// The local binary on a DynamoDB at `endpoint` (one that is not there, or never answers).
+async fn binary_on_dynamodb_at(dir: &std::path::Path, endpoint: &str) -> crate::support::Server {
     let env = [
         ("POLYAUTH_STORE", "dynamodb"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_REGION", moto::REGION),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
-    let s = crate::support::Server::start_with(dir.path(), &env).await;
+    crate::support::Server::start_with(dir, &env).await
+}
+
+#[tokio::test]
+async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = closed_endpoint();
+    let s = binary_on_dynamodb_at(dir.path(), &endpoint).await;
     let c = reqwest::Client::new();
     let res = c
         .post(s.url("/auth/create"))
@@ -539,15 +544,7 @@ async fn the_binary_answers_503_when_dynamodb_is_unreachable() {
 async fn the_binary_answers_503_when_dynamodb_stalls() {
     let dir = tempfile::tempdir().unwrap();
     let (_held, endpoint) = stalled_endpoint();
-    let env = [
-        ("POLYAUTH_STORE", "dynamodb"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_REGION", moto::REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    let s = crate::support::Server::start_with(dir.path(), &env).await;
+    let s = binary_on_dynamodb_at(dir.path(), &endpoint).await;
     // Far longer than the SDK's own bound: without one, these requests never came back.
     let c = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(40))
