@@ -423,3 +423,25 @@ async fn mobiles_texts_cannot_reach_are_reported() {
     assert_eq!(summary["imported"], 2, "{summary}");
     assert_eq!(summary["unreachable_mobiles"], json!([2]), "{summary}");
 }
+
+/// A dry run against a store that does not exist yet checks the file and creates nothing: no
+/// data directory, no store file.
+#[tokio::test]
+async fn a_dry_run_on_no_store_creates_none() {
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("never-made");
+    let file = jsonl(&[json!({"id": 1, "email": "one@example.com"})]);
+    let path = file.path().to_str().unwrap();
+    let out = admin(&data_dir, &["import", path, "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&summary["dry_run"], &summary["imported"]),
+        (&json!(true), &json!(1))
+    );
+    assert!(!data_dir.exists(), "a dry run made {}", data_dir.display());
+}

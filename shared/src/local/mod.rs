@@ -148,6 +148,16 @@ pub async fn main() -> ExitCode {
         },
         _ => None,
     };
+    // A dry run against an embedded store that does not exist yet reads the file alone: it
+    // creates no directory and no store.
+    let dry_run = matches!(admin_cmd, Some(Admin::Import { dry_run: true, .. }));
+    let mut config = config;
+    if dry_run
+        && config.store == StoreKind::Embedded
+        && !crate::store::Embedded::file_in(&config.data_dir).exists()
+    {
+        config.store = StoreKind::Memory;
+    }
     let app = match App::build(config.clone()).await {
         Ok(app) => app,
         Err(e) if config.store == StoreKind::Embedded => {

@@ -169,6 +169,11 @@ fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
 }
 
 impl Embedded {
+    /// The database file a store in `dir` lives in.
+    pub fn file_in(dir: &Path) -> std::path::PathBuf {
+        dir.join("polyauth.redb")
+    }
+
     /// Opens (or creates) the database file `polyauth.redb` in `dir`. The file holds password
     /// hashes and sealed keys: it is the owner's alone (0600), as is a directory created for it
     /// (0700), whatever the umask.
@@ -179,7 +184,7 @@ impl Embedded {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
         dirs.create(dir).map_err(in_dir)?;
-        let path = dir.join("polyauth.redb");
+        let path = Self::file_in(dir);
         let mut file = std::fs::OpenOptions::new();
         file.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
