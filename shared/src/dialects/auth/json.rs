@@ -14,7 +14,8 @@
 //! reset), 409/40900 `Username conflicted`; polyauth's own 429/42900 (lockout, with
 //! `Retry-After`) and 503/50300 (outage).
 //!
-//! Order of checks on disable and reset, as the original: a present token first, then the body,
+//! Order of checks on disable and reset, as the original: a present token first (before the
+//! method too: a wrong method hears Django's empty 405 only after the token), then the body,
 //! then the username, then the password, then (polyauth's addition) that the token is that
 //! user's.
 //!
@@ -67,7 +68,11 @@ use utoipa_axum::routes;
 /// The routes with their OpenAPI entries. The login is also served at `/auth`, without the
 /// slash of the seed's `/auth/`.
 pub fn routes() -> crate::openapi::Routes {
-    let others = [routes!(create), routes!(disable), routes!(reset)];
+    let (schemas, paths, disable) = routes!(disable);
+    let disable = (schemas, paths, disable.fallback(token_then_405));
+    let (schemas, paths, reset) = routes!(reset);
+    let reset = (schemas, paths, reset.fallback(present_token_then_405));
+    let others = [routes!(create), disable, reset];
     let routes = super::seed(routes!(login), others);
     crate::openapi::dialect::<FailedResponse>(routes, Dialect::AuthJson, REFUSALS)
 }
@@ -358,6 +363,18 @@ async fn register(auth: &Auth, client: &Client, req: CreateReq) -> Result<User, 
         ..Default::default()
     };
     auth.register(new, None, client).await
+}
+
+/// A method `disable` does not take. The original's `auth_required` wrapped its
+/// `require_http_methods`, so the token is checked first, as on a `POST`; only a caller with a
+/// good one hears Django's empty 405.
+async fn token_then_405(_: Caller) -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
+}
+
+/// `token_then_405` for `reset`, whose token is optional (API-NOTES): a present one must be good.
+async fn present_token_then_405(_: Option<Caller>) -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
 }
 
 /// The session of the `Authorization: Bearer` token. An extractor ahead of the body's, so it is

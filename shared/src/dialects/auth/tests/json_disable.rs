@@ -221,3 +221,32 @@ async fn concurrent_copies_of_one_disable_disable_once() {
         assert_ne!(r.json["code"], 503);
     }
 }
+
+/// The original's `auth_required` wrapped `require_http_methods`: a wrong method on `disable`
+/// hears about the token first (as a `POST` would), on `reset` about a token that is present;
+/// only a good token, or none on `reset`, gets Django's empty 405.
+#[tokio::test]
+async fn a_wrong_method_is_told_about_the_token_first() {
+    let t = test_app();
+    create(&t, "quinn", "test-pass-1", "quinn@example.com").await;
+    let token = token_001(&t, "quinn", "test-pass-1").await;
+    let good = bearer(&token);
+    assert_invalid_token(&t.raw("GET", "/auth/disable", "", "", &[]).await);
+    let bad = [("authorization", "Bearer nope")];
+    assert_invalid_token(&t.raw("GET", "/auth/disable", "", "", &bad).await);
+    assert_invalid_token(&t.raw("PUT", "/auth/reset", "", "", &bad).await);
+    for (method, uri, headers) in [
+        (
+            "GET",
+            "/auth/disable",
+            vec![("authorization", good.as_str())],
+        ),
+        ("GET", "/auth/reset", vec![("authorization", good.as_str())]),
+        ("GET", "/auth/reset", vec![]),
+        ("GET", "/auth/create", vec![]),
+    ] {
+        let r = t.raw(method, uri, "", "", &headers).await;
+        assert_eq!((r.status, r.text.as_str()), (405, ""), "{method} {uri}");
+        assert_eq!(r.headers["allow"], "POST");
+    }
+}
