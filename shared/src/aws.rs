@@ -28,6 +28,18 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// The configuration of the message senders (SES, SNS, SMS-voice): the same bound on the whole
+/// call, but no per-attempt timeout. A send that was accepted and answered slowly must not be
+/// retried as timed out: the message would go out twice (and cost twice). A refused or dropped
+/// attempt is still retried by the SDK, as before.
+pub fn for_sending(sdk: &SdkConfig) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(6))
+        .build();
+    sdk.to_builder().timeout_config(timeouts).build()
+}
+
 /// The SDK defaults with one HTTPS client: rustls on ring (the crypto the rest of the binary
 /// already links), shared by every client built from the configuration.
 fn loader() -> ConfigLoader {

@@ -169,12 +169,32 @@ pub(crate) fn owns(path: &str) -> bool {
 /// route (301 for `GET`, 307 otherwise so a `POST` keeps its body); anything else, a wrong
 /// method included, is 404 `404 page not found` in plain text.
 pub(crate) async fn unrouted(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    static PATHS: std::sync::LazyLock<Vec<String>> =
-        std::sync::LazyLock::new(|| routes().get_openapi().paths.paths.keys().cloned().collect());
+    // Each route with the methods it takes: gin redirects only where the request's own method
+    // has the route.
+    static ROUTES: std::sync::LazyLock<Vec<(String, Vec<axum::http::Method>)>> =
+        std::sync::LazyLock::new(|| {
+            use axum::http::Method;
+            let openapi = routes().get_openapi().clone();
+            openapi
+                .paths
+                .paths
+                .into_iter()
+                .map(|(path, item)| {
+                    let methods = [
+                        (Method::GET, item.get.is_some()),
+                        (Method::POST, item.post.is_some()),
+                        (Method::PUT, item.put.is_some()),
+                        (Method::DELETE, item.delete.is_some()),
+                    ];
+                    let taken = methods.into_iter().filter(|(_, t)| *t).map(|(m, _)| m);
+                    (path, taken.collect())
+                })
+                .collect()
+        });
     let path = uri.path();
     let unslashed = path
         .strip_suffix('/')
-        .filter(|p| PATHS.iter().any(|r| r == p));
+        .filter(|p| ROUTES.iter().any(|(r, ms)| r == p && ms.contains(&method)));
     if let Some(route) = unslashed {
         let status = if method == axum::http::Method::GET {
             StatusCode::MOVED_PERMANENTLY

@@ -42,7 +42,8 @@
 //! - what the original's router did not route gets its catch-all: a wrong method or an unknown
 //!   path under `/v1/` 400 `{"error": "router 404"}`, `OPTIONS` 200 `""` (`unrouted`); paths
 //!   match as Express's defaults matched them, with a trailing slash and in any letter case
-//!   (`express_path`).
+//!   (`express_path`; on Lambda, API Gateway matches the `/v1` itself case-sensitively, so
+//!   there only what follows it is loosened).
 
 use super::{retry_after, wait_seconds, During};
 use crate::{

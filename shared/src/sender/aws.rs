@@ -70,6 +70,7 @@ impl AwsSender {
 
     /// Mail through SES and text messages as `texts` builds them, clients built once.
     pub fn with_texts(sdk: &SdkConfig, settings: AwsSenderSettings, texts: TextsOf) -> Self {
+        let sdk = &crate::aws::for_sending(sdk);
         AwsSender {
             ses: aws_sdk_sesv2::Client::new(sdk),
             texts: texts(sdk),

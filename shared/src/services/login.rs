@@ -190,7 +190,22 @@ impl Auth {
         spec: &SessionSpec,
     ) -> Result<LoginStep> {
         let client = attempt.client;
-        let mut verified = self.verified_login(attempt).await?;
+        let (user, open) = self.password_checked(attempt).await?;
+        // A mobile no text may go to (an imported one, in a country not enabled) cannot finish
+        // the step. Refused as a wrong password, and before anything a right one writes (the
+        // failures cleared, the hash upgraded, the record): else the answer, the lockout count
+        // or the time taken would tell whoever tries a password that it was right.
+        if let Some(mobile) = user
+            .mobile
+            .as_ref()
+            .filter(|_| self.config().sms_second_factor)
+        {
+            if !self.texts_reach(mobile) {
+                tracing::warn!(user = %user.id, "second_factor_unreachable_mobile");
+                return Err(Error::InvalidCredentials(CredentialFault::WrongPassword));
+            }
+        }
+        let mut verified = self.verified(user, open, attempt.password).await?;
         if !(self.config().sms_second_factor && verified.user.mobile.is_some()) {
             let signed_in = self.password_session(verified, spec, client).await?;
             return Ok(LoginStep::SignedIn(Box::new(signed_in)));
@@ -211,9 +226,14 @@ impl Auth {
     /// racing another change of the user then fails rather than undo it).
     async fn verified_login(&self, attempt: Attempt<'_>) -> Result<Verified> {
         let (user, open) = self.password_checked(attempt).await?;
+        self.verified(user, open, attempt.password).await
+    }
+
+    /// `verified_login` for a user whose password has just checked out.
+    async fn verified(&self, user: User, open: Vec<Item>, password: &Password) -> Result<Verified> {
         let mut extra = Batch::new();
         extra.push(self.clear_failures(user.id));
-        let upgrade = self.upgraded_hash(&user, attempt.password).await?;
+        let upgrade = self.upgraded_hash(&user, password).await?;
         let upgraded = upgrade.is_some();
         extra.push_all(upgrade);
         Ok(Verified {

@@ -359,6 +359,10 @@ impl Auth {
                 .await?
                 .ok_or(Error::Unauthenticated)?;
             let mut session: schema::SessionState = current.parse()?;
+            // Ended meanwhile (another password change, a reset): never carried back to life.
+            if session.user_id != user.id || session.epoch < user.session_epoch {
+                return Err(Error::Unauthenticated);
+            }
             let rotated_at = session.rotated_at;
             session.epoch = user.session_epoch + 1;
             let mut extra = Batch::of(self.clear_failures(user.id), Error::Unavailable);

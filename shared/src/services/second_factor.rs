@@ -5,7 +5,6 @@
 use super::{batch::Batch, codes::Purpose, Auth, Client, LoginType, SessionSpec, SignedIn};
 use crate::{
     domain::{Code, User},
-    error::CredentialFault,
     schema::{self, CodeSubject, Pending},
     sender::Channel,
     store::{Condition, Item, Key, Write},
@@ -24,13 +23,6 @@ impl Auth {
         client: &Client,
     ) -> Result<PendingId> {
         let mobile = user.mobile.as_ref().ok_or(Error::NoPendingLogin)?;
-        // A mobile no text may go to (an imported one, in a country not enabled) cannot finish
-        // the step. Answered as a wrong password, never as a refused mobile: anything else would
-        // tell whoever tries a password that it was right. The operator sees why.
-        if self.check_sms_destination(mobile.e164()).is_err() {
-            tracing::warn!(user = %user.id, "second_factor_unreachable_mobile");
-            return Err(Error::InvalidCredentials(CredentialFault::WrongPassword));
-        }
         let id = crate::random::token();
         let item = Item::of(
             schema::pending(&id),

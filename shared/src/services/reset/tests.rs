@@ -282,3 +282,33 @@ async fn a_reset_by_code_through_a_claimed_contact_proves_it_and_tells_the_owner
     assert_eq!(told.to, "held@x.com");
     assert!(told.subject.contains("收回"), "{}", told.subject);
 }
+
+/// A session another change ended is never carried to the new epoch: the second of two
+/// concurrent `pass/change`s (its session checked before the first committed) answers as if
+/// it came after, and the first one's session stays the only one alive.
+#[tokio::test]
+async fn changing_ones_own_password_never_revives_an_ended_session() {
+    let t = harness();
+    let first = signed_in(&t, "own@x.com").await;
+    let second = signed_in_as(&t, "own@x.com", "secret1").await;
+    let first = t.auth.authenticate(&first.tokens.access).await.unwrap();
+    let second_token = second.tokens.access.clone();
+    let second = t.auth.authenticate(&second_token).await.unwrap();
+    t.auth
+        .change_own_password(&first, &pw("secret1"), &pw("second-secret-2"), &client())
+        .await
+        .unwrap();
+    // The second request's session was checked before the first committed.
+    let late = t
+        .auth
+        .change_own_password(
+            &second,
+            &pw("second-secret-2"),
+            &pw("third-secret-3"),
+            &client(),
+        )
+        .await;
+    assert_eq!(late.unwrap_err(), Error::Unauthenticated);
+    assert!(t.auth.authenticate(&second_token).await.is_err());
+    signed_in_as(&t, "own@x.com", "second-secret-2").await;
+}

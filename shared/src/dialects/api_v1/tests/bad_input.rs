@@ -124,6 +124,12 @@ async fn unrouted_requests_get_gins_defaults() {
         "/api/v1/verify/captcha/get?captchaId=x"
     );
     not_found(&t.raw("POST", &format!("{P}/nope/"), "", "", &[]).await);
+    // Only where the request's own method has the route.
+    not_found(&t.raw("GET", &format!("{P}/login/"), "", "", &[]).await);
+    not_found(
+        &t.raw("POST", "/api/v1/verify/captcha/get/", "", "", &[])
+            .await,
+    );
 }
 
 /// An identifier over its size limit gets the bad-parameters answer (API-NOTES, "Sizes"); one

@@ -227,4 +227,12 @@ async fn a_mobile_texts_cannot_reach_answers_as_a_wrong_password() {
         outbox.iter().all(|m| m.to != "+14155550123"),
         "no text went out"
     );
+    // Nor does the right password clear the run of failures: the lockout comes on the same
+    // attempt whichever password was tried last.
+    for _ in 0..7 {
+        assert_eq!(code(&login(&t, "far@example.com", "wrong-one").await), 1005);
+    }
+    assert_eq!(code(&login(&t, "far@example.com", "secret1").await), 1005);
+    let locked = login(&t, "far@example.com", "wrong-one").await;
+    assert_eq!(code(&locked), 1, "{}", locked.json);
 }
