@@ -158,6 +158,8 @@ struct Inner {
     keys: tokens::Keys,
     profiles: tokens::Profiles,
     keyring: keyring::Keyring,
+    /// Who-am-I answers kept while the store vouches for them.
+    seen: sessions::seen::Seen,
     ulids: Mutex<ulid::Generator>,
     /// Seed 000's reset links and seed 002's reset codes answer alike for unknown emails.
     reset_link_timing: equalizer::Equalizer,
@@ -183,6 +185,7 @@ impl Auth {
             keys,
             profiles,
             keyring: Default::default(),
+            seen: sessions::seen::Seen::new(),
             ulids: Mutex::new(ulid::Generator::new()),
             reset_link_timing: Default::default(),
             reset_code_timing: Default::default(),

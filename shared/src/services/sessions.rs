@@ -25,6 +25,7 @@ use crate::{
     store::{Condition, Item, StoreError, Write},
     Error, Result,
 };
+use std::sync::Arc;
 
 /// The longest an access token may live (seed 004's clients choose theirs, up to this); signing
 /// keys are kept for verification at least this long after they are replaced.
@@ -75,6 +76,16 @@ pub struct Tokens {
     pub refresh: String,
     pub access_expires_at: i64,
     pub refresh_expires_at: i64,
+}
+
+/// A session and its user as read, with what `seen` needs to keep them: each item's key and
+/// its stamp from before the read (where the store gives stamps), and the earlier of their
+/// expiries.
+struct SessionRead {
+    principal: Principal,
+    user: User,
+    stamped: Option<[(crate::store::Key, u64); 2]>,
+    until: i64,
 }
 
 /// The caller behind a valid access token.
@@ -272,20 +283,46 @@ impl Auth {
         Ok(self.whoami_in(access_token, dialect).await?.0)
     }
 
-    /// The user behind an access token, for who-am-I endpoints (one round trip).
+    /// The user behind an access token, for who-am-I endpoints (one round trip, none when this
+    /// process has verified the same token and the store vouches nothing changed since: `seen`).
     #[tracing::instrument(name = "whoami_in", skip_all)]
     pub async fn whoami_in(
         &self,
         access_token: &str,
         dialect: Dialect,
     ) -> Result<(Principal, User)> {
-        let bearer = self.bearer(access_token, dialect).await?;
-        let (principal, user) = self.session_and_user(bearer).await?;
+        let held = match self.0.profiles.uses_keyset(dialect) {
+            true => Some(self.keyset().await?),
+            false => None,
+        };
+        let now = self.now();
+        if let Some(kept) =
+            self.0
+                .seen
+                .recall(access_token, dialect, held.as_ref(), now, self.store())
+        {
+            return Ok(kept);
+        }
+        let (bearer, keyset) = self.bearer(access_token, dialect).await?;
+        let token_until = bearer.expires_at;
+        let read = self.session_and_user(bearer).await?;
+        let (principal, user) = (read.principal, read.user);
         if principal.dialect != Some(dialect) {
             return Err(Error::Unauthenticated);
         }
         if dialect == Dialect::Pauli && !self.assured_enough(&principal, &user) {
             return Err(Error::Unauthenticated);
+        }
+        if let Some(stamped) = read.stamped {
+            self.0.seen.keep(seen::Entry {
+                token: access_token.into(),
+                dialect,
+                keyset: held.is_some().then_some(keyset),
+                read: stamped,
+                until: read.until.min(token_until),
+                principal: principal.clone(),
+                user: user.clone(),
+            });
         }
         Ok((principal, user))
     }
@@ -297,31 +334,36 @@ impl Auth {
         principal.aal == Aal::Aal2 || !needs_two
     }
 
-    /// Verifies `access_token` by `dialect`'s token profile. A keyset token naming a key this
-    /// process has not seen rereads the keyset first (another instance may have rotated it).
-    async fn bearer(&self, access_token: &str, dialect: Dialect) -> Result<Bearer> {
+    /// Verifies `access_token` by `dialect`'s token profile; answers the keyset it checked
+    /// against. A keyset token naming a key this process has not seen rereads the keyset
+    /// first (another instance may have rotated it).
+    async fn bearer(&self, access_token: &str, dialect: Dialect) -> Result<(Bearer, Arc<Keyset>)> {
         let profiles = &self.0.profiles;
         let kid = profiles
             .uses_keyset(dialect)
             .then(|| kid_of(access_token))
             .flatten();
         let keys = self.keyset_knowing(kid.as_deref()).await?;
-        profiles.verify(dialect, access_token, &keys, self.now())
+        let bearer = profiles.verify(dialect, access_token, &keys, self.now())?;
+        Ok((bearer, keys))
     }
 
     /// The session of a verified token and its user, read together: a session from before the
     /// user's latest epoch bump, or of a disabled user, is dead.
-    async fn session_and_user(&self, claims: Bearer) -> Result<(Principal, User)> {
+    async fn session_and_user(&self, claims: Bearer) -> Result<SessionRead> {
         let user_id = claims.user;
         let sid = SessionId::parse(&claims.sid).ok_or(Error::Unauthenticated)?;
-        let read = self
-            .store()
-            .get_many(&[schema::session(&sid), schema::user(user_id)])
-            .await?;
+        let keys = [schema::session(&sid), schema::user(user_id)];
+        let stamps = [self.store().stamp(&keys[0]), self.store().stamp(&keys[1])];
+        let read = self.store().get_many(&keys).await?;
         let (session, user) = match <[Option<Item>; 2]>::try_from(read) {
             Ok([session, user]) => (session, user),
             Err(_) => return Err(Error::Unavailable),
         };
+        let until = [&session, &user]
+            .into_iter()
+            .filter_map(|item| item.as_ref()?.expires_at)
+            .fold(i64::MAX, i64::min);
         let user: Option<User> = user.map(|i| i.parse()).transpose()?;
         let Some(user) = user else {
             return Err(Error::Unauthenticated);
@@ -342,7 +384,17 @@ impl Auth {
             dialect: state.dialect,
             aal: state.aal,
         };
-        Ok((principal, user))
+        let [session_key, user_key] = keys;
+        let stamped = match stamps {
+            [Some(session), Some(user)] => Some([(session_key, session), (user_key, user)]),
+            _ => None,
+        };
+        Ok(SessionRead {
+            principal,
+            user,
+            stamped,
+            until,
+        })
     }
 
     /// Exchanges a refresh token of a session `dialect` opened for a new pair.
@@ -562,7 +614,7 @@ impl Auth {
         let mut refusal = Error::TokenInvalid;
         for dialect in Dialect::ALL {
             let bearer = match self.bearer(access_token, dialect).await {
-                Ok(bearer) => bearer,
+                Ok((bearer, _)) => bearer,
                 Err(e @ Error::TokenExpired) => {
                     refusal = e;
                     continue;
@@ -570,7 +622,9 @@ impl Auth {
                 Err(Error::TokenInvalid) => continue,
                 Err(e) => return Err(e),
             };
-            let (principal, user) = self.session_and_user(bearer).await?;
+            let SessionRead {
+                principal, user, ..
+            } = self.session_and_user(bearer).await?;
             // The profile that verified the token must be its session's own; a session opened
             // without a dialect (core callers) takes polyauth's own tokens only.
             let own = match principal.dialect {
@@ -600,5 +654,6 @@ pub(crate) fn signed_in_metric(spec: &SessionSpec) {
     );
 }
 
+pub(crate) mod seen;
 #[cfg(test)]
 mod tests;

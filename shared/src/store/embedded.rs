@@ -14,6 +14,7 @@
 //! write short-lived items (captchas, counters) cannot grow the file without bound.
 
 mod group;
+mod stamps;
 
 use super::{Item, Key, Lifetime, Page, Query, Store, StoreError, Write};
 use crate::clock::Clock;
@@ -128,6 +129,7 @@ pub struct Embedded {
     db: Arc<Db>,
     clock: Arc<dyn Clock>,
     committer: group::Committer,
+    stamps: Arc<stamps::Stamps>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -231,11 +233,13 @@ impl Embedded {
             redb: db,
             dirty: AtomicBool::new(false),
         });
-        let committer = group::Committer::start(&db, clock.clone())?;
+        let stamps = Arc::new(stamps::Stamps::new());
+        let committer = group::Committer::start(&db, clock.clone(), stamps.clone())?;
         Ok(Embedded {
             db,
             clock,
             committer,
+            stamps,
         })
     }
 
@@ -362,6 +366,13 @@ impl Store for Embedded {
 
     async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError> {
         self.committer.increment(key, by, lifetime).await
+    }
+
+    /// Every write goes through this process's committer, which stamps what it writes. The
+    /// sweeper's deletes are not stamped: it deletes only expired items, which every read
+    /// already takes for absent.
+    fn stamp(&self, key: &Key) -> Option<u64> {
+        self.stamps.settled(key)
     }
 }
 

@@ -240,6 +240,15 @@ pub trait Store: Send + Sync {
     /// Adds `by` to the counter item's `n` and answers the new value. A missing or expired
     /// counter starts from zero, with the expiry `lifetime` gives it.
     async fn increment(&self, key: &Key, by: i64, lifetime: Lifetime) -> Result<i64, StoreError>;
+
+    /// A stamp of `key` that changes when a write of it begins and again when it ends, where
+    /// this store sees every write of its data (the embedded store, owned by one process). A
+    /// reader that took it before reading `key` may keep what it read while the stamp stays the
+    /// same. `None` where the store cannot tell (DynamoDB, which every instance writes) and
+    /// while a write of `key` is in flight.
+    fn stamp(&self, _key: &Key) -> Option<u64> {
+        None
+    }
 }
 
 /// How long a counter lives.

@@ -365,3 +365,136 @@ async fn a_login_past_the_session_cap_ends_the_oldest_session() {
         assert!(t.auth.authenticate(&s.access).await.is_ok());
     }
 }
+
+/// Who-am-I keeps what it verified (`seen`): a second call with the same token reads nothing.
+/// Every write that touches the session or its user, from any core over the same store, makes
+/// the next call read again, so a kept answer never outlives a logout, a disable, a password
+/// change or a profile change; nor the token's expiry, nor a change of keyset.
+#[tokio::test]
+async fn a_kept_whoami_never_outlives_what_ends_or_changes_it() {
+    use crate::domain::Permission;
+    use crate::store::failing::FailFrom;
+    let t = harness();
+    let counting = Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
+    let auth = Harness::builder()
+        .beside(&t)
+        .store_through(counting.clone())
+        .build()
+        .auth;
+    let s = signed_in(&t, "a@x.com").await;
+    let whoami = |token: String| {
+        let auth = auth.clone();
+        async move { auth.whoami_in(&token, Dialect::ApiV1).await }
+    };
+    let reads = |f: usize| counting.calls() - f;
+
+    let (principal, user) = whoami(s.tokens.access.clone()).await.unwrap();
+    let before = counting.calls();
+    assert_eq!(
+        whoami(s.tokens.access.clone()).await.unwrap(),
+        (principal.clone(), user.clone())
+    );
+    assert_eq!(reads(before), 0, "the second who-am-I is answered as kept");
+    // The token is not another dialect's because it was kept for this one.
+    assert_eq!(
+        auth.whoami_in(&s.tokens.access, Dialect::V1).await,
+        Err(Error::Unauthenticated)
+    );
+
+    // A profile change made by the other core is seen at once.
+    let granted = t
+        .auth
+        .grant_permission(&user, Permission::parse("app:notes:read").unwrap())
+        .await
+        .unwrap();
+    let before = counting.calls();
+    assert_eq!(whoami(s.tokens.access.clone()).await.unwrap().1, granted);
+    assert_eq!(reads(before), 1, "read again after the write");
+
+    // A new keyset held reads again (a rotation may retire a key).
+    t.auth.rotate_signing_key(0).await.unwrap();
+    auth.rotate_signing_key(0).await.unwrap();
+    let before = counting.calls();
+    assert!(whoami(s.tokens.access.clone()).await.is_ok());
+    assert!(reads(before) >= 1, "read again under a new keyset");
+
+    // Logout through the other core ends the kept session too.
+    t.auth.logout(&principal).await.unwrap();
+    assert_eq!(
+        whoami(s.tokens.access.clone()).await,
+        Err(Error::Unauthenticated)
+    );
+
+    // A password change ends a kept session.
+    let again = signed_in_again(&t).await;
+    whoami(again.access.clone()).await.unwrap();
+    let account = t.auth.account("a@x.com").unwrap();
+    t.auth
+        .change_password(None, &account, &pw("secret1"), &pw("secret2"), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami(again.access.clone()).await,
+        Err(Error::Unauthenticated)
+    );
+
+    // Disabling the user ends it as well.
+    let third = signed_in_as(&t, "a@x.com", "secret2").await.tokens;
+    let (_, user) = whoami(third.access.clone()).await.unwrap();
+    t.auth.disable(&user).await.unwrap();
+    assert_eq!(whoami(third.access.clone()).await, Err(Error::Disabled));
+}
+
+#[tokio::test]
+async fn a_kept_whoami_ends_with_its_token() {
+    let t = harness();
+    let account = {
+        signed_in(&t, "a@x.com").await;
+        t.auth.account("a@x.com").unwrap()
+    };
+    let short = t
+        .auth
+        .password_login(
+            Attempt::new(&account, &pw("secret1"), &client()),
+            &SessionSpec {
+                access_ttl: Some(60),
+                ..spec()
+            },
+        )
+        .await
+        .unwrap()
+        .tokens;
+    assert!(t
+        .auth
+        .whoami_in(&short.access, Dialect::ApiV1)
+        .await
+        .is_ok());
+    t.clock.advance(59);
+    assert!(t
+        .auth
+        .whoami_in(&short.access, Dialect::ApiV1)
+        .await
+        .is_ok());
+    t.clock.advance(1);
+    assert_eq!(
+        t.auth.whoami_in(&short.access, Dialect::ApiV1).await,
+        Err(Error::TokenExpired)
+    );
+}
+
+/// A token that differs from a kept one in its last character (the signature) is refused,
+/// not taken for the kept one.
+#[tokio::test]
+async fn a_forged_token_next_to_a_kept_one_is_refused() {
+    let t = harness();
+    let s = signed_in(&t, "a@x.com").await;
+    assert!(t
+        .auth
+        .whoami_in(&s.tokens.access, Dialect::ApiV1)
+        .await
+        .is_ok());
+    let mut forged = s.tokens.access.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(t.auth.whoami_in(&forged, Dialect::ApiV1).await.is_err());
+}

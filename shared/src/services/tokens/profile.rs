@@ -31,6 +31,8 @@ pub struct Grant<'a> {
 pub struct Bearer {
     pub user: UserId,
     pub sid: String,
+    /// The token's `exp`.
+    pub expires_at: i64,
 }
 
 /// polyauth's own claims: seed 001's (`user_id`, `type`, `iat`, `exp`), seed 003's `data.id`,
@@ -252,6 +254,7 @@ impl Profiles {
         Ok(Bearer {
             user: UserId(c.user_id),
             sid: c.sid,
+            expires_at: c.exp,
         })
     }
 }
@@ -341,8 +344,9 @@ impl Legacy {
                 (c.data.id, c.sid, c.exp)
             }
             Dialect::AuthForm => {
-                let p: BijiPayload = timed_jws::verify(self.secret.expose(), token, now)?;
-                (p.uid, p.sid, now)
+                let (p, exp): (BijiPayload, i64) =
+                    timed_jws::verify(self.secret.expose(), token, now)?;
+                (p.uid, p.sid, exp)
             }
             Dialect::Pauli => return Err(Error::TokenInvalid),
         };
@@ -355,6 +359,7 @@ impl Legacy {
         Ok(Bearer {
             user: UserId(user),
             sid,
+            expires_at: exp,
         })
     }
 

@@ -49,11 +49,12 @@ pub fn sign<T: serde::Serialize>(
 /// As itsdangerous's `loads`: the signature (equal-time), then `alg` is HS512, then `exp` is a
 /// non-negative integer after `now` (polyauth's rule for every token: a token is dead at its
 /// `exp`; itsdangerous still took it in that second). Anything else is `TokenInvalid`.
+/// Answers the payload and the `exp`.
 pub fn verify<T: serde::de::DeserializeOwned>(
     secret: &[u8],
     token: &str,
     now: i64,
-) -> crate::Result<T> {
+) -> crate::Result<(T, i64)> {
     let (input, sig) = token.rsplit_once('.').ok_or(Error::TokenInvalid)?;
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
@@ -73,11 +74,12 @@ pub fn verify<T: serde::de::DeserializeOwned>(
     if header.exp <= now {
         return Err(Error::TokenExpired);
     }
-    URL_SAFE_NO_PAD
+    let payload = URL_SAFE_NO_PAD
         .decode(body)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(Error::TokenInvalid)
+        .ok_or(Error::TokenInvalid)?;
+    Ok((payload, header.exp))
 }
 
 #[cfg(test)]
@@ -92,7 +94,7 @@ mod tests {
     #[test]
     fn round_trip_expiry_and_tampering() {
         let t = sign(b"key", &Uid { uid: 9 }, 100, 200).unwrap();
-        assert_eq!(verify::<Uid>(b"key", &t, 199), Ok(Uid { uid: 9 }));
+        assert_eq!(verify::<Uid>(b"key", &t, 199), Ok((Uid { uid: 9 }, 200)));
         assert_eq!(verify::<Uid>(b"key", &t, 200), Err(Error::TokenExpired));
         assert_eq!(verify::<Uid>(b"other", &t, 150), Err(Error::TokenInvalid));
         let (head, _) = t.split_once('.').unwrap();

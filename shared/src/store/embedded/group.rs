@@ -6,7 +6,7 @@
 //! the commit rate no longer caps the write rate; durability is what every commit has (see the
 //! module above).
 
-use super::{decode, encode, raw_key, unavailable, Db, EXPIRY, ITEMS};
+use super::{decode, encode, raw_key, stamps::Stamps, unavailable, Db, EXPIRY, ITEMS};
 use crate::{
     clock::Clock,
     store::{Item, Key, Lifetime, StoreError, Write},
@@ -32,6 +32,15 @@ enum Job {
     },
 }
 
+impl Job {
+    fn keys(&self) -> Box<dyn Iterator<Item = &Key> + '_> {
+        match self {
+            Job::Write { writes, .. } => Box::new(writes.iter().map(Write::key)),
+            Job::Increment { key, .. } => Box::new(std::iter::once(key)),
+        }
+    }
+}
+
 /// What a job did inside the group's transaction.
 enum Done {
     Written,
@@ -50,12 +59,16 @@ pub(super) struct Committer {
 impl Committer {
     /// Starts the committer. It holds the database weakly: the store's last handle still closes
     /// (and flushes) it.
-    pub(super) fn start(db: &Arc<Db>, clock: Arc<dyn Clock>) -> Result<Committer, StoreError> {
+    pub(super) fn start(
+        db: &Arc<Db>,
+        clock: Arc<dyn Clock>,
+        stamps: Arc<Stamps>,
+    ) -> Result<Committer, StoreError> {
         let (queue, jobs) = mpsc::channel();
         let db = Arc::downgrade(db);
         std::thread::Builder::new()
             .name("redb-commit".into())
-            .spawn(move || run(&jobs, &db, clock.as_ref()))
+            .spawn(move || run(&jobs, &db, clock.as_ref(), &stamps))
             .map_err(unavailable)?;
         Ok(Committer { queue })
     }
@@ -89,7 +102,7 @@ impl Committer {
     }
 }
 
-fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock) {
+fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock, stamps: &Stamps) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -98,6 +111,7 @@ fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock) {
                 Err(_) => break,
             }
         }
+        let marked = stamps.begin(group.iter().flat_map(Job::keys));
         // A panic in one group answers that group and leaves the committer serving the next.
         let outcome = match db.upgrade() {
             Some(db) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -109,6 +123,7 @@ fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock) {
             }),
             None => Err(unavailable("the store is closed")),
         };
+        stamps.end(&marked);
         answer(group, outcome);
     }
 }

@@ -119,7 +119,8 @@ fn every_legacy_profile_carries_exactly_the_originals_claims() {
             p.verify(d, &t, &k, 1001),
             Ok(Bearer {
                 user: UserId(42),
-                sid: "sid-1-aaaaaaaaaaaa".into()
+                sid: "sid-1-aaaaaaaaaaaa".into(),
+                expires_at: 4600,
             }),
             "{d:?}"
         );
