@@ -132,8 +132,15 @@ fn sessions(c: &mut Criterion) {
         .tokens
     };
     let tokens = rt.block_on(login());
+    // Any dialect's token: verified and read every time (nothing is kept for it).
     c.bench_function("session/whoami (file store)", |b| {
         b.to_async(&rt).iter(|| auth.whoami(&tokens.access))
+    });
+    // The dialect's who-am-I, as its endpoints call it: the same token again is answered as
+    // kept while the store vouches nothing changed.
+    c.bench_function("session/whoami_in, kept (file store)", |b| {
+        b.to_async(&rt)
+            .iter(|| auth.whoami_in(&tokens.access, Dialect::ApiV1))
     });
     let mut current = rt.block_on(login()).refresh;
     c.bench_function("session/refresh rotation (file store)", |b| {
