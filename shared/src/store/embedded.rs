@@ -51,6 +51,8 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 struct Db {
     redb: Database,
     dirty: AtomicBool,
+    /// What every write of the items marks (`stamps`).
+    stamps: stamps::Stamps,
 }
 
 impl Db {
@@ -129,7 +131,6 @@ pub struct Embedded {
     db: Arc<Db>,
     clock: Arc<dyn Clock>,
     committer: group::Committer,
-    stamps: Arc<stamps::Stamps>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -232,14 +233,13 @@ impl Embedded {
         let db = Arc::new(Db {
             redb: db,
             dirty: AtomicBool::new(false),
+            stamps: stamps::Stamps::new(),
         });
-        let stamps = Arc::new(stamps::Stamps::new());
-        let committer = group::Committer::start(&db, clock.clone(), stamps.clone())?;
+        let committer = group::Committer::start(&db, clock.clone())?;
         Ok(Embedded {
             db,
             clock,
             committer,
-            stamps,
         })
     }
 
@@ -262,6 +262,7 @@ impl Embedded {
 
 /// Deletes up to `limit` expired items, oldest expiry first; answers how many.
 fn sweep(db: &Db, now: i64, limit: usize) -> Result<usize, StoreError> {
+    let mut writing = db.stamps.writing();
     let tx = db.begin_write()?;
     let swept = {
         let mut table = tx.open_table(ITEMS).map_err(unavailable)?;
@@ -273,6 +274,7 @@ fn sweep(db: &Db, now: i64, limit: usize) -> Result<usize, StoreError> {
             .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_string())))
             .collect::<Result<_, _>>()
             .map_err(unavailable)?;
+        writing.mark(due.iter().map(|(_, k)| k.as_str()));
         for (t, k) in &due {
             expiry.remove((*t, k.as_str())).map_err(unavailable)?;
             let expired = match table.get(k.as_str()).map_err(unavailable)? {
@@ -286,6 +288,7 @@ fn sweep(db: &Db, now: i64, limit: usize) -> Result<usize, StoreError> {
         due.len()
     };
     tx.commit().map_err(unavailable)?;
+    drop(writing);
     Ok(swept)
 }
 
@@ -368,11 +371,10 @@ impl Store for Embedded {
         self.committer.increment(key, by, lifetime).await
     }
 
-    /// Every write goes through this process's committer, which stamps what it writes. The
-    /// sweeper's deletes are not stamped: it deletes only expired items, which every read
-    /// already takes for absent.
+    /// Every write of the items is this process's (the committer's and the sweeper's), and each
+    /// marks what it writes.
     fn stamp(&self, key: &Key) -> Option<u64> {
-        self.stamps.settled(key)
+        self.db.stamps.settled(key)
     }
 }
 

@@ -74,8 +74,9 @@ impl<S: Store> Store for FailFrom<S> {
         self.inner.increment(key, by, lifetime).await
     }
 
-    /// The inner store's: no call of it, so it neither counts nor fails (a store that is down
-    /// has written nothing since).
+    /// The inner store's, neither counted nor failed: a stamp is not a call of the backend. A
+    /// who-am-I kept under unchanged stamps is answered while the backend is down, as nothing
+    /// it came from can have changed.
     fn stamp(&self, key: &Key) -> Option<u64> {
         self.inner.stamp(key)
     }

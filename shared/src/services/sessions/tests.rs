@@ -498,3 +498,72 @@ async fn a_forged_token_next_to_a_kept_one_is_refused() {
     forged.push(if last == 'A' { 'B' } else { 'A' });
     assert!(t.auth.whoami_in(&forged, Dialect::ApiV1).await.is_err());
 }
+
+/// A legacy token (seed 004's itsdangerous format keeps its `exp` in the header) kept by
+/// who-am-I ends with the token all the same.
+#[tokio::test]
+async fn a_kept_legacy_token_ends_with_its_token() {
+    let tokens = crate::config::TokenConfig::read(&|k: &str| {
+        (k == "POLYAUTH_LEGACY_SECRET_AUTH_FORM").then(|| "biji-secret".to_string())
+    })
+    .unwrap();
+    let t = Harness::builder()
+        .config(crate::config::Config {
+            tokens,
+            ..crate::config::Config::for_tests()
+        })
+        .build();
+    signed_in(&t, "a@x.com").await;
+    let account = t.auth.account("a@x.com").unwrap();
+    let form = t
+        .auth
+        .password_login(
+            Attempt::new(&account, &pw("secret1"), &client()),
+            &SessionSpec {
+                access_ttl: Some(60),
+                dialect: Some(Dialect::AuthForm),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .tokens;
+    assert!(t
+        .auth
+        .whoami_in(&form.access, Dialect::AuthForm)
+        .await
+        .is_ok());
+    t.clock.advance(59);
+    assert!(t
+        .auth
+        .whoami_in(&form.access, Dialect::AuthForm)
+        .await
+        .is_ok());
+    t.clock.advance(1);
+    assert_eq!(
+        t.auth.whoami_in(&form.access, Dialect::AuthForm).await,
+        Err(Error::TokenExpired)
+    );
+}
+
+/// The sweeper's deletes are marked like every other write: a clock stepped back after a sweep
+/// (an NTP correction) does not answer a swept session from a kept who-am-I.
+#[tokio::test]
+async fn a_swept_session_is_not_answered_from_a_kept_whoami() {
+    use crate::clock::Clock;
+    let t = harness();
+    let s = signed_in(&t, "a@x.com").await;
+    assert!(t
+        .auth
+        .whoami_in(&s.tokens.access, Dialect::ApiV1)
+        .await
+        .is_ok());
+    let past_the_session = s.tokens.refresh_expires_at - t.clock.now() + 1;
+    t.clock.advance(past_the_session);
+    assert!(t.store.sweep(1000).unwrap() >= 1);
+    t.clock.advance(-past_the_session);
+    assert_eq!(
+        t.auth.whoami_in(&s.tokens.access, Dialect::ApiV1).await,
+        Err(Error::Unauthenticated)
+    );
+}

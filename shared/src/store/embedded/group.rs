@@ -6,7 +6,7 @@
 //! the commit rate no longer caps the write rate; durability is what every commit has (see the
 //! module above).
 
-use super::{decode, encode, raw_key, stamps::Stamps, unavailable, Db, EXPIRY, ITEMS};
+use super::{decode, encode, raw_key, unavailable, Db, EXPIRY, ITEMS};
 use crate::{
     clock::Clock,
     store::{Item, Key, Lifetime, StoreError, Write},
@@ -33,9 +33,15 @@ enum Job {
 }
 
 impl Job {
-    fn keys(&self) -> Box<dyn Iterator<Item = &Key> + '_> {
+    /// The keys the job may write (a `Check` only reads its key).
+    fn written(&self) -> Box<dyn Iterator<Item = &Key> + '_> {
         match self {
-            Job::Write { writes, .. } => Box::new(writes.iter().map(Write::key)),
+            Job::Write { writes, .. } => Box::new(
+                writes
+                    .iter()
+                    .filter(|w| !matches!(w, Write::Check { .. }))
+                    .map(Write::key),
+            ),
             Job::Increment { key, .. } => Box::new(std::iter::once(key)),
         }
     }
@@ -59,16 +65,12 @@ pub(super) struct Committer {
 impl Committer {
     /// Starts the committer. It holds the database weakly: the store's last handle still closes
     /// (and flushes) it.
-    pub(super) fn start(
-        db: &Arc<Db>,
-        clock: Arc<dyn Clock>,
-        stamps: Arc<Stamps>,
-    ) -> Result<Committer, StoreError> {
+    pub(super) fn start(db: &Arc<Db>, clock: Arc<dyn Clock>) -> Result<Committer, StoreError> {
         let (queue, jobs) = mpsc::channel();
         let db = Arc::downgrade(db);
         std::thread::Builder::new()
             .name("redb-commit".into())
-            .spawn(move || run(&jobs, &db, clock.as_ref(), &stamps))
+            .spawn(move || run(&jobs, &db, clock.as_ref()))
             .map_err(unavailable)?;
         Ok(Committer { queue })
     }
@@ -102,7 +104,7 @@ impl Committer {
     }
 }
 
-fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock, stamps: &Stamps) {
+fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -111,10 +113,13 @@ fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock, stamps: &St
                 Err(_) => break,
             }
         }
-        let marked = stamps.begin(group.iter().flat_map(Job::keys));
         // A panic in one group answers that group and leaves the committer serving the next.
         let outcome = match db.upgrade() {
             Some(db) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut writing = db.stamps.writing();
+                let written: Vec<String> =
+                    group.iter().flat_map(Job::written).map(raw_key).collect();
+                writing.mark(written.iter().map(String::as_str));
                 commit(&db, &group, clock.now())
             }))
             .unwrap_or_else(|_| {
@@ -123,7 +128,6 @@ fn run(jobs: &mpsc::Receiver<Job>, db: &Weak<Db>, clock: &dyn Clock, stamps: &St
             }),
             None => Err(unavailable("the store is closed")),
         };
-        stamps.end(&marked);
         answer(group, outcome);
     }
 }
