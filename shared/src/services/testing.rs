@@ -49,6 +49,21 @@ impl Harness {
         HarnessBuilder::default()
     }
 
+    /// A second core beside this one whose store calls are counted (the store underneath is
+    /// this harness's, so each core sees what the other writes).
+    pub fn counted_core(&self) -> (Auth, Arc<crate::store::failing::FailFrom<Embedded>>) {
+        let counting = Arc::new(crate::store::failing::FailFrom::new(
+            self.store.as_ref().clone(),
+            usize::MAX,
+        ));
+        let auth = Harness::builder()
+            .beside(self)
+            .store_through(counting.clone())
+            .build()
+            .auth;
+        (auth, counting)
+    }
+
     /// The code in the newest message sent to `to`.
     pub fn last_code(&self, to: &str) -> String {
         self.outbox.last_code(to)

@@ -196,14 +196,8 @@ async fn logout_of_a_dialect_pages_past_other_dialects_sessions() {
 
 #[tokio::test]
 async fn ten_thousand_sessions_die_with_one_password_change_in_one_write() {
-    use crate::store::failing::FailFrom;
     let t = harness();
-    let counting = Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
-    let auth = Harness::builder()
-        .beside(&t)
-        .store_through(counting.clone())
-        .build()
-        .auth;
+    let (auth, counting) = t.counted_core();
     let user = auth
         .register(new_email("many@x.com", "secret1"), None, &client())
         .await
@@ -373,14 +367,8 @@ async fn a_login_past_the_session_cap_ends_the_oldest_session() {
 #[tokio::test]
 async fn a_kept_whoami_never_outlives_what_ends_or_changes_it() {
     use crate::domain::Permission;
-    use crate::store::failing::FailFrom;
     let t = harness();
-    let counting = Arc::new(FailFrom::new(t.store.as_ref().clone(), usize::MAX));
-    let auth = Harness::builder()
-        .beside(&t)
-        .store_through(counting.clone())
-        .build()
-        .auth;
+    let (auth, counting) = t.counted_core();
     let s = signed_in(&t, "a@x.com").await;
     let whoami = |token: String| {
         let auth = auth.clone();
