@@ -291,19 +291,18 @@ impl Auth {
         access_token: &str,
         dialect: Dialect,
     ) -> Result<(Principal, User)> {
-        let held = match self.0.profiles.uses_keyset(dialect) {
-            true => Some(self.keyset().await?),
-            false => None,
-        };
+        let held = self.keyset().await?;
+        let uses_keyset = self.0.profiles.uses_keyset(dialect);
         let now = self.now();
-        if let Some(kept) =
-            self.0
-                .seen
-                .recall(access_token, dialect, held.as_ref(), now, self.store())
+        let kept_under = uses_keyset.then_some(&held);
+        if let Some(kept) = self
+            .0
+            .seen
+            .recall(access_token, dialect, kept_under, now, self.store())
         {
             return Ok(kept);
         }
-        let (bearer, keyset) = self.bearer(access_token, dialect).await?;
+        let (bearer, keyset) = self.bearer(access_token, dialect, held).await?;
         let token_until = bearer.expires_at;
         let read = self.session_and_user(bearer).await?;
         let (principal, user) = (read.principal, read.user);
@@ -317,7 +316,7 @@ impl Auth {
             self.0.seen.keep(seen::Entry {
                 token: access_token.into(),
                 dialect,
-                keyset: held.is_some().then_some(keyset),
+                keyset: uses_keyset.then_some(keyset),
                 read: stamped,
                 until: read.until.min(token_until),
                 principal: principal.clone(),
@@ -334,16 +333,21 @@ impl Auth {
         principal.aal == Aal::Aal2 || !needs_two
     }
 
-    /// Verifies `access_token` by `dialect`'s token profile; answers the keyset it checked
-    /// against. A keyset token naming a key this process has not seen rereads the keyset
-    /// first (another instance may have rotated it).
-    async fn bearer(&self, access_token: &str, dialect: Dialect) -> Result<(Bearer, Arc<Keyset>)> {
+    /// Verifies `access_token` by `dialect`'s token profile against `held`, the keyset this
+    /// process holds; answers the keyset it checked against. A keyset token naming a key
+    /// `held` lacks rereads the keyset first (another instance may have rotated it).
+    async fn bearer(
+        &self,
+        access_token: &str,
+        dialect: Dialect,
+        held: Arc<Keyset>,
+    ) -> Result<(Bearer, Arc<Keyset>)> {
         let profiles = &self.0.profiles;
         let kid = profiles
             .uses_keyset(dialect)
             .then(|| kid_of(access_token))
             .flatten();
-        let keys = self.keyset_knowing(kid.as_deref()).await?;
+        let keys = self.keyset_knowing(held, kid.as_deref()).await?;
         let bearer = profiles.verify(dialect, access_token, &keys, self.now())?;
         Ok((bearer, keys))
     }
@@ -612,8 +616,9 @@ impl Auth {
     #[tracing::instrument(name = "whoami", skip_all)]
     pub async fn whoami(&self, access_token: &str) -> Result<(Principal, User)> {
         let mut refusal = Error::TokenInvalid;
+        let held = self.keyset().await?;
         for dialect in Dialect::ALL {
-            let bearer = match self.bearer(access_token, dialect).await {
+            let bearer = match self.bearer(access_token, dialect, held.clone()).await {
                 Ok((bearer, _)) => bearer,
                 Err(e @ Error::TokenExpired) => {
                     refusal = e;

@@ -64,9 +64,12 @@ impl Auth {
         }
     }
 
-    /// The keyset after a token named `kid`: reread once if this process does not know it.
-    pub(crate) async fn keyset_knowing(&self, kid: Option<&str>) -> Result<Arc<Keyset>> {
-        let keyset = self.keyset().await?;
+    /// `keyset` (the one held) after a token named `kid`: reread once if it does not know it.
+    pub(crate) async fn keyset_knowing(
+        &self,
+        keyset: Arc<Keyset>,
+        kid: Option<&str>,
+    ) -> Result<Arc<Keyset>> {
         let now = self.now();
         let unknown = kid.is_some_and(|k| keyset.find(k).is_none());
         let stale = self

@@ -465,17 +465,23 @@ async fn kept_until_its_exp(t: &Harness, dialect: Dialect) {
     }
 }
 
-/// A token that differs from a kept one in its last character (the signature) is refused,
-/// not taken for the kept one.
-#[tokio::test]
-async fn a_forged_token_next_to_a_kept_one_is_refused() {
-    let t = harness();
-    let s = signed_in(&t, "a@x.com").await;
+/// Signs `a@x.com` in through seed 002 and has who-am-I keep its token.
+async fn signed_in_and_kept(t: &Harness) -> SignedIn {
+    let s = signed_in(t, "a@x.com").await;
     assert!(t
         .auth
         .whoami_in(&s.tokens.access, Dialect::ApiV1)
         .await
         .is_ok());
+    s
+}
+
+/// A token that differs from a kept one in its last character (the signature) is refused,
+/// not taken for the kept one.
+#[tokio::test]
+async fn a_forged_token_next_to_a_kept_one_is_refused() {
+    let t = harness();
+    let s = signed_in_and_kept(&t).await;
     let mut forged = s.tokens.access.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
@@ -505,12 +511,7 @@ async fn a_kept_legacy_token_ends_with_its_token() {
 async fn a_swept_session_is_not_answered_from_a_kept_whoami() {
     use crate::clock::Clock;
     let t = harness();
-    let s = signed_in(&t, "a@x.com").await;
-    assert!(t
-        .auth
-        .whoami_in(&s.tokens.access, Dialect::ApiV1)
-        .await
-        .is_ok());
+    let s = signed_in_and_kept(&t).await;
     let past_the_session = s.tokens.refresh_expires_at - t.clock.now() + 1;
     t.clock.advance(past_the_session);
     assert!(t.store.sweep(1000).unwrap() >= 1);
